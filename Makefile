@@ -1,0 +1,46 @@
+# Two commands do everything on a fresh machine with python3:
+#   make demo   create .venv, install, run the main job on embedded defaults
+#   make test   the whole suite: unit tests, then every notebook under nbval
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: install demo test test-fast notebooks lab data benchmarks clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m tobmodel demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests
+	$(MAKE) notebooks
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -m "not slow"
+
+notebooks: $(STAMP)
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks; \
+	else echo "no notebooks yet"; fi
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+# Rebuild data/ samples and the datasets shipped inside the package, byte for byte.
+data: $(STAMP)
+	$(PY) -m tobmodel.datasets.build
+
+benchmarks: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache data/exports

@@ -1,0 +1,277 @@
+"""Simulated customer lifetimes: monthly churn hazards, renewals, orders, usage and support.
+
+Each account is expanded into one row per month from its first contract to
+``as_of + FUTURE_MONTHS`` (in chunks of accounts, so memory stays bounded). The
+true monthly hazard of each row follows the mechanisms in ``params``; annual
+contracts accumulate twelve monthly hazards into one decision at the renewal
+date. Rows after the churn month are dropped; rows after ``as_of`` feed only the
+ground truth.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..schema import CHURN_REASONS, CONTRACT_OUTCOMES, CONTRACT_TERMS, TIERS
+from . import params as P
+from ._rand import add_months, first_true, segment_cumsum, segment_starts, sigmoid, within_index
+
+CHUNK = 100_000
+ANNUAL = CONTRACT_TERMS.index("annual")
+_BIG = 10**9
+
+
+def competitor_campaigns(rng, stage: str, n_months: int) -> np.ndarray:
+    """Boolean [industry, month] grid of competitor poaching campaigns."""
+    from ..schema import INDUSTRIES
+    grid = np.zeros((len(INDUSTRIES), n_months), dtype=bool)
+    k = rng.poisson(P.STAGE[stage]["poaching"] * n_months / 12)
+    ind = rng.integers(0, len(INDUSTRIES), k)
+    first = rng.integers(0, n_months, k)
+    length = rng.integers(3, 10, k)
+    for i, f, ln in zip(ind, first, length):  # a handful of campaigns, not accounts
+        grid[i, f:f + ln] = True
+    return grid
+
+
+def _lookup_tier(table, tier):
+    return np.asarray([table[t] for t in TIERS])[tier]
+
+
+def _health(lat, r, t):
+    return (lat["health0"][r] + lat["drift"][r] * t
+            - lat["decline_slope"][r] * np.maximum(0.0, t - lat["decline_onset"][r]))
+
+
+def _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campaigns):
+    b, s = P.BUSINESS[business_type], P.STAGE[stage]
+    start = acc["first_contract_date"].astype("datetime64[D]")
+    start_m = start.astype("datetime64[M]")
+    T = ((horizon_m - start_m).astype(np.int64) + 1).clip(1)
+    r = np.repeat(np.arange(len(start)), T)
+    t = within_index(T) + 1
+    cal = start_m[r] + (t - 1)
+    tier = lat["tier"][r]
+    health = _health(lat, r, t)
+    first_year = np.where(t <= 12, 1.0, 0.4)
+    terms = {
+        "product_fit": P.OVERPROMISE_EFFECT * b["overpromise_factor"] * acc["overpromised"][r]
+        * first_year,
+        "price": np.maximum(0.0, _lookup_tier(P.PRICE_SENSITIVITY, tier) * lat["log_price_rel"][r]),
+        "disengaged": np.maximum(0.0, _lookup_tier(P.HEALTH_WEIGHT, tier) * (0.5 - health)),
+        "competitor": P.POACHING_EFFECT * campaigns[lat["industry"][r],
+                                                     (cal - hist_m).astype(np.int64)],
+    }
+    eta = (b["churn_base"] + s["churn_shift"] + _lookup_tier(P.TIER_CHURN, tier)
+           + _lookup_tier(P.PRICE_SENSITIVITY, tier) * lat["log_price_rel"][r]
+           + _lookup_tier(P.HEALTH_WEIGHT, tier) * (0.5 - health)
+           + P.ONBOARDING_EFFECT * acc["onboarding"][r]
+           + P.UNRESOLVED_EFFECT * (lat["unresolved_share"][r] - 0.2)
+           + terms["product_fit"] + terms["competitor"])
+    h = np.clip(sigmoid(eta), 1e-9, 0.999)
+    annual = lat["term"][r] == ANNUAL
+    renewal = annual & (t % 12 == 0)
+    cum = segment_cumsum(np.log1p(-h), T)
+    idx = np.arange(len(t))
+    prev = np.where(t > 12, cum[np.maximum(idx - 12, 0)], 0.0)
+    q = np.where(renewal, -np.expm1(cum - prev), 0.0)
+    p_event = np.where(annual, q, h)
+    churn_row = rng.random(len(t)) < p_event
+    tc = first_true(churn_row, T) + 1          # churn month (1-based); T + 1 = none
+    churned = tc <= T
+    alive = t <= tc[r]
+
+    # --- the recorded reason for churn --------------------------------------
+    starts = segment_starts(T)
+    at = starts + np.minimum(tc, T) - 1
+    w = np.column_stack([terms["product_fit"][at], terms["competitor"][at], terms["price"][at],
+                         terms["disengaged"][at], np.full(len(T), 0.25)])
+    cum_w = np.cumsum(w, axis=1)
+    cause = (rng.random(len(T))[:, None] * cum_w[:, -1:] >= cum_w).sum(axis=1)
+    cause = np.where(churned, cause, -1)
+
+    out = {"T": T, "tc": tc, "churned": churned, "cause": cause}
+    # --- ground-truth hazard per contract period ------------------------------
+    per_month = ~annual
+    keep = alive & (per_month | renewal)
+    period = np.where(annual, t // 12, t)[keep]
+    out["truth"] = dict(row=r[keep], period=period.astype(np.int64),
+                        period_end=add_months(start[r[keep]], t[keep]),
+                        hazard=np.where(annual, q, h)[keep])
+    # --- monthly usage and support, observed up to as_of -----------------------
+    month_end = (cal + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+    obs = np.flatnonzero(alive & (month_end <= as_of))
+    ro, hl = r[obs], health[obs]
+    seats = acc["seats"][ro]
+    share = 0.3 + 0.65 * sigmoid(2.0 * (hl - 0.5))
+    active = rng.binomial(seats, share)
+    adoption = np.round(sigmoid(1.5 * (hl - 0.5) + rng.normal(0, 0.3, len(obs))), 4)
+    logins = rng.poisson(active * 10.0 * np.exp(0.3 * np.clip(hl - 0.5, -3, 3)))
+    if b["inactive_month_rate"] > 0:
+        idle = rng.random(len(obs)) < b["inactive_month_rate"]
+        active, logins = np.where(idle, 0, active), np.where(idle, 0, logins)
+        adoption = np.where(idle, 0.0, adoption)
+    tickets = rng.poisson(0.3 + 0.08 * seats ** 0.6 * np.exp(-0.4 * np.clip(hl - 0.5, -3, 3)))
+    unresolved = rng.binomial(tickets, lat["unresolved_share"][ro])
+    ka = lat["tier"][ro] == 0
+    bot = np.where(ka, 0, rng.poisson(1.0 + 0.15 * active ** 0.7))
+    p_fail = np.clip(0.3 + 0.15 * acc["overpromised"][ro] + 0.1 * (hl < 0), 0, 0.95)
+    escalations = rng.binomial(bot, p_fail ** 3)
+    out["monthly"] = dict(row=ro, month=cal[obs].astype("datetime64[D]"), active_seats=active,
+                          key_feature_adoption=adoption, logins=logins, tickets_opened=tickets,
+                          tickets_unresolved=unresolved, bot_sessions=bot,
+                          bot_escalations=escalations)
+    if business_type == "hardware":
+        r_order = sigmoid(-1.6 + 0.35 * np.log1p(t) + 0.8 * (health - 0.5))
+        order = alive & ((t == 1) | (rng.random(len(t)) < r_order))
+        od = np.flatnonzero(order)
+        out["orders"] = dict(row=r[od], date=add_months(start[r[od]], t[od] - 1),
+                             k=segment_cumsum(order.astype(np.int64), T)[od])
+    return out
+
+
+def _elapsed_months(start: np.ndarray, as_of: np.datetime64) -> np.ndarray:
+    """Whole months m with start + m months <= as_of."""
+    sm = start.astype("datetime64[M]")
+    am = as_of.astype("datetime64[M]")
+    sday = (start - sm.astype("datetime64[D]")).astype(np.int64)
+    aday = (as_of - am.astype("datetime64[D]")).astype(np.int64)
+    return (am - sm).astype(np.int64) - (aday < sday)
+
+
+def simulate_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
+                       stage: str, history_start, as_of, progress: bool | None = None):
+    """Lifetimes of all accounts. Returns contracts, usage, support and truth tables."""
+    from tqdm.auto import tqdm
+    import sys
+    n = len(accounts)
+    as_of = np.datetime64(as_of, "D")
+    hist_m = np.datetime64(history_start, "M")
+    horizon_m = as_of.astype("datetime64[M]") + P.FUTURE_MONTHS
+    camp_rng, *chunk_seeds = [np.random.default_rng(s) for s in
+                              seed_seq.spawn(1 + max(1, -(-n // CHUNK)))]
+    campaigns = competitor_campaigns(camp_rng, stage, int((horizon_m - hist_m).astype(int)) + 1)
+    acc_all = {
+        "first_contract_date": accounts["first_contract_date"].to_numpy(),
+        "seats": accounts["seats"].to_numpy(),
+        "overpromised": accounts["sales_overpromised"].to_numpy(),
+        "onboarding": accounts["onboarding_completed"].to_numpy(),
+    }
+    parts = []
+    show = sys.stderr.isatty() if progress is None else progress
+    for c, rng in enumerate(tqdm(chunk_seeds, desc=f"simulate {business_type}", unit="chunk",
+                                 disable=not show or n <= CHUNK)):
+        sl = slice(c * CHUNK, min(n, (c + 1) * CHUNK))
+        if sl.start >= n:
+            break
+        acc = {k: v[sl] for k, v in acc_all.items()}
+        lat = {k: v[sl] for k, v in latent.items()}
+        part = _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campaigns)
+        part["offset"] = sl.start
+        parts.append(part)
+    return _assemble(parts, accounts, latent, business_type, as_of)
+
+
+def _cat(parts, key, field, offset=False):
+    arrays = [p[key][field] + (p["offset"] if offset else 0) for p in parts]
+    return np.concatenate(arrays) if arrays else np.array([])
+
+
+def _assemble(parts, accounts, latent, business_type, as_of):
+    ids = accounts["account_id"].to_numpy()
+    start = accounts["first_contract_date"].to_numpy().astype("datetime64[D]")
+    n = len(ids)
+    tc = np.concatenate([p["tc"] for p in parts]) if parts else np.zeros(0, np.int64)
+    churned = np.concatenate([p["churned"] for p in parts]) if parts else np.zeros(0, bool)
+    cause = np.concatenate([p["cause"] for p in parts]) if parts else np.zeros(0, np.int64)
+    churn_date = np.where(churned, add_months(start, np.where(churned, tc, 0)),
+                          np.datetime64("NaT"))
+    reason = pd.Categorical.from_codes(cause.astype(np.int8), list(CHURN_REASONS))
+
+    # usage and support
+    row = _cat(parts, "monthly", "row", offset=True).astype(np.int64)
+    m = {k: _cat(parts, "monthly", k) for k in parts[0]["monthly"]} if parts else {}
+    usage = pd.DataFrame({"account_id": ids[row], "month": m.get("month", []),
+                          "active_seats": m.get("active_seats", []),
+                          "key_feature_adoption": m.get("key_feature_adoption", []),
+                          "logins": m.get("logins", [])})
+    support = pd.DataFrame({"account_id": ids[row], "month": m.get("month", [])} | {
+        k: m.get(k, []) for k in ("tickets_opened", "tickets_unresolved", "bot_sessions",
+                                  "bot_escalations")})
+    for df in (usage, support):
+        df["month"] = df["month"].astype("datetime64[ns]")
+        for c in df.columns:
+            if df[c].dtype.kind in "iu" or c in ("active_seats", "logins"):
+                df[c] = df[c].astype(np.int64)
+
+    contracts = _contracts(parts, accounts, latent, business_type, as_of, tc, churned, reason)
+    truth_hazard = pd.DataFrame({
+        "account_id": ids[_cat(parts, "truth", "row", offset=True).astype(np.int64)],
+        "period": _cat(parts, "truth", "period").astype(np.int64),
+        "period_end": _cat(parts, "truth", "period_end").astype("datetime64[ns]"),
+        "hazard": _cat(parts, "truth", "hazard").astype(np.float64),
+    })
+    truth_accounts = pd.DataFrame({
+        "account_id": ids,
+        "churn_date": churn_date.astype("datetime64[ns]"),
+        "churn_cause": reason,
+        "unresolved_share": latent["unresolved_share"],
+        "decline_onset_month": latent["decline_onset"],
+    })
+    return contracts, usage, support, truth_hazard, truth_accounts
+
+
+def _contracts(parts, accounts, latent, business_type, as_of, tc, churned, reason):
+    ids = accounts["account_id"].to_numpy()
+    start = accounts["first_contract_date"].to_numpy().astype("datetime64[D]")
+    arr = accounts["arr"].to_numpy()
+    nat = np.datetime64("NaT")
+    n = len(ids)
+    if business_type == "platform":
+        k = np.ones(n, dtype=np.int64)
+        out = dict(account_id=ids, period=k, start_date=start,
+                   end_date=np.full(n, nat, "datetime64[D]"), arr=arr,
+                   outcome=np.full(n, CONTRACT_OUTCOMES.index("open")),
+                   reason=np.full(n, -1))
+    elif business_type == "hardware":
+        row = _cat(parts, "orders", "row", offset=True).astype(np.int64)
+        date = _cat(parts, "orders", "date").astype("datetime64[D]")
+        k = _cat(parts, "orders", "k").astype(np.int64)
+        seen = date <= as_of
+        row, date, k = row[seen], date[seen], k[seen]
+        nxt = np.append(date[1:], nat)
+        has_next = np.append(row[1:] == row[:-1], False)
+        lapse_end = add_months(date, P.LAPSE_MONTHS)
+        churn = ~has_next & (lapse_end <= as_of)
+        end = np.where(has_next, nxt, np.where(churn, lapse_end, nat))
+        outcome = np.where(has_next, 0, np.where(churn, 1, 2))
+        value = np.round(arr[row] * (1 + 0.3 * (k - 1)), 2)
+        out = dict(account_id=ids[row], period=k, start_date=date, end_date=end, arr=value,
+                   outcome=outcome, reason=np.where(churn, reason.codes[row], -1))
+    else:
+        L = np.where(latent["term"] == ANNUAL, 12, 1)
+        k_asof = _elapsed_months(start, as_of) // L + 1
+        k_churn = np.where(churned, tc // L, _BIG)
+        K = np.minimum(k_asof, k_churn).clip(1)
+        r = np.repeat(np.arange(n), K)
+        k = within_index(K) + 1
+        p_start = add_months(start[r], (k - 1) * L[r])
+        p_end = add_months(start[r], k * L[r])
+        outcome = np.where(p_end > as_of, 2, np.where(k == k_churn[r], 1, 0))
+        years = ((k - 1) * L[r]) // 12
+        value = np.round(arr[r] * np.exp(latent["growth"][r] * years), 2)
+        out = dict(account_id=ids[r], period=k, start_date=p_start, end_date=p_end, arr=value,
+                   outcome=outcome, reason=np.where(outcome == 1, reason.codes[r], -1))
+    m = len(out["account_id"])
+    return pd.DataFrame({
+        "contract_id": np.arange(1, m + 1, dtype=np.int64),
+        "account_id": out["account_id"].astype(np.int64),
+        "period": out["period"].astype(np.int64),
+        "start_date": out["start_date"].astype("datetime64[ns]"),
+        "end_date": out["end_date"].astype("datetime64[ns]"),
+        "arr": out["arr"].astype(np.float64),
+        "outcome": pd.Categorical.from_codes(out["outcome"].astype(np.int8),
+                                             list(CONTRACT_OUTCOMES)),
+        "churn_reason": pd.Categorical.from_codes(np.asarray(out["reason"]).astype(np.int8),
+                                                  list(CHURN_REASONS)),
+    })
