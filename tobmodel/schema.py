@@ -243,11 +243,12 @@ def data_dictionary() -> str:
     out += ["", "## Ground truth (simulated data only)", "",
             "`truth_leads`: `lead_id`, `p_convert` (true probability that the lead converts).",
             "",
-            "`truth_hazard`: `account_id`, `period`, `period_start`, `period_end`, `hazard`"
-            " (true probability of churn at the end of that period given survival to it;"
-            " monthly for monthly terms, platform and hardware, yearly for annual terms),"
-            " `observed` (period ends on or before as_of). Runs beyond as_of so that the"
-            " future can be checked.",
+            "`truth_hazard`: `account_id`, `period`, `period_end`, `hazard` (true"
+            " probability of churn at the end of that period given survival to it; monthly"
+            " for monthly terms, platform and hardware (a latent lapse), yearly for annual"
+            " terms), `after_churn` (the period lies after the realised churn; kept for 24"
+            " months so that oracle probabilities over a horizon are exact). Runs 24 months"
+            " beyond as_of so that the future can be checked.",
             "",
             "`truth_accounts`: `account_id`, `churn_date` (true, may lie after as_of; empty if"
             " none within the simulated horizon), `churn_cause`, and for accounts active at"

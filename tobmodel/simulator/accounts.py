@@ -86,7 +86,7 @@ def simulate_accounts(rng: np.random.Generator, leads: pd.DataFrame, fit: np.nda
         "health0": 0.5 + 0.25 * fit[conv] + 0.3 * (onboarding - 0.5) + rng.normal(0, 0.3, n),
         "drift": np.where(onboarding, 0.01, -0.005),
         "decline_onset": np.where(decliner, rng.uniform(2, 48, n), np.inf),
-        "decline_slope": np.where(decliner, rng.uniform(0.06, 0.25, n), 0.0),
+        "decline_slope": np.where(decliner, rng.uniform(0.1, 0.3, n), 0.0),
         "unresolved_share": sigmoid(rng.normal(-1.5, 0.7, n) + 0.4 * overpromised),
         "growth": s["expansion"] + 0.15 * (fit[conv] * 0.25) + rng.normal(0, 0.05, n),
     }

@@ -33,7 +33,7 @@ def _engagement(rng, n, business_type, channel, size, fit):
     budget = rng.random(n) < sigmoid(-0.6 + 0.7 * fit + 0.5 * big)
     visits = rng.poisson(np.exp(0.6 + 0.35 * fit + 0.3 * (intent == 2)))
     trial_days_max = {"tool": 14, "platform": 14, "saas": 4, "hardware": 2}[business_type]
-    trial_days = rng.binomial(trial_days_max, sigmoid(-1.0 + 0.9 * fit))
+    trial_days = rng.binomial(trial_days_max, sigmoid(-1.0 + 0.4 * fit + rng.normal(0, 0.8, n)))
     return dm, user, requester, intent, budget, visits, trial_days
 
 
@@ -47,7 +47,7 @@ def _true_steps(business_type, stage, channel, size, fit, dm, user, requester, i
                   + b["trial_days_weight"] * trial_days + 0.3 * fit)
     p_s = sigmoid(b["conversion_base"] + s["conversion_shift"] + 0.9 * dm + 0.5 * budget
                   + _lookup(P.CHANNEL_CONVERSION, channel) + _tier_lookup(P.TIER_CONVERSION, size)
-                  + 0.5 * fit + 0.5 * reengaged)
+                  + b["trial_days_weight"] * trial_days + 0.5 * fit + 0.5 * reengaged)
     return p_q, p_e, p_s
 
 

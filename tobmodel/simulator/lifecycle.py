@@ -92,18 +92,19 @@ def _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campai
 
     out = {"T": T, "tc": tc, "churned": churned, "cause": cause}
     # --- ground-truth hazard per contract period ------------------------------
-    per_month = ~annual
-    keep = alive & (per_month | renewal)
+    # hazards continue past the realised churn (flagged), so that oracle
+    # probabilities over a horizon of up to FUTURE_MONTHS are exact at any snapshot
+    keep = (t <= tc[r] + P.FUTURE_MONTHS) & (~annual | renewal)
     period = np.where(annual, t // 12, t)[keep]
     out["truth"] = dict(row=r[keep], period=period.astype(np.int64),
                         period_end=add_months(start[r[keep]], t[keep]),
-                        hazard=np.where(annual, q, h)[keep])
+                        hazard=np.where(annual, q, h)[keep], after_churn=~alive[keep])
     # --- monthly usage and support, observed up to as_of -----------------------
     month_end = (cal + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
     obs = np.flatnonzero(alive & (month_end <= as_of))
     ro, hl = r[obs], health[obs]
     seats = acc["seats"][ro]
-    share = 0.3 + 0.65 * sigmoid(2.0 * (hl - 0.5))
+    share = 0.15 + 0.8 * sigmoid(3.0 * (hl - 0.5))
     active = rng.binomial(seats, share)
     adoption = np.round(sigmoid(1.5 * (hl - 0.5) + rng.normal(0, 0.3, len(obs))), 4)
     logins = rng.poisson(active * 10.0 * np.exp(0.3 * np.clip(hl - 0.5, -3, 3)))
@@ -210,6 +211,7 @@ def _assemble(parts, accounts, latent, business_type, as_of):
         "period": _cat(parts, "truth", "period").astype(np.int64),
         "period_end": _cat(parts, "truth", "period_end").astype("datetime64[ns]"),
         "hazard": _cat(parts, "truth", "hazard").astype(np.float64),
+        "after_churn": _cat(parts, "truth", "after_churn").astype(bool),
     })
     truth_accounts = pd.DataFrame({
         "account_id": ids,

@@ -12,7 +12,9 @@ def oracle_scores(truth_hazard: pd.DataFrame, as_of, horizon_months: int = 12) -
     ----------
     truth_hazard : DataFrame
         ``Simulation.truth["hazard"]``: one row per account and contract period,
-        sorted by account and period, with ``period_end`` and ``hazard``.
+        sorted by account and period, with ``period_end``, ``hazard`` and
+        ``after_churn`` (periods after the realised churn, kept so that the
+        probability over a horizon does not depend on what happened).
     as_of : date-like
     horizon_months : int
 
@@ -37,9 +39,14 @@ def oracle_scores(truth_hazard: pd.DataFrame, as_of, horizon_months: int = 12) -
     ids = truth_hazard["account_id"].to_numpy()
     end = truth_hazard["period_end"].to_numpy()
     h = truth_hazard["hazard"].to_numpy()
+    after = (truth_hazard["after_churn"].to_numpy() if "after_churn" in truth_hazard
+             else np.zeros(len(ids), bool))
     future = end > as_of
-    # account is alive at as_of if it has a period ending after as_of (truth stops at churn)
-    f_ids, f_end, f_h = ids[future], end[future], h[future]
+    f_ids, f_end, f_h, f_after = ids[future], end[future], h[future], after[future]
+    # alive at as_of: the period running at as_of comes before the true churn
+    first = np.r_[True, f_ids[1:] != f_ids[:-1]] if len(f_ids) else np.zeros(0, bool)
+    alive = np.repeat(~f_after[first], np.diff(np.r_[np.flatnonzero(first), len(f_ids)]))
+    f_ids, f_end, f_h = f_ids[alive], f_end[alive], f_h[alive]
     if len(f_ids) == 0:
         return pd.DataFrame({"account_id": pd.Series(dtype="int64"),
                              "p_churn_next_renewal": pd.Series(dtype=float),
