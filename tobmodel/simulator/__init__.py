@@ -19,10 +19,10 @@ from ..schema import BUSINESS_TYPES, STAGES
 from . import params
 from .accounts import simulate_accounts
 from .leads import expected_conversion, simulate_leads
-from .lifecycle import simulate_lifecycle
+from .lifecycle import iter_lifecycle, simulate_lifecycle
 from .oracle import oracle_scores
 
-__all__ = ["Simulation", "simulate", "oracle_scores", "params"]
+__all__ = ["Simulation", "simulate", "simulate_to_parquet", "oracle_scores", "params"]
 
 DEFAULT_AS_OF = "2025-12-31"
 
@@ -108,9 +108,28 @@ def simulate(business_type: str = "saas", stage: str = "maturity", n_accounts: i
     Examples
     --------
     >>> sim = simulate("tool", "growth", n_accounts=200, seed=7)
-    >>> (sim.leads["status"] == "converted").sum() == len(sim.accounts)
+    >>> int((sim.leads["status"] == "converted").sum()) == len(sim.accounts)
     True
     """
+    p = _prepare(business_type, stage, n_accounts, seed, as_of)
+    contracts, usage, support, hazard, truth_acc = simulate_lifecycle(
+        p["life_seed"], p["accounts"], p["latent"], business_type, stage, p["history_start"],
+        p["as_of"], progress)
+    truth = {"leads": p["truth_leads"], "hazard": hazard,
+             "accounts": _with_oracle(truth_acc, hazard, p["as_of"])}
+    leads, accounts, config = p["leads"], p["accounts"], p["config"]
+    for df in (leads, accounts, contracts, usage, support):
+        df.attrs.update(config)
+    return Simulation(accounts, leads, contracts, usage, support, truth, config)
+
+
+def _with_oracle(truth_acc, hazard, as_of):
+    oracle = oracle_scores(hazard, pd.Timestamp(as_of), horizon_months=12)
+    return truth_acc.merge(oracle, on="account_id", how="left")
+
+
+def _prepare(business_type, stage, n_accounts, seed, as_of) -> dict:
+    """Leads and accounts (everything before the lifetimes), and the seeds that follow."""
     if business_type not in BUSINESS_TYPES:
         raise ValueError(f"business_type must be one of {BUSINESS_TYPES}, got {business_type!r}")
     if stage not in STAGES:
@@ -125,20 +144,68 @@ def simulate(business_type: str = "saas", stage: str = "maturity", n_accounts: i
     history_start = (as_of_d.astype("datetime64[M]") - st["history_months"] + 1)
     ref_stage = "maturity" if stage == "development" else stage
     mean_p = expected_conversion(business_type, ref_stage, np.random.default_rng(s_size))
-    n_leads = max(20, int(round(n_accounts * st["lead_scale"] / mean_p / (1 + 0.5 * st["reengage"]))))
+    n_leads = max(20, int(round(n_accounts * st["lead_scale"] / mean_p
+                                / (1 + 0.5 * st["reengage"]))))
     leads, p_convert, fit = simulate_leads(np.random.default_rng(s_leads), business_type, stage,
                                            n_leads, history_start.astype("datetime64[D]"), as_of_d)
     accounts, latent = simulate_accounts(np.random.default_rng(s_acc), leads, fit,
                                          business_type, stage)
-    contracts, usage, support, hazard, truth_acc = simulate_lifecycle(
-        s_life, accounts, latent, business_type, stage, history_start, as_of_d, progress)
-    oracle = oracle_scores(hazard, pd.Timestamp(as_of_d), horizon_months=12)
-    truth_acc = truth_acc.merge(oracle, on="account_id", how="left")
-    truth = {"leads": pd.DataFrame({"lead_id": leads["lead_id"].to_numpy(),
-                                    "p_convert": p_convert}),
-             "hazard": hazard, "accounts": truth_acc}
     config = dict(business_type=business_type, stage=stage, n_accounts=int(n_accounts),
                   seed=int(seed), as_of=str(as_of_d), n_leads_generated=n_leads)
-    for df in (leads, accounts, contracts, usage, support):
-        df.attrs.update(config)
-    return Simulation(accounts, leads, contracts, usage, support, truth, config)
+    truth_leads = pd.DataFrame({"lead_id": leads["lead_id"].to_numpy(), "p_convert": p_convert})
+    return dict(leads=leads, accounts=accounts, latent=latent, truth_leads=truth_leads,
+                config=config, life_seed=s_life, history_start=history_start, as_of=as_of_d)
+
+
+def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "maturity",
+                        n_accounts: int = 2000, seed: int = 2026, as_of: str = DEFAULT_AS_OF,
+                        progress: bool | None = None) -> Path:
+    """Simulate like :func:`simulate` but stream the tables to Parquet files in ``folder``.
+
+    Lifetimes are generated and written chunk by chunk, so memory stays bounded
+    (leads and accounts are held whole). The rows are the same as
+    :func:`simulate` gives for the same arguments.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> d = simulate_to_parquet(tempfile.mkdtemp(), "saas", n_accounts=100, seed=1)
+    >>> len(pd.read_parquet(d / "accounts.parquet")) == len(simulate("saas", n_accounts=100,
+    ...                                                                seed=1).accounts)
+    True
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..io.writers import atomic_path, write_parquet
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    p = _prepare(business_type, stage, n_accounts, seed, as_of)
+    write_parquet(p["leads"], folder / "leads.parquet")
+    write_parquet(p["accounts"], folder / "accounts.parquet")
+    write_parquet(p["truth_leads"], folder / "truth_leads.parquet")
+    names = ("contracts", "usage", "support", "truth_hazard", "truth_accounts")
+    writers, paths = {}, {}
+    try:
+        for chunk in iter_lifecycle(p["life_seed"], p["accounts"], p["latent"], business_type,
+                                    stage, p["history_start"], p["as_of"], progress):
+            chunk = list(chunk)
+            chunk[4] = _with_oracle(chunk[4], chunk[3], p["as_of"])
+            for name, df in zip(names, chunk):
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                if name not in writers:
+                    paths[name] = atomic_path(folder / f"{name}.parquet")
+                    writers[name] = pq.ParquetWriter(paths[name].__enter__(), table.schema,
+                                                     compression="zstd")
+                writers[name].write_table(table)
+        for name in names:
+            writers[name].close()
+            paths[name].__exit__(None, None, None)
+    except BaseException as e:
+        for name in writers:
+            paths[name].__exit__(type(e), e, None)
+        raise
+    (folder / "config.json").write_text(json.dumps(p["config"], sort_keys=True, indent=1) + "\n")
+    return folder

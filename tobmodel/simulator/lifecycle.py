@@ -140,11 +140,16 @@ def _elapsed_months(start: np.ndarray, as_of: np.datetime64) -> np.ndarray:
     return (am - sm).astype(np.int64) - (aday < sday)
 
 
-def simulate_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
-                       stage: str, history_start, as_of, progress: bool | None = None):
-    """Lifetimes of all accounts. Returns contracts, usage, support and truth tables."""
-    from tqdm.auto import tqdm
+def iter_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
+                   stage: str, history_start, as_of, progress: bool | None = None):
+    """Lifetimes of accounts in chunks of ``CHUNK``; memory stays bounded.
+
+    Yields, per chunk, a tuple of DataFrames (contracts, usage, support,
+    truth_hazard, truth_accounts); contract ids run on across chunks.
+    """
     import sys
+
+    from tqdm.auto import tqdm
     n = len(accounts)
     as_of = np.datetime64(as_of, "D")
     hist_m = np.datetime64(history_start, "M")
@@ -158,19 +163,30 @@ def simulate_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_
         "overpromised": accounts["sales_overpromised"].to_numpy(),
         "onboarding": accounts["onboarding_completed"].to_numpy(),
     }
-    parts = []
     show = sys.stderr.isatty() if progress is None else progress
+    n_contracts = 0
     for c, rng in enumerate(tqdm(chunk_seeds, desc=f"simulate {business_type}", unit="chunk",
                                  disable=not show or n <= CHUNK)):
         sl = slice(c * CHUNK, min(n, (c + 1) * CHUNK))
-        if sl.start >= n:
+        if sl.start >= n and c > 0:
             break
         acc = {k: v[sl] for k, v in acc_all.items()}
         lat = {k: v[sl] for k, v in latent.items()}
         part = _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campaigns)
-        part["offset"] = sl.start
-        parts.append(part)
-    return _assemble(parts, accounts, latent, business_type, as_of)
+        part["offset"] = 0
+        out = _assemble([part], accounts.iloc[sl], lat, business_type, as_of)
+        out[0]["contract_id"] += n_contracts
+        n_contracts += len(out[0])
+        yield out
+
+
+def simulate_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
+                       stage: str, history_start, as_of, progress: bool | None = None):
+    """Lifetimes of all accounts: (contracts, usage, support, truth_hazard, truth_accounts)."""
+    chunks = list(iter_lifecycle(seed_seq, accounts, latent, business_type, stage,
+                                 history_start, as_of, progress))
+    return tuple(pd.concat([c[i] for c in chunks], ignore_index=True) if len(chunks) > 1
+                 else chunks[0][i] for i in range(5))
 
 
 def _cat(parts, key, field, offset=False):
