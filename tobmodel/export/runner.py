@@ -1,0 +1,337 @@
+"""The weekly score job: read rows in chunks, check, score, write; account for every row.
+
+Examples
+--------
+Score a frame in memory with any model that follows the scoring protocol
+(here a tiny stand-in lead model):
+
+>>> import pandas as pd
+>>> class Constant:
+...     kind, name, model_id, version, id_column = "lead", "const", "const-0", "0", "lead_id"
+...     feature_names_ = ["intent"]
+...     features_ = [{"name": "intent", "dtype": "category", "categories": ["low", "high"]}]
+...     def check_schema(self, df): pass
+...     def score(self, df, as_of=None):
+...         p = (df["intent"] == "high").to_numpy() * 0.5 + 0.25
+...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": p, "score": p * 100,
+...                              "grade": "B", "reasons": "intent"})
+>>> leads = pd.DataFrame({"lead_id": [1, 2, 3], "intent": ["high", "low", "maybe"]})
+>>> scores, rejects = score_leads(Constant(), leads, as_of="2025-12-31", return_rejects=True)
+>>> scores["p_convert"].tolist(), rejects["reason"].tolist()
+([0.75, 0.25], ['unknown category'])
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .destinations import MemoryDestination, open_destination
+from .rejects import SeenIds, check_rows
+from .sources import open_source
+from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
+
+PROBABILITY = {"churn": "p_churn_horizon", "lead": "p_convert"}
+
+
+@dataclass
+class ExportSummary:
+    """What a score run did: counts, where rows went, and why rows were rejected.
+
+    ``read == scored + rejected`` always holds.
+    """
+
+    kind: str
+    as_of: str
+    model_name: str
+    model_id: str
+    model_version: str
+    source: str
+    read: int = 0
+    scored: int = 0
+    rejected: int = 0
+    rejects_by_reason: dict = field(default_factory=dict)
+    groups: dict = field(default_factory=dict)  # risk tiers (churn) or grades (lead)
+    destinations: list = field(default_factory=list)
+    rejects_destinations: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+    def __str__(self) -> str:
+        what = "churn scores" if self.kind == "churn" else "lead scores"
+        rate = self.read / self.seconds if self.seconds > 0 else float("nan")
+        lines = [f"{what} as of {self.as_of}, model {self.model_id} ({self.model_name}, "
+                 f"tobmodel {self.model_version})",
+                 f"  read     {self.read:>10,} rows from {self.source} "
+                 f"({self.seconds:.1f} s, {rate:,.0f} rows/s)",
+                 f"  scored   {self.scored:>10,} -> {'; '.join(self.destinations)}",
+                 f"  rejected {self.rejected:>10,} -> {'; '.join(self.rejects_destinations)}"]
+        for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: -kv[1]):
+            lines.append(f"    {n:>10,}  {reason}")
+        label = "risk tiers" if self.kind == "churn" else "grades"
+        if self.groups:
+            lines.append(f"  {label}: " + ", ".join(f"{k} {v:,}" for k, v in self.groups.items()))
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def load_scoring_model(model):
+    """A loaded model from a path (any tobmodel model file) or the model itself."""
+    if isinstance(model, (str, Path)):
+        from ..persist import load_model
+        return load_model(model)
+    for attr in ("kind", "model_id", "feature_names_", "score", "id_column"):
+        if not hasattr(model, attr):
+            raise ExportError(f"{type(model).__name__} is not a tobmodel scoring model "
+                              f"(no {attr!r})")
+    return model
+
+
+def model_features(model) -> list[dict]:
+    """The model's feature schema (name, dtype, categories); names only if it keeps none."""
+    for attr in ("features_", "features", "feature_schema_"):
+        feats = getattr(model, attr, None)
+        if isinstance(feats, (list, tuple)) and all(isinstance(f, dict) for f in feats):
+            return list(feats)
+    return [{"name": n, "dtype": None} for n in model.feature_names_]
+
+
+def _resolve_as_of(model, as_of) -> pd.Timestamp:
+    if as_of is None:
+        created = getattr(model, "created_from", None) or {}
+        as_of = getattr(model, "as_of_", None) or created.get("as_of")
+    if as_of is None:
+        raise ExportError("as_of not given and the model does not record one: pass "
+                          "as_of= (--as-of YYYY-MM-DD)")
+    try:
+        return pd.Timestamp(as_of).normalize()
+    except (ValueError, TypeError):
+        raise ExportError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _check_columns(chunk, names, id_column, source):
+    from ..persist import SchemaMismatchError
+    missing = [c for c in [id_column, *names] if c not in chunk.columns]
+    if missing:
+        cols = ", ".join(repr(m) for m in missing)
+        raise SchemaMismatchError(
+            f"{source}: data does not match the model's features: missing column"
+            f"{'s' if len(missing) > 1 else ''} {cols} (has: {', '.join(map(str, chunk.columns[:8]))}"
+            f"{', ...' if len(chunk.columns) > 8 else ''})")
+
+
+class _Job:
+    """One run: the model, where rows come from and go, and the running counts."""
+
+    def __init__(self, model, spec, run, summary, horizon_months, risk_cutoffs):
+        self.model, self.spec, self.run, self.summary = model, spec, run, summary
+        self.horizon_months, self.risk_cutoffs = horizon_months, risk_cutoffs
+        self.features = model_features(model)
+        self.seen = SeenIds()
+        self.reasons, self.groups = Counter(), Counter()
+
+    def process(self, chunk: pd.DataFrame, row_offset: int):
+        spec, m = self.spec, self.model
+        rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind)
+        ok = rc.ok
+        scores = self._score(rc.frame.loc[ok].reset_index(drop=True))
+        p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
+        no_score = np.zeros(len(chunk), bool)
+        no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
+        rc.reject(no_score, "no score from model", PROBABILITY[spec.kind])
+        scores = scores.loc[np.isfinite(p)]
+        rej = ~rc.ok
+        rejects = pd.DataFrame({
+            "row_number": row_offset + 1 + np.flatnonzero(rej),
+            spec.id_column: rc.id_text[rej],
+            "as_of": self.run["as_of_ts"], "model_name": m.name, "model_id": m.model_id,
+            "reason": rc.reason[rej], "field": rc.field[rej], "value": rc.value[rej]})
+        reason, fld = pd.Series(rc.reason[rej], dtype=object), pd.Series(rc.field[rej],
+                                                                          dtype=object)
+        self.reasons.update(reason.where(fld.isna(), reason + ": " + fld).value_counts().to_dict())
+        group = scores["risk_tier" if spec.kind == "churn" else "grade"]
+        self.groups.update(group.astype(str).value_counts().to_dict())
+        return (typed_frame(scores, spec.columns),
+                typed_frame(rejects, spec.rejects_columns))
+
+    def _score(self, valid: pd.DataFrame) -> pd.DataFrame:
+        spec, m, run = self.spec, self.model, self.run
+        if len(valid):
+            m.check_schema(valid)
+            if spec.kind == "churn":
+                s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months)
+            else:
+                s = m.score(valid, as_of=run["as_of_ts"])
+            if len(s) != len(valid) or not np.array_equal(
+                    s[spec.id_column].to_numpy(), valid[spec.id_column].to_numpy()):
+                raise RuntimeError(f"model {m.model_id} returned rows that do not match its "
+                                   "input (a bug in the model's score())")
+            s = s.reset_index(drop=True)
+        else:
+            s = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.columns})
+            s[spec.id_column] = s[spec.id_column].astype(np.int64)
+        out = s.copy()
+        out["as_of"] = run["as_of_ts"]
+        out["model_name"], out["model_id"] = m.name, m.model_id
+        out["model_version"] = run["model_version"]
+        if spec.kind == "churn":
+            out["horizon_months"] = self.horizon_months
+            if "next_renewal_date" not in out:
+                out["next_renewal_date"] = pd.NaT
+            if "beyond_followup" not in out:
+                out["beyond_followup"] = False
+            out["risk_tier"] = risk_tier(out["p_churn_horizon"], self.risk_cutoffs)
+        return out
+
+
+def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,
+                  horizon_months: int = 12, chunksize: int = CHUNKSIZE,
+                  risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None) -> ExportSummary:
+    """Score every row of ``source`` with ``model`` and write scores and rejects to ``output``.
+
+    Parameters
+    ----------
+    model : path or loaded model
+        A renewal model (churn scores) or a lead model (lead scores).
+    source : DataFrame, path (.csv, .parquet, .sqlite) or SQLAlchemy URL
+        Churn: the per-account features (``tobmodel.renewal.build_account_features``)
+        of active accounts. Leads: open leads. Other rows are rejected with a reason.
+    output : path, URL, destination, or a list of them
+        ``.csv`` / ``.parquet`` (rejects in ``<stem>.rejects.csv``), ``.sqlite``
+        or ``postgresql+psycopg://...`` (tables ``churn_scores``,
+        ``churn_score_history``, ``churn_score_rejects``, ``score_runs``).
+        Default: the SQLite database under ``data/exports/``.
+    table : str, optional
+        Input table in a database (default ``account_features`` / ``leads``).
+    as_of : date-like, optional
+        Scoring date; default the date the model was fitted as of.
+    horizon_months : int
+        Horizon of ``p_churn_horizon`` (churn only).
+    chunksize : int
+        Rows per chunk (default 100,000): memory is bounded by it, not by the input.
+    risk_cutoffs : (float, float)
+        ``p_churn_horizon`` at which risk is ``medium`` and ``high``.
+    progress : bool, optional
+        tqdm progress bar; default: only when stderr is a terminal.
+
+    Returns
+    -------
+    ExportSummary
+        ``read``, ``scored``, ``rejected`` (``read == scored + rejected``),
+        ``rejects_by_reason`` and where everything went.
+
+    Examples
+    --------
+    See the module docstring; ``tobmodel score --help`` for the command line.
+    """
+    from ..paths import DEFAULT_DATABASE_URL
+    model = load_scoring_model(model)
+    spec = spec_for_model(model)
+    as_of_ts = _resolve_as_of(model, as_of)
+    outputs = output if isinstance(output, (list, tuple)) else [
+        DEFAULT_DATABASE_URL if output is None else output]
+    dests = [open_destination(o, spec) for o in outputs]
+    src = open_source(source, table or spec.default_input_table, spec.id_column, chunksize)
+    run = {"as_of": as_of_ts.date(), "as_of_ts": as_of_ts, "model_id": model.model_id,
+           "model_name": model.name, "model_version": str(getattr(model, "version", "")),
+           "horizon_months": horizon_months if spec.kind == "churn" else None,
+           "source": src.name}
+    summary = ExportSummary(spec.kind, str(as_of_ts.date()), model.name, model.model_id,
+                            run["model_version"], src.name,
+                            destinations=[d.describe() for d in dests],
+                            rejects_destinations=[d.describe_rejects() for d in dests])
+    job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
+    started, begun = time.perf_counter(), []
+    try:
+        for d in dests:
+            d.begin(run)
+            begun.append(d)
+        _stream(job, src, dests, progress)
+        run.update(read=summary.read, scored=summary.scored, rejected=summary.rejected)
+        # databases first: a refused commit must not leave a half-updated set of files
+        for d in sorted(dests, key=lambda d: not hasattr(d, "url")):
+            d.commit(run)
+    except BaseException:
+        for d in begun:
+            d.abort()
+        raise
+    finally:
+        src.close()
+    summary.seconds = time.perf_counter() - started
+    summary.rejects_by_reason = dict(job.reasons)
+    order = ("high", "medium", "low") if spec.kind == "churn" else sorted(job.groups)
+    summary.groups = {k: job.groups[k] for k in order if job.groups[k]}
+    for d in dests:
+        if getattr(d, "latest_updated", None) is False:
+            summary.notes.append(f"{d.describe()}: {spec.latest_table} kept newer scores than "
+                                 f"as_of {summary.as_of}; this run is in {spec.history_table}")
+    return summary
+
+
+def _stream(job, src, dests, progress) -> None:
+    from tqdm.auto import tqdm
+    spec, summary = job.spec, job.summary
+    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    first = True
+    with tqdm(total=src.total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
+              file=sys.stderr) as bar:
+        for chunk in src.chunks:
+            if first:
+                _check_columns(chunk, [f["name"] for f in job.features], spec.id_column,
+                               src.name)
+                first = False
+            scores, rejects = job.process(chunk, summary.read)
+            for d in dests:
+                d.write(scores)
+                d.write_rejects(rejects)
+            summary.read += len(chunk)
+            summary.scored += len(scores)
+            summary.rejected += len(rejects)
+            bar.update(len(chunk))
+    if summary.read != summary.scored + summary.rejected:  # pragma: no cover - invariant
+        raise RuntimeError(f"row accounting broke: read {summary.read} != scored "
+                           f"{summary.scored} + rejected {summary.rejected}")
+
+
+def _score_in_memory(model, source, kind, **kw):
+    return_rejects = kw.pop("return_rejects", False)
+    model = load_scoring_model(model)
+    spec = spec_for_model(model)
+    if spec.kind != kind:
+        raise ExportError(f"model {model.model_id} is a {model.kind!r} model; use "
+                          f"score_{'accounts' if spec.kind == 'churn' else 'leads'}()")
+    dest = MemoryDestination(spec)
+    summary = export_scores(model, source, dest, **kw)
+    dest.scores.attrs["summary"] = summary.to_dict()
+    return (dest.scores, dest.rejects) if return_rejects else dest.scores
+
+
+def score_accounts(model, source, *, table=None, as_of=None, horizon_months: int = 12,
+                   chunksize: int = CHUNKSIZE, risk_cutoffs=RISK_CUTOFFS,
+                   return_rejects: bool = False, progress: bool | None = False):
+    """Churn scores of active accounts as a DataFrame (the notebook API).
+
+    Same checks and columns as :func:`export_scores`; returns the scores, or
+    ``(scores, rejects)`` with ``return_rejects=True``. Higher ``p_churn_*`` =
+    more risk.
+    """
+    return _score_in_memory(model, source, "churn", table=table, as_of=as_of,
+                            horizon_months=horizon_months, chunksize=chunksize,
+                            risk_cutoffs=risk_cutoffs, return_rejects=return_rejects,
+                            progress=progress)
+
+
+def score_leads(model, source, *, table=None, as_of=None, chunksize: int = CHUNKSIZE,
+                return_rejects: bool = False, progress: bool | None = False):
+    """Lead scores of open leads as a DataFrame (higher ``p_convert`` = better lead)."""
+    return _score_in_memory(model, source, "lead", table=table, as_of=as_of,
+                            chunksize=chunksize, return_rejects=return_rejects,
+                            progress=progress)

@@ -1,0 +1,186 @@
+"""Read the rows to score in chunks, from a DataFrame, CSV, Parquet or a SQL table.
+
+Memory stays bounded by the chunk size: CSV through ``pandas.read_csv(chunksize=)``,
+Parquet through ``pyarrow.parquet.ParquetFile.iter_batches``, SQL through
+``pandas.read_sql_query(chunksize=)`` on a server-side cursor.
+
+Examples
+--------
+>>> import pandas as pd
+>>> src = open_source(pd.DataFrame({"account_id": [1, 2, 3]}), chunksize=2)
+>>> [len(c) for c in src.chunks], src.total
+([2, 1], 3)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from .specs import CHUNKSIZE, ExportError
+
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
+
+@dataclass
+class Source:
+    """Rows to score: a display name, the row count if known, and the chunks."""
+
+    name: str
+    total: int | None
+    chunks: Iterator[pd.DataFrame]
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def is_url(target) -> bool:
+    return isinstance(target, str) and "://" in target
+
+
+def redact(url: str) -> str:
+    """A database URL fit for messages: the password hidden."""
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is shown as given
+        return url
+
+
+def sqlite_url(path) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+def connect_error(url: str, exc: Exception) -> ExportError:
+    """One line for a database that refuses us (connection, login, missing file)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return ExportError(f"{redact(url)}: cannot connect to the database ({first})")
+
+
+def make_engine(url: str):
+    """A SQLAlchemy engine, with a one-line error for a bad URL or missing driver."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    try:
+        return create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as e:
+        raise ExportError(f"{redact(url)}: not a usable database URL ({e})") from None
+
+
+def open_source(source, table: str | None = None, id_column: str | None = None,
+                chunksize: int = CHUNKSIZE) -> Source:
+    """Open ``source`` for chunked reading; fail now (one line) if it cannot be read.
+
+    Parameters
+    ----------
+    source : DataFrame, path (.csv, .parquet, .sqlite/.db) or SQLAlchemy URL
+    table : str, optional
+        Table to read from a database.
+    id_column : str, optional
+        SQL rows are read ordered by it, so the output order is stable.
+    chunksize : int
+        Rows per chunk.
+    """
+    if chunksize < 1:
+        raise ExportError(f"chunksize must be at least 1, got {chunksize}")
+    if isinstance(source, pd.DataFrame):
+        return Source("<DataFrame>", len(source), _frame_chunks(source, chunksize))
+    if is_url(source):
+        return _sql_source(source, table, id_column, chunksize)
+    path = Path(source)
+    if not path.exists():
+        raise ExportError(f"{path}: no such file")
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory, not a table file (give a .csv or .parquet"
+                          " file, or a database URL)")
+    suffix = path.suffix.lower()
+    if suffix in SQLITE_SUFFIXES:
+        return _sql_source(sqlite_url(path), table, id_column, chunksize)
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        raise ExportError(f"{path}: cannot read ({e.strerror})") from None
+    if suffix == ".csv":
+        return Source(str(path), None, _csv_chunks(path, chunksize))
+    if suffix in (".parquet", ".pq"):
+        return _parquet_source(path, chunksize)
+    raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .parquet, "
+                      ".sqlite or a database URL)")
+
+
+def _frame_chunks(df, chunksize):
+    for start in range(0, len(df), chunksize):
+        yield df.iloc[start:start + chunksize].reset_index(drop=True)
+
+
+def _csv_chunks(path, chunksize):
+    try:
+        for chunk in pd.read_csv(path, chunksize=chunksize):
+            yield chunk
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        line = str(e).strip().splitlines()[0]
+        raise ExportError(f"{path}: not a readable CSV table ({line})") from None
+
+
+def _parquet_source(path, chunksize):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ExportError(f"{path}: not a readable Parquet file ({e})") from None
+
+    def chunks():
+        with pf:
+            for batch in pf.iter_batches(batch_size=chunksize):
+                yield batch.to_pandas()
+
+    return Source(str(path), pf.metadata.num_rows, chunks())
+
+
+def _check_sqlite_file(url):
+    from sqlalchemy.engine import make_url
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        if not Path(u.database).is_file():
+            raise ExportError(f"{redact(url)}: no such database file {u.database}")
+
+
+def _sql_source(url, table, id_column, chunksize):
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+    if not table:
+        raise ExportError(f"{redact(url)}: name the table to read (--table)")
+    _check_sqlite_file(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            insp = inspect(conn)
+            if not insp.has_table(table):
+                names = ", ".join(sorted(insp.get_table_names())[:10]) or "none"
+                raise ExportError(f"{redact(url)}: no table {table!r} (tables: {names})")
+            cols = [c["name"] for c in insp.get_columns(table)]
+            total = conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise connect_error(url, e) from None
+    order = f' ORDER BY "{id_column}"' if id_column in cols else ""
+    query = text(f'SELECT * FROM "{table}"{order}')
+
+    def chunks():
+        try:
+            with engine.connect() as conn:
+                conn = conn.execution_options(stream_results=True)
+                yield from pd.read_sql_query(query, conn, chunksize=chunksize)
+        except SQLAlchemyError as e:
+            raise connect_error(url, e) from None
+        finally:
+            engine.dispose()
+
+    return Source(f"{redact(url)} table {table}", int(total), chunks())

@@ -1,0 +1,114 @@
+"""What a score export contains: columns, table names and risk tiers.
+
+Two kinds of export share one machinery:
+
+* ``churn``: one row per active account, from a renewal model. Higher
+  probability = more risk of churn.
+* ``lead``: one row per open lead, from a lead model. Higher ``p_convert`` and
+  ``score`` = better lead (more likely to convert); grade A is best.
+
+Risk tiers (churn only) cut ``p_churn_horizon`` (churn within the horizon,
+12 months by default): ``high`` >= 0.40, ``medium`` >= 0.15, ``low`` below.
+Pass ``risk_cutoffs=(medium, high)`` to change them.
+
+Examples
+--------
+>>> import numpy as np
+>>> risk_tier(np.array([0.05, 0.2, 0.9])).tolist()
+['low', 'medium', 'high']
+>>> SPECS["churn"].latest_table, SPECS["lead"].history_table
+('churn_scores', 'lead_score_history')
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RISK_CUTOFFS = (0.15, 0.40)
+RISK_TIERS = ("low", "medium", "high")
+CHUNKSIZE = 100_000  # rows per chunk: ~50 MB working memory for a renewal model
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """Layout of one kind of score export.
+
+    ``columns`` maps output column -> kind (``int``, ``float``, ``str``,
+    ``date``, ``bool``); the same layout is used for files and tables.
+    """
+
+    kind: str            # churn | lead
+    model_kind: str      # renewal | lead (the model file's ``kind``)
+    id_column: str
+    columns: dict
+    latest_table: str
+    history_table: str
+    rejects_table: str
+    default_input_table: str
+
+    @property
+    def rejects_columns(self) -> dict:
+        return {"row_number": "int", self.id_column: "str", "as_of": "date",
+                "model_name": "str", "model_id": "str", "reason": "str", "field": "str",
+                "value": "str"}
+
+
+_MODEL = {"as_of": "date", "model_name": "str", "model_id": "str", "model_version": "str"}
+
+SPECS = {
+    "churn": ExportSpec(
+        "churn", "renewal", "account_id",
+        {"account_id": "int", **_MODEL, "next_renewal_date": "date",
+         "p_churn_next_renewal": "float", "horizon_months": "int", "p_churn_horizon": "float",
+         "expected_remaining_months": "float", "beyond_followup": "bool", "risk_tier": "str",
+         "reasons": "str"},
+        "churn_scores", "churn_score_history", "churn_score_rejects", "account_features"),
+    "lead": ExportSpec(
+        "lead", "lead", "lead_id",
+        {"lead_id": "int", **_MODEL, "p_convert": "float", "score": "float", "grade": "str",
+         "reasons": "str"},
+        "lead_scores", "lead_score_history", "lead_score_rejects", "leads"),
+}
+
+
+def spec_for_model(model) -> ExportSpec:
+    """The export layout for a loaded model (by its ``kind``)."""
+    for spec in SPECS.values():
+        if getattr(model, "kind", None) == spec.model_kind:
+            return spec
+    raise ValueError(f"cannot export scores of a model of kind {getattr(model, 'kind', None)!r}"
+                     " (expected 'renewal' or 'lead')")
+
+
+def risk_tier(p_churn, cutoffs=RISK_CUTOFFS) -> np.ndarray:
+    """``low`` / ``medium`` / ``high`` from churn probabilities (higher = more risk)."""
+    medium, high = cutoffs
+    if not 0 <= medium <= high <= 1:
+        raise ValueError(f"risk_cutoffs must satisfy 0 <= medium <= high <= 1, got {cutoffs}")
+    p = np.asarray(p_churn, dtype=float)
+    return np.select([p >= high, p >= medium], ["high", "medium"], "low").astype(object)
+
+
+class ExportError(ValueError):
+    """An input or output of a score export cannot be used (one-line message)."""
+
+
+_PANDAS_KIND = {"int": "int64", "float": "float64", "bool": "bool"}
+
+
+def typed_frame(df, columns: dict):
+    """Select ``columns`` (name -> kind) from ``df`` in order and cast to their kinds."""
+    out = {}
+    for name, kind in columns.items():
+        s = df[name]
+        if kind == "date":
+            s = pd.to_datetime(s).dt.normalize()
+        elif kind == "str":
+            s = s.astype(object)
+            s = s.where(s.notna() & (s != ""), None)  # empty text is NULL everywhere
+        else:
+            s = s.astype(_PANDAS_KIND[kind])
+        out[name] = s.to_numpy()
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
