@@ -198,7 +198,7 @@ def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "matur
                 if name not in writers:
                     paths[name] = atomic_path(folder / f"{name}.parquet")
                     writers[name] = pq.ParquetWriter(paths[name].__enter__(), table.schema,
-                                                     compression="zstd")
+                                                     compression="snappy")
                 writers[name].write_table(table)
         for name in names:
             writers[name].close()

@@ -27,12 +27,27 @@ def as_category(codes: np.ndarray, labels) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int8), categories=list(labels))
 
 
-def add_months(dates: np.ndarray, months) -> np.ndarray:
-    """Add whole calendar months to datetime64[D] dates whose day is at most 28."""
-    d = dates.astype("datetime64[D]")
+# Day number (since 1970-01-01) of the first day of each month since 1970-01.
+_MONTH_START = np.arange(np.datetime64("1970-01"), np.datetime64("2170-01"),
+                         dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def month_parts(dates: np.ndarray):
+    """(month number since 1970-01, day offset within the month) of datetime64 dates."""
+    d = np.asarray(dates).astype("datetime64[D]")
     m = d.astype("datetime64[M]")
-    day = (d - m.astype("datetime64[D]"))
-    return (m + np.asarray(months).astype(int)).astype("datetime64[D]") + day
+    return m.astype(np.int64), (d - m.astype("datetime64[D]")).astype(np.int64)
+
+
+def dates_from_parts(month_no: np.ndarray, day: np.ndarray | int = 0) -> np.ndarray:
+    """datetime64[D] from month numbers and day offsets (a table look-up, no calendar maths)."""
+    return (_MONTH_START[month_no] + day).astype("datetime64[D]")
+
+
+def add_months(dates: np.ndarray, months) -> np.ndarray:
+    """Add whole calendar months to datetime64 dates whose day is at most 28."""
+    m, day = month_parts(dates)
+    return dates_from_parts(m + np.asarray(months).astype(np.int64), day)
 
 
 def segment_starts(lengths: np.ndarray) -> np.ndarray:
