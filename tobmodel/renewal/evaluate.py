@@ -1,0 +1,285 @@
+"""Honest evaluation of churn scores: fit on the past, score what happened afterwards.
+
+:func:`time_split` gives the survival view as known at a cutoff (to fit on)
+and, for the accounts active at the cutoff, what happened next (to test on).
+:func:`evaluate_scores` takes churn probabilities from any model, as a
+Series of P(churn within the horizon) indexed by ``account_id`` or a DataFrame
+of P(churn within t months) with one column per t, and reports discrimination
+(Uno's IPCW concordance, time-dependent AUC), accuracy (Brier score at the
+horizon, integrated Brier score over the columns given) and calibration,
+against a segment-average baseline and, on simulated data, the oracle built
+from the true hazards. Higher probability = more risk, everywhere.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from sksurv.metrics import (brier_score, concordance_index_ipcw, cumulative_dynamic_auc,
+                            integrated_brier_score)
+from sksurv.util import Surv
+
+from ..simulator.oracle import oracle_scores
+from ..survival import DAYS_PER_MONTH, months_between, survival_view
+from .descriptive import check_survival_frame, fit_kaplan_meier, view_as_of
+
+ID = "account_id"
+
+
+@dataclass
+class TimeSplit:
+    """``train``: survival view at ``cutoff``; ``test``: accounts active at the cutoff with
+    ``tenure_at_cutoff``, ``duration_months`` (from the cutoff) and ``churned`` by ``as_of``."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    cutoff: pd.Timestamp
+    as_of: pd.Timestamp
+
+    def horizon_time(self, horizon_months: float) -> float:
+        """The horizon in the months of ``duration_months`` (calendar months from the cutoff)."""
+        end = self.cutoff + pd.DateOffset(months=int(horizon_months))
+        return float(months_between(np.array([self.cutoff.to_datetime64()]),
+                                    np.array([end.to_datetime64()]))[0])
+
+
+def time_split(data, cutoff, as_of=None, **view_options) -> TimeSplit:
+    """Split a business's history at ``cutoff``: the past to fit on, the future to test on.
+
+    A platform churn is dated at the first inactive month, which can lie
+    before the cutoff for an account that looked active then; such accounts
+    count as churned one day after the cutoff.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> s = time_split(tobmodel.simulate("saas", n_accounts=300, seed=1), "2024-11-30")
+    >>> bool((s.test["duration_months"] > 0).all()), s.cutoff < s.as_of
+    (True, True)
+    """
+    tables = data.tables if hasattr(data, "tables") else dict(data)
+    cutoff = pd.Timestamp(cutoff)
+    later = survival_view(tables, as_of=as_of, **view_options)
+    as_of = view_as_of(later)
+    if cutoff >= as_of:
+        raise ValueError(f"cutoff {cutoff.date()} must be before the data's as_of {as_of.date()}")
+    train = survival_view(tables, as_of=cutoff, **view_options)
+    active = train.loc[train["churned"] == 0, [ID, "tenure_months"]]
+    test = active.rename(columns={"tenure_months": "tenure_at_cutoff"}).merge(
+        later[[ID, "end_date", "churned"]], on=ID, how="inner")
+    dur = months_between(np.full(len(test), cutoff.to_datetime64()), test["end_date"].to_numpy())
+    test["duration_months"] = np.maximum(dur, 1 / DAYS_PER_MONTH)
+    test = test.drop(columns="end_date")
+    test.attrs.update(cutoff=str(cutoff.date()), as_of=str(as_of.date()))
+    return TimeSplit(train, test, cutoff, as_of)
+
+
+def _curves(name, score, ids, horizon_months):
+    """(P within horizon, times, P-within-t matrix) for the test ids, checked."""
+    if isinstance(score, pd.Series):
+        frame = score.to_frame(horizon_months)
+    elif isinstance(score, pd.DataFrame):
+        frame = score
+    else:
+        raise TypeError(f"scores[{name!r}] must be a pandas Series or DataFrame indexed by "
+                        f"account_id, got {type(score).__name__}")
+    frame = frame.set_axis(np.asarray(frame.columns, float), axis=1)
+    if float(horizon_months) not in frame.columns:
+        raise ValueError(f"scores[{name!r}]: no column for the horizon {horizon_months} months "
+                         f"(columns {list(frame.columns)})")
+    got = frame.reindex(ids)
+    missing = got.isna().any(axis=1).to_numpy()
+    if missing.any():
+        raise ValueError(f"scores[{name!r}] lack {missing.sum()} of the {len(ids)} test accounts,"
+                         f" e.g. account_id {list(np.asarray(ids)[missing][:3])}; score every "
+                         "account active at the cutoff")
+    values = got.to_numpy(float)
+    if ((values < 0) | (values > 1)).any():
+        raise ValueError(f"scores[{name!r}] must be churn probabilities in [0, 1]")
+    return values[:, list(frame.columns).index(float(horizon_months))], \
+        frame.columns.to_numpy(float), values
+
+
+def calibration_table(p_churn, test, horizon_months: float = 12, n_bins: int = 10,
+                      horizon_time: float | None = None) -> pd.DataFrame:
+    """Predicted vs observed churn within the horizon, by bins (deciles) of the prediction.
+
+    Observed = 1 - Kaplan-Meier survival at the horizon within each bin, so
+    censored accounts count correctly. Columns: ``bin, n_accounts,
+    mean_predicted, observed, lower, upper``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"account_id": range(6), "duration_months": [2.0, 3, 13, 13, 13, 13],
+    ...                   "churned": [1, 1, 0, 0, 0, 0]})
+    >>> p = pd.Series([.9, .8, .1, .1, .2, .1], index=range(6))
+    >>> calibration_table(p, t, 12, n_bins=2)["observed"].round(2).tolist()
+    [0.0, 0.67]
+    """
+    check_survival_frame(test, "duration_months", "churned", source="test accounts")
+    p = np.asarray(pd.Series(p_churn).reindex(test[ID]).to_numpy(float))
+    h = float(horizon_months if horizon_time is None else horizon_time)
+    bins = pd.qcut(pd.Series(p).rank(method="first"), n_bins, labels=False).to_numpy()
+    view = pd.DataFrame({"tenure_months": test["duration_months"].to_numpy(),
+                         "churned": test["churned"].to_numpy(), "bin": bins})
+    rows = []
+    with warnings.catch_warnings():  # a bin without churn is a valid observation (0%)
+        warnings.simplefilter("ignore", UserWarning)
+        fitted = fit_kaplan_meier(view, "bin")
+    for b, kmf in fitted.items():  # one KM per bin
+        i = np.searchsorted(kmf.timeline, h, side="right") - 1
+        ci = kmf.confidence_interval_survival_function_.to_numpy()[i]
+        rows.append({"bin": int(b) + 1, "n_accounts": int((bins == b).sum()),
+                     "mean_predicted": float(p[bins == b].mean()),
+                     "observed": 1 - float(kmf.survival_function_.to_numpy()[i, 0]),
+                     "lower": 1 - float(ci[1]), "upper": 1 - float(ci[0])})
+    return pd.DataFrame(rows)
+
+
+def _calibration_error(cal):
+    return float(np.average(np.abs(cal["mean_predicted"] - cal["observed"]),
+                            weights=cal["n_accounts"]))
+
+
+def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str = "baseline",
+                    oracle: str = "oracle", n_bins: int = 10) -> pd.DataFrame:
+    """Compare churn scores on the accounts active at the cutoff: one row per model.
+
+    Parameters
+    ----------
+    scores : dict of name -> Series or DataFrame
+        P(churn within ``horizon_months``) indexed by account_id, or P(churn
+        within t) with one column per t (then the integrated Brier score is
+        computed over those t).
+    split : TimeSplit or DataFrame
+        The test accounts (``account_id, duration_months, churned``).
+    baseline, oracle : str
+        Names in ``scores`` of the baseline and the oracle, if present.
+
+    Returns
+    -------
+    DataFrame: ``model, n_accounts, c_index`` (Uno, truncated at the horizon),
+    ``auc`` (cumulative/dynamic at the horizon), ``brier`` (at the horizon),
+    ``ibs``, ``calibration_error`` (mean |predicted - observed| over bins),
+    ``mean_predicted, observed_churn, oracle_gap`` (oracle c-index minus the
+    model's), ``beats_baseline`` (higher c-index and lower Brier than the
+    baseline). ``attrs["sentence"]`` says it in words.
+    """
+    test = split.test if isinstance(split, TimeSplit) else split
+    dur, event = check_survival_frame(test, "duration_months", "churned", "test accounts")
+    h = split.horizon_time(horizon_months) if isinstance(split, TimeSplit) else horizon_months
+    if h >= dur.max():
+        raise ValueError(f"the test window ({dur.max():.1f} months after the cutoff) must be "
+                         f"longer than horizon_months={horizon_months}; move the cutoff earlier")
+    y = Surv.from_arrays(event.astype(bool), dur)
+    ids = test[ID].to_numpy()
+    rows = []
+    for name, score in scores.items():
+        p, times, curves = _curves(name, score, ids, horizon_months)
+        ok = (times >= dur.min()) & (times < dur.max())
+        ibs = integrated_brier_score(y, y, 1 - curves[:, ok], times[ok]) if ok.sum() >= 2 \
+            else np.nan
+        cal = calibration_table(pd.Series(p, index=ids), test, horizon_months, n_bins, h)
+        rows.append({"model": name, "n_accounts": len(ids),
+                     "c_index": concordance_index_ipcw(y, y, p, tau=h)[0],
+                     "auc": cumulative_dynamic_auc(y, y, p, [h])[1],
+                     "brier": brier_score(y, y, 1 - p, h)[1][0], "ibs": ibs,
+                     "calibration_error": _calibration_error(cal), "mean_predicted": p.mean(),
+                     "observed_churn": 1 - KaplanMeierFitter().fit(dur, event).predict(h)})
+    table = pd.DataFrame(rows)
+    names = table["model"]
+    table["oracle_gap"] = (table.loc[names == oracle, "c_index"].iloc[0] - table["c_index"]
+                           if (names == oracle).any() else np.nan)
+    if (names == baseline).any():
+        base = table.loc[names == baseline].iloc[0]
+        beats = (table["c_index"] > base["c_index"]) & (table["brier"] < base["brier"])
+        table["beats_baseline"] = beats.astype(object).where(names != baseline, None)
+    else:
+        table["beats_baseline"] = None
+    table.attrs["sentence"] = _sentence(table, baseline, oracle)
+    return table
+
+
+def _sentence(table, baseline, oracle):
+    base = table.loc[table["model"] == baseline]
+    parts = []
+    for _, r in table.loc[~table["model"].isin([baseline, oracle])].iterrows():
+        if base.empty:
+            parts.append(f"{r['model']}: c-index {r['c_index']:.3f} (no baseline given).")
+            continue
+        b = base.iloc[0]
+        verdict = "beats" if r["beats_baseline"] else "does NOT beat"
+        parts.append(f"{r['model']} {verdict} the segment baseline (c-index {r['c_index']:.3f} vs"
+                     f" {b['c_index']:.3f}, Brier {r['brier']:.4f} vs {b['brier']:.4f})"
+                     + ("." if r["beats_baseline"] else "; do not use it for decisions."))
+    if (table["model"] == oracle).any():
+        o = table.loc[table["model"] == oracle].iloc[0]
+        parts.append(f"The best possible (oracle, true hazards) reaches c-index "
+                     f"{o['c_index']:.3f}, Brier {o['brier']:.4f}.")
+    return " ".join(parts)
+
+
+def oracle_churn_curves(truth_hazard, split: TimeSplit, months=None, horizon_months: int = 12
+                        ) -> pd.DataFrame:
+    """True P(churn within t months of the cutoff) for the test accounts, t in ``months``.
+
+    Accounts the simulator had already churned by the cutoff (seen later on a
+    platform or hardware business) get probability 1.
+    """
+    months = list(range(1, horizon_months + 1)) if months is None else list(months)
+    ids = split.test[ID].to_numpy()
+    cols = {t: oracle_scores(truth_hazard, split.cutoff, t).set_index(ID)[f"p_churn_{t}m"]
+            .reindex(ids).fillna(1.0).to_numpy() for t in months}  # a dozen horizons
+    return pd.DataFrame(cols, index=pd.Index(ids, name=ID))
+
+
+def baseline_churn_curves(split: TimeSplit, accounts, segments=("tier", "contract_term"),
+                          months=None, horizon_months: int = 12) -> pd.DataFrame:
+    """Segment-average baseline: Kaplan-Meier by segment on the training view, conditional
+    on each account's tenure a at the cutoff: P(churn within t) = 1 - S(a + t) / S(a)."""
+    months = np.asarray(range(1, horizon_months + 1) if months is None else months, float)
+    segs = [c for c in segments if c in accounts.columns]
+    train = split.train.merge(accounts[[ID, *segs]], on=ID, how="left")
+    test = split.test.merge(accounts[[ID, *segs]], on=ID, how="left")
+    both = pd.concat([train[segs], test[segs]], ignore_index=True).astype(str)
+    codes = both.groupby(segs, sort=True).ngroup().to_numpy() if segs else np.zeros(len(both))
+    train["_seg"], test["_seg"] = codes[:len(train)], codes[len(train):]
+    a = test["tenure_at_cutoff"].to_numpy(float)
+    out = np.full((len(test), len(months)), np.nan)
+    with warnings.catch_warnings():  # a segment without churn predicts 0%, as it should
+        warnings.simplefilter("ignore", UserWarning)
+        overall = fit_kaplan_meier(train)["all"]
+        fitted = fit_kaplan_meier(train, "_seg")
+    for code in np.unique(test["_seg"]):  # a handful of segments
+        rows = (test["_seg"] == code).to_numpy()
+        kmf = fitted.get(code, overall)
+        s = kmf.survival_function_.to_numpy()[:, 0]
+        at = np.searchsorted(kmf.timeline, a[rows, None] + months[None, :], side="right") - 1
+        now = s[np.searchsorted(kmf.timeline, a[rows], side="right") - 1]
+        out[rows] = np.where(now[:, None] > 0, 1 - s[at] / np.maximum(now[:, None], 1e-12), 1.0)
+    return pd.DataFrame(out, index=pd.Index(test[ID].to_numpy(), name=ID), columns=months)
+
+
+def evaluate_against_truth(sim, cutoff, scores: dict | None = None, horizon_months: int = 12,
+                           segments=("tier", "contract_term"), split: TimeSplit | None = None
+                           ) -> pd.DataFrame:
+    """:func:`evaluate_scores` on a simulation, with the oracle and the segment baseline added.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> sim = tobmodel.simulate("saas", n_accounts=400, seed=2)
+    >>> t = evaluate_against_truth(sim, "2024-11-30")
+    >>> bool(t.set_index("model").loc["oracle", "beats_baseline"])
+    True
+    """
+    split = time_split(sim, cutoff) if split is None else split
+    models = {"oracle": oracle_churn_curves(sim.truth["hazard"], split,
+                                            horizon_months=horizon_months),
+              "baseline": baseline_churn_curves(split, sim.accounts, segments,
+                                                horizon_months=horizon_months)}
+    models.update(scores or {})
+    return evaluate_scores(models, split, horizon_months)

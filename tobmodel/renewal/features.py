@@ -1,0 +1,269 @@
+"""Account features for renewal models: one row per account, known at a snapshot date.
+
+Time runs in *calendar months* since the first contract: whole months by the
+calendar plus the fraction of the running month. Contract anniversaries then
+fall on whole numbers (an annual customer renews at exactly 12, 24, ...
+months), which keeps renewal-date churn on the same clock for every account.
+
+Usage and support covariates are measured over the last complete calendar
+months before a reference date: ``as_of`` for active accounts and the churn
+date for churned ones (measuring a churned account at ``as_of`` would read the
+silence after it left: a leak). A month without a usage row while the account
+is a customer counts as zero use.
+
+Examples
+--------
+>>> import tobmodel
+>>> from tobmodel.renewal import build_account_features
+>>> sim = tobmodel.simulate("saas", n_accounts=300, seed=2)
+>>> f = build_account_features(sim.tables)
+>>> bool((f["tenure_months"] > 0).all()) and bool((f["active"] == (f["churned"] == 0)).all())
+True
+>>> a = f[f["active"]]
+>>> bool((a["next_renewal_date"] > a["as_of"]).all())
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..survival import months_between, survival_view
+
+#: default covariates, in the order design columns are built
+CATEGORICAL = ("tier", "acquisition_channel", "industry", "region", "contract_term")
+BOOLEAN = ("sales_overpromised", "onboarding_completed")
+NUMERIC = ("log_seats", "price_vs_tier_median", "logins_trend", "key_feature_adoption_3m",
+           "active_seat_share_3m", "unresolved_share_6m", "bot_escalations_6m",
+           "months_since_last_order")
+
+
+def add_calendar_months(dates, months) -> np.ndarray:
+    """``dates`` plus whole calendar months; a day past the month's end is clamped to it."""
+    d = np.asarray(dates).astype("datetime64[D]")
+    first = d.astype("datetime64[M]")
+    day = d - first.astype("datetime64[D]")
+    target = first + np.asarray(months).astype(np.int64)
+    last_day = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]") - 1
+    return (target.astype("datetime64[D]") + np.minimum(day, last_day)).astype("datetime64[ns]")
+
+
+def calendar_months(start, end) -> np.ndarray:
+    """Calendar months from ``start`` to ``end``: whole months plus the running fraction.
+
+    >>> import numpy as np
+    >>> s = np.array(["2024-01-15", "2024-01-31"], dtype="datetime64[ns]")
+    >>> e = np.array(["2025-01-15", "2024-02-29"], dtype="datetime64[ns]")
+    >>> calendar_months(s, e).tolist()
+    [12.0, 1.0]
+    """
+    s = np.asarray(start).astype("datetime64[D]")
+    e = np.asarray(end).astype("datetime64[D]")
+    whole = (e.astype("datetime64[M]") - s.astype("datetime64[M]")).astype(np.int64)
+    whole = np.where(add_calendar_months(s, whole) > e, whole - 1, whole)
+    a = add_calendar_months(s, whole)
+    b = add_calendar_months(s, whole + 1)
+    return whole + (e - a) / (b - a)
+
+
+def _month_int(dates) -> np.ndarray:
+    return np.asarray(dates).astype("datetime64[M]").astype(np.int64)
+
+
+def _last_complete_month(ref) -> np.ndarray:
+    """Index of the last calendar month that ended on or before ``ref``."""
+    d = np.asarray(ref).astype("datetime64[D]")
+    m = d.astype("datetime64[M]")
+    month_end = (m + 1).astype("datetime64[D]") - 1
+    return m.astype(np.int64) - (d < month_end)
+
+
+def _window_sums(table, pos, n, last_m, start_m, columns, width):
+    """Sum ``columns`` over months ``last_m - width + 1 .. last_m`` (and the block before).
+
+    Returns dict of (current, previous) sums and the number of months of each
+    window that fall on or after the start month.
+    """
+    month = _month_int(table["month"].to_numpy())
+    ok = pos >= 0
+    p, back = pos[ok], last_m[pos[ok]] - month[ok]
+    cur = (back >= 0) & (back < width)
+    prev = (back >= width) & (back < 2 * width)
+    out = {}
+    for c in columns:
+        v = table[c].to_numpy(dtype=float)[ok]
+        out[c] = (np.bincount(p[cur], v[cur], minlength=n), np.bincount(p[prev], v[prev], n))
+    n_cur = np.clip(last_m - np.maximum(start_m, last_m - width + 1) + 1, 0, width)
+    n_prev = np.clip((last_m - width) - np.maximum(start_m, last_m - 2 * width + 1) + 1, 0,
+                     width)
+    return out, n_cur, n_prev
+
+
+def _check_as_of(tables, as_of):
+    acc = tables["accounts"]
+    if as_of is None:
+        return None
+    as_of = pd.Timestamp(as_of)
+    first = acc["first_contract_date"].min()
+    if pd.notna(first) and as_of <= first:
+        raise ValueError(
+            f"accounts: as_of={as_of.date()} is on or before the first contract in the data "
+            f"({first.date()}); pick an as_of after the data starts")
+    return as_of
+
+
+def build_account_features(tables, as_of=None, business_type: str | None = None
+                           ) -> pd.DataFrame:
+    """One row per account with tenure, churn status, next renewal and covariates.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame or Simulation
+        ``accounts``, ``contracts``, ``usage`` and ``support`` (``tobmodel.schema``).
+    as_of : date-like, optional
+        Snapshot date; only data up to it is used. Default: the data's as-of
+        date (see :func:`tobmodel.survival_view`).
+    business_type : str, optional
+        Needed only when ``accounts`` mixes business types.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, start_date, end_date, as_of, tenure_months`` (calendar
+        months, > 0), ``churned`` (0/1), ``active`` (bool), ``contract_term``,
+        ``next_renewal_date`` (annual: next anniversary after as_of; monthly:
+        next monthly anniversary; none: as_of + 1 month; NaT when churned),
+        ``months_to_next_renewal``, ``arr``, the covariates
+        ``tier, acquisition_channel, industry, region, sales_overpromised,
+        onboarding_completed, log_seats, price_vs_tier_median`` (log of price
+        per seat over the tier median), ``logins_trend`` (log ratio of mean
+        monthly logins in the last 3 complete months to the 3 before; 0 when
+        there is no earlier block), ``key_feature_adoption_3m``,
+        ``active_seat_share_3m``, ``unresolved_share_6m``,
+        ``bot_escalations_6m``, hardware only ``months_since_last_order``,
+        and for reason texts ``unresolved_tickets_6m``.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> sim = tobmodel.simulate("hardware", n_accounts=200, seed=3)
+    >>> f = build_account_features(sim, as_of="2024-06-30")
+    >>> str(f["as_of"].iloc[0].date()), "months_since_last_order" in f
+    ('2024-06-30', True)
+    """
+    tables = tables.tables if hasattr(tables, "tables") else dict(tables)
+    missing = [t for t in ("accounts", "contracts", "usage", "support") if t not in tables]
+    if missing:
+        raise ValueError(f"build_account_features needs tables {missing} (got {sorted(tables)})")
+    as_of = _check_as_of(tables, as_of)
+    sv = survival_view(tables, as_of=as_of, business_type=business_type)
+    as_of = pd.Timestamp(sv.attrs["as_of"])
+    business_type = sv.attrs["business_type"]
+    acc = tables["accounts"].set_index("account_id").loc[sv["account_id"].to_numpy()]
+    n = len(sv)
+    ids = sv["account_id"].to_numpy()
+    start = sv["start_date"].to_numpy().astype("datetime64[ns]")
+    end = sv["end_date"].to_numpy().astype("datetime64[ns]")
+    churned = sv["churned"].to_numpy().astype(np.int64)
+    active = churned == 0
+    tenure = np.maximum(calendar_months(start, end), 1 / 31)
+
+    out = pd.DataFrame({"account_id": ids, "start_date": start, "end_date": end,
+                        "as_of": np.full(n, np.datetime64(as_of, "ns")),
+                        "tenure_months": tenure, "churned": churned, "active": active})
+    term = acc["contract_term"]
+    out["contract_term"] = pd.Categorical(term.to_numpy(), categories=term.cat.categories
+                                          if hasattr(term, "cat") else None)
+    nxt, to_next = _next_renewal(start, tenure, term.astype(str).to_numpy(), as_of, active)
+    out["next_renewal_date"] = nxt
+    out["months_to_next_renewal"] = to_next
+    out["arr"] = acc["arr"].to_numpy(dtype=float)
+    for c in ("tier", "acquisition_channel", "industry", "region"):
+        out[c] = acc[c].to_numpy() if not hasattr(acc[c], "cat") else pd.Categorical(
+            acc[c].to_numpy(), categories=acc[c].cat.categories)
+    for c in BOOLEAN:
+        out[c] = acc[c].to_numpy().astype(bool)
+    seats = acc["seats"].to_numpy(dtype=float)
+    out["log_seats"] = np.log(np.maximum(seats, 1.0))
+    out["price_vs_tier_median"] = _relative_price(acc, seats)
+    out = out.join(_usage_covariates(tables, ids, start, end, seats, as_of))
+    if business_type == "hardware":
+        out["months_since_last_order"] = _months_since_last_order(tables["contracts"], ids, end)
+    out.attrs.update(as_of=str(as_of.date()), business_type=business_type)
+    return out
+
+
+def _next_renewal(start, tenure, term, as_of, active):
+    n = len(start)
+    step = np.where(term == "annual", 12, 1)
+    k = (np.floor(tenure / step) + 1) * step
+    nxt = add_calendar_months(start, k.astype(np.int64))
+    to_next = k - tenure
+    none = term == "none"
+    if none.any():
+        one = add_calendar_months(np.full(n, np.datetime64(as_of, "D")), 1)
+        nxt = np.where(none, one, nxt)
+        to_next = np.where(none, calendar_months(start, one) - tenure, to_next)
+    nat = np.datetime64("NaT", "ns")
+    return np.where(active, nxt, nat).astype("datetime64[ns]"), np.where(active, to_next, np.nan)
+
+
+def _relative_price(acc, seats):
+    """log(price per seat-month) minus its tier median (ARR-based where price is 0)."""
+    price = acc["price_per_seat_month"].to_numpy(dtype=float)
+    per_seat = np.where(price > 0, price, acc["arr"].to_numpy(dtype=float) / seats / 12)
+    with np.errstate(divide="ignore"):
+        lp = np.where(per_seat > 0, np.log(per_seat), np.nan)
+    med = pd.Series(lp).groupby(acc["tier"].astype(str).to_numpy()).transform("median")
+    return np.nan_to_num(lp - med.to_numpy(), nan=0.0)
+
+
+def _usage_covariates(tables, ids, start, ref, seats, as_of):
+    n = len(ids)
+    last_m = _last_complete_month(ref)
+    start_m = _month_int(start)
+    index = pd.Index(ids)
+    usage = tables["usage"]
+    usage = usage.loc[(usage["month"] <= as_of).to_numpy()]
+    u_pos = index.get_indexer(usage["account_id"].to_numpy())
+    u, n3, p3 = _window_sums(usage, u_pos, n, last_m, start_m,
+                             ("logins", "key_feature_adoption", "active_seats"), 3)
+    support = tables["support"]
+    support = support.loc[(support["month"] <= as_of).to_numpy()]
+    s_pos = index.get_indexer(support["account_id"].to_numpy())
+    s, n6, _ = _window_sums(support, s_pos, n, last_m, start_m,
+                            ("tickets_opened", "tickets_unresolved", "bot_escalations"), 6)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cur = u["logins"][0] / n3
+        prev = u["logins"][1] / p3
+        trend = np.where((n3 > 0) & (p3 > 0), np.log1p(cur) - np.log1p(prev), 0.0)
+        adoption = u["key_feature_adoption"][0] / n3
+        share = u["active_seats"][0] / n3 / seats
+        opened, unresolved = s["tickets_opened"][0], s["tickets_unresolved"][0]
+        unresolved_share = np.where(opened > 0, unresolved / np.maximum(opened, 1), 0.0)
+    # accounts without a complete month yet: the typical value, not a fake zero
+    adoption = np.where(n3 > 0, adoption, np.nanmedian(np.where(n3 > 0, adoption, np.nan))
+                        if (n3 > 0).any() else 0.0)
+    share = np.where(n3 > 0, share, np.nanmedian(np.where(n3 > 0, share, np.nan))
+                     if (n3 > 0).any() else 0.0)
+    return pd.DataFrame({
+        "logins_trend": trend,
+        "key_feature_adoption_3m": adoption,
+        "active_seat_share_3m": np.clip(share, 0.0, 1.0),
+        "unresolved_share_6m": unresolved_share,
+        "bot_escalations_6m": s["bot_escalations"][0],
+        "unresolved_tickets_6m": unresolved.astype(np.int64),
+    })
+
+
+def _months_since_last_order(contracts, ids, ref):
+    """Months from the latest order on or before the reference date (just before churn)."""
+    c = contracts[["account_id", "start_date"]]
+    pos = pd.Index(ids).get_indexer(c["account_id"].to_numpy())
+    d = c["start_date"].to_numpy().astype("datetime64[ns]")
+    ok = (pos >= 0) & (d < ref[np.maximum(pos, 0)])
+    last = pd.Series(d[ok]).groupby(pos[ok]).max()
+    lo = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
+    lo[last.index.to_numpy()] = last.to_numpy()
+    gap = months_between(lo, ref)
+    return np.nan_to_num(np.maximum(gap, 0.0), nan=0.0)

@@ -1,0 +1,242 @@
+"""Churn scores for active customers, conditional on the tenure they have already survived.
+
+For an account alive at tenure ``s`` (months) with cumulative hazard ``H``,
+
+* ``P(churn by t | alive at s) = 1 - exp(-(H(t) - H(s)))``,
+* expected remaining months within a horizon ``h``: the restricted mean
+  ``integral_s^{s+h} S(u | s) du``, by the midpoint rule on a fixed grid of
+  ``GRID_PER_MONTH`` points per month (error at most a quarter month times the
+  drop in survival across a step of the baseline).
+
+Everything is vectorised over accounts: the model supplies ``H`` as a function
+of an array of times (one per account), never a full survival matrix.
+Higher probability = more risk.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._version import __version__
+from .models import score_inputs
+
+SCORE_COLUMNS = ("account_id", "next_renewal_date", "p_churn_next_renewal", "horizon_months",
+                 "p_churn_horizon", "expected_remaining_months", "beyond_followup", "reasons")
+GRID_PER_MONTH = 2
+
+
+def conditional_churn(cumhaz, s, t, h_s=None) -> np.ndarray:
+    """``P(T <= t | T > s)`` from a vectorised cumulative hazard ``cumhaz(times)``."""
+    h_s = cumhaz(s) if h_s is None else h_s
+    return -np.expm1(-np.maximum(cumhaz(t) - h_s, 0.0))
+
+
+def restricted_mean(cumhaz, s, horizon, h_s=None, per_month: int = GRID_PER_MONTH):
+    """Expected months alive in ``(s, s + horizon]`` given alive at ``s`` (midpoint rule)."""
+    h_s = cumhaz(s) if h_s is None else h_s
+    horizon = np.broadcast_to(np.asarray(horizon, dtype=float), np.shape(s))
+    k = max(4, int(np.ceil(per_month * float(np.max(horizon, initial=0.0)))))
+    step = horizon / k
+    total = np.zeros(np.shape(s))
+    for i in range(k):  # k grid points, each vectorised over all accounts
+        total += np.exp(-np.maximum(cumhaz(s + (i + 0.5) * step) - h_s, 0.0))
+    return total * step
+
+
+class RenewalModel:
+    """Base of the fitted renewal models: scoring, reasons, saving.
+
+    Subclasses implement ``fit`` and three hooks: ``_state(df)`` (per-account
+    linear predictor and stratum), ``_cumhaz(t, state)`` and
+    ``_last_event(state)`` (last churn time seen in training, per account).
+    """
+
+    kind = "renewal"
+    id_column = "account_id"
+    name = ""
+    allow_unknown_categories = False
+
+    # -- protocol attributes ---------------------------------------------------
+    @property
+    def model_id(self) -> str:
+        return self.model_id_
+
+    @property
+    def version(self) -> str:
+        return getattr(self, "saved_by_version_", __version__)
+
+    @property
+    def feature_names_(self) -> list[str]:
+        return [f["name"] for f in self.features_]
+
+    def check_schema(self, df: pd.DataFrame, source: str = "data") -> None:
+        """Raise :class:`tobmodel.persist.SchemaMismatchError` unless ``df`` fits the model."""
+        score_inputs(self, df, None, source)
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(features)")
+
+    # -- hooks -----------------------------------------------------------------
+    def _state(self, df):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cumhaz(self, t, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _last_event(self, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _risk_sign(self) -> float:
+        """Multiplier turning a covariate's linear term into a log-hazard contribution."""
+        return 1.0
+
+    # -- core quantities -------------------------------------------------------
+    def _prepared(self, df, as_of=None, source="data"):
+        self._check_fitted()
+        as_of, active = score_inputs(self, df, as_of, source)
+        state = self._state(df)
+        s = np.where(active, df["tenure_months"].to_numpy(dtype=float, na_value=np.nan), 1.0)
+        return as_of, active, state, s
+
+    def cumulative_hazard(self, df: pd.DataFrame, times) -> np.ndarray:
+        """Cumulative hazard of each account at its own tenure ``times`` (array, one per row)."""
+        self._check_fitted()
+        return self._cumhaz(np.asarray(times, dtype=float), self._state(df))
+
+    def conditional_survival(self, df: pd.DataFrame, months_ahead) -> np.ndarray:
+        """``S(s + m | s)`` for each account (rows) and each ``m`` in ``months_ahead`` (columns).
+
+        ``s`` is the account's ``tenure_months``; meant for a few accounts (plots, checks).
+        """
+        _, _, state, s = self._prepared(df)
+        m = np.atleast_1d(np.asarray(months_ahead, dtype=float))
+        h_s = self._cumhaz(s, state)
+        cols = [np.exp(-np.maximum(self._cumhaz(s + x, state) - h_s, 0.0)) for x in m]
+        return np.column_stack(cols) if cols else np.zeros((len(s), 0))
+
+    def survival_function(self, df: pd.DataFrame, times) -> np.ndarray:
+        """Unconditional ``S(t)`` at tenure ``times`` (columns) for each account (rows)."""
+        self._check_fitted()
+        state = self._state(df)
+        n = len(df)
+        return np.column_stack([np.exp(-self._cumhaz(np.full(n, float(t)), state))
+                                for t in np.atleast_1d(times)])
+
+    def churn_probability(self, df: pd.DataFrame, horizon_months: float = 12) -> np.ndarray:
+        """P(churn within ``horizon_months`` | alive now) per row; NaN for churned rows."""
+        _, active, state, s = self._prepared(df)
+        p = conditional_churn(lambda t: self._cumhaz(t, state), s, s + float(horizon_months))
+        return np.where(active, p, np.nan)
+
+    def next_renewal_churn_probability(self, df: pd.DataFrame) -> np.ndarray:
+        """P(churn at or before the next renewal date | alive now); NaN for churned rows."""
+        _, active, state, s = self._prepared(df)
+        to_next = np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
+        p = conditional_churn(lambda t: self._cumhaz(t, state), s, s + to_next)
+        return np.where(active, p, np.nan)
+
+    def expected_remaining_months(self, df: pd.DataFrame, horizon_months: float = 12
+                                  ) -> np.ndarray:
+        """Expected months as a customer within the next ``horizon_months`` (restricted mean)."""
+        _, active, state, s = self._prepared(df)
+        rm = restricted_mean(lambda t: self._cumhaz(t, state), s, float(horizon_months))
+        return np.where(active, rm, np.nan)
+
+    def lifetime_value(self, df: pd.DataFrame, horizon_months: float = 120,
+                       annual_discount_rate: float = 0.0) -> np.ndarray:
+        """Remaining lifetime value: ARR/12 per expected month alive, optionally discounted.
+
+        ``sum_m ARR/12 * S(s + m | s) / (1 + r)^(m/12)`` over months ``m`` up to
+        ``horizon_months`` (monthly grid, vectorised over accounts). Needs an
+        ``arr`` column. Beyond the follow-up a Cox step baseline is flat, which
+        overstates value: prefer ``baseline="weibull"`` or a parametric model.
+        """
+        _, active, state, s = self._prepared(df)
+        if "arr" not in df:
+            raise ValueError("lifetime_value needs an 'arr' column (annual recurring revenue)")
+        h_s = self._cumhaz(s, state)
+        total = np.zeros(len(s))
+        for m in range(1, int(np.ceil(horizon_months)) + 1):
+            surv = np.exp(-np.maximum(self._cumhaz(s + m - 0.5, state) - h_s, 0.0))
+            total += surv / (1.0 + annual_discount_rate) ** ((m - 0.5) / 12)
+        return np.where(active, df["arr"].to_numpy(dtype=float) / 12 * total, np.nan)
+
+    def contributions(self, df: pd.DataFrame):
+        """Per-covariate log-hazard contributions ``(x_j - mean_j) * beta_j`` (n x covariates).
+
+        Positive pushes churn risk up. Returns ``(names, matrix)``.
+        """
+        self._check_fitted()
+        sign = self._risk_sign()
+        names, cols = [], []
+        for name, term in self.encoder_.terms(df, self.coef_, self.center_,
+                                              self.allow_unknown_categories):
+            names.append(name)
+            cols.append((sign * term).astype(np.float32))
+        return names, (np.column_stack(cols) if cols else np.zeros((len(df), 0), np.float32))
+
+    def explain(self, df: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+        """The covariates pushing each account's risk up and down, in words."""
+        from .reasons import reason_texts
+        names, contrib = self.contributions(df)
+        return pd.DataFrame({
+            self.id_column: df[self.id_column].to_numpy(),
+            "reasons_up": reason_texts(df, names, contrib, top=top, direction=1),
+            "reasons_down": reason_texts(df, names, contrib, top=top, direction=-1),
+        })
+
+    # -- the protocol's score ----------------------------------------------------
+    def score(self, df: pd.DataFrame, as_of=None, horizon_months: int = 12,
+              source: str = "data") -> pd.DataFrame:
+        """Churn scores for every row of ``df`` (active accounts; churned rows get NaN).
+
+        Parameters
+        ----------
+        df : DataFrame
+            From :func:`build_account_features` (needs ``account_id``, the timing
+            columns ``tenure_months, months_to_next_renewal, next_renewal_date`` and
+            the model's covariates; ``active`` if present).
+        as_of : date-like, optional
+            Must match the date the features were built at (checked).
+        horizon_months : int
+            Horizon of ``p_churn_horizon`` and of the restricted mean.
+
+        Returns
+        -------
+        DataFrame, one row per input row in the same order: ``account_id,
+        next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
+        expected_remaining_months, beyond_followup, reasons``.
+        """
+        if not np.isfinite(horizon_months) or horizon_months <= 0:
+            raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
+        _, active, state, s = self._prepared(df, as_of, source)
+        to_next = np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
+        cumhaz = lambda t: self._cumhaz(t, state)  # noqa: E731
+        h_s = cumhaz(s)
+        horizon = float(horizon_months)
+        p_next = conditional_churn(cumhaz, s, s + to_next, h_s)
+        p_h = conditional_churn(cumhaz, s, s + horizon, h_s)
+        rm = restricted_mean(cumhaz, s, horizon, h_s)
+        beyond = np.maximum(s + to_next, s + horizon) > self._last_event(state)
+        from .reasons import reason_texts
+        names, contrib = self.contributions(df)
+        reasons = reason_texts(df, names, contrib, top=3, direction=1)
+        nan = np.nan
+        out = pd.DataFrame({
+            "account_id": df[self.id_column].to_numpy(),
+            "next_renewal_date": pd.to_datetime(df["next_renewal_date"]).to_numpy(),
+            "p_churn_next_renewal": np.where(active, p_next, nan),
+            "horizon_months": np.full(len(df), horizon_months),
+            "p_churn_horizon": np.where(active, p_h, nan),
+            "expected_remaining_months": np.where(active, rm, nan),
+            "beyond_followup": active & beyond,
+            "reasons": np.where(active, reasons, ""),
+        })
+        return out
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, path):
+        """Write the model as one JSON file (atomic; same model, same bytes)."""
+        from .persist import save_renewal_model
+        return save_renewal_model(self, path)
