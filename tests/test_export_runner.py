@@ -139,3 +139,39 @@ def test_seen_ids_match_a_python_set():
         seen.add(ids)
         ref.update(int(i) for i in ids)
     assert len(seen) == len(ref)
+
+
+def test_rows_built_at_another_as_of_are_rejected(churn_model, make_features):
+    feats = make_features(20)
+    feats["as_of"] = ["2025-12-31"] * 18 + ["2025-12-24", "not a date"]
+    scores, rejects = score_accounts(churn_model, feats, as_of=AS_OF, return_rejects=True)
+    assert len(scores) == 18 and scores["account_id"].max() == 18
+    assert rejects["account_id"].tolist() == ["19", "20"]
+    assert set(rejects["reason"]) == {"features built at another as_of"}
+    assert rejects["value"].tolist() == ["2025-12-24", "not a date"]
+    # the same rows are fine when the run's as_of matches them
+    s = score_accounts(churn_model, feats.iloc[18:19], as_of="2025-12-24")
+    assert s["account_id"].tolist() == [19]
+
+
+def test_a_model_short_of_the_protocol_is_adapted(make_features):
+    """A lead model whose ``kind`` is its estimator and that has no name/version/id_column."""
+    from conftest import StandInLeadModel
+
+    class Bare:
+        kind, model_id, versions = "hgb", "lead-abc", {"tobmodel": "9.9"}
+        features_ = StandInLeadModel.features_
+        feature_names_ = StandInLeadModel.feature_names_
+
+        def score(self, leads, n_reasons=3):  # no as_of parameter
+            return StandInLeadModel().score(leads)
+
+    from tobmodel.export.adapt import ProtocolAdapter
+    leads = pd.DataFrame({"lead_id": [1, 2], "intent": ["high", "odd"], "employees": [3, 4]})
+    with pytest.raises(Exception, match="renewal or a lead"):
+        ProtocolAdapter(Bare(), {})
+    Bare.__module__ = "tobmodel.leads.leadmodel"
+    scores, rejects = score_leads(Bare(), leads, as_of=AS_OF, return_rejects=True)
+    assert scores[["lead_id", "model_name", "model_version"]].values.tolist() == [
+        [1, "lead-hgb", "9.9"]]
+    assert rejects["reason"].tolist() == ["unknown category"]

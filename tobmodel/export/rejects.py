@@ -10,6 +10,8 @@ reason                        when
 ``id is not an integer``      the id cannot be read as a whole number
 ``duplicate id``              the id was already seen in this run (first kept)
 ``inactive account``          ``active`` is false or ``churned`` is 1 (churn only)
+``features built at another   the row's ``as_of`` is not the run's (churn only)
+as_of``
 ``lead not open``             ``status`` is not ``open`` (leads only)
 ``missing value``             a model feature is empty (``field`` names it)
 ``not a number``              a numeric feature holds text
@@ -102,7 +104,7 @@ class RowCheck:
 
 
 def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: SeenIds,
-               scope: str | None = None) -> RowCheck:
+               scope: str | None = None, as_of=None) -> RowCheck:
     """Coerce ``chunk`` to the model's features and find the rows that cannot be scored.
 
     Parameters
@@ -118,6 +120,8 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     scope : {'churn', 'lead'}, optional
         Adds the out-of-scope checks (inactive account / lead not open) and,
         for churn, ``tenure <= 0``.
+    as_of : Timestamp, optional
+        The run's date: churn rows whose ``as_of`` column differs are rejected.
     """
     n = len(chunk)
     rc = RowCheck(chunk.copy(), np.full(n, None, object), np.full(n, None, object),
@@ -136,6 +140,10 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     seen.add(ids[rc.ok])
     rc.frame[id_column] = ids
     _check_scope(rc, chunk, scope)
+    if scope == "churn" and as_of is not None and "as_of" in chunk:
+        built = pd.to_datetime(chunk["as_of"], errors="coerce")
+        rc.reject((built != as_of).to_numpy(), "features built at another as_of", "as_of",
+                  chunk["as_of"])
     for f in features:
         _check_feature(rc, f)
     if scope == "churn" and "tenure_months" in chunk:

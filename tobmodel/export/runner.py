@@ -84,15 +84,16 @@ class ExportSummary:
 
 
 def load_scoring_model(model):
-    """A loaded model from a path (any tobmodel model file) or the model itself."""
+    """A loaded model from a path (any tobmodel model file) or the model itself.
+
+    Either way the result follows the scoring protocol (:mod:`.adapt`).
+    """
+    from .adapt import as_scoring_model
     if isinstance(model, (str, Path)):
-        from ..persist import load_model
-        return load_model(model)
-    for attr in ("kind", "model_id", "feature_names_", "score", "id_column"):
-        if not hasattr(model, attr):
-            raise ExportError(f"{type(model).__name__} is not a tobmodel scoring model "
-                              f"(no {attr!r})")
-    return model
+        from ..persist import load_model, read_model_json
+        header = read_model_json(model)
+        return as_scoring_model(load_model(model), header)
+    return as_scoring_model(model)
 
 
 def model_features(model) -> list[dict]:
@@ -140,7 +141,8 @@ class _Job:
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
         spec, m = self.spec, self.model
-        rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind)
+        rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
+                        as_of=self.run["as_of_ts"])
         ok = rc.ok
         scores = self._score(rc.frame.loc[ok].reset_index(drop=True))
         p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
