@@ -10,8 +10,8 @@ Beyond the last churn time seen in a stratum the Breslow baseline is flat: an
 account older than every churner would get (almost) no risk. ``baseline="weibull"``
 continues ``H0`` past that point with a Weibull curve fitted to the tail of the
 baseline (least squares of ``log H0`` on ``log t`` over the later half of the
-churn times); ``baseline="step"`` keeps lifelines' flat baseline. Either way the
-score's ``beyond_followup`` flag marks the rows concerned.
+churn times) and is the default; ``baseline="step"`` keeps lifelines' flat
+baseline. Either way the score's ``beyond_followup`` flag marks the rows concerned.
 
 By default (``strata="auto"``) the model is stratified on ``contract_term``
 when it varies: annual contracts can only churn at anniversaries, monthly ones
@@ -88,8 +88,10 @@ class CoxRenewalModel(RenewalModel):
         when it takes more than one value.
     penalizer, l1_ratio : float
         Passed to ``lifelines.CoxPHFitter`` (ridge / elastic-net shrinkage).
-    baseline : {"step", "weibull"}
+    baseline : {"weibull", "step"}
         How to treat time beyond the last churn seen (see module notes).
+        Default ``"weibull"``: an account older than every churner still gets
+        a churn risk; ``"step"`` reproduces lifelines exactly (flat, so ~0).
     allow_unknown_categories : bool
         Score category values unseen in training as the reference level
         instead of refusing them.
@@ -111,7 +113,7 @@ class CoxRenewalModel(RenewalModel):
     name = "cox"
 
     def __init__(self, covariates=None, strata="auto", penalizer: float = 0.0,
-                 l1_ratio: float = 0.0, baseline: str = "step",
+                 l1_ratio: float = 0.0, baseline: str = "weibull",
                  allow_unknown_categories: bool = False):
         self.covariates = covariates
         self.strata = strata
