@@ -169,9 +169,9 @@ class WeibullAFTRenewalModel(_AFTRenewalModel):
         x = (np.asarray(s, dtype=float) / lam) ** rho
         a = 1.0 / rho
         q = special.gammaincc(a, x)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             exact = lam / rho * np.exp(special.gammaln(a) + np.log(q) + x)
-        asymptotic = lam / rho * x ** (a - 1)  # large x: q underflows
+            asymptotic = lam / rho * x ** (a - 1)  # large x: q underflows
         return np.where(q > 1e-300, exact, asymptotic)
 
 
