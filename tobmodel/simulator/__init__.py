@@ -9,7 +9,9 @@ True
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +125,11 @@ def simulate(business_type: str = "saas", stage: str = "maturity", n_accounts: i
     return Simulation(accounts, leads, contracts, usage, support, truth, config)
 
 
+def _finish_chunk(as_of, chunk):
+    chunk[4] = _with_oracle(chunk[4], chunk[3], as_of)
+    return chunk
+
+
 def _with_oracle(truth_acc, hazard, as_of):
     oracle = oracle_scores(hazard, pd.Timestamp(as_of), horizon_months=12)
     return truth_acc.merge(oracle, on="account_id", how="left")
@@ -159,12 +166,13 @@ def _prepare(business_type, stage, n_accounts, seed, as_of) -> dict:
 
 def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "maturity",
                         n_accounts: int = 2000, seed: int = 2026, as_of: str = DEFAULT_AS_OF,
-                        progress: bool | None = None) -> Path:
+                        progress: bool | None = None, workers: int | None = None) -> Path:
     """Simulate like :func:`simulate` but stream the tables to Parquet files in ``folder``.
 
     Lifetimes are generated and written chunk by chunk, so memory stays bounded
     (leads and accounts are held whole). The rows are the same as
-    :func:`simulate` gives for the same arguments.
+    :func:`simulate` gives for the same arguments, whatever ``workers`` is
+    (forked processes generating chunks; default: the number of CPUs, at most 4).
 
     Examples
     --------
@@ -189,10 +197,10 @@ def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "matur
     names = ("contracts", "usage", "support", "truth_hazard", "truth_accounts")
     writers, paths = {}, {}
     try:
+        workers = min(4, os.cpu_count() or 1) if workers is None else int(workers)
         for chunk in iter_lifecycle(p["life_seed"], p["accounts"], p["latent"], business_type,
-                                    stage, p["history_start"], p["as_of"], progress):
-            chunk = list(chunk)
-            chunk[4] = _with_oracle(chunk[4], chunk[3], p["as_of"])
+                                    stage, p["history_start"], p["as_of"], progress,
+                                    workers=workers, finish=partial(_finish_chunk, p["as_of"])):
             for name, df in zip(names, chunk):
                 table = pa.Table.from_pandas(df, preserve_index=False)
                 if name not in writers:

@@ -17,7 +17,7 @@ from . import params as P
 from ._rand import (add_months, dates_from_parts, first_true, month_parts, segment_cumsum,
                     segment_starts, sigmoid, within_index)
 
-CHUNK = 100_000
+CHUNK = 25_000
 ANNUAL = CONTRACT_TERMS.index("annual")
 _BIG = 10**9
 
@@ -156,12 +156,17 @@ def _elapsed_months(start: np.ndarray, as_of: np.datetime64) -> np.ndarray:
 
 
 def iter_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
-                   stage: str, history_start, as_of, progress: bool | None = None):
+                   stage: str, history_start, as_of, progress: bool | None = None,
+                   workers: int = 1, finish=None):
     """Lifetimes of accounts in chunks of ``CHUNK``; memory stays bounded.
 
     Yields, per chunk, a tuple of DataFrames (contracts, usage, support,
     truth_hazard, truth_accounts); contract ids run on across chunks.
+    Each chunk has its own random stream, so ``workers > 1`` (forked
+    processes, chunks in order) gives the same rows as ``workers=1``.
+    ``finish(chunk) -> chunk`` runs in the worker (e.g. oracle scores).
     """
+    import multiprocessing as mp
     import sys
 
     from tqdm.auto import tqdm
@@ -169,30 +174,48 @@ def iter_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type
     as_of = np.datetime64(as_of, "D")
     hist_m = np.datetime64(history_start, "M")
     horizon_m = as_of.astype("datetime64[M]") + P.FUTURE_MONTHS
-    camp_rng, *chunk_seeds = [np.random.default_rng(s) for s in
-                              seed_seq.spawn(1 + max(1, -(-n // CHUNK)))]
+    n_chunks = max(1, -(-n // CHUNK))
+    camp_rng, *chunk_seeds = [np.random.default_rng(s) for s in seed_seq.spawn(1 + n_chunks)]
     campaigns = competitor_campaigns(camp_rng, stage, int((horizon_m - hist_m).astype(int)) + 1)
-    acc_all = {
-        "first_contract_date": accounts["first_contract_date"].to_numpy(),
-        "seats": accounts["seats"].to_numpy(),
-        "overpromised": accounts["sales_overpromised"].to_numpy(),
-        "onboarding": accounts["onboarding_completed"].to_numpy(),
-    }
+    _STATE.update(accounts=accounts, latent=latent, seeds=chunk_seeds, finish=finish,
+                  args=(business_type, stage, hist_m, as_of, horizon_m, campaigns))
     show = sys.stderr.isatty() if progress is None else progress
+    bar = dict(total=n_chunks, desc=f"simulate {business_type}", unit="chunk",
+               disable=not show or n <= CHUNK)
     n_contracts = 0
-    for c, rng in enumerate(tqdm(chunk_seeds, desc=f"simulate {business_type}", unit="chunk",
-                                 disable=not show or n <= CHUNK)):
-        sl = slice(c * CHUNK, min(n, (c + 1) * CHUNK))
-        if sl.start >= n and c > 0:
-            break
-        acc = {k: v[sl] for k, v in acc_all.items()}
-        lat = {k: v[sl] for k, v in latent.items()}
-        part = _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campaigns)
-        part["offset"] = 0
-        out = _assemble([part], accounts.iloc[sl], lat, business_type, as_of)
-        out[0]["contract_id"] += n_contracts
-        n_contracts += len(out[0])
-        yield out
+    pool = (mp.get_context("fork").Pool(workers)
+            if workers > 1 and n_chunks > 1 and "fork" in mp.get_all_start_methods() else None)
+    try:
+        parts = pool.imap(_lifecycle_chunk, range(n_chunks)) if pool else map(
+            _lifecycle_chunk, range(n_chunks))
+        for out in tqdm(parts, **bar):
+            out[0]["contract_id"] += n_contracts
+            n_contracts += len(out[0])
+            yield out
+    finally:
+        if pool:
+            pool.terminate()
+        _STATE.clear()
+
+
+_STATE: dict = {}  # inputs of the current iter_lifecycle run, inherited by forked workers
+
+
+def _lifecycle_chunk(c: int):
+    s = _STATE
+    business_type, stage, hist_m, as_of, horizon_m, campaigns = s["args"]
+    sl = slice(c * CHUNK, min(len(s["accounts"]), (c + 1) * CHUNK))
+    accounts = s["accounts"].iloc[sl]
+    acc = {"first_contract_date": accounts["first_contract_date"].to_numpy(),
+           "seats": accounts["seats"].to_numpy(),
+           "overpromised": accounts["sales_overpromised"].to_numpy(),
+           "onboarding": accounts["onboarding_completed"].to_numpy()}
+    lat = {k: v[sl] for k, v in s["latent"].items()}
+    part = _chunk(s["seeds"][c], acc, lat, business_type, stage, hist_m, as_of, horizon_m,
+                  campaigns)
+    part["offset"] = 0
+    out = list(_assemble([part], accounts, lat, business_type, as_of))
+    return s["finish"](out) if s["finish"] else out
 
 
 def simulate_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
