@@ -1,0 +1,203 @@
+"""Lead models: features and leakage guard, time splits, the factory pipelines, the engine.
+
+The engine (plain-array scoring used by fitted and loaded models) must give the
+same probabilities as scikit-learn's own Pipeline.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+import tobmodel
+from tobmodel.leads import (DEFAULT_FEATURES, LeakageError, LeadDataError, TimeOrderedSplit,
+                            UnknownCategoryWarning, check_no_leakage, cross_validate_by_time,
+                            fit_lead_model, make_lead_model, outcome_labels, time_split)
+from tobmodel.leads.engine import engine_from_pipeline
+from tobmodel.schema import LEADS
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # OpenMP spinning on a shared 2-core machine makes boosting 20-40x slower
+    with threadpool_limits(1, user_api="openmp"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def leads():
+    return tobmodel.simulate("saas", "maturity", n_accounts=500, seed=11).leads
+
+
+@pytest.fixture(scope="module")
+def closed(leads):
+    c, y, _ = outcome_labels(leads)
+    return c, y
+
+
+# --- features and leakage -------------------------------------------------------------------
+
+def test_default_features_are_known_at_scoring():
+    after = {c.name for c in LEADS.columns if not c.known_at_scoring}
+    assert after >= {"status", "outcome_date", "qualified_date", "engaged_date", "account_id"}
+    assert not after & set(DEFAULT_FEATURES)
+    assert {"channel", "intent", "decision_maker_engaged"} <= set(DEFAULT_FEATURES)
+    assert "lead_id" not in DEFAULT_FEATURES and "created_date" not in DEFAULT_FEATURES
+
+
+def test_schema_post_outcome_column_is_refused_by_name(leads):
+    with pytest.raises(LeakageError, match="'engaged_date'.*known only after"):
+        fit_lead_model(leads, features=[*DEFAULT_FEATURES, "engaged_date"])
+    with pytest.raises(LeakageError, match="id column"):
+        check_no_leakage(leads, ["channel", "lead_id"])
+
+
+def test_planted_post_outcome_column_is_refused_by_data(leads):
+    # a column the CRM fills in after the deal: 'contract_value' is >0 only for converted leads
+    rng = np.random.default_rng(0)
+    planted = leads.assign(contract_value=np.where(leads["status"] == "converted",
+                                                   rng.uniform(1e4, 5e4, len(leads)), 0.0))
+    with pytest.raises(LeakageError, match="'contract_value' \\(AUC 1.000\\).*leakage"):
+        fit_lead_model(planted, kind="logistic", features=[*DEFAULT_FEATURES, "contract_value"])
+    # an honest extra column with a real but imperfect signal passes
+    honest = leads.assign(webinar=(leads["status"] == "converted") ^ (rng.random(len(leads)) < .3))
+    model = fit_lead_model(honest, kind="logistic", features=[*DEFAULT_FEATURES, "webinar"])
+    assert "webinar" in model.feature_names_
+    # the override lets a user insist
+    m = fit_lead_model(planted, kind="logistic", check_leakage=False,
+                       features=[*DEFAULT_FEATURES, "contract_value"])
+    assert "contract_value" in m.feature_names_
+
+
+def test_open_leads_are_left_out_of_training(leads):
+    model = fit_lead_model(leads, kind="logistic")
+    n_open = int((leads["status"] == "open").sum())
+    assert n_open > 0
+    assert model.training_["n_open_excluded"] == n_open
+    assert model.training_["n_train"] == len(leads) - n_open
+
+
+# --- time ------------------------------------------------------------------------------------
+
+def test_time_split_trains_on_older_leads(leads):
+    train, test = time_split(leads, "2025-01-01")
+    assert len(train) + len(test) == len(leads)
+    assert train["created_date"].max() < pd.Timestamp("2025-01-01") <= test["created_date"].min()
+    with pytest.raises(LeadDataError, match="every lead was created before"):
+        time_split(leads, "2099-01-01")
+
+
+def test_time_ordered_cv_never_tests_on_older_leads(leads):
+    shuffled = leads.sample(frac=1.0, random_state=0)  # rows need not be sorted
+    d = shuffled["created_date"].to_numpy()
+    folds = list(TimeOrderedSplit(n_splits=4).split(shuffled))
+    assert len(folds) == 4
+    for tr, te in folds:
+        assert d[tr].max() < d[te].min()  # no day shared between train and test
+        assert not set(tr) & set(te)
+    assert [len(tr) for tr, _ in folds] == sorted(len(tr) for tr, _ in folds)
+
+
+def test_time_ordered_cv_composes_with_cross_val_score(closed):
+    c, y = closed
+    auc = cross_val_score(make_lead_model("logistic"), c, y, scoring="roc_auc",
+                          cv=TimeOrderedSplit(3))
+    assert auc.shape == (3,) and (auc > 0.65).all()
+
+
+def test_cross_validate_by_time_reports_folds_in_order(leads):
+    cv = cross_validate_by_time(leads, n_splits=3, kind="logistic")
+    assert list(cv["fold"]) == [1, 2, 3]
+    assert (pd.to_datetime(cv["train_to"]) < pd.to_datetime(cv["test_from"])).all()
+    assert (cv["roc_auc"] > 0.65).all() and (cv["brier"] < cv["conversion_rate"]).all()
+
+
+# --- factory pipelines -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, estimator", [("logistic", LogisticRegression),
+                                             ("hgb", HistGradientBoostingClassifier)])
+def test_factory_builds_calibrated_pipeline_of_stock_parts(kind, estimator, closed):
+    c, y = closed
+    pipe = make_lead_model(kind)
+    assert isinstance(pipe, Pipeline) and [n for n, _ in pipe.steps] == ["prepare", "classify"]
+    assert isinstance(pipe.named_steps["prepare"], ColumnTransformer)
+    cal = pipe.named_steps["classify"]
+    assert isinstance(cal, CalibratedClassifierCV) and isinstance(cal.estimator, estimator)
+    assert cal.method == "sigmoid"
+    fitted = clone(pipe).fit(c, y)
+    names = list(fitted[:-1].get_feature_names_out())
+    Xt = fitted[:-1].transform(c)
+    assert list(Xt.columns) == names  # pandas output keeps the names
+    if kind == "hgb":
+        assert sorted(names) == sorted(DEFAULT_FEATURES)  # one column per feature
+    else:
+        assert "channel_bidding" in names and "intent_high" in names and "employees" in names
+    p = fitted.predict_proba(c)[:, 1]
+    assert abs(p.mean() - y.mean()) < 0.02  # calibrated in the large
+
+
+def test_factory_rejects_unknown_options():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        make_lead_model("forest")
+    with pytest.raises(ValueError, match="calibration must be one of"):
+        make_lead_model("hgb", calibration="platt")
+
+
+def test_factory_pipeline_composes_with_grid_search(closed):
+    from sklearn.model_selection import GridSearchCV
+    c, y = closed
+    grid = GridSearchCV(make_lead_model("logistic", calibration=None),
+                        {"classify__C": [0.1, 1.0]}, cv=TimeOrderedSplit(2), scoring="roc_auc")
+    grid.fit(c, y)
+    assert grid.best_params_["classify__C"] in (0.1, 1.0)
+
+
+# --- engine == scikit-learn --------------------------------------------------------------------
+
+def _with_unseen(leads):
+    out = leads.copy()
+    out["industry"] = out["industry"].astype(object)
+    out.loc[out.index[:40], "industry"] = "space_mining"
+    return out
+
+
+@pytest.mark.parametrize("kind, calibration", [("hgb", "sigmoid"), ("hgb", "isotonic"),
+                                               ("hgb", None), ("logistic", "sigmoid"),
+                                               ("logistic", None)])
+def test_engine_matches_sklearn_predict_proba(kind, calibration, leads):
+    model = fit_lead_model(leads, kind=kind, calibration=calibration)
+    for data in (leads, _with_unseen(leads)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnknownCategoryWarning)
+            ours = model.predict_proba(data)
+        theirs = model.pipeline_.predict_proba(data)[:, 1]
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+def test_tree_engine_with_more_than_32_leaves_and_what_if_scores(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None)
+    pipe.set_params(classify__max_leaf_nodes=48, classify__max_iter=30, classify__min_samples_leaf=5)
+    pipe.fit(c, y)
+    encoding, engine, calibrator, _ = engine_from_pipeline(pipe)
+    assert engine.dtype == np.uint64
+    Z = encoding.encode(c)
+    state = engine.prepare(Z)
+    np.testing.assert_allclose(calibrator(state.raw), pipe.predict_proba(c)[:, 1], atol=1e-9)
+    # "what if feature j had value v" equals re-scoring the changed rows
+    j = encoding.names.index("intent")
+    what_if = state.raw_with(j, [0.0, 2.0, np.nan])
+    for k, v in enumerate([0.0, 2.0, np.nan]):
+        Z2 = Z.copy()
+        Z2[:, j] = v
+        np.testing.assert_allclose(what_if[:, k], engine.prepare(Z2).raw, atol=1e-12)

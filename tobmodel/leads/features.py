@@ -1,0 +1,242 @@
+"""What a lead model may see: features known at scoring time, outcome labels, leakage guard.
+
+A lead is scored soon after it registers, before anyone knows whether it will
+convert. Only columns the schema marks ``known_at_scoring`` qualify; columns
+filled in later (``qualified_date``, ``status``, ``outcome_date``...) would leak
+the answer. :func:`check_no_leakage` refuses them by name and refuses any other
+column that separates converted from lost leads almost perfectly.
+
+Examples
+--------
+>>> import tobmodel
+>>> sim = tobmodel.simulate("saas", "maturity", n_accounts=300, seed=1)
+>>> closed, y, n_open = outcome_labels(sim.leads)
+>>> len(closed) + n_open == len(sim.leads)
+True
+>>> check_no_leakage(closed, ["channel", "intent"], y)  # passes silently
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from ..schema import LEADS, lead_columns_known_at_scoring
+
+__all__ = ["DEFAULT_FEATURES", "LeakageError", "LeadDataError", "outcome_labels",
+           "check_no_leakage", "feature_kinds", "check_feature_frame", "examples"]
+
+# Known at scoring, minus dates (a calendar date does not generalise to new
+# leads) and business_type (constant within one business; added automatically
+# when the training leads mix several business types).
+DEFAULT_FEATURES: tuple[str, ...] = tuple(
+    c for c in lead_columns_known_at_scoring()
+    if LEADS.column(c).kind != "date" and c != "business_type")
+
+MAX_SINGLE_FEATURE_AUC = 0.99
+MAX_CATEGORIES = 255  # HistGradientBoosting's limit for a categorical column
+
+
+class LeadDataError(ValueError):
+    """Leads handed to a lead model cannot be used as they are."""
+
+
+class LeakageError(LeadDataError):
+    """A feature is known only after the lead's outcome (it would leak the answer)."""
+
+
+def examples(rows, k: int = 3) -> str:
+    """The first ``k`` items of ``rows`` as a short comma-separated string."""
+    rows = list(rows)
+    more = f", ... ({len(rows)} in all)" if len(rows) > k else ""
+    return ", ".join(map(str, rows[:k])) + more
+
+
+def outcome_labels(leads: pd.DataFrame, source: str = "leads"):
+    """Closed leads and their label (1 = converted); open leads are left out and counted.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Needs a ``status`` column with values converted / lost / open.
+    source : str
+        Name used in error messages (a table or file name).
+
+    Returns
+    -------
+    closed : DataFrame
+        Leads whose outcome is known (converted or lost), original index kept.
+    y : ndarray of int
+        1 for converted, 0 for lost, aligned with ``closed``.
+    n_open : int
+        Number of open leads left out (outcome unknown at the as-of date).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"status": ["converted", "lost", "open", "lost"]})
+    >>> closed, y, n_open = outcome_labels(df)
+    >>> y.tolist(), n_open
+    ([1, 0, 0], 1)
+    """
+    if "status" not in leads.columns:
+        raise LeadDataError(f"{source}: no column 'status' (converted / lost / open): cannot "
+                            "tell which leads converted")
+    status = leads["status"].astype("object")
+    known = status.isin(["converted", "lost", "open"])
+    if not known.all():
+        rows = np.flatnonzero(~known.to_numpy())
+        raise LeadDataError(
+            f"{source}: column 'status' has values other than converted/lost/open: "
+            f"{examples(repr(v) for v in status[~known].unique())} (rows {examples(rows + 1)})")
+    is_open = (status == "open").to_numpy()
+    closed = leads.loc[~is_open]
+    y = (status[~is_open] == "converted").to_numpy().astype(np.int64)
+    return closed, y, int(is_open.sum())
+
+
+def feature_kinds(leads: pd.DataFrame, features) -> dict[str, str]:
+    """``{feature: 'category' | 'bool' | 'number'}`` from the schema, else from the data."""
+    out = {}
+    for f in features:
+        if f in LEADS.names:
+            kind = LEADS.column(f).kind
+            out[f] = {"category": "category", "bool": "bool"}.get(kind, kind)
+            if kind in ("int", "float", "id"):
+                out[f] = "number"
+            continue
+        s = leads[f]
+        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or \
+                pd.api.types.is_string_dtype(s.dtype):
+            out[f] = "category"
+        elif s.dtype.kind == "b" or str(s.dtype) == "boolean":
+            out[f] = "bool"
+        elif s.dtype.kind in "iuf":
+            out[f] = "number"
+        else:
+            out[f] = str(s.dtype)
+    return out
+
+
+def check_feature_frame(leads: pd.DataFrame, features, source: str = "leads",
+                        training: bool = True) -> dict[str, str]:
+    """Refuse missing columns, dates, empty values and oversized categories; return kinds."""
+    missing = [f for f in features if f not in leads.columns]
+    if missing:
+        raise LeadDataError(f"{source}: missing feature column{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(map(repr, missing))}")
+    kinds = feature_kinds(leads, features)
+    for f, kind in kinds.items():
+        if kind not in ("category", "bool", "number"):
+            raise LeadDataError(
+                f"{source}: column {f!r} has type {kind}; a lead feature must be a category, "
+                "true/false or a number (turn dates into e.g. days since registration)")
+        s = leads[f]
+        empty = s.isna().to_numpy()
+        if kind != "category" and empty.any():
+            raise LeadDataError(
+                f"{source}: column {f!r} has {int(empty.sum())} empty values (rows "
+                f"{examples(np.flatnonzero(empty) + 1)}); fill or drop them before scoring")
+        if kind == "category" and training:
+            if empty.any():
+                raise LeadDataError(
+                    f"{source}: column {f!r} has {int(empty.sum())} empty values (rows "
+                    f"{examples(np.flatnonzero(empty) + 1)}); fill them (e.g. 'unknown')")
+            n_levels = s.nunique()
+            if n_levels > MAX_CATEGORIES:
+                raise LeadDataError(
+                    f"{source}: column {f!r} has {n_levels} distinct values; a categorical lead "
+                    f"feature may have at most {MAX_CATEGORIES} (group the rare ones)")
+    return kinds
+
+
+def _single_feature_auc(s: pd.Series, y: np.ndarray) -> float:
+    """How well one column alone separates converted from lost leads (0.5 = not at all)."""
+    if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or \
+            pd.api.types.is_string_dtype(s.dtype):
+        codes = pd.factorize(s.astype("object"), use_na_sentinel=False)[0]
+        if codes.max(initial=0) + 1 > max(2, len(codes) // 10):
+            return 0.5  # near-unique labels: an in-sample rate would separate anything
+        rate = np.bincount(codes, weights=y) / np.bincount(codes)
+        x = rate[codes]  # in-sample conversion rate of the row's category
+    elif s.dtype.kind == "M":
+        x = s.to_numpy().astype("datetime64[D]").astype("float64")
+        x[s.isna().to_numpy()] = np.nan
+    else:
+        x = pd.to_numeric(s, errors="coerce").astype("float64").to_numpy()
+    empty = np.isnan(x)
+    aucs = []
+    if (~empty).sum() > 1 and len(np.unique(y[~empty])) == 2:
+        a = roc_auc_score(y[~empty], x[~empty])
+        if (~empty).mean() >= 0.5:  # judge values only where most rows have one
+            aucs.append(max(a, 1 - a))
+    if empty.any() and not empty.all():
+        a = roc_auc_score(y, empty.astype(float))
+        aucs.append(max(a, 1 - a))
+    return max(aucs, default=0.5)
+
+
+def check_no_leakage(leads: pd.DataFrame, features, y=None, source: str = "leads",
+                     max_auc: float = MAX_SINGLE_FEATURE_AUC) -> None:
+    """Refuse features known only after the outcome.
+
+    Two checks: by name (schema columns with ``known_at_scoring=False`` and ids),
+    and by data (a feature that alone separates converted from lost leads with
+    ROC AUC above ``max_auc``, or whose presence does, is almost surely filled
+    in after the outcome).
+
+    Parameters
+    ----------
+    leads : DataFrame
+        Closed leads (aligned with ``y``).
+    features : list of str
+    y : array-like of 0/1, optional
+        Converted flags; without it only the name check runs.
+    source : str
+        Name used in error messages.
+    max_auc : float
+        Largest single-feature AUC accepted.
+
+    Raises
+    ------
+    LeakageError
+        Naming the columns and why.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_no_leakage(pd.DataFrame({"status": ["lost"]}), ["status"])
+    Traceback (most recent call last):
+    ...
+    tobmodel.leads.features.LeakageError: leads: refusing feature 'status': the schema marks it as known only after the lead's outcome (leakage)
+    """
+    ids = {c.name for c in LEADS.columns if c.kind == "id"}
+    after = [f for f in features if f in LEADS.names and not LEADS.column(f).known_at_scoring]
+    if after:
+        raise LeakageError(
+            f"{source}: refusing feature{'s' if len(after) > 1 else ''} "
+            f"{', '.join(map(repr, after))}: the schema marks {'them' if len(after) > 1 else 'it'}"
+            " as known only after the lead's outcome (leakage)")
+    bad_ids = [f for f in features if f in ids]
+    if bad_ids:
+        raise LeakageError(f"{source}: refusing id column(s) {', '.join(map(repr, bad_ids))} "
+                           "as features: ids identify leads, they do not describe them")
+    if y is None:
+        return
+    y = np.asarray(y)
+    if len(np.unique(y)) < 2:
+        return
+    leaks = []
+    for f in features:
+        if f not in leads.columns:
+            continue
+        auc = _single_feature_auc(leads[f], y)
+        if auc > max_auc:
+            leaks.append(f"{f!r} (AUC {auc:.3f})")
+    if leaks:
+        raise LeakageError(
+            f"{source}: refusing feature{'s' if len(leaks) > 1 else ''} {', '.join(leaks)}: "
+            f"alone {'they separate' if len(leaks) > 1 else 'it separates'} converted from lost"
+            f" leads almost perfectly (AUC > {max_auc}), so {'they are' if len(leaks) > 1 else 'it is'}"
+            " probably filled in after the outcome (leakage); drop it or pass check_leakage=False"
+            " if you are sure")

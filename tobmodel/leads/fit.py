@@ -1,0 +1,173 @@
+"""Fit lead-quality models on leads with known outcomes, and cross-validate them in time.
+
+Examples
+--------
+>>> import tobmodel
+>>> sim = tobmodel.simulate("saas", "maturity", n_accounts=400, seed=1)
+>>> model = fit_lead_model(sim.leads, kind="logistic")
+>>> model.training_["n_open_excluded"] == int((sim.leads["status"] == "open").sum())
+True
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from ..persist import data_fingerprint, feature_schema, library_versions, make_model_id
+from .engine import engine_from_pipeline
+from .evaluate import lead_metrics
+from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
+    outcome_labels
+from .leadmodel import LeadModel
+from .model import make_lead_model
+from .reasons import reference_values
+from .scoring import chunks, score_grid
+from .timesplit import TimeOrderedSplit
+
+__all__ = ["fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
+           "SmallDataWarning", "MIN_CONVERSIONS"]
+
+MIN_CONVERSIONS = 10    # fewer converted (or lost) leads: refuse to fit
+FEW_CONVERSIONS = 100   # fewer: warn that the model is rough
+
+
+class SmallDataWarning(UserWarning):
+    """Few leads or conversions: the model will be rough."""
+
+
+def _prepare(leads, features, source, check_leakage):
+    """Closed leads, labels, open count, feature list and kinds; refuse unusable data."""
+    if not isinstance(leads, pd.DataFrame):
+        raise TypeError(f"{source}: expected a pandas DataFrame of leads, got {type(leads).__name__}")
+    closed, y, n_open = outcome_labels(leads, source)
+    features = list(DEFAULT_FEATURES if features is None else features)
+    if "business_type" in closed.columns and "business_type" not in features \
+            and closed["business_type"].nunique() > 1:
+        features.append("business_type")  # leads of several business types: tell them apart
+    check_no_leakage(closed, features, None, source)
+    kinds = check_feature_frame(closed, features, source)
+    n_conv, n_lost = int(y.sum()), int(len(y) - y.sum())
+    if n_conv == 0 or n_lost == 0:
+        only = "lost" if n_conv == 0 else "converted"
+        raise LeadDataError(f"{source}: all {len(y):,} closed leads are {only} (column 'status'); "
+                            "a lead model needs both converted and lost leads")
+    if min(n_conv, n_lost) < MIN_CONVERSIONS:
+        raise LeadDataError(
+            f"{source}: only {n_conv} converted and {n_lost} lost closed leads; need at least "
+            f"{MIN_CONVERSIONS} of each: use a longer period or pool business types")
+    if check_leakage:
+        check_no_leakage(closed, features, y, source)
+    if min(n_conv, n_lost) < FEW_CONVERSIONS:
+        warnings.warn(f"{source}: only {min(n_conv, n_lost)} {'converted' if n_conv < n_lost else 'lost'}"
+                      " leads: the model will be rough; prefer kind='logistic' with "
+                      "calibration='sigmoid' and check it with cross_validate_by_time",
+                      SmallDataWarning, stacklevel=3)
+    return closed, y, n_open, features, kinds
+
+
+def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
+                   features=None, random_state: int = 0, check_leakage: bool = True,
+                   source: str = "leads") -> LeadModel:
+    """Fit a calibrated lead-quality model on leads whose outcome is known.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table (see ``data/README.md``). Open leads are left out and
+        counted in ``model.training_["n_open_excluded"]``.
+    kind, calibration, random_state
+        See :func:`~tobmodel.leads.make_lead_model`.
+    features : list of str, optional
+        Default: every column known when a lead is scored
+        (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
+        ``business_type`` when the leads mix several business types.
+    check_leakage : bool
+        Refuse features that alone separate converted from lost leads (AUC > 0.99).
+        Columns the schema marks as known only after the outcome are always refused.
+    source : str
+        Table or file name used in messages.
+
+    Returns
+    -------
+    LeadModel
+
+    Raises
+    ------
+    LeakageError, LeadDataError
+        With the column, the reason and example rows.
+    """
+    closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
+    config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
+              "features": features, "calibration_folds": 3}
+    pipeline = make_lead_model(kind, calibration, random_state, features,
+                               categorical=[f for f in features if kinds[f] == "category"])
+    pipeline.fit(closed, y)
+    encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
+    model_kinds = [kinds[n] for n in encoding.names]
+    encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
+    Z = encoding.encode(closed, source=source, warn=False)
+    p = np.empty(len(Z))
+    for part in chunks(len(Z), False, engine.chunk_rows):
+        p[part] = calibrator(engine.prepare(Z[part]).raw)
+    dates = pd.to_datetime(closed["created_date"]) if "created_date" in closed.columns else None
+    training = {"n_train": int(len(y)), "n_converted": int(y.sum()),
+                "n_open_excluded": n_open, "conversion_rate": float(y.mean()),
+                "first_created": None if dates is None else str(dates.min().date()),
+                "last_created": None if dates is None else str(dates.max().date()),
+                "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
+    return LeadModel(encoding, engine, calibrator, spec,
+                     features=feature_schema(closed, encoding.names), kinds=model_kinds,
+                     references=reference_values(Z, model_kinds), grid=score_grid(p),
+                     config=config, training=training,
+                     model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
+                     versions=library_versions("scikit-learn"), pipeline=pipeline)
+
+
+def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
+    """The naive model: conversion by acquisition channel only (logistic, uncalibrated)."""
+    return fit_lead_model(leads, kind="logistic", calibration=None, features=["channel"],
+                          source=source)
+
+
+def cross_validate_by_time(leads: pd.DataFrame, n_splits: int = 5, kind: str = "hgb",
+                           calibration: str | None = "sigmoid", features=None,
+                           random_state: int = 0, source: str = "leads") -> pd.DataFrame:
+    """Expanding-window cross-validation in order of ``created_date``.
+
+    Fold k trains on the oldest leads and tests on the next block of newer
+    ones (:class:`~tobmodel.leads.TimeOrderedSplit`); open leads are left out.
+
+    Returns
+    -------
+    DataFrame
+        One row per fold: ``fold, train_from, train_to, test_from, test_to,
+        n_train, leads, converted, conversion_rate, roc_auc, pr_auc, brier,
+        top_decile_lift``.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> sim = tobmodel.simulate("saas", "maturity", n_accounts=600, seed=1)
+    >>> cv = cross_validate_by_time(sim.leads, n_splits=3, kind="logistic")
+    >>> len(cv), bool((cv["roc_auc"] > 0.6).all())
+    (3, True)
+    """
+    closed, y, _, features, kinds = _prepare(leads, features, source, True)
+    base = make_lead_model(kind, calibration, random_state, features,
+                           categorical=[f for f in features if kinds[f] == "category"])
+    dates = pd.to_datetime(closed["created_date"]).to_numpy()
+    rows = []
+    for k, (tr, te) in enumerate(TimeOrderedSplit(n_splits).split(closed), start=1):
+        if len(np.unique(y[tr])) < 2:
+            raise LeadDataError(f"{source}: fold {k} trains on leads of one outcome only; "
+                                "use fewer folds")
+        model = clone(base).fit(closed.iloc[tr], y[tr])
+        p = model.predict_proba(closed.iloc[te])[:, 1]
+        day = lambda i: str(pd.Timestamp(dates[i]).date())  # noqa: E731
+        rows.append({"fold": k, "train_from": day(tr[0]),
+                     "train_to": day(tr[-1]), "test_from": day(te[0]), "test_to": day(te[-1]),
+                     "n_train": len(tr), **lead_metrics(y[te], p)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,123 @@
+"""Splits that respect time: train on older leads, test on newer ones.
+
+A lead model is used on leads that arrive after it was trained, so it must be
+judged the same way. Random splits would let next month's leads teach the
+model about last month's.
+
+Examples
+--------
+>>> import tobmodel
+>>> sim = tobmodel.simulate("saas", "maturity", n_accounts=300, seed=1)
+>>> train, test = time_split(sim.leads, "2025-01-01")
+>>> bool(train["created_date"].max() < test["created_date"].min())
+True
+>>> cv = TimeOrderedSplit(n_splits=3)
+>>> [bool(sim.leads["created_date"].iloc[tr].max() < sim.leads["created_date"].iloc[te].min())
+...  for tr, te in cv.split(sim.leads)]
+[True, True, True]
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import TimeSeriesSplit
+
+from .features import LeadDataError
+
+__all__ = ["time_split", "TimeOrderedSplit"]
+
+
+def _dates(leads: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    if column not in leads.columns:
+        raise LeadDataError(f"{source}: no column {column!r} to split by time")
+    d = pd.to_datetime(leads[column], errors="coerce")
+    if d.isna().any():
+        rows = np.flatnonzero(d.isna().to_numpy())
+        raise LeadDataError(f"{source}: column {column!r} has {len(rows)} empty or unreadable "
+                            f"dates (rows {', '.join(map(str, rows[:3] + 1))})")
+    return d.to_numpy()
+
+
+def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
+               source: str = "leads"):
+    """Leads created before ``cutoff`` (train) and on or after it (test).
+
+    Parameters
+    ----------
+    leads : DataFrame
+    cutoff : str or Timestamp
+        First day of the test period.
+    date_column : str
+        Column holding the lead's registration date.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    train, test : DataFrame
+        All statuses are kept; fitting and evaluation drop open leads themselves.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"created_date": pd.to_datetime(["2024-05-01", "2025-02-01"])})
+    >>> [len(part) for part in time_split(df, "2025-01-01")]
+    [1, 1]
+    """
+    cutoff = pd.Timestamp(cutoff)
+    before = _dates(leads, date_column, source) < np.datetime64(cutoff)
+    if before.all() or not before.any():
+        side = "after" if not before.any() else "before"
+        raise LeadDataError(f"{source}: every lead was created {side} the cutoff {cutoff.date()}; "
+                            "pick a cutoff inside the leads' date range")
+    return leads.loc[before], leads.loc[~before]
+
+
+class TimeOrderedSplit:
+    """Expanding-window cross-validation in order of registration date.
+
+    Like :class:`sklearn.model_selection.TimeSeriesSplit`, but the rows need not
+    be sorted: they are ordered by ``date_column``, and no date is split between
+    a training and a test fold. Works as ``cv=`` for scikit-learn's
+    ``cross_val_score`` when ``X`` is a leads frame holding ``date_column``.
+
+    Parameters
+    ----------
+    n_splits : int
+        Number of folds; fold k trains on the first k blocks and tests on block k+1.
+    date_column : str
+        Column with the lead's registration date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"created_date": pd.date_range("2024-01-01", periods=8, freq="W")})
+    >>> [(len(tr), len(te)) for tr, te in TimeOrderedSplit(3).split(df)]
+    [(2, 2), (4, 2), (6, 2)]
+    """
+
+    def __init__(self, n_splits: int = 5, date_column: str = "created_date"):
+        self.n_splits = n_splits
+        self.date_column = date_column
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` positional indices, train strictly older than test."""
+        dates = _dates(X, self.date_column, "leads")
+        order = np.argsort(dates, kind="stable")
+        sorted_dates = dates[order]
+        for train, test in TimeSeriesSplit(self.n_splits).split(order):
+            # move both fold edges to the start of a date so that no day is shared
+            start = np.searchsorted(sorted_dates, sorted_dates[test[0]], side="left")
+            stop = test[-1] + 1
+            if stop < len(order):
+                stop = np.searchsorted(sorted_dates, sorted_dates[stop], side="left")
+            if start == 0 or stop <= start:
+                raise LeadDataError(f"leads: too few distinct '{self.date_column}' dates for "
+                                    f"{self.n_splits} time-ordered folds; use fewer folds")
+            yield order[:start], order[start:stop]
+
+    def __repr__(self) -> str:
+        return f"TimeOrderedSplit(n_splits={self.n_splits}, date_column={self.date_column!r})"
