@@ -1,0 +1,158 @@
+"""The ``tobmodel`` command line: help, lazy imports, and simulate -> fit -> score -> evaluate."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tobmodel.cli import main
+
+AS_OF = "2025-12-31"
+HEAVY = ("pandas", "numpy", "sklearn", "lifelines", "scipy", "sqlalchemy", "pyarrow")
+
+
+def run(capsys, *argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A small simulated SaaS business, a fitted Cox model and its features file."""
+    d = tmp_path_factory.mktemp("cli")
+    assert main(["simulate", "--accounts", "400", "--seed", "3", "--output", str(d / "data")]) == 0
+    assert main(["fit", "--data", str(d / "data"), "--model", "cox", "--as-of", AS_OF,
+                 "--covariates", "tier,onboarding_completed,logins_trend",
+                 "--output", str(d / "models" / "cox.json"),
+                 "--features-out", str(d / "features.parquet")]) == 0
+    return d
+
+
+def test_importing_the_cli_loads_no_heavy_library():
+    code = ("import sys, tobmodel.cli, tobmodel.__main__; "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["simulate", "fit", "score", "evaluate", "demo"])
+def test_every_command_has_help_with_an_example(capsys, command):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert "example" in out and f"tobmodel {command}" in out
+
+
+def test_top_level_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("simulate", "fit", "score", "evaluate", "demo"):
+        assert command in out
+
+
+def test_python_m_tobmodel_is_the_command(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tobmodel", "--version"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0 and r.stdout.startswith("tobmodel ")
+
+
+def test_simulate_writes_every_table(workspace):
+    names = {p.stem for p in (workspace / "data").glob("*.parquet")}
+    assert {"accounts", "leads", "contracts", "usage", "support", "truth_hazard"} <= names
+
+
+def test_simulate_csv_tables_are_read_back_by_fit(tmp_path, capsys):
+    rc, out, _ = run(capsys, "simulate", "--business-type", "tool", "--stage", "growth",
+                     "--accounts", "200", "--seed", "5", "--format", "csv", "--no-truth",
+                     "--output", tmp_path / "csv")
+    assert rc == 0 and "accounts" in out
+    assert not list((tmp_path / "csv").glob("truth_*"))
+    rc, out, err = run(capsys, "fit", "--data", tmp_path / "csv", "--model", "weibull_aft",
+                       "--covariates", "tier,logins_trend", "--penalizer", "0.1",
+                       "--output", tmp_path / "w.json")
+    assert rc == 0, err
+    assert "weibull_aft-" in out and (tmp_path / "w.json").exists()
+
+
+def test_score_writes_one_row_per_active_account(workspace, tmp_path, capsys):
+    feats = pd.read_parquet(workspace / "features.parquet")
+    out_csv = tmp_path / "churn_scores.csv"
+    rc, out, err = run(capsys, "score", "--model", workspace / "models" / "cox.json",
+                       "--input", workspace / "features.parquet", "--output", out_csv,
+                       "--as-of", AS_OF, "--horizon", "6")
+    assert rc == 0, err
+    scores = pd.read_csv(out_csv)
+    rejects = pd.read_csv(tmp_path / "churn_scores.rejects.csv")
+    for col in ("account_id", "as_of", "model_name", "model_id", "model_version",
+                "p_churn_next_renewal", "p_churn_horizon", "expected_remaining_months",
+                "risk_tier", "reasons"):
+        assert col in scores.columns
+    assert sorted(scores["account_id"]) == sorted(feats.loc[feats["active"], "account_id"])
+    assert set(rejects["reason"]) == {"inactive account"}  # churned accounts, with the reason
+    assert len(scores) + len(rejects) == len(feats)
+    assert (scores["horizon_months"] == 6).all() and (scores["model_name"] == "cox").all()
+    assert f"scored {len(scores):,}, rejected {len(rejects):,} (written to " in out
+
+
+def test_score_from_a_folder_of_tables_matches_the_features_file(workspace, tmp_path, capsys):
+    model = workspace / "models" / "cox.json"
+    assert run(capsys, "score", "--model", model, "--input", workspace / "data",
+               "--output", tmp_path / "a.csv")[0] == 0
+    assert run(capsys, "score", "--model", model, "--input", workspace / "features.parquet",
+               "--output", tmp_path / "b.csv")[0] == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_score_to_sqlite_keeps_history_across_runs(workspace, tmp_path, capsys):
+    import sqlalchemy as sa
+    db = tmp_path / "scores.sqlite"
+    model = workspace / "models" / "cox.json"
+    for _ in range(2):  # the same as_of twice: replaced, not duplicated
+        assert run(capsys, "score", "--model", model, "--input", workspace / "features.parquet",
+                   "--output", db)[0] == 0
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.connect() as c:
+        n_hist = c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history").scalar()
+        n_latest = c.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar()
+        n_runs = c.exec_driver_sql("SELECT COUNT(*) FROM score_runs").scalar()
+    engine.dispose()
+    feats = pd.read_parquet(workspace / "features.parquet")
+    assert n_hist == n_latest == int(feats["active"].sum()) and n_runs == 1
+
+
+def test_lead_model_fit_and_score(workspace, tmp_path, capsys):
+    rc, out, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead-logistic",
+                       "--output", tmp_path / "lead.json")
+    assert rc == 0, err
+    rc, out, err = run(capsys, "score", "--model", tmp_path / "lead.json", "--input",
+                       workspace / "data" / "leads.parquet", "--output",
+                       tmp_path / "lead_scores.parquet", "--as-of", AS_OF)
+    assert rc == 0, err
+    leads = pd.read_parquet(workspace / "data" / "leads.parquet")
+    scores = pd.read_parquet(tmp_path / "lead_scores.parquet")
+    rejects = pd.read_csv(tmp_path / "lead_scores.rejects.csv")
+    assert sorted(scores["lead_id"]) == sorted(leads.loc[leads["status"] == "open", "lead_id"])
+    assert set(rejects["reason"]) == {"lead not open"}
+    # higher score = better lead, and grade A holds the best leads
+    assert scores.groupby("grade")["p_convert"].mean().is_monotonic_decreasing
+
+
+def test_evaluate_renewal_on_a_time_split(workspace, capsys):
+    rc, out, err = run(capsys, "evaluate", "--model", workspace / "models" / "cox.json",
+                       "--data", workspace / "data", "--cutoff", "2024-06-30")
+    assert rc == 0, err
+    assert "2024-06-30" in out
+    for name in ("baseline", "cox", "oracle", "c_index"):
+        assert name in out
+
+
+def test_fit_refuses_covariates_for_a_lead_model(workspace, tmp_path, capsys):
+    rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead",
+                     "--covariates", "tier", "--output", tmp_path / "x.json")
+    assert rc == 1 and err.startswith("tobmodel: error:") and err.count("\n") == 1

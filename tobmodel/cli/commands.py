@@ -1,0 +1,162 @@
+"""What each ``tobmodel`` subcommand does; heavy libraries are imported inside each one."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+STREAM_ABOVE = 200_000  # accounts: simulate to Parquet chunk by chunk above this
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def business_summary(tables) -> dict:
+    """Accounts, leads, lead conversion (closed leads) and churned share of accounts."""
+    from ..survival import survival_view
+    leads = tables["leads"]
+    closed = leads["status"].isin(["converted", "lost"])
+    view = survival_view(tables)
+    return {"accounts": len(tables["accounts"]), "leads": len(leads),
+            "open_leads": int((leads["status"] == "open").sum()),
+            "conversion": float((leads.loc[closed, "status"] == "converted").mean())
+            if closed.any() else float("nan"),
+            "churned": float(view["churned"].mean()) if len(view) else float("nan")}
+
+
+def format_summary(s: dict) -> str:
+    return (f"{s['accounts']:,} accounts, {s['leads']:,} leads ({s['open_leads']:,} open), "
+            f"lead conversion {s['conversion']:.1%}, churned by as-of {s['churned']:.1%}")
+
+
+def run_simulate(args) -> None:
+    import pandas as pd
+
+    from ..simulator import simulate, simulate_to_parquet
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a folder")
+    stream = args.stream or args.accounts > STREAM_ABOVE
+    if stream:
+        if args.format != "parquet":
+            raise ValueError(f"--stream writes Parquet only; {args.accounts:,} accounts is too "
+                             "many for CSV in memory (use --format parquet)")
+        simulate_to_parquet(out, args.business_type, args.stage, args.accounts, args.seed,
+                            args.as_of)
+        accounts = pd.read_parquet(out / "accounts.parquet", columns=["account_id"])
+        leads = pd.read_parquet(out / "leads.parquet", columns=["status"])
+        _say(f"simulated {args.business_type}/{args.stage}: {len(accounts):,} accounts, "
+             f"{len(leads):,} leads -> {out}")
+        return
+    sim = simulate(args.business_type, args.stage, args.accounts, args.seed, args.as_of)
+    tables = dict(sim.tables)
+    if not args.no_truth:
+        tables.update({f"truth_{k}": v for k, v in sim.truth.items()})
+    _write_tables(tables, out, args.format)
+    _say(f"simulated {args.business_type}/{args.stage} as of {args.as_of}: "
+         f"{format_summary(business_summary(sim.tables))}")
+    _say(f"tables ({args.format}) -> {out}")
+
+
+def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
+    from ..io.writers import write_csv, write_parquet
+    write = write_parquet if fmt == "parquet" else write_csv
+    for name, df in tables.items():
+        write(df, folder / f"{name}.{fmt}")
+
+
+def run_fit(args) -> None:
+    from ..export.jobs import fit_model, model_kind
+    options = {}
+    if args.covariates:
+        options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
+    if args.penalizer is not None:
+        options["penalizer"] = args.penalizer
+    if options and model_kind(args.model) != "renewal":
+        raise ValueError(f"--{'-'.join(next(iter(options)).split('_'))} applies to renewal "
+                         "models (cox, weibull_aft, loglogistic_aft)")
+    _check_writable(args.output)
+    if args.features_out:
+        _check_writable(args.features_out)
+    model, data = fit_model(args.data, args.model, as_of=args.as_of, output=args.output,
+                            **options)
+    if args.features_out:
+        _write_frame(data, args.features_out)
+    from ..export.runner import load_scoring_model
+    m = load_scoring_model(model)
+    _say(f"fitted {m.name} ({m.kind}) on {len(data):,} rows from {args.data}: "
+         f"model id {m.model_id}")
+    _say(f"model -> {args.output}" + (f"; features -> {args.features_out}"
+                                      if args.features_out else ""))
+
+
+def _check_writable(path) -> None:
+    """Fail before a long fit if the output cannot be written (folder made if missing)."""
+    import os
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f"{parent}: cannot create folder ({e.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write (no permission on {parent})")
+
+
+def _write_frame(df, path) -> None:
+    from ..io.writers import write_csv, write_parquet
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ValueError(f"{path}: unknown format {suffix!r} (expected .csv or .parquet)")
+    (write_csv if suffix == ".csv" else write_parquet)(df, path)
+
+
+def scoring_input(model, source, as_of=None):
+    """What to score: a folder of tables becomes features (churn) or the leads table."""
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        from ..export.jobs import read_leads, read_renewal_features
+        if model.kind == "renewal":
+            as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
+                or getattr(model, "as_of_", None)
+            return read_renewal_features(str(source), as_of)
+        return read_leads(str(source))
+    return source
+
+
+def run_score(args) -> None:
+    from ..export import export_scores
+    from ..export.runner import load_scoring_model
+    from ..paths import DEFAULT_DATABASE_URL
+    model = load_scoring_model(args.model)
+    source = scoring_input(model, args.input, args.as_of)
+    summary = export_scores(model, source, args.output or [DEFAULT_DATABASE_URL],
+                            table=args.table, as_of=args.as_of, horizon_months=args.horizon,
+                            chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
+                            progress=args.progress)
+    if summary.source == "<DataFrame>":
+        summary.source = str(args.input)
+    _say(str(summary))
+    _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
+         f"{'; '.join(summary.rejects_destinations)})")
+
+
+def run_evaluate(args) -> None:
+    import pandas as pd
+
+    from ..export.jobs import evaluate_model
+    table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)
+    with pd.option_context("display.width", 120, "display.max_columns", 20,
+                           "display.float_format", "{:.3f}".format):
+        _say(f"evaluation on a time split at {table.attrs.get('cutoff')} "
+             f"(fit on the data known then, test on what happened after)")
+        _say(table.to_string(index="model" not in table.columns))
+    if table.attrs.get("sentence"):
+        _say(table.attrs["sentence"])
+
+
+def run_demo(args) -> None:
+    from ..demo import run_demo as demo
+    demo(n_accounts=args.accounts, seed=args.seed, data_dir=args.data_dir,
+         exports_dir=args.exports_dir, database_url=args.database, out=sys.stdout)

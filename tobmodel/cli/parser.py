@@ -1,0 +1,162 @@
+"""Argument parser of the ``tobmodel`` command (standard library only: ``--help`` is instant)."""
+from __future__ import annotations
+
+import argparse
+
+from .._version import __version__
+
+BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
+STAGES = ("development", "validation", "growth", "maturity", "decline")
+MODELS = ("cox", "weibull_aft", "loglogistic_aft", "lead", "lead-hgb", "lead-logistic")
+
+DESCRIPTION = """\
+Churn and lead scores for to-B growth teams: simulate a business, fit a renewal
+(churn) or lead model, score every active customer or open lead, and export the
+scores to CSV, Parquet, SQLite or PostgreSQL. Churn probabilities: higher = more
+risk. Lead p_convert and score: higher = better lead."""
+
+EPILOG = """\
+the weekly job:
+  tobmodel fit --data data/demo --model cox --output models/cox.json
+  tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
+  tobmodel demo            # all of it on a simulated SaaS business
+
+Run `tobmodel <command> --help` for each command's options and an example."""
+
+EXAMPLES = {
+    "simulate": """\
+example:
+  tobmodel simulate --business-type saas --stage maturity --accounts 3000 \\
+      --seed 2026 --as-of 2025-12-31 --output data/sim
+  writes accounts, leads, contracts, usage and support (and truth_*) as Parquet
+  files in data/sim; --format csv writes CSV; --stream (automatic above
+  200,000 accounts) writes Parquet chunk by chunk in bounded memory.""",
+    "fit": """\
+examples:
+  tobmodel fit --data data/demo --model cox --output models/cox.json
+  tobmodel fit --data sqlite:///crm.db --model weibull_aft --as-of 2025-12-31 \\
+      --output models/weibull.json --features-out account_features.parquet
+  tobmodel fit --data data/demo --model lead --output models/lead.json
+  --data is a folder of <table>.csv/.parquet files or a database URL holding
+  the tables accounts, contracts, usage, support (renewal) or leads (lead).""",
+    "score": """\
+examples:
+  tobmodel score --model models/cox.json --input account_features.parquet \\
+      --output churn_scores.csv --as-of 2025-12-31 --horizon 12
+  tobmodel score --model models/cox.json --input data/demo \\
+      --output sqlite:///data/exports/tobmodel.sqlite
+  tobmodel score --model models/lead.json --input sqlite:///crm.db --table leads \\
+      --output lead_scores.parquet --as-of 2025-12-31
+  one row per account (lead) with as_of, model name, id and version, the
+  probabilities, risk tier (grade) and reasons; rows that cannot be scored go
+  to <output stem>.rejects.csv or the *_rejects table, with the reason.
+  Databases keep every run in *_score_history; re-running an as_of replaces it.""",
+    "evaluate": """\
+examples:
+  tobmodel evaluate --model models/cox.json --data data/demo --cutoff 2024-06-30
+  tobmodel evaluate --model models/lead.json --data data/demo
+  refits the model's configuration on the data known at the cutoff and scores
+  what happened afterwards, beside a simple baseline (and the simulator's
+  truth when the folder holds truth_*.parquet).""",
+    "demo": """\
+example:
+  tobmodel demo                      # ~3,000 accounts, seed 2026, < 1 minute
+  tobmodel demo --accounts 1000 --data-dir /tmp/demo --exports-dir /tmp/exports
+  simulates a SaaS business in the maturity stage, fits a Cox renewal model
+  and a lead model, writes churn_scores.csv, lead_scores.csv and the SQLite
+  database, and prints the ten customers most at risk with their reasons.""",
+}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _cutoffs(text: str) -> tuple[float, float]:
+    try:
+        medium, high = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MEDIUM,HIGH such as 0.15,0.40, got {text!r}"
+                                         ) from None
+    return medium, high
+
+
+def _sub(subs, name, help_text):
+    return subs.add_parser(name, help=help_text, description=help_text + ".",
+                           epilog=EXAMPLES[name],
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tobmodel`` argument parser with its five subcommands."""
+    p = argparse.ArgumentParser(prog="tobmodel", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"tobmodel {__version__}")
+    subs = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = _sub(subs, "simulate", "Simulate a to-B business and write its tables")
+    s.add_argument("--business-type", choices=BUSINESS_TYPES, default="saas")
+    s.add_argument("--stage", choices=STAGES, default="maturity")
+    s.add_argument("--accounts", type=_positive_int, default=3000, help="scale (default 3000)")
+    s.add_argument("--seed", type=int, default=2026)
+    s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
+    s.add_argument("--output", required=True, help="folder for the tables")
+    s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    s.add_argument("--stream", action="store_true",
+                   help="write Parquet chunk by chunk (bounded memory; automatic above "
+                        "200,000 accounts)")
+    s.add_argument("--no-truth", action="store_true", help="leave out the truth_* tables")
+
+    f = _sub(subs, "fit", "Fit a renewal (churn) or lead model and save it as JSON")
+    f.add_argument("--data", required=True, help="folder of tables or database URL")
+    f.add_argument("--model", choices=MODELS, default="cox")
+    f.add_argument("--output", required=True, help="model file to write (.json)")
+    f.add_argument("--as-of", help="use data up to this date (default: the data's as-of)")
+    f.add_argument("--covariates", help="comma-separated covariates (renewal; default: all)")
+    f.add_argument("--penalizer", type=float,
+                   help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
+    f.add_argument("--features-out", help="also write the per-account features (.parquet, "
+                   ".csv) for `tobmodel score --input`")
+
+    c = _sub(subs, "score", "Score active accounts or open leads and export the scores")
+    c.add_argument("--model", required=True, help="saved model file (.json)")
+    c.add_argument("--input", required=True,
+                   help="features/leads .csv or .parquet, a folder of tables, a .sqlite file "
+                        "or a database URL")
+    c.add_argument("--table", help="table to read from a database (default account_features "
+                   "or leads)")
+    c.add_argument("--output", action="append",
+                   help=".csv, .parquet, .sqlite or a database URL; repeat for several "
+                        "(default: the SQLite database under data/exports/)")
+    c.add_argument("--as-of", help="scoring date (default: the model's as-of)")
+    c.add_argument("--horizon", type=_positive_int, default=12,
+                   help="months for p_churn_horizon (default 12)")
+    c.add_argument("--chunksize", type=_positive_int, default=100_000,
+                   help="rows per chunk (memory is bounded by it; default 100000)")
+    c.add_argument("--risk-cutoffs", type=_cutoffs, default=(0.15, 0.40),
+                   help="p_churn_horizon for medium,high risk (default 0.15,0.40)")
+    bar = c.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="progress bar (default: only on a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false")
+
+    e = _sub(subs, "evaluate", "Evaluate a model's configuration on a time split")
+    e.add_argument("--model", required=True, help="saved model file (.json)")
+    e.add_argument("--data", required=True, help="folder of tables or database URL")
+    e.add_argument("--cutoff", help="fit on data up to this date, test after it")
+    e.add_argument("--horizon", type=_positive_int, default=12)
+
+    d = _sub(subs, "demo", "Run the whole weekly job on a simulated SaaS business")
+    d.add_argument("--accounts", type=_positive_int, default=3000)
+    d.add_argument("--seed", type=int, default=2026)
+    d.add_argument("--data-dir", help="where the tables go (default data/demo)")
+    d.add_argument("--exports-dir", help="where the scores go (default data/exports)")
+    d.add_argument("--database", help="database URL (default: tobmodel.sqlite in the exports "
+                   "folder)")
+    return p
