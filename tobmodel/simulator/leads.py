@@ -119,7 +119,7 @@ def simulate_leads(rng: np.random.Generator, business_type: str, stage: str, n_l
     new_id[order] = np.arange(1, n_leads + n2 + 1)
     prev_id = np.where(prev_row >= 0, new_id[np.maximum(prev_row, 0)], -1)
 
-    f = {k: cat(first[k], second[k]) for k in first}
+    f = {k: cat(first.pop(k), second.pop(k)) for k in list(first)}
     ch, sz = cat(channel, channel[idx]), cat(size, size[idx])
     # --- what is visible at as_of -------------------------------------------
     done = f["outcome_date"] <= as_of
@@ -127,34 +127,36 @@ def simulate_leads(rng: np.random.Generator, business_type: str, stage: str, n_l
     nat = np.datetime64("NaT")
     qualified = np.where(f["qualified"] & (f["qualified_date"] <= as_of), f["qualified_date"], nat)
     engaged = np.where(f["engaged"] & (f["engaged_date"] <= as_of), f["engaged_date"], nat)
+    o = order  # rows in order of creation; build every column already sorted
+    n_all = len(new_id)
+    prev_sorted = prev_id[o]
     df = pd.DataFrame({
-        "lead_id": new_id,
-        "created_date": created_all.astype("datetime64[ns]"),
-        "business_type": pd.Categorical([business_type] * len(new_id),
-                                        categories=list(P.BUSINESS)),
-        "channel": as_category(ch, CHANNELS),
-        "company_size": as_category(sz, TIERS),
-        "employees": cat(employees, employees[idx]),
-        "industry": as_category(cat(industry, industry[idx]), INDUSTRIES),
-        "region": as_category(cat(region, region[idx]), REGIONS),
-        "decision_maker_engaged": f["dm"],
-        "user_engaged": f["user"],
-        "requester_engaged": f["requester"],
-        "intent": as_category(f["intent"], INTENT_LEVELS),
-        "budget_confirmed": f["budget"],
-        "site_visits": f["visits"].astype(np.int64),
-        "trial_active_days": f["trial_days"].astype(np.int64),
-        "reengaged_from_loss_pool": cat(np.zeros(n_leads, bool), np.ones(n2, bool)),
-        "previous_lead_id": pd.array(np.where(prev_id > 0, prev_id, 0), dtype="Int64"),
-        "qualified_date": qualified.astype("datetime64[ns]"),
-        "engaged_date": engaged.astype("datetime64[ns]"),
-        "status": as_category(status, LEAD_STATUSES),
-        "outcome_date": np.where(done, f["outcome_date"], nat).astype("datetime64[ns]"),
-        "account_id": pd.array(np.zeros(len(new_id), np.int64), dtype="Int64"),
-    })
-    df.loc[prev_id <= 0, "previous_lead_id"] = pd.NA
-    df["account_id"] = pd.NA
-    df = df.iloc[order].reset_index(drop=True)
+        "lead_id": new_id[o],
+        "created_date": created_all[o].astype("datetime64[ns]"),
+        "business_type": pd.Categorical.from_codes(
+            np.full(n_all, list(P.BUSINESS).index(business_type), np.int8),
+            categories=list(P.BUSINESS)),
+        "channel": as_category(ch[o], CHANNELS),
+        "company_size": as_category(sz[o], TIERS),
+        "employees": cat(employees, employees[idx])[o],
+        "industry": as_category(cat(industry, industry[idx])[o], INDUSTRIES),
+        "region": as_category(cat(region, region[idx])[o], REGIONS),
+        "decision_maker_engaged": f["dm"][o],
+        "user_engaged": f["user"][o],
+        "requester_engaged": f["requester"][o],
+        "intent": as_category(f["intent"][o], INTENT_LEVELS),
+        "budget_confirmed": f["budget"][o],
+        "site_visits": f["visits"][o].astype(np.int64),
+        "trial_active_days": f["trial_days"][o].astype(np.int64),
+        "reengaged_from_loss_pool": cat(np.zeros(n_leads, bool), np.ones(n2, bool))[o],
+        "previous_lead_id": pd.arrays.IntegerArray(np.where(prev_sorted > 0, prev_sorted, 0),
+                                                   prev_sorted <= 0),
+        "qualified_date": qualified[o].astype("datetime64[ns]"),
+        "engaged_date": engaged[o].astype("datetime64[ns]"),
+        "status": as_category(status[o], LEAD_STATUSES),
+        "outcome_date": np.where(done, f["outcome_date"], nat)[o].astype("datetime64[ns]"),
+        "account_id": pd.arrays.IntegerArray(np.zeros(n_all, np.int64), np.ones(n_all, bool)),
+    }, copy=False)  # no consolidation copy
     return df, f["p_convert"][order], fit_of(order, fit, fit2)
 
 
