@@ -21,7 +21,9 @@ from .features import build_account_features, calendar_months
 from .models import DesignEncoder, RenewalFitWarning, fit_renewal_model
 from .parametric import LogLogisticAFTRenewalModel, WeibullAFTRenewalModel
 from .persist import load_renewal_model, save_renewal_model
-from .plotting_models import plot_forest, plot_score_distribution, plot_survival_curves
+from .plotting_models import (plot_baseline_hazard, plot_discrete_hazard, plot_forest,
+                              plot_ph_check, plot_reasons, plot_score_distribution,
+                              plot_survival_curves)
 from .reasons import reason_texts
 from .scoring import SCORE_COLUMNS, RenewalModel
 
@@ -30,5 +32,6 @@ __all__ = [
     "save_renewal_model", "RenewalModel", "CoxRenewalModel", "WeibullAFTRenewalModel",
     "LogLogisticAFTRenewalModel", "DesignEncoder", "PHCheck", "RenewalFitWarning",
     "SCORE_COLUMNS", "fit_weibull_tail", "reason_texts", "plot_forest",
-    "plot_survival_curves", "plot_score_distribution",
+    "plot_survival_curves", "plot_score_distribution", "plot_baseline_hazard", "plot_ph_check",
+    "plot_reasons", "plot_discrete_hazard",
 ]
