@@ -115,7 +115,10 @@ def _write_frame(df, path) -> None:
 
 def scoring_input(model, source, as_of=None):
     """What to score: a folder of tables becomes features (churn) or the leads table."""
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
+    path = Path(source) if isinstance(source, (str, Path)) and "://" not in str(source) else None
+    if path is not None and path.is_dir() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
+        raise IsADirectoryError(f"{path}: is a directory, not a {path.suffix} file")
+    if path is not None and path.is_dir():
         from ..export.jobs import read_leads, read_renewal_features
         if model.kind == "renewal":
             as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \

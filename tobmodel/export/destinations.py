@@ -106,7 +106,8 @@ class FileDestination:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except OSError as e:
-            raise ExportError(f"{path}: cannot write ({e.strerror or e})") from None
+            where = f": {e.filename}" if getattr(e, "filename", None) else ""
+            raise ExportError(f"{path}: cannot write ({e.strerror or e}{where})") from None
         return os.fdopen(fd, "wb"), Path(tmp)
 
     def begin(self, run) -> None:

@@ -170,6 +170,9 @@ def _sql_source(url, table, id_column, chunksize):
     except SQLAlchemyError as e:
         engine.dispose()
         raise connect_error(url, e) from None
+    except BaseException:
+        engine.dispose()  # a missing table must not leave the connection (and SQLite WAL) open
+        raise
     order = f' ORDER BY "{id_column}"' if id_column in cols else ""
     query = text(f'SELECT * FROM "{table}"{order}')
 
