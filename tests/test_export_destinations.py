@@ -15,6 +15,9 @@ import sqlalchemy as sa
 
 from tobmodel.export import ExportError, export_scores
 
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import StandInRenewalModel  # noqa: E402
+
 HERE = Path(__file__).parent
 
 
@@ -56,19 +59,43 @@ def test_file_layout(tmp_path, churn_model, make_features):
     assert str(back["as_of"].iloc[0]) == "2025-12-31"
 
 
-def test_killed_writer_leaves_the_old_file_byte_identical(tmp_path, make_features):
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_killed_writer_leaves_the_old_file_byte_identical(tmp_path, make_features, suffix):
     """SIGKILL a writer subprocess mid-write: the previous export survives intact."""
     make_features(2000).to_parquet(tmp_path / "f.parquet")
-    out = tmp_path / "churn_scores.csv"
-    out.write_text("account_id,p_churn_horizon\n1,0.5\n")
+    out = tmp_path / f"churn_scores.{suffix}"
+    out.write_bytes(b"last week's scores\n")
     before = out.read_bytes()
     _kill_writer_mid_run(tmp_path, tmp_path / "f.parquet", out)
-    assert list(tmp_path.glob(".churn_scores.csv.*.tmp")), "the writer was not mid-write"
+    stray = list(tmp_path.glob(f".churn_scores.{suffix}.*.tmp"))
+    assert stray and stray[0].stat().st_size > 0, "the writer was not mid-write"
     assert out.read_bytes() == before
+    # the next run succeeds and replaces it; the stray temp file never becomes the output
+    export_scores(StandInRenewalModel(), tmp_path / "f.parquet", out, as_of="2025-12-31")
+    assert out.read_bytes() != before and len(_read_scores(out)) == 2000
 
 
-def _kill_writer_mid_run(tmp_path, source, output):
-    """Run an export in a subprocess; SIGKILL it after 3 chunks were written."""
+def _read_scores(path):
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_ctrl_c_leaves_the_old_file_and_no_temp_file(tmp_path, make_features, suffix):
+    make_features(2000).to_parquet(tmp_path / "f.parquet")
+    out = tmp_path / f"churn_scores.{suffix}"
+    out.write_bytes(b"last week's scores\n")
+    code = _kill_writer_mid_run(tmp_path, tmp_path / "f.parquet", out, signal.SIGINT)
+    assert code != 0
+    assert out.read_bytes() == b"last week's scores\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["f.parquet", out.name, "stalled"])  # temp files removed on the way out
+
+
+def _kill_writer_mid_run(tmp_path, source, output, sig=signal.SIGKILL):
+    """Run an export in a subprocess; send ``sig`` after 3 chunks were written.
+
+    Returns the subprocess's exit status.
+    """
     marker = tmp_path / "stalled"
     script = textwrap.dedent(f"""
         import sys
@@ -79,15 +106,16 @@ def _kill_writer_mid_run(tmp_path, source, output):
         export_scores(model, {str(source)!r}, {str(output)!r}, as_of="2025-12-31",
                       chunksize=100)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script])
+    proc = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not marker.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     try:
         assert marker.exists() and proc.poll() is None, "writer did not reach chunk 4"
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.kill(proc.pid, sig)
+        code = proc.wait(timeout=60)
+    return code
 
 
 def _sqlite_url(tmp_path):
