@@ -33,8 +33,9 @@ from __future__ import annotations
 
 from .capacity import CapacityPlan, capacity_curve, capacity_plan
 from .engine import UnknownCategoryWarning
-from .evaluate import (calibration_table, compare_models, conversion_by_grade,
-                       evaluate_lead_model, gains_table, lead_metrics, top_decile_lift)
+from .evaluate import (calibration_error, calibration_table, compare_models,
+                       conversion_by_grade, evaluate_lead_model, gains_table, lead_metrics,
+                       top_decile_lift)
 from .features import (DEFAULT_FEATURES, LeadDataError, LeakageError, check_no_leakage,
                        outcome_labels)
 from .fit import (SmallDataWarning, cross_validate_by_time, fit_channel_baseline,
@@ -58,7 +59,7 @@ __all__ = [
     # scores, grades, reasons
     "GRADE_CUTOFFS", "grade_from_score", "score_from_probability", "WORDS",
     # evaluation and capacity
-    "lead_metrics", "top_decile_lift", "gains_table", "calibration_table",
+    "lead_metrics", "calibration_error", "top_decile_lift", "gains_table", "calibration_table",
     "conversion_by_grade", "compare_models", "evaluate_lead_model",
     "capacity_plan", "capacity_curve", "CapacityPlan",
     # funnel

@@ -2,7 +2,8 @@
 
 ROC AUC (ranking: chance a converting lead scores above a lost one), PR AUC
 (precision over recall, sensitive to the conversion rate), Brier score (mean
-squared error of the probabilities; lower is better), lift in the top decile
+squared error of the probabilities; lower is better), calibration error (mean
+gap between predicted and observed conversion in ten groups), lift in the top decile
 (conversion of the best-scored 10% over the average), the cumulative gains
 table (share of conversions found by calling the top x% of leads), the
 calibration table (predicted vs observed conversion) and conversion by grade.
@@ -29,7 +30,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from .features import LeadDataError, outcome_labels
 from .scoring import GRADES
 
-__all__ = ["lead_metrics", "top_decile_lift", "gains_table", "calibration_table",
+__all__ = ["lead_metrics", "calibration_error", "top_decile_lift", "gains_table", "calibration_table",
            "conversion_by_grade", "compare_models", "evaluate_lead_model"]
 
 
@@ -55,16 +56,31 @@ def top_decile_lift(y, p, share: float = 0.1) -> float:
     return float(y[_rank(p)[:k]].mean() / base) if base > 0 else float("nan")
 
 
+def calibration_error(y, p, n_bins: int = 10) -> float:
+    """Mean gap between predicted and observed conversion over ``n_bins`` equal groups.
+
+    Weighted by group size (the "expected calibration error"); 0.02 means
+    predictions are off by two percentage points on average. Part of it is
+    noise: about ``sqrt(rate * (1 - rate) * n_bins / n) * 0.8`` for a perfect model.
+    """
+    t = calibration_table(y, p, n_bins)
+    w = t["leads"] / t["leads"].sum()
+    return float((w * (t["mean_p_convert"] - t["observed_rate"]).abs()).sum())
+
+
 def lead_metrics(y, p) -> dict:
-    """ROC AUC, PR AUC, Brier score, top-decile lift and counts for one set of scores."""
+    """ROC AUC, PR AUC, Brier score, calibration error, top-decile lift and counts."""
     y, p = _check(y, p)
     both = len(np.unique(y)) == 2
+    nan = float("nan")
     return {"leads": int(len(y)), "converted": int(y.sum()),
-            "conversion_rate": float(y.mean()) if len(y) else float("nan"),
-            "roc_auc": float(roc_auc_score(y, p)) if both else float("nan"),
-            "pr_auc": float(average_precision_score(y, p)) if both else float("nan"),
-            "brier": float(brier_score_loss(y, p, labels=[0, 1])) if len(y) else float("nan"),
-            "top_decile_lift": top_decile_lift(y, p) if len(y) else float("nan")}
+            "conversion_rate": float(y.mean()) if len(y) else nan,
+            "mean_p_convert": float(p.mean()) if len(y) else nan,
+            "roc_auc": float(roc_auc_score(y, p)) if both else nan,
+            "pr_auc": float(average_precision_score(y, p)) if both else nan,
+            "brier": float(brier_score_loss(y, p, labels=[0, 1])) if len(y) else nan,
+            "calibration_error": calibration_error(y, p) if len(y) else nan,
+            "top_decile_lift": top_decile_lift(y, p) if len(y) else nan}
 
 
 def gains_table(y, p, n_bins: int = 10) -> pd.DataFrame:
@@ -143,8 +159,8 @@ def evaluate_lead_model(model, leads: pd.DataFrame, truth: pd.DataFrame | None =
     Returns
     -------
     DataFrame
-        One row per model with ``leads, converted, conversion_rate, roc_auc,
-        pr_auc, brier, top_decile_lift``.
+        One row per model with ``leads, converted, conversion_rate, mean_p_convert,
+        roc_auc, pr_auc, brier, calibration_error, top_decile_lift``.
     """
     closed, y, _ = outcome_labels(leads, source)
     preds = {"model": model.predict_proba(closed, source=source)}

@@ -22,7 +22,7 @@ from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
 from .leadmodel import LeadModel
-from .model import make_lead_model
+from .model import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
 from .timesplit import TimeOrderedSplit
@@ -101,7 +101,8 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
     """
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
     config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
-              "features": features, "calibration_folds": 3}
+              "features": features, "calibration_folds": 3,
+              "monotone_increasing": [f for f in MONOTONE_INCREASING if f in features]}
     pipeline = make_lead_model(kind, calibration, random_state, features,
                                categorical=[f for f in features if kinds[f] == "category"])
     pipeline.fit(closed, y)
@@ -144,8 +145,8 @@ def cross_validate_by_time(leads: pd.DataFrame, n_splits: int = 5, kind: str = "
     -------
     DataFrame
         One row per fold: ``fold, train_from, train_to, test_from, test_to,
-        n_train, leads, converted, conversion_rate, roc_auc, pr_auc, brier,
-        top_decile_lift``.
+        n_train, leads, converted, conversion_rate, mean_p_convert, roc_auc, pr_auc,
+        brier, calibration_error, top_decile_lift``.
 
     Examples
     --------

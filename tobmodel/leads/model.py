@@ -4,7 +4,8 @@
 
     prepare   ColumnTransformer: categories -> one-hot (logistic) or codes (hgb),
               numbers -> log1p for head counts + standard scaling (logistic) or as is
-    classify  LogisticRegression or HistGradientBoostingClassifier, wrapped in
+    classify  LogisticRegression or HistGradientBoostingClassifier (engagement,
+              budget and activity may only raise the probability), wrapped in
               CalibratedClassifierCV unless calibration=None
 
 The pipeline takes a raw leads frame (it picks its own columns), keeps column
@@ -40,11 +41,15 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 from ..schema import LEADS
 from .features import DEFAULT_FEATURES
 
-__all__ = ["make_lead_model", "KINDS", "CALIBRATIONS", "LOG_FEATURES"]
+__all__ = ["make_lead_model", "KINDS", "CALIBRATIONS", "LOG_FEATURES", "MONOTONE_INCREASING"]
 
 KINDS = ("hgb", "logistic")
 CALIBRATIONS = ("sigmoid", "isotonic", None)
 LOG_FEATURES = ("employees",)  # heavy-tailed counts: the logistic model sees log1p
+# Domain prior for boosting: engaging the decision chain, a confirmed budget and more
+# activity never lower a lead's chance (keeps reasons from saying "- budget confirmed").
+MONOTONE_INCREASING = ("decision_maker_engaged", "user_engaged", "requester_engaged",
+                       "budget_confirmed", "site_visits", "trial_active_days")
 
 
 def _split_kinds(features, categorical):
@@ -58,7 +63,8 @@ def _split_kinds(features, categorical):
 
 def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
                     random_state: int = 0, features=None, categorical=None,
-                    calibration_folds: int = 3) -> Pipeline:
+                    calibration_folds: int = 3,
+                    monotone_increasing=MONOTONE_INCREASING) -> Pipeline:
     """Build an unfitted lead-quality Pipeline.
 
     Parameters
@@ -78,6 +84,10 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         ``category``. Everything else is a number (true/false counts as 0/1).
     calibration_folds : int
         Folds for the calibration's out-of-fold predictions.
+    monotone_increasing : tuple of str
+        Numeric or true/false features whose effect the boosting may only make
+        positive (``monotonic_cst``); default :data:`MONOTONE_INCREASING`. Pass
+        ``()`` to let the data decide. Ignored by the logistic model.
 
     Returns
     -------
@@ -110,8 +120,10 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         parts = [("category", OrdinalEncoder(handle_unknown="use_encoded_value",
                                              unknown_value=np.nan), cats),
                  ("number", "passthrough", nums)]
+        monotone = {f: 1 for f in nums if f in set(monotone_increasing)}
         clf = HistGradientBoostingClassifier(
-            categorical_features=cats or None, max_leaf_nodes=31, random_state=random_state)
+            categorical_features=cats or None, max_leaf_nodes=31, random_state=random_state,
+            monotonic_cst=monotone or None)
     prepare = ColumnTransformer([p for p in parts if p[2]], remainder="drop",
                                 verbose_feature_names_out=False)
     prepare.set_output(transform="pandas")

@@ -16,6 +16,8 @@ Examples
 'came from paid bidding (SEM)'
 >>> phrase("decision_maker_engaged", "bool", 0.0)
 'decision maker not engaged'
+>>> phrase("industry", "category", "food_service")
+'industry: food service'
 """
 from __future__ import annotations
 
@@ -56,9 +58,10 @@ def phrase(name: str, kind: str, value) -> str:
     if kind == "category":
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return f"{label}: unknown"
+        words = str(value).replace("_", " ")  # food_service -> food service
         if isinstance(w, dict):
-            return w.get(str(value), f"{label}: {value}")
-        return (w or f"{label}: {{}}").format(value)
+            return w.get(str(value), f"{label}: {words}")
+        return (w or f"{label}: {{}}").format(words)
     if kind == "bool":
         return w[int(bool(value))] if isinstance(w, tuple) else \
             (label if value else f"not {label}")
