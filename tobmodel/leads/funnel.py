@@ -6,10 +6,13 @@ Four steps, named per business type (``shared/DOMAIN.md``)::
     1     created_date               sign-up         lead         lead                   sign-up
     2     qualified_date             verified        qualified    qualified              trial
     3     engaged_date               first listing   demo/visit   offline trial/visit    active trial
-    4     status == 'converted'      active merchant signed       purchase               paid
+    4     status == 'converted'      active merchant signed/paid  purchase               paid
 
-Open leads (outcome unknown at the as-of date) are left out by default, so
-every counted lead has run its course; the number left out is in ``open_left_out``.
+A lead counts as reaching a step when it has the step's date or reached a later
+step (a CRM may skip recording a demo for a lead that signed), so the counts
+never rise along the funnel. Open leads (outcome unknown at the as-of date) are
+left out by default, so every counted lead has run its course; the number left
+out is in ``open_left_out``.
 
 Examples
 --------
@@ -17,7 +20,7 @@ Examples
 >>> sim = tobmodel.simulate("saas", "maturity", n_accounts=300, seed=1)
 >>> f = funnel_table(sim.leads)
 >>> f["step_name"].tolist()
-['lead', 'qualified', 'demo/visit', 'signed']
+['lead', 'qualified', 'demo/visit', 'signed/paid']
 >>> bool(f["leads"].is_monotonic_decreasing)
 True
 """
@@ -32,7 +35,7 @@ __all__ = ["FUNNEL_STEPS", "funnel_table", "step_times", "loss_pool_summary"]
 
 FUNNEL_STEPS = {
     "platform": ("sign-up", "verified", "first listing", "active merchant"),
-    "saas": ("lead", "qualified", "demo/visit", "signed"),
+    "saas": ("lead", "qualified", "demo/visit", "signed/paid"),
     "hardware": ("lead", "qualified", "offline trial/visit", "purchase"),
     "tool": ("sign-up", "trial", "active trial", "paid"),
 }
@@ -91,10 +94,11 @@ def funnel_table(leads: pd.DataFrame, by=None, include_open: bool = False,
     """
     by = _by(by)
     df, is_open = _closed(leads, include_open, source)
+    won = (df["status"].astype("object") == "converted").to_numpy()
+    engaged = df["engaged_date"].notna().to_numpy() | won  # a later step implies the earlier
     reached = pd.DataFrame({
-        1: np.ones(len(df), np.int64), 2: df["qualified_date"].notna().to_numpy(),
-        3: df["engaged_date"].notna().to_numpy(),
-        4: (df["status"].astype("object") == "converted").to_numpy()}, index=df.index)
+        1: np.ones(len(df), np.int64), 2: df["qualified_date"].notna().to_numpy() | engaged,
+        3: engaged, 4: won}, index=df.index)
     if by:
         counts = reached.astype(np.int64).groupby([df[b] for b in by], observed=True).sum()
         opens = pd.Series(is_open, index=leads.index).groupby(
