@@ -98,8 +98,9 @@ class RowCheck:
             return
         self.reason[new] = reason
         self.field[new] = field
-        if value is not None:
-            v = pd.Series(np.asarray(value, dtype=object)[new])
+        if value is not None:  # only the rejected rows are turned into text
+            arr = value.to_numpy() if isinstance(value, pd.Series) else np.asarray(value)
+            v = pd.Series(arr[new])
             self.value[new] = v.astype(str).str.slice(0, 200).to_numpy(dtype=object)
 
 
@@ -141,7 +142,7 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     rc.frame[id_column] = ids
     _check_scope(rc, chunk, scope)
     if scope == "churn" and as_of is not None and "as_of" in chunk:
-        built = pd.to_datetime(chunk["as_of"], errors="coerce")
+        built = as_datetime(chunk["as_of"])
         rc.reject((built != as_of).to_numpy(), "features built at another as_of", "as_of",
                   chunk["as_of"])
     for f in features:
@@ -167,6 +168,14 @@ def _check_scope(rc, chunk, scope):
                   "status", status)
 
 
+def as_datetime(s: pd.Series) -> pd.Series:
+    """Dates as datetime64 (NaT where unreadable); datetime columns pass as they are
+    (``pd.to_datetime`` would walk them element by element)."""
+    if s.dtype.kind == "M":
+        return s
+    return pd.to_datetime(s, errors="coerce")
+
+
 def _as_bool(s: pd.Series):
     """(values as nullable boolean, mask of values that are not true/false)."""
     if s.dtype.kind == "b":
@@ -180,8 +189,7 @@ def _as_bool(s: pd.Series):
 
 def _check_feature(rc: RowCheck, f: dict) -> None:
     name, kind = f["name"], f.get("dtype")
-    col = rc.frame[name]
-    raw = col.to_numpy(dtype=object)
+    col = raw = rc.frame[name]
     rc.reject(col.isna().to_numpy(), "missing value", name)
     if kind == "number":
         v = col if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce")
@@ -196,7 +204,7 @@ def _check_feature(rc: RowCheck, f: dict) -> None:
         rc.reject(bad, "not true/false", name, raw)
         rc.frame[name] = v.fillna(False).astype(bool)
     elif kind == "date":
-        v = pd.to_datetime(col, errors="coerce")
+        v = as_datetime(col)
         rc.reject(v.isna().to_numpy(), "not a date", name, raw)
         rc.frame[name] = v
     elif kind == "category":

@@ -104,7 +104,7 @@ def typed_frame(df, columns: dict):
     for name, kind in columns.items():
         s = df[name]
         if kind == "date":
-            s = pd.to_datetime(s).dt.normalize()
+            s = (s if s.dtype.kind == "M" else pd.to_datetime(s)).dt.normalize()
         elif kind == "str":
             s = s.astype(object)
             s = s.where(s.notna() & (s != ""), None)  # empty text is NULL everywhere
