@@ -243,7 +243,8 @@ print(f"logistic minus gradient boosting, ROC AUC: {gap:+.2f}")
 hgb_raw = L.fit_lead_model(train, kind="hgb", calibration=None)
 p_test = {"gradient boosting, calibrated": hgb.predict_proba(test_closed),
           "gradient boosting, not calibrated": hgb_raw.predict_proba(test_closed)}
-ax = L.plot_calibration(y_test, p_test)
+fig, ax = plt.subplots()
+ax = L.plot_calibration(y_test, p_test, ax=ax)
 _ = ax.set_title("Calibration on the test leads: predicted vs observed conversion")
 plt.tight_layout()
 
@@ -271,7 +272,8 @@ assert calib_error.max() < 0.06
 p_rank = {"gradient boosting": p_test["gradient boosting, calibrated"],
           "channel only": channel_only.predict_proba(test_closed),
           "oracle": truth.set_index("lead_id").loc[test_closed["lead_id"], "p_convert"].to_numpy()}
-ax = L.plot_gains(y_test, p_rank)
+fig, ax = plt.subplots()
+ax = L.plot_gains(y_test, p_rank, ax=ax)
 _ = ax.set_title("Cumulative gains on the test leads")
 plt.tight_layout()
 
@@ -298,13 +300,9 @@ print(f"Calling the best 20% of leads reaches {top_fifth:.0%} of the customers; 
 # %%
 scored = hgb.score(test_closed)
 by_grade = L.conversion_by_grade(scored, y_test).set_index("grade")
-# drawn here rather than with L.plot_conversion_by_grade, which fails on this
-# matplotlib version (string bar positions)
-ax = by_grade[["mean_p_convert", "conversion_rate"]].rename(columns={
-    "mean_p_convert": "predicted (mean p_convert)", "conversion_rate": "observed"}).plot.bar(rot=0)
+fig, ax = plt.subplots()
+ax = L.plot_conversion_by_grade(scored, y_test, ax=ax)
 _ = ax.set_title("Test leads: conversion by grade, predicted and observed")
-_ = ax.set_xlabel("grade")
-_ = ax.set_ylabel("conversion rate")
 plt.tight_layout()
 
 # %%
@@ -334,7 +332,8 @@ pd.concat([examples.tail(2), examples.head(2)])[
 LEADS_PER_WEEK = 10
 scored_dated = scored.merge(test_closed[["lead_id", "created_date"]], on="lead_id")
 plan = L.capacity_plan(scored_dated, leads_per_week=LEADS_PER_WEEK, outcome=y_test)
-ax = L.plot_capacity(plan)
+fig, ax = plt.subplots()
+ax = L.plot_capacity(plan, ax=ax)
 _ = ax.set_title(f"Capacity plan: expected customers per week vs calls per week "
                  f"(capacity {LEADS_PER_WEEK})")
 plt.tight_layout()
