@@ -134,8 +134,12 @@ class LeadModel:
         ----------
         leads : DataFrame
             Needs the model's feature columns (extra columns are ignored).
-            Category values the model never saw are scored as unknown, with a
-            warning counting the rows; missing columns raise an error naming them.
+            Category values the model never saw (and empty categories) are scored
+            as unknown, with one :class:`~tobmodel.leads.UnknownCategoryWarning`
+            naming the column, the values and the row count: the logistic model
+            gives them no category effect, boosting sends them down each split's
+            missing-value branch (scikit-learn's own handling). Missing columns,
+            wrong types and empty numbers raise an error naming them.
         as_of, horizon_months
             Accepted for the scoring protocol and ignored: a lead's probability
             of converting depends only on what was known when it was scored.

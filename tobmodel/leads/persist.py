@@ -50,8 +50,9 @@ def save_lead_model(model: LeadModel, path) -> Path:
         raise TypeError(f"save_lead_model expects a LeadModel, got {type(model).__name__}")
     doc = {"kind": "lead", "name": model.name, "model_id": model.model_id,
            "versions": model.versions, "features": model.features_, "id_column": "lead_id",
-           "created_from": {"table": "leads", **{k: model.training_.get(k) for k in
-                                                 ("first_created", "last_created")}},
+           "created_from": {"table": "leads", **model.config,
+                            **{k: model.training_.get(k) for k in ("first_created",
+                                                                    "last_created")}},
            "lead_format": LEAD_FORMAT, "encoding": model.encoding.to_dict(),
            "classifier": model.spec, "calibrator": model.calibrator.to_dict(),
            "references": model.references, "score_grid": model.grid.tolist(),
