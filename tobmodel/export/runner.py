@@ -279,7 +279,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
 
 
 def _stream(job, src, dests, progress) -> None:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
     spec, summary = job.spec, job.summary
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     first = True
