@@ -93,7 +93,7 @@ def test_step_times_match_the_dates(sims):
     q = (closed["qualified_date"] - closed["created_date"]).dt.days.dropna()
     assert t.loc[2, "leads"] == len(q) and t.loc[2, "median_days"] == q.median()
     assert t.loc[2, "transition"] == "lead -> qualified"
-    assert t.loc[5, "transition"] == "lead -> signed/paid"
+    assert t.loc[5, "transition"] == "lead -> signed"
     assert (t["q1_days"] <= t["median_days"]).all() and (t["median_days"] <= t["q3_days"]).all()
     assert (t["median_days"] >= 0).all()
     by = L.step_times(leads, by="channel")

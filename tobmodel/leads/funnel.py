@@ -6,7 +6,7 @@ Four steps, named per business type (``shared/DOMAIN.md``)::
     1     created_date               sign-up         lead         lead                   sign-up
     2     qualified_date             verified        qualified    qualified              trial
     3     engaged_date               first listing   demo/visit   offline trial/visit    active trial
-    4     status == 'converted'      active merchant signed/paid  purchase               paid
+    4     status == 'converted'      active merchant signed       purchase               paid
 
 A lead counts as reaching a step when it has the step's date or reached a later
 step (a CRM may skip recording a demo for a lead that signed), so the counts
@@ -20,7 +20,7 @@ Examples
 >>> sim = tobmodel.simulate("saas", "maturity", n_accounts=300, seed=1)
 >>> f = funnel_table(sim.leads)
 >>> f["step_name"].tolist()
-['lead', 'qualified', 'demo/visit', 'signed/paid']
+['lead', 'qualified', 'demo/visit', 'signed']
 >>> bool(f["leads"].is_monotonic_decreasing)
 True
 """
@@ -35,7 +35,7 @@ __all__ = ["FUNNEL_STEPS", "funnel_table", "step_times", "loss_pool_summary"]
 
 FUNNEL_STEPS = {
     "platform": ("sign-up", "verified", "first listing", "active merchant"),
-    "saas": ("lead", "qualified", "demo/visit", "signed/paid"),
+    "saas": ("lead", "qualified", "demo/visit", "signed"),
     "hardware": ("lead", "qualified", "offline trial/visit", "purchase"),
     "tool": ("sign-up", "trial", "active trial", "paid"),
 }
