@@ -246,18 +246,20 @@ def _assemble(parts, accounts, latent, business_type, as_of):
     # usage and support
     row = _cat(parts, "monthly", "row", offset=True).astype(np.int64)
     m = {k: _cat(parts, "monthly", k) for k in parts[0]["monthly"]} if parts else {}
-    usage = pd.DataFrame({"account_id": ids[row], "month": m.get("month", []),
-                          "active_seats": m.get("active_seats", []),
-                          "key_feature_adoption": m.get("key_feature_adoption", []),
-                          "logins": m.get("logins", [])})
-    support = pd.DataFrame({"account_id": ids[row], "month": m.get("month", [])} | {
-        k: m.get(k, []) for k in ("tickets_opened", "tickets_unresolved", "bot_sessions",
-                                  "bot_escalations")})
-    for df in (usage, support):
-        df["month"] = df["month"].astype("datetime64[ns]")
-        for c in df.columns:
-            if df[c].dtype.kind in "iu" or c in ("active_seats", "logins"):
-                df[c] = df[c].astype(np.int64)
+    month = np.asarray(m.get("month", []), dtype="datetime64[D]").astype("datetime64[ns]")
+    acc_id = ids[row]
+
+    def ints(k):
+        return np.asarray(m.get(k, []), dtype=np.int64)
+
+    usage = pd.DataFrame({"account_id": acc_id, "month": month,
+                          "active_seats": ints("active_seats"),
+                          "key_feature_adoption": np.asarray(m.get("key_feature_adoption", []),
+                                                             dtype=np.float64),
+                          "logins": ints("logins")}, copy=False)
+    support = pd.DataFrame({"account_id": acc_id, "month": month} | {
+        k: ints(k) for k in ("tickets_opened", "tickets_unresolved", "bot_sessions",
+                             "bot_escalations")}, copy=False)
 
     contracts = _contracts(parts, accounts, latent, business_type, as_of, tc, churned, reason)
     truth_hazard = pd.DataFrame({
