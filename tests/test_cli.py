@@ -126,6 +126,18 @@ def test_score_to_sqlite_keeps_history_across_runs(workspace, tmp_path, capsys):
     assert n_hist == n_latest == int(feats["active"].sum()) and n_runs == 1
 
 
+def test_score_reads_a_table_named_in_the_url(workspace, tmp_path, capsys):
+    from tobmodel.export import write_tables
+    feats = pd.read_parquet(workspace / "features.parquet")
+    write_tables({"crm_accounts": feats}, tmp_path / "crm.sqlite")
+    rc, out, err = run(capsys, "score", "--model", workspace / "models" / "cox.json",
+                       "--input", f"sqlite:///{tmp_path / 'crm.sqlite'}#crm_accounts",
+                       "--output", tmp_path / "s.csv")
+    assert rc == 0, err
+    assert len(pd.read_csv(tmp_path / "s.csv")) == int(feats["active"].sum())
+    assert "table crm_accounts" in out
+
+
 def test_lead_model_fit_and_score(workspace, tmp_path, capsys):
     rc, out, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead-logistic",
                        "--output", tmp_path / "lead.json")
@@ -156,3 +168,20 @@ def test_fit_refuses_covariates_for_a_lead_model(workspace, tmp_path, capsys):
     rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead",
                      "--covariates", "tier", "--output", tmp_path / "x.json")
     assert rc == 1 and err.startswith("tobmodel: error:") and err.count("\n") == 1
+
+
+@pytest.mark.postgres
+def test_score_to_postgresql_with_a_plain_url(workspace, pg_url, capsys):
+    import sqlalchemy as sa
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")  # the driver is implied
+    rc, out, err = run(capsys, "score", "--model", workspace / "models" / "cox.json",
+                       "--input", workspace / "features.parquet", "--output", plain)
+    assert rc == 0, err
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as c:
+        n = c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history").scalar()
+        tiers = c.exec_driver_sql("SELECT DISTINCT risk_tier FROM churn_scores").scalars().all()
+    engine.dispose()
+    feats = pd.read_parquet(workspace / "features.parquet")
+    assert n == int(feats["active"].sum()) and set(tiers) <= {"low", "medium", "high"}
+    assert "postgresql" in out

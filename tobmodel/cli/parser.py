@@ -45,7 +45,7 @@ examples:
       --output churn_scores.csv --as-of 2025-12-31 --horizon 12
   tobmodel score --model models/cox.json --input data/demo \\
       --output sqlite:///data/exports/tobmodel.sqlite
-  tobmodel score --model models/lead.json --input sqlite:///crm.db --table leads \\
+  tobmodel score --model models/lead.json --input "sqlite:///crm.db#leads" \\
       --output lead_scores.parquet --as-of 2025-12-31
   one row per account (lead) with as_of, model name, id and version, the
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
@@ -128,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--model", required=True, help="saved model file (.json)")
     c.add_argument("--input", required=True,
                    help="features/leads .csv or .parquet, a folder of tables, a .sqlite file "
-                        "or a database URL")
+                        "or a database URL (name the table with #table or --table)")
     c.add_argument("--table", help="table to read from a database (default account_features "
                    "or leads)")
     c.add_argument("--output", action="append",

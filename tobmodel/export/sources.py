@@ -62,14 +62,42 @@ def connect_error(url: str, exc: Exception) -> ExportError:
     return ExportError(f"{redact(url)}: cannot connect to the database ({first})")
 
 
+def with_driver(url: str) -> str:
+    """``postgresql://`` / ``postgres://`` URLs use psycopg 3 (the driver tobmodel installs).
+
+    >>> with_driver("postgresql://u@db/x")
+    'postgresql+psycopg://u@db/x'
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def make_engine(url: str):
     """A SQLAlchemy engine, with a one-line error for a bad URL or missing driver."""
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
     try:
-        return create_engine(url)
+        return create_engine(with_driver(url))
     except (ArgumentError, NoSuchModuleError, ImportError) as e:
         raise ExportError(f"{redact(url)}: not a usable database URL ({e})") from None
+
+
+def split_table(source):
+    """``(source, table)`` from ``sqlite:///x.db#table`` or ``x.sqlite#table``; else table None.
+
+    >>> split_table("sqlite:///crm.db#account_features")
+    ('sqlite:///crm.db', 'account_features')
+    >>> split_table("features.parquet")
+    ('features.parquet', None)
+    """
+    text = str(source)
+    if "#" in text:
+        base, table = text.rsplit("#", 1)
+        if is_url(base) or Path(base).suffix.lower() in SQLITE_SUFFIXES:
+            return base, table or None
+    return source, None
 
 
 def open_source(source, table: str | None = None, id_column: str | None = None,
@@ -79,8 +107,9 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
     Parameters
     ----------
     source : DataFrame, path (.csv, .parquet, .sqlite/.db) or SQLAlchemy URL
+        A database source may name its table after ``#``: ``sqlite:///crm.db#leads``.
     table : str, optional
-        Table to read from a database.
+        Table to read from a database (``#table`` in ``source`` wins).
     id_column : str, optional
         SQL rows are read ordered by it, so the output order is stable.
     chunksize : int
@@ -90,6 +119,8 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
         raise ExportError(f"chunksize must be at least 1, got {chunksize}")
     if isinstance(source, pd.DataFrame):
         return Source("<DataFrame>", len(source), _frame_chunks(source, chunksize))
+    source, named = split_table(source)
+    table = named or table
     if is_url(source):
         return _sql_source(source, table, id_column, chunksize)
     path = Path(source)
