@@ -34,9 +34,9 @@
 #    ratios, check its churn scores against the truth, and hand the
 #    customer-success team the accounts most at risk, with reasons.
 #
-# The data is the shipped SaaS business (`tobmodel.datasets.load_saas()`, about
-# 800 customers, six years, maturity stage). It is simulated, so we also know the
-# truth behind every lead and customer.
+# The data is the shipped SaaS business (`tobmodel.datasets.load_saas()`, a few
+# years of history in the maturity stage; its size is printed below). It is
+# simulated, so we also know the truth behind every lead and customer.
 
 # %%
 import warnings
@@ -478,7 +478,7 @@ def found_by_top(y, p, share=0.3):
 found = {name: found_by_top(y_test, p) for name, p in p_test.items()}
 found["random (1 draw)"] = found_by_top(y_test, RNG.random(len(y_test)))
 print({k: round(float(v), 2) for k, v in found.items()})
-assert found["model"] > found["channel only"] > 0.3
+assert found["model"] > found["channel only"] > 0.3 and found["model"] > 0.5
 
 # %% [markdown]
 # Calling the top 30% by the model reaches well over half of the conversions;

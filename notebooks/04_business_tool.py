@@ -324,6 +324,7 @@ sample = vs_truth.iloc[RNG.choice(len(vs_truth), size=200, replace=False)]
 top_fifth = sample.nlargest(40, "p_churn_horizon")
 share = top_fifth["p_churn_12m"].sum() / sample["p_churn_12m"].sum()
 print(f"the model's top 20% holds {share:.0%} of the expected cancellations")
+assert share > 0.3
 
 # %% [markdown]
 # Well above 20%: a retention campaign aimed at the model's top fifth reaches a
