@@ -49,6 +49,7 @@ from tobmodel.renewal.plotting import plot_kaplan_meier
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
+pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 RNG = np.random.default_rng(8)  # seeded; used for the random call list
 
@@ -103,7 +104,7 @@ growth_of_base = {s: t["customers in force"].iloc[-1] / t["customers in force"].
 growth_of_new = {s: 4 * np.polyfit(np.arange(12), t["new customers"].iloc[-12:], 1)[0]
                  / t["new customers"].iloc[-12:].mean() for s, t in by_q.items()}
 for s in by_q:
-    print(f"{s:>8}: new customers trend {growth_of_new[s]:+.0%} a year, "
+    print(f"{s:>8}: new customers trend {round(growth_of_new[s], 2) + 0.0:+.0%} a year, "
           f"customers in force {growth_of_base[s]:+.0%} in the last year")
 assert growth_of_new["growth"] > 0.3 and abs(growth_of_new["maturity"]) < 0.15
 assert growth_of_base["growth"] > 2 * growth_of_base["maturity"] > 0

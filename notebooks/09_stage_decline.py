@@ -45,6 +45,7 @@ from tobmodel.renewal.plotting import plot_kaplan_meier
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
+pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 _ = threadpool_limits(1)  # one OpenMP thread: much faster model fits on a busy machine
 

@@ -50,6 +50,7 @@ from tobmodel import leads as L
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
+pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 # One thread for OpenMP: on a busy shared machine, gradient boosting's threads
 # otherwise wait on each other and a 2-second fit takes a minute.
