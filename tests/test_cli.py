@@ -78,6 +78,10 @@ def test_simulate_csv_tables_are_read_back_by_fit(tmp_path, capsys):
                        "--output", tmp_path / "w.json")
     assert rc == 0, err
     assert "weibull_aft-" in out and (tmp_path / "w.json").exists()
+    # CSV files carry no as-of date: it is inferred (never after the true one) and said so
+    inferred = pd.Timestamp(out.split("as of ")[1].split()[0])
+    assert "inferred" in out
+    assert pd.Timestamp(AS_OF) - pd.Timedelta(days=7) <= inferred <= pd.Timestamp(AS_OF)
 
 
 def test_score_writes_one_row_per_active_account(workspace, tmp_path, capsys):

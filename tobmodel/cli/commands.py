@@ -86,6 +86,10 @@ def run_fit(args) -> None:
     m = load_scoring_model(model)
     _say(f"fitted {m.name} ({m.kind}) on {len(data):,} rows from {args.data}: "
          f"model id {m.model_id}")
+    if "as_of" in data.columns and len(data):
+        how = (" (inferred: the latest dated row; pass --as-of to set it)"
+               if data.attrs.get("as_of_inferred") else "")
+        _say(f"as of {data['as_of'].max().date()}{how}")
     _say(f"model -> {args.output}" + (f"; features -> {args.features_out}"
                                       if args.features_out else ""))
 
