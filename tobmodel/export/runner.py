@@ -22,6 +22,7 @@ Score a frame in memory with any model that follows the scoring protocol
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from collections import Counter
@@ -136,6 +137,9 @@ class _Job:
         self.model, self.spec, self.run, self.summary = model, spec, run, summary
         self.horizon_months, self.risk_cutoffs = horizon_months, risk_cutoffs
         self.features = model_features(model)
+        # the job draws its own progress bar: the model's own bar (if any) stays off
+        params = inspect.signature(model.score).parameters
+        self.score_options = {"progress": False} if "progress" in params else {}
         self.seen = SeenIds()
         self.reasons, self.groups = Counter(), Counter()
 
@@ -169,9 +173,10 @@ class _Job:
         if len(valid):
             m.check_schema(valid)
             if spec.kind == "churn":
-                s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months)
+                s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
+                            **self.score_options)
             else:
-                s = m.score(valid, as_of=run["as_of_ts"])
+                s = m.score(valid, as_of=run["as_of_ts"], **self.score_options)
             if len(s) != len(valid) or not np.array_equal(
                     s[spec.id_column].to_numpy(), valid[spec.id_column].to_numpy()):
                 raise RuntimeError(f"model {m.model_id} returned rows that do not match its "
