@@ -135,6 +135,8 @@ leads = dev.leads.assign(roles=dev.leads[ROLES].sum(axis=1),
 print(coverage.round(3))
 all_three = (leads["roles"] == 3).mean()
 print(f"all three roles reached: {all_three:.1%} of contacts")
+assert coverage.loc["KA", "decision_maker_engaged"] > coverage.loc["SMB", "decision_maker_engaged"]
+assert all_three < 0.5
 
 # %% [markdown]
 # Decision makers are reached more often in key accounts (relationship channels bring
@@ -168,6 +170,7 @@ def pilot_rate_by(df, column):
 
 # %%
 by_roles = pilot_rate_by(leads, "roles")
+assert by_roles["rate"].is_monotonic_increasing
 by_roles.round(4)
 
 # %%
