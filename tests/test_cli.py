@@ -157,6 +157,20 @@ def test_lead_model_fit_and_score(workspace, tmp_path, capsys):
     assert set(rejects["reason"]) == {"lead not open"}
     # higher score = better lead, and grade A holds the best leads
     assert scores.groupby("grade")["p_convert"].mean().is_monotonic_decreasing
+    rc, out, err = run(capsys, "evaluate", "--model", tmp_path / "lead.json",
+                       "--data", workspace / "data", "--cutoff", "2025-06-30")
+    assert rc == 0, err
+    assert "roc_auc" in out and "channel only" in out and "oracle" in out
+
+
+def test_simulate_streams_the_same_tables(workspace, tmp_path, capsys):
+    rc, out, err = run(capsys, "simulate", "--accounts", "400", "--seed", "3", "--stream",
+                       "--output", tmp_path / "streamed")
+    assert rc == 0, err
+    for table in ("accounts", "leads", "contracts", "usage", "support"):
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "streamed" / f"{table}.parquet"),
+                                      pd.read_parquet(workspace / "data" / f"{table}.parquet"),
+                                      check_dtype=False, check_categorical=False)
 
 
 def test_evaluate_renewal_on_a_time_split(workspace, capsys):
