@@ -74,7 +74,8 @@ def main(n: int = 1_000_000, threads: int = 1, kind: str = "hgb") -> None:
     print(f"  ROC AUC on closed scored leads: model "
           f"{roc_auc_score(y, scored['p_convert'].to_numpy()[closed]):.3f}, oracle "
           f"{roc_auc_score(y, p_true[closed]):.3f}")
-    print(f"  loaded model id {again.model_id} (same as fitted: {again.model_id == model.model_id})")
+    print(f"  loaded model id {again.model_id} "
+          f"(same as fitted: {again.model_id == model.model_id})")
     print(f"peak memory (ru_maxrss): {peak_mb():,.0f} MB")
 
 

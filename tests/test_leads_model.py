@@ -110,13 +110,13 @@ def test_time_ordered_cv_never_tests_on_older_leads(leads):
 
 def test_time_ordered_cv_composes_with_cross_val_score(closed):
     c, y = closed
-    auc = cross_val_score(make_lead_model("logistic"), c, y, scoring="roc_auc",
-                          cv=TimeOrderedSplit(3))
+    auc = cross_val_score(make_lead_model("logistic", calibration=None), c, y,
+                          scoring="roc_auc", cv=TimeOrderedSplit(3))
     assert auc.shape == (3,) and (auc > 0.65).all()
 
 
 def test_cross_validate_by_time_reports_folds_in_order(leads):
-    cv = cross_validate_by_time(leads, n_splits=3, kind="logistic")
+    cv = cross_validate_by_time(leads, n_splits=3, kind="logistic", calibration=None)
     assert list(cv["fold"]) == [1, 2, 3]
     assert (pd.to_datetime(cv["train_to"]) < pd.to_datetime(cv["test_from"])).all()
     assert (cv["roc_auc"] > 0.65).all() and (cv["brier"] < cv["conversion_rate"]).all()
@@ -187,7 +187,8 @@ def test_engine_matches_sklearn_predict_proba(kind, calibration, leads):
 def test_tree_engine_with_more_than_32_leaves_and_what_if_scores(closed):
     c, y = closed
     pipe = make_lead_model("hgb", calibration=None)
-    pipe.set_params(classify__max_leaf_nodes=48, classify__max_iter=30, classify__min_samples_leaf=5)
+    pipe.set_params(classify__max_leaf_nodes=48, classify__max_iter=30,
+                    classify__min_samples_leaf=5)
     pipe.fit(c, y)
     encoding, engine, calibrator, _ = engine_from_pipeline(pipe)
     assert engine.dtype == np.uint64
@@ -201,3 +202,28 @@ def test_tree_engine_with_more_than_32_leaves_and_what_if_scores(closed):
         Z2 = Z.copy()
         Z2[:, j] = v
         np.testing.assert_allclose(what_if[:, k], engine.prepare(Z2).raw, atol=1e-12)
+
+
+def test_time_split_can_show_training_leads_as_seen_at_the_cutoff(leads):
+    cutoff = pd.Timestamp("2025-01-01")
+    train, _ = time_split(leads, cutoff)
+    seen, test = time_split(leads, cutoff, as_seen_at_cutoff=True)
+    later = (train["outcome_date"] >= cutoff).to_numpy()
+    assert later.sum() > 10
+    assert (seen["status"].to_numpy()[later] == "open").all()
+    assert (seen["status"].to_numpy()[~later] == train["status"].to_numpy()[~later]).all()
+    for col in ("qualified_date", "engaged_date", "outcome_date"):
+        assert not (seen[col] >= cutoff).any()
+    assert seen["status"].dtype == leads["status"].dtype and len(test) > 0
+    model = fit_lead_model(seen, kind="logistic")
+    assert model.training_["n_open_excluded"] == int((seen["status"] == "open").sum())
+
+
+def test_pooled_business_types_get_a_business_type_feature(leads):
+    tool = tobmodel.simulate("tool", "growth", n_accounts=200, seed=2).leads
+    pooled = pd.concat([leads, tool.assign(lead_id=tool["lead_id"] + 10**6)], ignore_index=True)
+    model = fit_lead_model(pooled, kind="logistic")
+    assert "business_type" in model.feature_names_
+    assert "business_type" not in fit_lead_model(leads, kind="logistic").feature_names_
+    out = model.explain(pooled.head(3))
+    assert "business_type" in out.columns

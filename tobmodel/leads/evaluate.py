@@ -30,7 +30,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from .features import LeadDataError, outcome_labels
 from .scoring import GRADES
 
-__all__ = ["lead_metrics", "calibration_error", "top_decile_lift", "gains_table", "calibration_table",
+__all__ = ["lead_metrics", "calibration_error", "top_decile_lift", "gains_table",
+           "calibration_table",
            "conversion_by_grade", "compare_models", "evaluate_lead_model"]
 
 

@@ -39,7 +39,7 @@ def _dates(leads: pd.DataFrame, column: str, source: str) -> np.ndarray:
 
 
 def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
-               source: str = "leads"):
+               source: str = "leads", as_seen_at_cutoff: bool = False):
     """Leads created before ``cutoff`` (train) and on or after it (test).
 
     Parameters
@@ -51,6 +51,12 @@ def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
         Column holding the lead's registration date.
     source : str
         Name used in error messages.
+    as_seen_at_cutoff : bool
+        Show the training leads as they looked on the cutoff day: funnel steps
+        and outcomes dated on or after it are emptied and such leads become
+        ``open``. A back-test then trains only on what was known at the
+        cutoff (the default keeps outcomes learnt later, which flatters the
+        model a little).
 
     Returns
     -------
@@ -70,7 +76,27 @@ def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
         side = "after" if not before.any() else "before"
         raise LeadDataError(f"{source}: every lead was created {side} the cutoff {cutoff.date()}; "
                             "pick a cutoff inside the leads' date range")
-    return leads.loc[before], leads.loc[~before]
+    train = leads.loc[before]
+    if as_seen_at_cutoff:
+        train = _as_seen_at(train, cutoff)
+    return train, leads.loc[~before]
+
+
+def _as_seen_at(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Leads as they looked on ``day``: later steps and outcomes hidden."""
+    out = leads.copy()
+    for col in ("qualified_date", "engaged_date", "outcome_date"):
+        if col in out.columns:
+            out[col] = out[col].where(out[col] < day)
+    if "status" in out.columns and "outcome_date" in leads.columns:
+        later = (leads["outcome_date"] >= day).to_numpy()
+        status = out["status"].astype("object").to_numpy()
+        status[later] = "open"
+        out["status"] = pd.Categorical(status, dtype=leads["status"].dtype) \
+            if isinstance(leads["status"].dtype, pd.CategoricalDtype) else status
+        if "account_id" in out.columns:
+            out["account_id"] = out["account_id"].where(~later)
+    return out
 
 
 class TimeOrderedSplit:
