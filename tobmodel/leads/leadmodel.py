@@ -30,8 +30,14 @@ __all__ = ["LeadModel"]
 class LeadModel:
     """Score leads: probability, score 0-100, grade A-D and top reasons.
 
+    Higher ``p_convert``, score and grade = more likely to convert = a better
+    lead (the opposite direction to churn scores, where higher = more risk).
+
     Attributes
     ----------
+    kind, name, id_column, version : str
+        Scoring-protocol header: ``'lead'``, ``'lead_hgb'`` / ``'lead_logistic'``,
+        ``'lead_id'`` and the tobmodel version that fitted the model.
     model_id : str
         ``lead-<hash>`` of the config, tobmodel version and training data.
     feature_names_ : list of str
