@@ -70,7 +70,7 @@ def test_cox_scores_agree_with_lifelines_conditional_prediction(saas, options):
     grid = np.linspace(0, 12, 1201)
     curve = cph.predict_survival_function(X, times=grid, conditional_after=s)[X.index].to_numpy()
     rmst = ((curve[1:] + curve[:-1]) / 2 * np.diff(grid)[:, None]).sum(axis=0)
-    assert np.abs(got["expected_remaining_months"].to_numpy() - rmst).max() < 0.25
+    assert np.abs(got["expected_remaining_months"].to_numpy() - rmst).max() < 0.1   # ~3 days
     assert got["p_churn_horizon"].max() > 0.05        # not trivially zero
 
 

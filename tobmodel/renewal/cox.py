@@ -238,41 +238,64 @@ class CoxRenewalModel(RenewalModel):
                 "n_accounts": int(self.n_accounts_), "n_events": int(self.n_events_)}
 
     # -- scoring hooks -------------------------------------------------------------
+    def _knots(self):
+        """All strata's baselines as one piecewise-linear function: stratum ``i`` lives at
+        times ``i * width + t``, so one ``np.interp`` serves every account."""
+        key = (id(self.baseline_times_), len(self.baseline_times_))
+        cached = getattr(self, "_knots_cache", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        width = float(max(t[-1] for t in self.baseline_times_)) + 1.0
+        off = width * np.arange(len(self.baseline_times_))
+        h_last = [float(np.interp(last, t, h)) for t, h, last in zip(
+            self.baseline_times_, self.baseline_cumhaz_, self.last_event_time_)]
+        knots = {"t": np.concatenate([o + t for o, t in zip(off, self.baseline_times_)]),
+                 "h": np.concatenate(self.baseline_cumhaz_), "offset": off,
+                 "first": np.array([t[0] for t in self.baseline_times_]),
+                 "last_knot": np.array([t[-1] for t in self.baseline_times_]),
+                 "last": np.asarray(self.last_event_time_, float), "h_last": np.array(h_last),
+                 "scale": np.asarray(self.tail_scale_, float),
+                 "shape": np.asarray(self.tail_shape_, float)}
+        self._knots_cache = (key, knots)
+        return knots
+
     def _state(self, df):
         lp = np.zeros(len(df))
         for _, term in self.encoder_.terms(df, self.coef_, self.center_,
                                            self.allow_unknown_categories):
             lp += term
-        stratum = self._stratum_codes(df)
-        groups = ([None] if len(self.stratum_keys_) == 1 else
-                  [np.flatnonzero(stratum == i) for i in range(len(self.stratum_keys_))])
-        return {"risk": np.exp(lp), "stratum": stratum, "groups": groups}
+        st = self._stratum_codes(df)
+        k = self._knots()
+        state = {"risk": np.exp(lp), "stratum": st, "last": k["last"][st]}
+        if len(k["offset"]) > 1:  # per-row look-ups of the account's stratum, done once
+            state.update(first=k["first"][st], last_knot=k["last_knot"][st],
+                         offset=k["offset"][st])
+        return state
 
-    def _baseline_at(self, t, i):
-        h = np.interp(t, self.baseline_times_[i], self.baseline_cumhaz_[i])
-        if self.baseline == "weibull":
-            last = self.last_event_time_[i]
-            scale, shape = self.tail_scale_[i], self.tail_shape_[i]
-            ext = t > last
-            if ext.any() and np.isfinite(scale):
-                h_last = np.interp(last, self.baseline_times_[i], self.baseline_cumhaz_[i])
-                w = (np.maximum(t, last) / scale) ** shape - (last / scale) ** shape
-                h = np.where(ext, h_last + w, h)
-        return h
+    def _sort_offset(self, state):
+        return state.get("offset", 0.0)
 
     def _cumhaz(self, t, state):
+        """``H0_k(t) * exp(lp)``: lifelines' linear interpolation of its baseline (flat
+        outside the knots), plus the Weibull tail past the last churn if chosen."""
         t = np.asarray(t, dtype=float)
-        groups = state["groups"]
-        if groups[0] is None:
-            return self._baseline_at(t, 0) * state["risk"]
-        out = np.empty(len(t))
-        for i, rows in enumerate(groups):
-            if len(rows):
-                out[rows] = self._baseline_at(t[rows], i)
-        return out * state["risk"]
+        k, st = self._knots(), state["stratum"]
+        if len(k["offset"]) == 1:
+            h = np.interp(t, k["t"], k["h"])
+        else:  # clip into the account's own stratum, then shift to its segment
+            h = np.interp(np.clip(t, state["first"], state["last_knot"]) + state["offset"],
+                          k["t"], k["h"])
+        if self.baseline == "weibull":
+            ext = np.flatnonzero(t > state["last"])
+            ext = ext[np.isfinite(k["scale"][st[ext]])]
+            if len(ext):  # only the rows past the last churn seen in their stratum
+                i = st[ext]
+                scale, shape, last = k["scale"][i], k["shape"][i], k["last"][i]
+                h[ext] = k["h_last"][i] + (t[ext] / scale) ** shape - (last / scale) ** shape
+        return h * state["risk"]
 
     def _last_event(self, state):
-        return np.asarray(self.last_event_time_)[state["stratum"]]
+        return state["last"]
 
     # -- reporting -------------------------------------------------------------------
     @property

@@ -327,7 +327,7 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
     check_missing(df.loc[active], ["tenure_months", "months_to_next_renewal"], source)
     frame_as_of = None
     if "as_of" in df and len(df):
-        vals = pd.to_datetime(df["as_of"]).dropna().unique()
+        vals = pd.to_datetime(pd.unique(df["as_of"].to_numpy())).dropna()  # few distinct
         if len(vals) > 1:
             raise ValueError(f"{source}: rows were built at different as_of dates "
                              f"({_examples(v.date() for v in pd.to_datetime(vals))}); score one "

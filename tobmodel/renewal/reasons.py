@@ -32,13 +32,20 @@ CHANNEL_WORDS = {"bidding": "acquired via search ads (bidding)", "referral": "ca
                  "partner": "acquired via a partner", "offline_bd": "acquired via offline BD"}
 
 
-def _by_value(values, phrase) -> np.ndarray:
-    """Apply ``phrase`` once per distinct value and spread the results."""
+def _by_value_(values, phrase, codes: bool = False):
+    """Apply ``phrase`` once per distinct value and spread the results.
+
+    With ``codes=True`` return ``(texts, inverse)`` instead: the phrase of each
+    distinct value and, per row, the index of its phrase.
+    """
     values = np.asarray(values)
     if len(values) == 0:
-        return np.zeros(0, dtype=object)
-    uniq, inv = np.unique(values, return_inverse=True)
-    return np.array([phrase(u) for u in uniq.tolist()], dtype=object)[inv.ravel()]
+        return ([], np.zeros(0, np.int64)) if codes else np.zeros(0, dtype=object)
+    inv, uniq = pd.factorize(values, sort=True)  # hashing: no sort of all rows
+    texts = [phrase(u) for u in np.asarray(uniq).tolist()]
+    if codes:
+        return texts, inv.ravel()
+    return np.array(texts, dtype=object)[inv.ravel()]
 
 
 def _pct(x) -> np.ndarray:
@@ -55,8 +62,13 @@ def _count(k, one, many):
     return f"no {many}" if k == 0 else (f"1 {one}" if k == 1 else f"{k} {many}")
 
 
-def phrases(df: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
-    """Words describing covariate ``name`` for the accounts at positions ``rows``."""
+def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
+    """Words describing covariate ``name`` for the accounts at positions ``rows``.
+
+    ``codes=True``: ``(texts, inverse)`` as :func:`_by_value` gives them.
+    """
+    def _by_value(values, phrase):
+        return _by_value_(values, phrase, codes)
     s = df[name].iloc[rows] if len(rows) < len(df) else df[name]
     if name == "tier":
         return _by_value(s.astype(str), lambda v: TIER_WORDS.get(v, f"tier {v}"))
@@ -126,19 +138,35 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
     out = np.full(n, "", dtype=object)
     if n == 0 or contrib.shape[1] == 0:
         return out
-    c = direction * np.asarray(contrib)
-    k = min(top, c.shape[1])
-    idx = np.argpartition(-c, k - 1, axis=1)[:, :k] if k < c.shape[1] else \
-        np.tile(np.arange(c.shape[1]), (n, 1))
-    val = np.take_along_axis(c, idx, axis=1)
-    order = np.argsort(-val, axis=1, kind="stable")
-    idx, val = np.take_along_axis(idx, order, axis=1), np.take_along_axis(val, order, axis=1)
-    for r in range(k):
-        part = np.full(n, "", dtype=object)
-        for j, name in enumerate(names):
-            rows = np.flatnonzero((idx[:, r] == j) & (val[:, r] > min_effect))
-            if len(rows):
-                part[rows] = phrases(df, name, rows)
-        filled = part != ""
-        out = np.where(filled & (out != ""), out + "; " + part, np.where(filled, part, out))
-    return out
+    work = direction * np.array(contrib, dtype=np.float32)  # a copy: picked ones are blanked
+    m = work.shape[1]
+    k = min(top, m)
+    vocab: dict[str, int] = {}                  # phrase -> id (0 = nothing named)
+    ids = np.zeros((n, k), dtype=np.int64)
+    every = np.arange(n)
+    for r in range(k):                          # r-th strongest push of every account
+        j = work.argmax(axis=1)
+        named = np.flatnonzero(work[every, j] > min_effect)
+        work[every, j] = -np.inf
+        jj = j[named].astype(np.uint16)         # small integers: a radix sort
+        order = np.argsort(jj, kind="stable")   # groups the named rows by covariate
+        counts = np.bincount(jj, minlength=m)
+        ends = np.cumsum(counts)
+        for col in np.flatnonzero(counts):
+            rows = named[order[ends[col] - counts[col]:ends[col]]]
+            texts, inv = phrases(df, names[col], rows, codes=True)
+            lut = np.array([vocab.setdefault(t, len(vocab) + 1) for t in texts])
+            ids[rows, r] = lut[inv]
+    # join once per distinct combination of phrases, not once per account
+    base = len(vocab) + 1
+    if base ** k < 2 ** 62:
+        key = np.zeros(n, dtype=np.int64)
+        for r in range(k):
+            key = key * base + ids[:, r]
+        uniq, inv = np.unique(key, return_inverse=True)
+        combos = np.stack([(uniq // base ** (k - 1 - r)) % base for r in range(k)], axis=1)
+    else:  # pragma: no cover - a vocabulary of millions of phrases
+        combos, inv = np.unique(ids, axis=0, return_inverse=True)
+    words = [""] + list(vocab)
+    joined = ["; ".join(words[i] for i in row if i) for row in combos.tolist()]
+    return np.array(joined, dtype=object)[inv.ravel()]

@@ -4,9 +4,8 @@ For an account alive at tenure ``s`` (months) with cumulative hazard ``H``,
 
 * ``P(churn by t | alive at s) = 1 - exp(-(H(t) - H(s)))``,
 * expected remaining months within a horizon ``h``: the restricted mean
-  ``integral_s^{s+h} S(u | s) du``, by the midpoint rule on a fixed grid of
-  ``GRID_PER_MONTH`` points per month (error at most a quarter month times the
-  drop in survival across a step of the baseline).
+  ``integral_s^{s+h} S(u | s) du``, by the midpoint rule on cells that end at
+  whole months of tenure (:func:`restricted_mean`).
 
 Everything is vectorised over accounts: the model supplies ``H`` as a function
 of an array of times (one per account), never a full survival matrix.
@@ -22,7 +21,6 @@ from .models import score_inputs
 
 SCORE_COLUMNS = ("account_id", "next_renewal_date", "p_churn_next_renewal", "horizon_months",
                  "p_churn_horizon", "expected_remaining_months", "beyond_followup", "reasons")
-GRID_PER_MONTH = 2
 
 
 def conditional_churn(cumhaz, s, t, h_s=None) -> np.ndarray:
@@ -31,16 +29,33 @@ def conditional_churn(cumhaz, s, t, h_s=None) -> np.ndarray:
     return -np.expm1(-np.maximum(cumhaz(t) - h_s, 0.0))
 
 
-def restricted_mean(cumhaz, s, horizon, h_s=None, per_month: int = GRID_PER_MONTH):
-    """Expected months alive in ``(s, s + horizon]`` given alive at ``s`` (midpoint rule)."""
+def restricted_mean(cumhaz, s, horizon, h_s=None):
+    """Expected months alive in ``(s, s + horizon]`` given alive at ``s``.
+
+    Midpoint rule on cells that end at whole months of tenure: ``(s, ceil s]``,
+    then one cell per calendar month, then the remainder up to ``s + horizon``.
+    Contract renewals (annual and monthly) fall on whole months of tenure, so
+    their churn steps lie on cell edges and the rule is exact for them between
+    the baseline's knots; elsewhere the error is at most half a month times the
+    drop in survival within the horizon. ``ceil(horizon) + 1`` evaluations of
+    ``cumhaz``, each vectorised over all accounts.
+    """
+    s = np.asarray(s, dtype=float)
     h_s = cumhaz(s) if h_s is None else h_s
-    horizon = np.broadcast_to(np.asarray(horizon, dtype=float), np.shape(s))
-    k = max(4, int(np.ceil(per_month * float(np.max(horizon, initial=0.0)))))
-    step = horizon / k
-    total = np.zeros(np.shape(s))
-    for i in range(k):  # k grid points, each vectorised over all accounts
-        total += np.exp(-np.maximum(cumhaz(s + (i + 0.5) * step) - h_s, 0.0))
-    return total * step
+    horizon = np.broadcast_to(np.asarray(horizon, dtype=float), s.shape)
+    end = s + horizon
+    start_month = np.floor(s)
+    total = np.zeros(s.shape)
+    lo = s
+    for i in range(1, int(np.ceil(np.max(end - s, initial=0.0))) + 2):
+        hi = np.minimum(start_month + i, end)
+        total += (hi - lo) * np.exp(-np.maximum(cumhaz(0.5 * (lo + hi)) - h_s, 0.0))
+        lo = hi
+    return np.minimum(total, horizon)  # widths sum to the horizon up to rounding
+
+
+def _dates(s: pd.Series) -> np.ndarray:
+    return s.to_numpy() if s.dtype.kind == "M" else pd.to_datetime(s).to_numpy()
 
 
 class RenewalModel:
@@ -123,25 +138,53 @@ class RenewalModel:
         return np.column_stack([np.exp(-self._cumhaz(np.full(n, float(t)), state))
                                 for t in np.atleast_1d(times)])
 
+    def _sort_offset(self, state):
+        """Per-row shift of the time axis that the sort for :meth:`_conditional` adds."""
+        return 0.0
+
+    def _conditional(self, df, horizon_months, what, as_of=None, source="data"):
+        """Conditional scores named in ``what`` (``next, horizon, rmst``), original row order.
+
+        Rows are processed sorted by tenure (per stratum) so that the baseline look-ups
+        come in increasing order, which makes ``np.interp`` several times faster.
+        """
+        _, active, state, s = self._prepared(df, as_of, source)
+        n = len(s)
+        order = np.argsort(s + self._sort_offset(state))
+        st = {k: v[order] if isinstance(v, np.ndarray) and v.shape[:1] == (n,) else v
+              for k, v in state.items()}
+        so = s[order]
+        cumhaz = lambda t: self._cumhaz(t, st)  # noqa: E731
+        h_s = cumhaz(so)
+        horizon = float(horizon_months)
+        out = {}
+
+        def back(x):
+            y = np.empty_like(x)
+            y[order] = x
+            return np.where(active, y, np.nan)
+        if "next" in what:
+            to_next = np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
+            out["next"] = back(conditional_churn(cumhaz, so, so + to_next[order], h_s))
+            out["beyond"] = active & (s + np.maximum(to_next, horizon) > self._last_event(state))
+        if "horizon" in what:
+            out["horizon"] = back(conditional_churn(cumhaz, so, so + horizon, h_s))
+        if "rmst" in what:
+            out["rmst"] = back(restricted_mean(cumhaz, so, horizon, h_s))
+        return active, out
+
     def churn_probability(self, df: pd.DataFrame, horizon_months: float = 12) -> np.ndarray:
         """P(churn within ``horizon_months`` | alive now) per row; NaN for churned rows."""
-        _, active, state, s = self._prepared(df)
-        p = conditional_churn(lambda t: self._cumhaz(t, state), s, s + float(horizon_months))
-        return np.where(active, p, np.nan)
+        return self._conditional(df, horizon_months, ("horizon",))[1]["horizon"]
 
     def next_renewal_churn_probability(self, df: pd.DataFrame) -> np.ndarray:
         """P(churn at or before the next renewal date | alive now); NaN for churned rows."""
-        _, active, state, s = self._prepared(df)
-        to_next = np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
-        p = conditional_churn(lambda t: self._cumhaz(t, state), s, s + to_next)
-        return np.where(active, p, np.nan)
+        return self._conditional(df, 12, ("next",))[1]["next"]
 
     def expected_remaining_months(self, df: pd.DataFrame, horizon_months: float = 12
                                   ) -> np.ndarray:
         """Expected months as a customer within the next ``horizon_months`` (restricted mean)."""
-        _, active, state, s = self._prepared(df)
-        rm = restricted_mean(lambda t: self._cumhaz(t, state), s, float(horizon_months))
-        return np.where(active, rm, np.nan)
+        return self._conditional(df, horizon_months, ("rmst",))[1]["rmst"]
 
     def lifetime_value(self, df: pd.DataFrame, horizon_months: float = 120,
                        annual_discount_rate: float = 0.0) -> np.ndarray:
@@ -210,30 +253,21 @@ class RenewalModel:
         """
         if not np.isfinite(horizon_months) or horizon_months <= 0:
             raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
-        _, active, state, s = self._prepared(df, as_of, source)
-        to_next = np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
-        cumhaz = lambda t: self._cumhaz(t, state)  # noqa: E731
-        h_s = cumhaz(s)
-        horizon = float(horizon_months)
-        p_next = conditional_churn(cumhaz, s, s + to_next, h_s)
-        p_h = conditional_churn(cumhaz, s, s + horizon, h_s)
-        rm = restricted_mean(cumhaz, s, horizon, h_s)
-        beyond = np.maximum(s + to_next, s + horizon) > self._last_event(state)
+        active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
+                                      source)
         from .reasons import reason_texts
         names, contrib = self.contributions(df)
         reasons = reason_texts(df, names, contrib, top=3, direction=1)
-        nan = np.nan
-        out = pd.DataFrame({
+        return pd.DataFrame({
             "account_id": df[self.id_column].to_numpy(),
-            "next_renewal_date": pd.to_datetime(df["next_renewal_date"]).to_numpy(),
-            "p_churn_next_renewal": np.where(active, p_next, nan),
+            "next_renewal_date": _dates(df["next_renewal_date"]),
+            "p_churn_next_renewal": c["next"],
             "horizon_months": np.full(len(df), horizon_months),
-            "p_churn_horizon": np.where(active, p_h, nan),
-            "expected_remaining_months": np.where(active, rm, nan),
-            "beyond_followup": active & beyond,
+            "p_churn_horizon": c["horizon"],
+            "expected_remaining_months": c["rmst"],
+            "beyond_followup": c["beyond"],
             "reasons": np.where(active, reasons, ""),
         })
-        return out
 
     # -- persistence -------------------------------------------------------------
     def save(self, path):
