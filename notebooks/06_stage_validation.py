@@ -97,6 +97,7 @@ by_channel = L.funnel_table(leads, by="channel")
 signed = by_channel[by_channel["step"] == by_channel["step"].max()].set_index("channel")
 print(funnel[["step_name", "leads", "conversion_from_previous"]].round(2).to_string(index=False))
 print(signed["conversion_from_first"].sort_values().round(3).to_string())
+assert funnel["conversion_from_previous"].iloc[1:].idxmin() == funnel.index[-1]  # signing
 assert signed["conversion_from_first"].idxmin() == "bidding"
 assert signed.loc["referral", "conversion_from_first"] > 2 * signed.loc["bidding",
                                                                          "conversion_from_first"]
@@ -152,7 +153,7 @@ ab_bidding = pd.Series(scored["grade"].isin(["A", "B"]).to_numpy()).groupby(
 share_of_ab_from_bidding = ab_bidding["bidding"] / ab_bidding.sum()
 print(f"share of A/B leads: bidding {ab['bidding']:.0%}, referral {ab['referral']:.0%}; "
       f"yet bidding supplies {share_of_ab_from_bidding:.0%} of all A/B leads")
-assert ab["bidding"] < ab["referral"]
+assert ab["bidding"] < min(0.5, ab["referral"])
 
 # %% [markdown]
 # Bidding is mostly C and D, but because it is so large it still supplies a real
@@ -211,8 +212,9 @@ assert ue["ltv_to_cac"].idxmin() == "bidding" and ue["ltv_to_cac"].idxmax() == "
 
 # %% [markdown]
 # A common rule of thumb asks for LTV/CAC above 3 and payback within a year or so.
-# Referral (relationships) is the cheapest way to win big customers who stay; bidding
-# wins small, price-sensitive customers who churn sooner. That does not mean "stop
+# Referral (relationships) brings the biggest customers, who stay longest: the best
+# LTV/CAC even though each of its deals is not cheap to close. Bidding wins small,
+# price-sensitive customers with the lowest ARR. That does not mean "stop
 # bidding": it is the only channel that scales quickly. It means "spend on bidding
 # only as long as its LTV/CAC stays above the bar, and score its leads".
 #

@@ -442,7 +442,7 @@ by_tier = soon.groupby("tier", observed=True)[["p_churn_next_renewal",
                                                "p_churn_next_renewal_oracle"]].mean()
 by_tier["customers"] = soon.groupby("tier", observed=True).size()
 print(by_tier.round(3))
-assert (by_tier[["p_churn_next_renewal", "p_churn_next_renewal_oracle"]] < 0.5).all().all()
+assert (by_tier["p_churn_next_renewal"] - by_tier["p_churn_next_renewal_oracle"]).abs().max() < 0.03
 
 # %% [markdown]
 # Both agree on the order of magnitude for each tier; differences of a percentage

@@ -223,13 +223,14 @@ print(f"Base conversion rate of the test leads: {base_rate:.1%}. Best model: {be
       f"{metrics.loc[best, 'top_decile_lift']:.1f} times as often as the average lead.")
 gap = metrics.loc["logistic", "roc_auc"] - metrics.loc["gradient boosting", "roc_auc"]
 print(f"logistic minus gradient boosting, ROC AUC: {gap:+.2f}")
+assert abs(gap) < 0.05
 
 # %% [markdown]
-# Two lessons. The channel alone already ranks leads better than chance (referral and
-# offline BD leads convert far more than bidding leads), but the decision chain,
+# Two lessons. The channel alone already ranks leads better than chance (referral
+# leads convert far more than bidding leads), but the decision chain,
 # budget, intent and behaviour add a lot. And on this data the transparent logistic
-# model is as good as gradient boosting or slightly better (the difference printed
-# above is within the noise of one test period): with a few thousand leads, a simple
+# model is about as good as gradient boosting (the difference printed above is within
+# the noise of one test period): with a few thousand leads, a simple
 # model that the team can read is a fine choice. Boosting pays off with more data and
 # interactions (for example, budget confirmed *and* decision maker engaged).
 #
@@ -262,7 +263,7 @@ assert calib_error.max() < 0.06
 # Both are close to the diagonal here; calibration matters most when the training
 # leads convert at a different rate from the leads being scored, or for models that
 # are over-confident by construction. The error bars are two standard errors of the
-# observed rate: a bin of 170 leads is itself noisy.
+# observed rate: each bin holds a tenth of the test leads, itself a noisy sample.
 #
 # ## 6. Ranking: gains and lift
 #
