@@ -301,10 +301,12 @@ plt.tight_layout()
 print(f"over-promised at the sale: churn hazard x{hr.loc['sales_overpromised', 'hazard_ratio']:.1f};"
       f" onboarding completed: x{hr.loc['onboarding_completed', 'hazard_ratio']:.1f}; "
       f"key account vs SMB: x{hr.loc['tier=KA', 'hazard_ratio']:.1f}")
-print(cox.ph_check_report().text)
 assert hr.loc["sales_overpromised", "hazard_ratio"] > 1.5
 assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 assert hr.loc["tier=KA", "hazard_ratio"] < 1
+
+# %%
+print(cox.ph_check_report().text)  # the proportional-hazards check, in words
 
 # %% [markdown]
 # Read it as an operations person: a deal closed by over-promising multiplies
