@@ -244,7 +244,7 @@ assert rho > 0.4 and by_tier.is_monotonic_decreasing
 # %% [markdown]
 # ## 7. The list for customer success
 #
-# A customer-success manager cannot call 1,300 customers. They want the
+# A customer-success manager cannot call every customer on the list. They want the
 # high-risk customers whose renewal comes within 90 days, ordered by the
 # revenue at stake at that renewal (ARR × the chance of not renewing then),
 # with the reasons to open the call with.

@@ -161,6 +161,7 @@ def test_lead_model_fit_and_score(workspace, tmp_path, capsys):
                        "--data", workspace / "data", "--cutoff", "2025-06-30")
     assert rc == 0, err
     assert "roc_auc" in out and "channel only" in out and "oracle" in out
+    assert "lead_logistic" in out  # the saved model's estimator was refitted
 
 
 def test_simulate_streams_the_same_tables(workspace, tmp_path, capsys):

@@ -43,6 +43,9 @@ def run_simulate(args) -> None:
                              "many for CSV in memory (use --format parquet)")
         simulate_to_parquet(out, args.business_type, args.stage, args.accounts, args.seed,
                             args.as_of)
+        if args.no_truth:
+            for f in out.glob("truth_*.parquet"):
+                f.unlink()
         accounts = pd.read_parquet(out / "accounts.parquet", columns=["account_id"])
         leads = pd.read_parquet(out / "leads.parquet", columns=["status"])
         _say(f"simulated {args.business_type}/{args.stage}: {len(accounts):,} accounts, "
@@ -78,6 +81,7 @@ def run_fit(args) -> None:
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)
+        _frame_writer(args.features_out)  # refuse an unknown format before the fit
     model, data = fit_model(args.data, args.model, as_of=args.as_of, output=args.output,
                             **options)
     if args.features_out:
@@ -109,12 +113,16 @@ def _check_writable(path) -> None:
         raise PermissionError(f"{path}: cannot write (no permission on {parent})")
 
 
-def _write_frame(df, path) -> None:
+def _frame_writer(path):
     from ..io.writers import write_csv, write_parquet
     suffix = Path(path).suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise ValueError(f"{path}: unknown format {suffix!r} (expected .csv or .parquet)")
-    (write_csv if suffix == ".csv" else write_parquet)(df, path)
+    return write_csv if suffix == ".csv" else write_parquet
+
+
+def _write_frame(df, path) -> None:
+    _frame_writer(path)(df, path)
 
 
 def scoring_input(model, source, as_of=None):

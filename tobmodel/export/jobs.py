@@ -193,10 +193,11 @@ def _evaluate_lead(model, tables, cutoff):
     if cutoff is None:
         cutoff = leads["created_date"].max().normalize() - pd.DateOffset(months=6)
     train, test = time_split(leads, cutoff)
-    kind = (getattr(model, "config", None) or {}).get("kind", "hgb")
+    kind = getattr(model, "estimator", None) or (getattr(model, "config", None) or {})["kind"]
     refit = fit_lead_model(train, kind=kind, **refit_options(model))
     truth = _truth(tables, "leads")
     table = evaluate_lead_model(refit, test, truth=truth,
                                 baselines={"channel only": fit_channel_baseline(train)})
+    table = table.rename(index={"model": refit.name})
     table.attrs["cutoff"] = str(pd.Timestamp(cutoff).date())
     return table
