@@ -83,9 +83,30 @@ print(sim)
 # bad about them.
 
 # %%
-ax = plot_censoring(view, n=25, seed=3)
-_ = ax.set_title("25 SaaS customers: churned (x) or still customers at the snapshot (o)")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+ax1 = plot_censoring(view, n=25, seed=3, ax=ax1)
+_ = ax1.set_title("25 customers in calendar time")
+_ = ax1.legend(loc="upper left", fontsize=8)
+# the same customers on the time axis survival models use: months since the first contract
+same = view.sample(25, random_state=3).sort_values("start_date")
+y = np.arange(len(same))
+gone = same["churned"].to_numpy() == 1
+_ = ax2.hlines(y, 0, same["tenure_months"], color="0.4", lw=1.5)
+_ = ax2.plot(same["tenure_months"][gone], y[gone], "x", color="C3", ms=8, label="churned")
+_ = ax2.plot(same["tenure_months"][~gone], y[~gone], "o", mfc="none", color="C0", ms=7,
+             label="censored: still a customer")
+_ = ax2.set_yticks(y, same["account_id"].astype(str))
+_ = ax2.set_xlabel("months since first contract (tenure)")
+_ = ax2.set_ylabel("account")
+_ = ax2.set_title("The same customers in tenure time")
+_ = ax2.legend(loc="upper right", fontsize=8)
 plt.tight_layout()
+
+# %% [markdown]
+# On the right every customer starts at zero. The recent customers (top rows)
+# are short lines ending in ○: their story has just begun. Any estimate of
+# "how long customers stay" has to use them without pretending they churned or
+# that they will stay for ever.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -395,6 +416,26 @@ _ = ax1.set_title("Calibration of 12-month churn (8 bins)")
 ax2 = plot_metric_comparison(honest, "c_index", ax=ax2)
 _ = ax2.set_title("c-index after the cutoff: models vs baseline and oracle")
 plt.tight_layout()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+top_bin = cal.iloc[-1]
+if top_bin["lower"] <= top_bin["mean_predicted"] <= top_bin["upper"]:
+    verdict = "inside the observed interval: calibrated at the top too"
+elif top_bin["observed"] > top_bin["mean_predicted"]:
+    verdict = "below the observed interval: the model is too cautious about the worst-looking customers"
+else:
+    verdict = "above the observed interval: the model is too alarmed about the worst-looking customers"
+print(f"highest-risk bin: predicted {top_bin['mean_predicted']:.0%}, observed "
+      f"{top_bin['observed']:.0%} (95% CI {top_bin['lower']:.0%} to {top_bin['upper']:.0%}), "
+      f"i.e. the prediction is {verdict}")
+
+# %% [markdown]
+# Read the calibration plot bin by bin, and the top bin most carefully: it
+# holds the customers the team will call. A model can rank well and still be
+# off in level there. For a call list the ranking is what matters; for a
+# revenue forecast the level matters too: use the observed rate per score
+# bin, or recalibrate the scores on a past cutoff before summing them.
 
 # %% [markdown]
 # ## 7. Scores against the oracle
