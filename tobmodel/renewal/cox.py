@@ -31,6 +31,7 @@ from .models import (DesignEncoder, level_codes, run_lifelines, schema_for, snap
 from .scoring import RenewalModel
 
 BASELINES = ("step", "weibull")
+PAD_MONTHS = 10_000.0  # flat baseline either side of a stratum's knots (see _knots)
 
 
 class PHCheck(NamedTuple):
@@ -239,20 +240,23 @@ class CoxRenewalModel(RenewalModel):
 
     # -- scoring hooks -------------------------------------------------------------
     def _knots(self):
-        """All strata's baselines as one piecewise-linear function: stratum ``i`` lives at
-        times ``i * width + t``, so one ``np.interp`` serves every account."""
+        """All strata's baselines as one piecewise-linear function, so that one
+        ``np.interp`` serves every account: stratum ``i`` lives at times
+        ``i * width + t``, padded on both sides by ``PAD_MONTHS`` of flat baseline
+        (lifelines' own clamping at the ends)."""
         key = (id(self.baseline_times_), len(self.baseline_times_))
         cached = getattr(self, "_knots_cache", None)
         if cached is not None and cached[0] == key:
             return cached[1]
-        width = float(max(t[-1] for t in self.baseline_times_)) + 1.0
+        width = float(max(t[-1] for t in self.baseline_times_)) + 2 * PAD_MONTHS + 1.0
         off = width * np.arange(len(self.baseline_times_))
+        times, values = [], []
+        for o, t, h in zip(off, self.baseline_times_, self.baseline_cumhaz_):
+            times.append(np.r_[o - PAD_MONTHS, o + t, o + t[-1] + PAD_MONTHS])
+            values.append(np.r_[h[0], h, h[-1]])
         h_last = [float(np.interp(last, t, h)) for t, h, last in zip(
             self.baseline_times_, self.baseline_cumhaz_, self.last_event_time_)]
-        knots = {"t": np.concatenate([o + t for o, t in zip(off, self.baseline_times_)]),
-                 "h": np.concatenate(self.baseline_cumhaz_), "offset": off,
-                 "first": np.array([t[0] for t in self.baseline_times_]),
-                 "last_knot": np.array([t[-1] for t in self.baseline_times_]),
+        knots = {"t": np.concatenate(times), "h": np.concatenate(values), "offset": off,
                  "last": np.asarray(self.last_event_time_, float), "h_last": np.array(h_last),
                  "scale": np.asarray(self.tail_scale_, float),
                  "shape": np.asarray(self.tail_shape_, float)}
@@ -267,9 +271,8 @@ class CoxRenewalModel(RenewalModel):
         st = self._stratum_codes(df)
         k = self._knots()
         state = {"risk": np.exp(lp), "stratum": st, "last": k["last"][st]}
-        if len(k["offset"]) > 1:  # per-row look-ups of the account's stratum, done once
-            state.update(first=k["first"][st], last_knot=k["last_knot"][st],
-                         offset=k["offset"][st])
+        if len(k["offset"]) > 1:  # the account's stratum segment, looked up once
+            state["offset"] = k["offset"][st]
         return state
 
     def _sort_offset(self, state):
@@ -280,11 +283,7 @@ class CoxRenewalModel(RenewalModel):
         outside the knots), plus the Weibull tail past the last churn if chosen."""
         t = np.asarray(t, dtype=float)
         k, st = self._knots(), state["stratum"]
-        if len(k["offset"]) == 1:
-            h = np.interp(t, k["t"], k["h"])
-        else:  # clip into the account's own stratum, then shift to its segment
-            h = np.interp(np.clip(t, state["first"], state["last_knot"]) + state["offset"],
-                          k["t"], k["h"])
+        h = np.interp(t + state["offset"] if "offset" in state else t, k["t"], k["h"])
         if self.baseline == "weibull":
             ext = np.flatnonzero(t > state["last"])
             ext = ext[np.isfinite(k["scale"][st[ext]])]
@@ -292,7 +291,8 @@ class CoxRenewalModel(RenewalModel):
                 i = st[ext]
                 scale, shape, last = k["scale"][i], k["shape"][i], k["last"][i]
                 h[ext] = k["h_last"][i] + (t[ext] / scale) ** shape - (last / scale) ** shape
-        return h * state["risk"]
+        h *= state["risk"]
+        return h
 
     def _last_event(self, state):
         return state["last"]

@@ -163,7 +163,7 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
         key = np.zeros(n, dtype=np.int64)
         for r in range(k):
             key = key * base + ids[:, r]
-        uniq, inv = np.unique(key, return_inverse=True)
+        inv, uniq = pd.factorize(key)           # hashing, no sort of all rows
         combos = np.stack([(uniq // base ** (k - 1 - r)) % base for r in range(k)], axis=1)
     else:  # pragma: no cover - a vocabulary of millions of phrases
         combos, inv = np.unique(ids, axis=0, return_inverse=True)

@@ -46,11 +46,18 @@ def restricted_mean(cumhaz, s, horizon, h_s=None):
     end = s + horizon
     start_month = np.floor(s)
     total = np.zeros(s.shape)
-    lo = s
-    for i in range(1, int(np.ceil(np.max(end - s, initial=0.0))) + 2):
-        hi = np.minimum(start_month + i, end)
-        total += (hi - lo) * np.exp(-np.maximum(cumhaz(0.5 * (lo + hi)) - h_s, 0.0))
-        lo = hi
+    lo, hi, mid, width = s.copy(), np.empty(s.shape), np.empty(s.shape), np.empty(s.shape)
+    for i in range(1, int(np.ceil(np.max(horizon, initial=0.0))) + 2):
+        np.minimum(np.add(start_month, i, out=hi), end, out=hi)   # buffers: no page faults
+        np.subtract(hi, lo, out=width)
+        np.multiply(np.add(lo, hi, out=mid), 0.5, out=mid)
+        h = cumhaz(mid)
+        h -= h_s
+        np.maximum(h, 0.0, out=h)
+        np.exp(np.negative(h, out=h), out=h)
+        h *= width
+        total += h
+        lo, hi = hi, lo
     return np.minimum(total, horizon)  # widths sum to the horizon up to rounding
 
 
