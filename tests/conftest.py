@@ -1,4 +1,4 @@
-"""Shared fixtures: a throwaway PostgreSQL server, and stand-in scoring models.
+"""Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, stand-in scoring models.
 
 The PostgreSQL tests skip with a reason where no server binaries exist; under
 CI (``CI=true``) they fail instead, so a missing install step cannot hide.
@@ -10,6 +10,14 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_openmp_thread():
+    """Gradient boosting with OpenMP on a busy 2-core machine runs 20-40x slower."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="openmp"):
+        yield
 
 
 @pytest.fixture(scope="session")

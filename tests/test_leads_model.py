@@ -17,7 +17,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 import tobmodel
 from tobmodel.leads import (DEFAULT_FEATURES, LeakageError, LeadDataError, TimeOrderedSplit,
@@ -26,12 +25,6 @@ from tobmodel.leads import (DEFAULT_FEATURES, LeakageError, LeadDataError, TimeO
 from tobmodel.leads.engine import engine_from_pipeline
 from tobmodel.schema import LEADS
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # OpenMP spinning on a shared 2-core machine makes boosting 20-40x slower
-    with threadpool_limits(1, user_api="openmp"):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from threadpoolctl import threadpool_limits
 
 import tobmodel
 from tobmodel import leads as L
 from tobmodel.persist import ModelFileError, SchemaMismatchError, load_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    with threadpool_limits(1, user_api="openmp"):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 
 import tobmodel  # noqa: E402
 from tobmodel import leads as L  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    with threadpool_limits(1, user_api="openmp"):
-        yield
 
 
 @pytest.fixture(scope="module")

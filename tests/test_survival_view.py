@@ -75,3 +75,17 @@ def test_snapshot_before_the_data_is_refused():
     sim = tobmodel.simulate("saas", n_accounts=100, seed=1)
     with pytest.raises(ValueError, match="earlier than the data"):
         survival_view(sim, as_of="2001-01-01")
+
+
+@pytest.mark.parametrize("business_type", ["saas", "platform", "hardware"])
+def test_tables_from_files_infer_the_snapshot_not_open_contract_ends(business_type, tmp_path):
+    from tobmodel.io.readers import read_tables
+    from tobmodel.survival import infer_as_of
+    sim = tobmodel.simulate(business_type, n_accounts=300, seed=4)
+    tables = read_tables(sim.to_parquet(tmp_path, truth=False))
+    assert "as_of" not in tables["accounts"].attrs
+    if business_type == "saas":
+        assert tables["contracts"]["end_date"].max() > sim.as_of  # open contracts end later
+    assert sim.as_of - pd.Timedelta(days=3) <= infer_as_of(tables) <= sim.as_of
+    pd.testing.assert_frame_equal(survival_view(tables, as_of=infer_as_of(tables)),
+                                  survival_view(sim, as_of=infer_as_of(tables)))

@@ -31,17 +31,43 @@ def months_between(start, end) -> np.ndarray:
     return (d / np.timedelta64(1, "D")) / DAYS_PER_MONTH
 
 
+def infer_as_of(tables: dict) -> pd.Timestamp:
+    """The latest date the tables record as already past: the snapshot of files without one.
+
+    Candidates: first contract dates, contract starts, ends of closed contracts
+    (open contracts end in the future), the last day of the latest usage or
+    support month, lead creation and outcome dates. The result can fall a few
+    days before the true snapshot; pass ``as_of`` to be exact.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> sim = tobmodel.simulate("saas", n_accounts=200, seed=2)
+    >>> str(infer_as_of(sim.tables).date())
+    '2025-12-31'
+    """
+    dates = [tables["accounts"]["first_contract_date"].max()]
+    c = tables.get("contracts")
+    if c is not None and len(c):
+        closed = c["outcome"].astype(str) != "open" if "outcome" in c else slice(None)
+        dates += [c["start_date"].max(), c.loc[closed, "end_date"].max()]
+    for name in ("usage", "support"):
+        t = tables.get(name)
+        if t is not None and len(t):
+            dates.append(t["month"].max() + pd.offsets.MonthEnd(0))
+    leads = tables.get("leads")
+    if leads is not None and len(leads):
+        dates += [leads["created_date"].max(), leads["outcome_date"].max()]
+    return pd.Timestamp(max(d for d in dates if pd.notna(d))).normalize()
+
+
 def _as_of(tables, as_of):
     if as_of is not None:
         return pd.Timestamp(as_of)
     acc = tables["accounts"]
     if "as_of" in acc.attrs:
         return pd.Timestamp(acc.attrs["as_of"])
-    c = tables.get("contracts")
-    dates = [acc["first_contract_date"].max()]
-    if c is not None and len(c):
-        dates += [c["start_date"].max(), c["end_date"].max()]
-    return pd.Timestamp(max(d for d in dates if pd.notna(d)))
+    return infer_as_of(tables)
 
 
 def _tables(data) -> dict:
@@ -58,7 +84,8 @@ def survival_view(data, as_of=None, business_type: str | None = None,
     data : Simulation or dict of DataFrame
         Needs ``accounts`` and ``contracts`` (and ``usage`` for platform).
     as_of : date-like, optional
-        Snapshot; default the tables' own as-of date. Accounts that started on
+        Snapshot; default the tables' own as-of date (``accounts.attrs``), else
+        :func:`infer_as_of`. Accounts that started on
         or after it are left out (counted in ``attrs["excluded_not_started"]``).
     business_type : str, optional
         Default: read from ``accounts.business_type`` (one type per call).

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..survival import infer_as_of
 from .specs import ExportError
 
 RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft")
@@ -34,22 +35,6 @@ def model_kind(model: str) -> str:
     if model in LEAD_MODELS:
         return "lead"
     raise ExportError(f"unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}")
-
-
-def infer_as_of(tables: dict) -> pd.Timestamp:
-    """The latest date the tables record as already past: the snapshot date of files
-    that carry no as-of of their own.
-
-    Open contracts' end dates lie in the future and are left out; so the result
-    is at most a few days before the true snapshot. Pass ``as_of`` to be exact.
-    """
-    dates = [tables["accounts"]["first_contract_date"].max()]
-    c = tables.get("contracts")
-    if c is not None and len(c):
-        dates += [c["start_date"].max(), c.loc[c["outcome"] != "open", "end_date"].max()]
-    if "leads" in tables:
-        dates.append(tables["leads"]["created_date"].max())
-    return pd.Timestamp(max(d for d in dates if pd.notna(d))).normalize()
 
 
 def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
