@@ -21,11 +21,11 @@ demo: $(STAMP)
 	$(PY) -m tobmodel demo
 
 test: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests tobmodel --doctest-modules
 	$(MAKE) notebooks
 
 test-fast: $(STAMP)
-	$(PY) -m pytest tests -m "not slow"
+	$(PY) -m pytest tests tobmodel --doctest-modules -m "not slow"
 
 notebooks: $(STAMP)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
