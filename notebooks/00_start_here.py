@@ -319,19 +319,18 @@ print(f"contract renewal rate {rr:.1%} per period; {monthly_share:.0%} of SaaS c
 # | notebook | what you learn |
 # |---|---|
 # | `00_start_here` | this overview: the loop, to-B vs to-C, north stars, glossary |
-# | `01_platform` | marketplace merchants: active merchants, churn as going inactive |
-# | `02_saas` | subscription software: ARR, renewal by tier, churn scores for the CSM team |
-# | `03_hardware` | equipment sold per order: repeat orders, who has stopped buying |
-# | `04_tool` | free trial then paid: trial-to-paid conversion, paying users |
+# | `01_business_platform` | marketplace merchants: active merchants, churn as going inactive |
+# | `02_business_saas` | subscription software: ARR, renewal by tier, churn scores for the CSM team |
+# | `03_business_hardware` | equipment sold per order: repeat orders, who has stopped buying |
+# | `04_business_tool` | free trial then paid: trial-to-paid conversion, paying users |
 # | `05_stage_development` | 产品开发期: research along the decision chain, pilot customers |
 # | `06_stage_validation` | 市场验证期: widening the funnel, reaching break-even |
 # | `07_stage_growth` | 发展期: new modules, cross-sell, product-driven growth |
 # | `08_stage_maturity` | 成熟期: word of mouth and renewals |
 # | `09_stage_decline` | 衰退期: competitors, churn, win-back |
-# | `10_renewal_survival_in_depth` | Kaplan-Meier, Cox and Weibull models, checking them against the truth |
+# | `10_renewal_in_depth` | censoring, Kaplan-Meier, Cox, sBG and discrete-time hazards, calibration, conditional scores vs the truth |
 # | `11_lead_quality_in_depth` | lead models, calibration, grades, reasons, sales capacity |
-# | `12_…` | reserved |
-# | `13_weekly_churn_export` | the weekly churn-score export: files, SQLite, history, safe writes |
+# | `12_weekly_export` | the weekly churn-score export: files, SQLite, history, safe writes |
 #
 # Start with the business type closest to your company (01–04), then the
 # lifecycle stage it is in (05–09).
