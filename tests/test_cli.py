@@ -183,6 +183,16 @@ def test_evaluate_renewal_on_a_time_split(workspace, capsys):
         assert name in out
 
 
+def test_evaluate_api_grades_whole_churn_curves(workspace):
+    from tobmodel.export import evaluate_model
+    from tobmodel.persist import load_model
+    table = evaluate_model(load_model(workspace / "models" / "cox.json"), workspace / "data",
+                           cutoff="2024-06-30").set_index("model")
+    assert table["ibs"].notna().all()  # the integrated Brier score needs curves, not one point
+    assert table.loc["cox", "c_index"] > table.loc["baseline", "c_index"]
+    assert table.loc["oracle", "ibs"] <= table.loc["cox", "ibs"] + 0.01
+
+
 def test_fit_refuses_covariates_for_a_lead_model(workspace, tmp_path, capsys):
     rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead",
                      "--covariates", "tier", "--output", tmp_path / "x.json")

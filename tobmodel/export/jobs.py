@@ -146,7 +146,7 @@ def _evaluate_renewal(model, tables, cutoff, horizon_months):
     from ..io.readers import read_tables
     from ..renewal import build_account_features, fit_renewal_model
     from ..renewal.evaluate import (baseline_churn_curves, evaluate_scores,
-                                    oracle_churn_curves, time_split)
+                                    model_churn_curves, oracle_churn_curves, time_split)
     as_of = None
     if isinstance(tables, (str, Path)):
         frames = read_tables(tables, RENEWAL_TABLES)
@@ -160,10 +160,9 @@ def _evaluate_renewal(model, tables, cutoff, horizon_months):
     past = build_account_features(frames, as_of=split.cutoff)
     refit = fit_renewal_model(past, model=model.name, **refit_options(model))
     active = past.loc[past["active"]]
-    p = refit.score(active, as_of=split.cutoff, horizon_months=horizon_months)
     accounts = frames.accounts if hasattr(frames, "accounts") else frames["accounts"]
     scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months),
-              model.name: pd.Series(p["p_churn_horizon"].to_numpy(), index=p["account_id"])}
+              model.name: model_churn_curves(refit, active, horizon_months=horizon_months)}
     truth = _truth(tables, "hazard")
     if truth is not None:
         scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months)
