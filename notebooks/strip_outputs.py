@@ -15,7 +15,9 @@ text outputs of cells marked ``# NBVAL_CHECK_OUTPUT``. What is removed:
   cells (1, 2, ...), which is what a clean top-to-bottom run gives. nbval
   refuses a cell that has outputs but no execution count ("Unrun reference
   cell has outputs"), so those counts cannot be dropped, only made stable;
-* the per-cell ``execution`` timing metadata some front ends add.
+* the per-cell ``execution`` timing metadata some front ends add;
+* random cell ids (jupytext draws new ones on every conversion): each cell
+  gets ``cell-<position>``, so re-running a notebook changes only its outputs.
 
 Text outputs (``stream``, ``execute_result`` text, ``error``) stay. The script
 is idempotent: running it twice gives the same bytes, and a file is only
@@ -38,6 +40,10 @@ def _is_image(output) -> bool:
 def strip_notebook(nb) -> bool:
     """Strip ``nb`` in place; return True if anything changed."""
     changed = False
+    for position, cell in enumerate(nb.cells, start=1):
+        if "id" in cell and cell["id"] != f"cell-{position}":
+            cell["id"] = f"cell-{position}"
+            changed = True
     code_cells = [c for c in nb.cells if c.get("cell_type") == "code"]
     for position, cell in enumerate(code_cells, start=1):
         if "execution" in cell.get("metadata", {}):
