@@ -9,7 +9,8 @@ its own.
 PostgreSQL runs on a throwaway local server when Debian's binaries exist.
 Prints rows per second and peak memory per destination; it is not a test.
 
-Usage: python benchmarks/bench_export.py [n_rows [chunksize]]
+Usage: python benchmarks/bench_export.py [n_rows [chunksize [destinations]]]
+(destinations: comma-separated subset of parquet,sqlite,postgresql; default all)
 """
 from __future__ import annotations
 
@@ -71,7 +72,9 @@ def child(model, source, output, chunksize) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def main(n: int = 1_000_000, chunksize: int = 100_000) -> None:
+def main(n: int = 1_000_000, chunksize: int = 100_000,
+         destinations: str = "parquet,sqlite,postgresql") -> None:
+    wanted = set(destinations.lower().split(","))
     from tobmodel.export.pgserver import find_pg_bin, throwaway_postgres
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         folder = Path(tmp)
@@ -84,8 +87,11 @@ def main(n: int = 1_000_000, chunksize: int = 100_000) -> None:
                    "SQLite": f"sqlite:///{folder / 'scores.sqlite'}"}
         results = {}
         for name, target in targets.items():
-            results[name] = child(model, source, target, chunksize)
-        if find_pg_bin() is not None:
+            if name.lower() in wanted:
+                results[name] = child(model, source, target, chunksize)
+        if "postgresql" not in wanted:
+            pass
+        elif find_pg_bin() is not None:
             with throwaway_postgres() as url:
                 results["PostgreSQL"] = child(model, source, url, chunksize)
         else:
@@ -100,4 +106,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         run_one(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
-        main(*(int(a) for a in sys.argv[1:3]))
+        main(*(int(a) for a in sys.argv[1:3]), *sys.argv[3:4])
