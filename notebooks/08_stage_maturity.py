@@ -379,7 +379,7 @@ print(f"A month of calls ({month_of_calls} customers, {month_of_calls / len(scor
 # ## 7. What operations does with this
 #
 # * **Every Monday**, re-score the active customers with the latest usage and tickets
-#   (notebook 13 automates this export) and hand each CSM their list with reasons.
+#   (notebook 12 automates this export) and hand each CSM their list with reasons.
 # * For **annual key accounts**, start the renewal conversation two to three months
 #   before the renewal date: the decision is made then, not on the day.
 # * For **small customers on monthly terms**, a person cannot call everyone: use the
