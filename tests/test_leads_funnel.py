@@ -134,3 +134,12 @@ def test_funnel_plots_return_labelled_axes(sims):
     plt.figure()
     ax = L.plot_funnel(L.funnel_table(leads))
     assert [t.get_text() for t in ax.get_xticklabels()] == list(L.FUNNEL_STEPS["tool"])
+
+
+def test_plots_without_ax_draw_on_a_new_figure_not_the_open_one(sims):
+    fig, open_ax = plt.subplots()
+    _ = open_ax.plot([0, 1], [0, 1])
+    ax = L.plot_funnel(L.funnel_table(sims["saas"]))
+    assert ax is not open_ax and ax.figure is not fig
+    assert len(open_ax.lines) == 1 and not open_ax.patches
+    plt.close("all")

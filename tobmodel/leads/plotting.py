@@ -24,9 +24,10 @@ __all__ = ["plot_calibration", "plot_gains", "plot_lift", "plot_conversion_by_gr
 
 
 def _ax(ax):
+    """``ax``, or the axes of a new figure: never draw over whatever figure is open."""
     if ax is None:
         import matplotlib.pyplot as plt
-        ax = plt.gca()
+        _, ax = plt.subplots()
     return ax
 
 
