@@ -34,8 +34,11 @@ from ..survival import months_between, survival_view
 CATEGORICAL = ("tier", "acquisition_channel", "industry", "region", "contract_term")
 BOOLEAN = ("sales_overpromised", "onboarding_completed")
 NUMERIC = ("log_seats", "price_vs_tier_median", "logins_trend", "key_feature_adoption_3m",
-           "active_seat_share_3m", "unresolved_share_6m", "bot_escalations_6m",
-           "months_since_last_order")
+           "active_seat_share_3m", "unresolved_share_6m", "bot_escalations_6m")
+# Measured at the snapshot and tied to the churn rule itself (a hardware lapse is 12
+# months without an order), so in a model of tenure it leaks the outcome: kept for
+# reading, never a default covariate. Model repurchase gaps instead.
+SNAPSHOT_ONLY = ("months_since_last_order",)
 
 
 def add_calendar_months(dates, months) -> np.ndarray:
@@ -140,7 +143,8 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
         monthly logins in the last 3 complete months to the 3 before; 0 when
         there is no earlier block), ``key_feature_adoption_3m``,
         ``active_seat_share_3m``, ``unresolved_share_6m``,
-        ``bot_escalations_6m``, hardware only ``months_since_last_order``,
+        ``bot_escalations_6m``, hardware only ``months_since_last_order`` (for
+        reading; not a default covariate, see ``SNAPSHOT_ONLY``),
         and for reason texts ``unresolved_tickets_6m``.
 
     Examples

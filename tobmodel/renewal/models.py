@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..persist import SchemaMismatchError, feature_schema
-from .features import BOOLEAN, CATEGORICAL, NUMERIC
+from .features import BOOLEAN, CATEGORICAL, NUMERIC, SNAPSHOT_ONLY
 
 TIMING = ("tenure_months", "months_to_next_renewal", "next_renewal_date")
 EVENTS_PER_PARAMETER = 10
@@ -225,6 +225,11 @@ def resolve_covariates(df: pd.DataFrame, covariates, exclude=(), source="feature
         keep = [c for c in cand if not _is_constant(df[c])]
         return keep, [c for c in cand if c not in keep]
     covariates = list(covariates)
+    for c in set(covariates) & set(SNAPSHOT_ONLY):
+        warnings.warn(f"{source}: covariate {c!r} is measured at the snapshot and follows from "
+                      "the churn rule (a lapse is 12 months without an order), so it leaks the "
+                      "outcome into a model of tenure; model the gaps between orders instead",
+                      RenewalFitWarning, stacklevel=3)
     missing = [c for c in covariates if c not in df]
     if missing:
         raise ValueError(f"{source}: covariate column(s) {missing} not found")
