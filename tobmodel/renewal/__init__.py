@@ -17,8 +17,9 @@ probability = more risk.
 from __future__ import annotations
 
 from .cox import CoxRenewalModel, PHCheck, fit_weibull_tail
-from .descriptive import (add_segments, cohort_retention_table, compare_segments,
-                          fit_kaplan_meier, median_tenure, retention_at, revenue_retention)
+from .descriptive import (add_segments, book_by_period, cohort_retention_table,
+                          compare_segments, fit_kaplan_meier, median_tenure, retention_at,
+                          revenue_retention)
 from .discrete import DiscreteTimeHazard, ShiftedBetaGeometric, cohort_survivors, person_period
 from .features import build_account_features, calendar_months
 from .models import DesignEncoder, RenewalFitWarning, fit_renewal_model
@@ -46,8 +47,8 @@ __all__ = [
     "plot_reasons", "plot_discrete_hazard",
     # descriptive
     "add_segments", "fit_kaplan_meier", "retention_at", "median_tenure", "compare_segments",
-    "cohort_retention_table", "revenue_retention", "plot_kaplan_meier", "plot_censoring",
-    "plot_cohort_heatmap", "plot_revenue_retention",
+    "cohort_retention_table", "revenue_retention", "book_by_period", "plot_kaplan_meier",
+    "plot_censoring", "plot_cohort_heatmap", "plot_revenue_retention",
     # discrete renewals
     "ShiftedBetaGeometric", "cohort_survivors", "DiscreteTimeHazard", "person_period",
     "plot_sbg_projection", "plot_sbg_retention",
