@@ -45,10 +45,8 @@ from scipy.stats import spearmanr
 import tobmodel
 from tobmodel import leads as L
 from tobmodel.datasets import load_platform
-from tobmodel.renewal import build_account_features, fit_renewal_model
-from tobmodel.renewal.descriptive import add_segments, retention_at
-from tobmodel.renewal.evaluate import evaluate_against_truth, time_split
-from tobmodel.renewal.plotting import plot_kaplan_meier
+from tobmodel.renewal import (add_segments, build_account_features, evaluate_renewal_model,
+                              fit_renewal_model, plot_kaplan_meier, retention_at)
 from tobmodel.survival import INACTIVE_MONTHS
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
@@ -253,15 +251,8 @@ plt.tight_layout()
 
 # %%
 CUTOFF = AS_OF - pd.DateOffset(months=15)
-split = time_split(sim, CUTOFF)
-features_then = build_account_features(sim, as_of=CUTOFF)
-cox_then = fit_renewal_model(features_then, model="cox", covariates=COVARIATES,
-                             baseline="weibull")
-active_then = features_then[features_then["active"]]
-p_then = pd.Series(cox_then.churn_probability(active_then, 12),
-                   index=active_then["account_id"].to_numpy())
-honest = evaluate_against_truth(sim, CUTOFF, scores={"cox": p_then}, split=split,
-                                segments=("tier",))
+honest = evaluate_renewal_model(sim, CUTOFF, model="cox", segments=("tier",),
+                                covariates=COVARIATES, baseline="weibull")
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -44,10 +44,9 @@ from scipy.stats import spearmanr
 import tobmodel
 from tobmodel import leads as L
 from tobmodel.datasets import load_tool
-from tobmodel.renewal import build_account_features, fit_renewal_model
-from tobmodel.renewal.descriptive import add_segments, compare_segments, retention_at
-from tobmodel.renewal.evaluate import evaluate_against_truth, time_split
-from tobmodel.renewal.plotting import plot_kaplan_meier
+from tobmodel.renewal import (add_segments, build_account_features, compare_segments,
+                              evaluate_renewal_model, fit_renewal_model, plot_kaplan_meier,
+                              retention_at)
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
@@ -224,15 +223,9 @@ vs_truth = scores.merge(sim.truth["accounts"], on="account_id", suffixes=("", "_
 rho_next = spearmanr(vs_truth["p_churn_next_renewal"], vs_truth["p_churn_next_renewal_true"])[0]
 rho_12m = spearmanr(vs_truth["p_churn_horizon"], vs_truth["p_churn_12m"])[0]
 
-CUTOFF = AS_OF - pd.DateOffset(months=15)
-split = time_split(sim, CUTOFF)
-features_then = build_account_features(sim, as_of=CUTOFF)
-cox_then = fit_renewal_model(features_then, model="cox", covariates=COVARIATES,
-                             baseline="weibull")
-active_then = features_then[features_then["active"]]
-p_then = pd.Series(cox_then.churn_probability(active_then, 12),
-                   index=active_then["account_id"].to_numpy())
-honest = evaluate_against_truth(sim, CUTOFF, scores={"cox": p_then}, split=split)
+CUTOFF = AS_OF - pd.DateOffset(months=15)  # fit on the past, grade on the next 12 months
+honest = evaluate_renewal_model(sim, CUTOFF, model="cox", covariates=COVARIATES,
+                                baseline="weibull")
 
 # %%
 # NBVAL_CHECK_OUTPUT

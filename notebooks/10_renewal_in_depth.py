@@ -49,15 +49,12 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 import tobmodel
-from tobmodel.renewal import build_account_features, fit_renewal_model
-from tobmodel.renewal.descriptive import add_segments, compare_segments, retention_at
-from tobmodel.renewal.discrete import (DiscreteTimeHazard, ShiftedBetaGeometric,
-                                       cohort_survivors, person_period)
-from tobmodel.renewal.evaluate import (calibration_table, evaluate_against_truth,
-                                       time_split)
-from tobmodel.renewal.plotting import (plot_calibration, plot_censoring, plot_kaplan_meier,
-                                       plot_metric_comparison, plot_sbg_projection,
-                                       plot_sbg_retention)
+from tobmodel.renewal import (DiscreteTimeHazard, ShiftedBetaGeometric, add_segments,
+                              build_account_features, calibration_table, cohort_survivors,
+                              compare_segments, evaluate_against_truth, fit_renewal_model,
+                              person_period, plot_calibration, plot_censoring, plot_kaplan_meier,
+                              plot_metric_comparison, plot_sbg_projection, plot_sbg_retention,
+                              retention_at, time_split)
 from tobmodel.survival import DAYS_PER_MONTH
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
