@@ -46,8 +46,7 @@ from scipy.stats import spearmanr
 import tobmodel
 from tobmodel import leads as L
 from tobmodel.datasets import load_hardware
-from tobmodel.renewal.descriptive import add_segments
-from tobmodel.renewal.plotting import plot_kaplan_meier
+from tobmodel.renewal import add_segments, plot_kaplan_meier
 from tobmodel.survival import DAYS_PER_MONTH, LAPSE_MONTHS
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
