@@ -40,10 +40,8 @@ import numpy as np
 import pandas as pd
 
 import tobmodel
-from tobmodel.renewal import build_account_features
-# descriptive renewal analytics; not re-exported by tobmodel.renewal
-from tobmodel.renewal.descriptive import cohort_retention_table, revenue_retention
-from tobmodel.renewal.plotting import plot_cohort_heatmap, plot_revenue_retention
+from tobmodel.renewal import (book_by_period, build_account_features, cohort_retention_table,
+                              plot_cohort_heatmap, plot_revenue_retention, revenue_retention)
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
@@ -54,29 +52,19 @@ mature = tobmodel.simulate("saas", "maturity", n_accounts=1500, seed=7)
 AS_OF = growing.as_of
 print(growing)
 
-
 # %% [markdown]
 # ## 1. Revenue grows faster than customers
 #
 # Index the annual recurring revenue (ARR) in force and the number of customers to 100
-# three years ago, and follow both quarter by quarter.
+# three years ago, and follow both quarter by quarter. `book_by_period` keeps this book
+# for any business type: per quarter, the customers in force at its start and end, the
+# new and churned customers, the churn rate, and the ARR in force at the quarter end.
 
 # %%
-def in_force_by_quarter(sim):
-    """Customers and ARR of contracts running at each quarter end."""
-    con, sv = sim.contracts, tobmodel.survival_view(sim)
-    ends = pd.date_range(sv["start_date"].min(), sim.as_of, freq="QE").to_numpy()
-    running = ((con["start_date"].to_numpy()[:, None] <= ends[None, :])
-               & (con["end_date"].to_numpy()[:, None] > ends[None, :]))
-    alive = ((sv["start_date"].to_numpy()[:, None] <= ends[None, :])
-             & ((sv["churned"].to_numpy()[:, None] == 0)
-                | (sv["end_date"].to_numpy()[:, None] > ends[None, :])))
-    return pd.DataFrame({"customers": alive.sum(axis=0),
-                         "arr": (con["arr"].to_numpy()[:, None] * running).sum(axis=0)},
-                        index=pd.PeriodIndex(ends, freq="Q"))
-
-
-quarters = in_force_by_quarter(growing).iloc[-13:]
+# the customer book per quarter: customers and ARR in force at each quarter end
+book = book_by_period(growing, freq="Q")
+quarters = book[["customers_at_end", "arr_at_end"]].rename(
+    columns={"customers_at_end": "customers", "arr_at_end": "arr"}).iloc[-13:]
 index = 100 * quarters / quarters.iloc[0]
 ax = index.rename(columns={"customers": "customers in force", "arr": "ARR in force"}).plot(
     marker="o")

@@ -40,10 +40,9 @@ import numpy as np
 import pandas as pd
 
 import tobmodel
-from tobmodel.renewal import (build_account_features, fit_renewal_model, plot_forest,
-                              plot_score_distribution)
-# descriptive renewal analytics (Kaplan-Meier, log-rank); not re-exported by tobmodel.renewal
-from tobmodel.renewal.descriptive import add_segments, compare_segments, retention_at
+from tobmodel.renewal import (add_segments, book_by_period, build_account_features,
+                              compare_segments, fit_renewal_model, plot_forest,
+                              plot_score_distribution, retention_at)
 from tobmodel.renewal.evaluate import evaluate_against_truth, time_split
 from tobmodel.renewal.plotting import plot_kaplan_meier
 
@@ -63,25 +62,13 @@ print(mature)
 #
 # Count, for each quarter, the new customers who signed and the customers in force at
 # the quarter's end, for the same SaaS business simulated in the growth stage (发展期)
-# and in maturity.
-
+# and in maturity. `tobmodel.renewal.book_by_period` keeps this book of customers.
 
 # %%
-def customers_by_quarter(sim):
-    """New customers per quarter and customers in force at each quarter end."""
-    sv = tobmodel.survival_view(sim)
-    ends = pd.date_range(sv["start_date"].min(), sim.as_of, freq="QE")
-    started = sv["start_date"].to_numpy()[:, None] <= ends.to_numpy()[None, :]
-    alive = (sv["churned"].to_numpy()[:, None] == 0) | (
-        sv["end_date"].to_numpy()[:, None] > ends.to_numpy()[None, :])
-    new = sv["start_date"].dt.to_period("Q").value_counts().reindex(ends.to_period("Q"),
-                                                                     fill_value=0)
-    return pd.DataFrame({"new customers": new.to_numpy(),
-                         "customers in force": (started & alive).sum(axis=0)},
-                        index=ends.to_period("Q"))
-
-
-by_q = {"growth": customers_by_quarter(growing), "maturity": customers_by_quarter(mature)}
+# book_by_period: new customers in each quarter and customers in force at its end
+by_q = {stage: book_by_period(sim, freq="Q").rename(columns={
+            "new_customers": "new customers", "customers_at_end": "customers in force"})
+        for stage, sim in {"growth": growing, "maturity": mature}.items()}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for stage, table in by_q.items():
     last = table.tail(12)

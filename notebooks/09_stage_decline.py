@@ -34,13 +34,12 @@
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
 import tobmodel
 from tobmodel import leads as L
-from tobmodel.renewal.descriptive import compare_segments, retention_at
+from tobmodel.renewal import book_by_period, compare_segments, retention_at
 from tobmodel.renewal.plotting import plot_kaplan_meier
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
@@ -56,34 +55,19 @@ AS_OF = decline.as_of
 for s in sims.values():
     print(s)
 
-
 # %% [markdown]
 # ## 1. Decline against maturity
 #
 # The same SaaS business simulated in two lifecycle stages, same size parameter and
-# seed. For each quarter: customers in force at its start, and the share of them who
-# churned during the quarter (the quarterly churn rate).
+# seed. For each quarter, `tobmodel.renewal.book_by_period` counts the customers in
+# force at its start and the share of them who churned during the quarter (the
+# quarterly churn rate).
 
 # %%
-def quarterly_churn(sim):
-    """Customers in force at each quarter start and the share churning in the quarter."""
-    sv = tobmodel.survival_view(sim)
-    ends = pd.date_range(sv["start_date"].min(), sim.as_of, freq="QE").to_numpy()
-    q0, q1 = ends[:-1][None, :], ends[1:][None, :]
-    start = sv["start_date"].to_numpy()[:, None]
-    end = sv["end_date"].to_numpy()[:, None]
-    churned = sv["churned"].to_numpy()[:, None] == 1
-    in_force = (start <= q0) & (~churned | (end > q0))
-    lost = in_force & churned & (end <= q1)
-    return pd.DataFrame({"customers_in_force": in_force.sum(axis=0),
-                         "churn_rate": lost.sum(axis=0) / np.maximum(in_force.sum(axis=0), 1)},
-                        index=pd.PeriodIndex(ends[1:], freq="Q"))
-
-
-quarterly = {stage: quarterly_churn(sim).iloc[-16:] for stage, sim in sims.items()}
+quarterly = {stage: book_by_period(sim, freq="Q").iloc[-16:] for stage, sim in sims.items()}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for stage, q in quarterly.items():
-    _ = axes[0].plot(q.index.astype(str), q["customers_in_force"], marker="o", label=stage)
+    _ = axes[0].plot(q.index.astype(str), q["customers_at_start"], marker="o", label=stage)
     _ = axes[1].plot(q.index.astype(str), q["churn_rate"], marker="o", label=stage)
 for ax, (title, ylabel) in zip(axes, [("Customers in force", "customers"),
                                       ("Quarterly churn rate", "share of customers lost")]):
@@ -97,8 +81,8 @@ plt.tight_layout()
 # %%
 # NBVAL_CHECK_OUTPUT
 summary = pd.DataFrame({
-    stage: {"customers, change over 3 years": q["customers_in_force"].iloc[-1]
-            / q["customers_in_force"].iloc[-13] - 1,
+    stage: {"customers, change over 3 years": q["customers_at_start"].iloc[-1]
+            / q["customers_at_start"].iloc[-13] - 1,
             "mean quarterly churn rate, last 3 years": q["churn_rate"].iloc[-12:].mean()}
     for stage, q in quarterly.items()}).T
 print(summary.round(3))
