@@ -32,6 +32,7 @@ from .plotting_models import (plot_baseline_hazard, plot_discrete_hazard, plot_f
                               plot_ph_check, plot_reasons, plot_score_distribution,
                               plot_survival_curves)
 from .reasons import reason_texts
+from .repurchase import RepurchaseModel, fit_repurchase_model, order_gaps
 from .scoring import SCORE_COLUMNS, RenewalModel
 
 _EVALUATE = ("time_split", "TimeSplit", "evaluate_scores", "evaluate_against_truth",
@@ -45,6 +46,8 @@ __all__ = [
     "SCORE_COLUMNS", "fit_weibull_tail", "reason_texts", "plot_forest",
     "plot_survival_curves", "plot_score_distribution", "plot_baseline_hazard", "plot_ph_check",
     "plot_reasons", "plot_discrete_hazard",
+    # repurchase (hardware order gaps)
+    "order_gaps", "fit_repurchase_model", "RepurchaseModel",
     # descriptive
     "add_segments", "fit_kaplan_meier", "retention_at", "median_tenure", "compare_segments",
     "cohort_retention_table", "revenue_retention", "book_by_period", "plot_kaplan_meier",
