@@ -125,6 +125,38 @@ def simulate(business_type: str = "saas", stage: str = "maturity", n_accounts: i
     return Simulation(accounts, leads, contracts, usage, support, truth, config)
 
 
+class _BackgroundWrites:
+    """Write whole tables to Parquet (snappy) in one thread; ``join`` re-raises its error."""
+
+    def __init__(self, tables: dict, folder: Path):
+        import threading
+        self.tables, self.folder, self.error = tables, folder, None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..io.writers import atomic_path
+        try:
+            for name, df in self.tables.items():
+                with atomic_path(self.folder / f"{name}.parquet") as tmp:
+                    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp,
+                                   compression="snappy")
+        except BaseException as e:  # reported by join()
+            self.error = e
+
+    def start(self):
+        if self.thread.ident is None:
+            self.thread.start()
+
+    def join(self, reraise: bool = True):
+        if self.thread.ident is not None:
+            self.thread.join()
+        if reraise and self.error is not None:
+            raise self.error
+
+
 def _finish_chunk(as_of, chunk):
     chunk[4] = _with_oracle(chunk[4], chunk[3], as_of)
     return chunk
@@ -187,20 +219,22 @@ def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "matur
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..io.writers import atomic_path, write_parquet
+    from ..io.writers import atomic_path
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     p = _prepare(business_type, stage, n_accounts, seed, as_of)
-    write_parquet(p["leads"], folder / "leads.parquet")
-    write_parquet(p["accounts"], folder / "accounts.parquet")
-    write_parquet(p["truth_leads"], folder / "truth_leads.parquet")
+    # the whole tables are written by a thread (Parquet encoding releases the GIL)
+    # started after the workers fork, so it overlaps the lifetimes
+    whole = _BackgroundWrites({"leads": p["leads"], "accounts": p["accounts"],
+                               "truth_leads": p["truth_leads"]}, folder)
     names = ("contracts", "usage", "support", "truth_hazard", "truth_accounts")
     writers, paths = {}, {}
     try:
         workers = min(4, os.cpu_count() or 1) if workers is None else int(workers)
         for chunk in iter_lifecycle(p["life_seed"], p["accounts"], p["latent"], business_type,
                                     stage, p["history_start"], p["as_of"], progress,
-                                    workers=workers, finish=partial(_finish_chunk, p["as_of"])):
+                                    workers=workers, finish=partial(_finish_chunk, p["as_of"]),
+                                    started=whole.start):
             for name, df in zip(names, chunk):
                 table = pa.Table.from_pandas(df, preserve_index=False)
                 if name not in writers:
@@ -211,9 +245,12 @@ def simulate_to_parquet(folder, business_type: str = "saas", stage: str = "matur
         for name in names:
             writers[name].close()
             paths[name].__exit__(None, None, None)
+        whole.start()  # no-op if already running
+        whole.join()
     except BaseException as e:
         for name in writers:
             paths[name].__exit__(type(e), e, None)
+        whole.join(reraise=False)
         raise
     (folder / "config.json").write_text(json.dumps(p["config"], sort_keys=True, indent=1) + "\n")
     return folder

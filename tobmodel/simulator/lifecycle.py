@@ -157,14 +157,15 @@ def _elapsed_months(start: np.ndarray, as_of: np.datetime64) -> np.ndarray:
 
 def iter_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type: str,
                    stage: str, history_start, as_of, progress: bool | None = None,
-                   workers: int = 1, finish=None):
+                   workers: int = 1, finish=None, started=None):
     """Lifetimes of accounts in chunks of ``CHUNK``; memory stays bounded.
 
     Yields, per chunk, a tuple of DataFrames (contracts, usage, support,
     truth_hazard, truth_accounts); contract ids run on across chunks.
     Each chunk has its own random stream, so ``workers > 1`` (forked
     processes, chunks in order) gives the same rows as ``workers=1``.
-    ``finish(chunk) -> chunk`` runs in the worker (e.g. oracle scores).
+    ``finish(chunk) -> chunk`` runs in the worker (e.g. oracle scores);
+    ``started()`` runs in this process once the workers are forked and busy.
     """
     import multiprocessing as mp
     import sys
@@ -188,6 +189,8 @@ def iter_lifecycle(seed_seq, accounts: pd.DataFrame, latent: dict, business_type
     try:
         parts = pool.imap(_lifecycle_chunk, range(n_chunks)) if pool else map(
             _lifecycle_chunk, range(n_chunks))
+        if started is not None:
+            started()
         for out in tqdm(parts, **bar):
             out[0]["contract_id"] += n_contracts
             n_contracts += len(out[0])
