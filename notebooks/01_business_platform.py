@@ -155,9 +155,10 @@ assert auc["channel only"] < auc["model"] <= auc["oracle"] + 0.02
 
 # %%
 open_leads = leads[leads["status"] == "open"]
-onboarding_calls = (lead_model.score(open_leads)
-                    .merge(open_leads[["lead_id", "channel", "company_size"]], on="lead_id")
-                    .sort_values("p_convert", ascending=False).head(8))
+# the best open leads first: capacity_plan's call list (notebook 11 plans capacity)
+scored_open = lead_model.score(open_leads).merge(
+    open_leads[["lead_id", "channel", "company_size"]], on="lead_id")
+onboarding_calls = L.capacity_plan(scored_open, leads_per_week=8, weeks=1).call_list
 onboarding_calls[["lead_id", "channel", "company_size", "p_convert", "grade", "reasons"]].round(3)
 
 # %% [markdown]

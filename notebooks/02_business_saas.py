@@ -236,8 +236,10 @@ plt.tight_layout()
 # %%
 open_leads = leads[leads["status"] == "open"]
 lead_scores = lead_model.score(open_leads)
-call_list = (lead_scores.merge(open_leads[["lead_id", "channel", "company_size"]], on="lead_id")
-             .sort_values("p_convert", ascending=False).head(10))
+# the best open leads first: capacity_plan's call list (notebook 11 plans capacity)
+call_list = L.capacity_plan(
+    lead_scores.merge(open_leads[["lead_id", "channel", "company_size"]], on="lead_id"),
+    leads_per_week=10, weeks=1).call_list
 call_list[["lead_id", "channel", "company_size", "p_convert", "grade", "reasons"]].round(3)
 
 # %%

@@ -160,9 +160,10 @@ assert auc["oracle"] - auc["model"] < 0.06
 
 # %%
 open_leads = leads[leads["status"] == "open"]
-call_list = (lead_model.score(open_leads)
-             .merge(open_leads[["lead_id", "company_size", "trial_active_days"]], on="lead_id")
-             .sort_values("p_convert", ascending=False).head(8))
+# the best open leads first: capacity_plan's call list (notebook 11 plans capacity)
+scored_open = lead_model.score(open_leads).merge(
+    open_leads[["lead_id", "company_size", "trial_active_days"]], on="lead_id")
+call_list = L.capacity_plan(scored_open, leads_per_week=8, weeks=1).call_list
 call_list[["lead_id", "company_size", "trial_active_days", "p_convert", "grade",
            "reasons"]].round(3)
 
