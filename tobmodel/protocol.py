@@ -1,0 +1,158 @@
+"""The one model protocol: what every tobmodel model is, whatever it predicts.
+
+Every fitted model in tobmodel (Cox, Weibull/log-logistic AFT, discrete-time
+hazard, dynamic person-month hazard, hardware repurchase, lead models) follows
+:class:`ScoringModel`, and the export layer, the command line and the
+registry use nothing else. A model file is the model's :meth:`to_document`
+written as JSON (:mod:`tobmodel.persist`); :func:`tobmodel.registry.load_model`
+reads it once and hands the document to the class registered for its
+``name`` (``from_document``).
+
+Attributes every model carries
+------------------------------
+kind : {'renewal', 'lead'}
+    Renewal models give churn scores (higher = more risk); lead models give
+    conversion scores (higher = better lead).
+name : str
+    The registered model name: ``'cox'``, ``'weibull_aft'``, ``'lead_hgb'``...
+    One name, one class (:data:`tobmodel.registry.MODEL_CLASSES`).
+model_id : str
+    ``<name>-<12 hex>`` built from the config, tobmodel version and training
+    data (:func:`tobmodel.persist.make_model_id`).
+version : str
+    tobmodel version that fitted the model.
+id_column : str
+    ``'account_id'`` (renewal) or ``'lead_id'`` (lead).
+features_ : list of dict
+    The feature schema (name, dtype, categories) incoming data is checked against.
+as_of_ : pandas.Timestamp or None
+    The date the training data was known up to. The default scoring date.
+
+Methods every model has
+-----------------------
+check_schema(df, source="data")
+    Raise :class:`tobmodel.persist.SchemaMismatchError` (one line naming the
+    source, the column and example rows) unless ``df`` carries the features.
+score(df, *, as_of=None, horizon_months=None, source="data", progress=False)
+    One output row per input row, in input order, starting with ``id_column``.
+    Renewal models return :data:`RENEWAL_SCORE_COLUMNS`, lead models
+    :data:`LEAD_SCORE_COLUMNS`. ``horizon_months=None`` means the model's
+    default (12 months); lead models accept and ignore it.
+to_document() -> dict
+    JSON-ready dict with at least :data:`DOCUMENT_HEADER` keys; plain numbers,
+    strings and lists only (loading never executes code).
+from_document(doc) -> model (classmethod)
+    The inverse: ``type(m).from_document(m.to_document())`` scores like ``m``.
+    Raises ``ValueError`` / ``KeyError`` on an incomplete document (the
+    registry turns these into one-line :class:`tobmodel.persist.ModelFileError`).
+save(path)
+    ``tobmodel.persist.write_model_json(self.to_document(), path)``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> class Constant(ModelBase):
+...     kind, name, id_column = "lead", "constant_lead", "lead_id"
+...     def __init__(self, p=0.5):
+...         self.p = p
+...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
+...               progress=False):
+...         self.check_schema(df, source)
+...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": self.p,
+...                              "score": 50.0, "grade": "B", "reasons": ""})
+>>> m = Constant()
+>>> m.features_ = [{"name": "intent", "dtype": "number"}]
+>>> m.model_id_, m.as_of_ = "constant_lead-000000000000", pd.Timestamp("2025-12-31")
+>>> isinstance(m, ScoringModel)
+True
+>>> m.score(pd.DataFrame({"lead_id": [7], "intent": [1.0]}))["p_convert"].tolist()
+[0.5]
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+KINDS = ("renewal", "lead")
+ID_COLUMNS = {"renewal": "account_id", "lead": "lead_id"}
+
+RENEWAL_SCORE_COLUMNS = ("account_id", "next_renewal_date", "p_churn_next_renewal",
+                         "horizon_months", "p_churn_horizon", "expected_remaining_months",
+                         "beyond_followup", "reasons")
+LEAD_SCORE_COLUMNS = ("lead_id", "p_convert", "score", "grade", "reasons")
+SCORE_COLUMNS = {"renewal": RENEWAL_SCORE_COLUMNS, "lead": LEAD_SCORE_COLUMNS}
+
+DOCUMENT_HEADER = ("kind", "name", "model_id", "versions", "features", "id_column", "as_of",
+                   "config")
+DEFAULT_HORIZON_MONTHS = 12
+
+
+@runtime_checkable
+class ScoringModel(Protocol):
+    """What the export layer, the registry and the command line may rely on."""
+
+    kind: str
+    name: str
+    id_column: str
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def features_(self) -> list[dict]: ...
+
+    @property
+    def as_of_(self) -> Any: ...
+
+    def check_schema(self, df, source: str = "data") -> None: ...
+
+    def score(self, df, *, as_of=None, horizon_months=None, source: str = "data",
+              progress: bool = False): ...
+
+    def to_document(self) -> dict: ...
+
+    def save(self, path): ...
+
+
+class ModelBase:
+    """Shared plumbing for protocol models: ids, version, schema check, save.
+
+    Subclasses set the class attributes ``kind``, ``name``, ``id_column`` and,
+    after fitting (or in ``from_document``), ``features_``, ``model_id_``,
+    ``as_of_`` and optionally ``saved_by_version_``.
+    """
+
+    kind: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    id_column: ClassVar[str] = ""
+
+    @property
+    def model_id(self) -> str:
+        return self.model_id_
+
+    @property
+    def version(self) -> str:
+        from ._version import __version__
+        return getattr(self, "saved_by_version_", None) or __version__
+
+    @property
+    def feature_names_(self) -> list[str]:
+        return [f["name"] for f in self.features_]
+
+    def check_schema(self, df, source: str = "data") -> None:
+        from .persist import check_schema
+        check_schema(df, self.features_, source=source)
+
+    def to_document(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_document(cls, doc: dict):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def save(self, path):
+        """Write the model as one JSON file (atomic; same model, same bytes)."""
+        from .persist import write_model_json
+        return write_model_json(self.to_document(), path)
