@@ -379,7 +379,7 @@ class DynamicHazardModel(ModelBase):
         """The ``top`` covariates pushing each account's risk up, in words."""
         from .reasons import reason_texts
         names, M = self.contributions(df)
-        keep = [i for i, n in enumerate(names) if n in df]
+        keep = [i for i, n in enumerate(names) if n in df and n != "no_history"]
         return reason_texts(df, [names[i] for i in keep], M[:, keep], top=top)
 
     # -- persistence -----------------------------------------------------------------
