@@ -261,7 +261,7 @@ def check_zero_one(df: pd.DataFrame, column: str, rule: str, *, source: str,
     ValueError: x: e must be 0 or 1; 1 rows hold other values (rows 2, values 2)
     """
     s = df[column]
-    v = parse_number(s.astype(object) if pdt.is_bool_dtype(s.dtype) else s).values
+    v = parse_number(s.astype("Float64") if pdt.is_bool_dtype(s.dtype) else s).values
     bad = ~np.isin(v.to_numpy(dtype=float), (0.0, 1.0))
     if bad.any():
         raise ValueError(f"{source}: {column} must be {rule}; {int(bad.sum())} rows hold other "
