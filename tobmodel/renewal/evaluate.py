@@ -23,6 +23,8 @@ from sksurv.metrics import (brier_score, concordance_index_ipcw, cumulative_dyna
 from sksurv.util import Surv
 
 from ..simulator.oracle import oracle_scores
+from .concordance import (PairCounter, c_from_counts, censoring_before, harrell_c,
+                          uno_weights)
 from ..survival import DAYS_PER_MONTH, months_between, survival_view
 from .descriptive import check_survival_frame, fit_kaplan_meier, view_as_of
 
@@ -32,12 +34,19 @@ ID = "account_id"
 @dataclass
 class TimeSplit:
     """``train``: survival view at ``cutoff``; ``test``: accounts active at the cutoff with
-    ``tenure_at_cutoff``, ``duration_months`` (from the cutoff) and ``churned`` by ``as_of``."""
+    ``tenure_at_cutoff``, ``duration_months`` (from the cutoff) and ``churned`` by ``as_of``.
+
+    ``train_outcomes``: the same kind of outcomes one window earlier (accounts active at
+    ``cutoff - window``, followed up to the cutoff): known at the cutoff, on the test's
+    time scale. The censoring distribution of the IPCW metrics is estimated from them
+    (as scikit-survival's ``survival_train``); None when the data start too late.
+    """
 
     train: pd.DataFrame
     test: pd.DataFrame
     cutoff: pd.Timestamp
     as_of: pd.Timestamp
+    train_outcomes: pd.DataFrame | None = None
 
     def horizon_time(self, horizon_months: float) -> float:
         """The horizon in the months of ``duration_months`` (calendar months from the cutoff)."""
@@ -74,7 +83,23 @@ def time_split(data, cutoff, as_of=None, **view_options) -> TimeSplit:
     test["duration_months"] = np.maximum(dur, 1 / DAYS_PER_MONTH)
     test = test.drop(columns="end_date")
     test.attrs.update(cutoff=str(cutoff.date()), as_of=str(as_of.date()))
-    return TimeSplit(train, test, cutoff, as_of)
+    return TimeSplit(train, test, cutoff, as_of,
+                     _training_outcomes(tables, cutoff, as_of, view_options))
+
+
+def _training_outcomes(tables, cutoff, as_of, view_options):
+    """Outcomes of the window before the cutoff, on the test's scale (see TimeSplit)."""
+    window = (as_of.year - cutoff.year) * 12 + as_of.month - cutoff.month
+    earlier = cutoff - pd.DateOffset(months=window)
+    first = tables["accounts"]["first_contract_date"].min()
+    if not (pd.notna(first) and earlier > first):
+        return None
+    past = survival_view(tables, as_of=earlier, **view_options)
+    seen = survival_view(tables, as_of=cutoff, **view_options)
+    out = past.loc[past["churned"] == 0, [ID]].merge(seen[[ID, "end_date", "churned"]], on=ID)
+    dur = months_between(np.full(len(out), earlier.to_datetime64()), out["end_date"].to_numpy())
+    out["duration_months"] = np.maximum(dur, 1 / DAYS_PER_MONTH)
+    return out.drop(columns="end_date") if len(out) else None
 
 
 def _curves(name, score, ids, horizon_months):
@@ -144,8 +169,13 @@ def _calibration_error(cal):
                             weights=cal["n_accounts"]))
 
 
+BOOTSTRAP_METRICS = ("c_index", "harrell_c", "auc", "brier", "ibs", "calibration_error",
+                     "mean_predicted", "observed_churn", "oracle_gap")
+
+
 def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str = "baseline",
-                    oracle: str = "oracle", n_bins: int = 10) -> pd.DataFrame:
+                    oracle: str = "oracle", n_bins: int = 10, n_boot: int = 200,
+                    seed: int = 0, level: float = 0.95, survival_train=None) -> pd.DataFrame:
     """Compare churn scores on the accounts active at the cutoff: one row per model.
 
     Parameters
@@ -158,15 +188,26 @@ def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str
         The test accounts (``account_id, duration_months, churned``).
     baseline, oracle : str
         Names in ``scores`` of the baseline and the oracle, if present.
+    n_boot : int
+        Bootstrap replicates of the test accounts (0: no intervals). Every model
+        is graded on the same replicates, so the oracle gap gets an interval too.
+    seed, level
+        Random seed of the replicates; coverage of the percentile intervals.
+    survival_train : DataFrame, optional
+        Outcomes (``duration_months, churned``) the censoring distribution of
+        Uno's C and the Brier scores is estimated from. Default: the split's
+        ``train_outcomes`` (known at the cutoff), else the test accounts.
 
     Returns
     -------
-    DataFrame: ``model, n_accounts, c_index`` (Uno, truncated at the horizon),
-    ``auc`` (cumulative/dynamic at the horizon), ``brier`` (at the horizon),
-    ``ibs``, ``calibration_error`` (mean |predicted - observed| over bins),
-    ``mean_predicted, observed_churn, oracle_gap`` (oracle c-index minus the
-    model's), ``beats_baseline`` (higher c-index and lower Brier than the
-    baseline). ``attrs["sentence"]`` says it in words.
+    DataFrame: ``model, n_accounts, c_index`` (Uno's, truncated at the horizon),
+    ``harrell_c``, ``auc`` (cumulative/dynamic at the horizon), ``brier`` (at the
+    horizon), ``ibs``, ``calibration_error`` (mean |predicted - Kaplan-Meier
+    observed| over bins), ``mean_predicted, observed_churn, oracle_gap`` (oracle
+    c-index minus the model's), ``beats_baseline`` (higher c-index and lower
+    Brier than the baseline) and, with ``n_boot``, ``<metric>_lo`` and
+    ``<metric>_hi`` for each of :data:`BOOTSTRAP_METRICS`.
+    ``attrs``: ``sentence`` (in words), ``censoring_from``, ``n_boot``.
     """
     test = split.test if isinstance(split, TimeSplit) else split
     dur, event = check_survival_frame(test, "duration_months", "churned", "test accounts")
@@ -174,21 +215,36 @@ def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str
     if h >= dur.max():
         raise ValueError(f"the test window ({dur.max():.1f} months after the cutoff) must be "
                          f"longer than horizon_months={horizon_months}; move the cutoff earlier")
+    if survival_train is None and isinstance(split, TimeSplit):
+        survival_train = split.train_outcomes
+    source = "training outcomes" if survival_train is not None else "test accounts"
+    if survival_train is not None:
+        tr_dur, tr_event = check_survival_frame(survival_train, "duration_months", "churned",
+                                                "training outcomes")
+        # both windows end at an administrative censoring date; the estimate must reach
+        # the last test time (scikit-survival's rule), a day's difference at most
+        tr_dur = np.where(tr_dur == tr_dur.max(), max(tr_dur.max(), dur.max()), tr_dur)
+        y_train = Surv.from_arrays(tr_event.astype(bool), tr_dur)
+    else:
+        y_train = None
     y = Surv.from_arrays(event.astype(bool), dur)
+    y_train = y if y_train is None else y_train
     ids = test[ID].to_numpy()
-    rows = []
+    rows, parts = [], {}
     for name, score in scores.items():
         p, times, curves = _curves(name, score, ids, horizon_months)
         ok = (times >= dur.min()) & (times < dur.max())
-        ibs = integrated_brier_score(y, y, 1 - curves[:, ok], times[ok]) if ok.sum() >= 2 \
-            else np.nan
+        ibs = integrated_brier_score(y_train, y, 1 - curves[:, ok], times[ok]) \
+            if ok.sum() >= 2 else np.nan
         cal = calibration_table(pd.Series(p, index=ids), test, horizon_months, n_bins, h)
         rows.append({"model": name, "n_accounts": len(ids),
-                     "c_index": concordance_index_ipcw(y, y, p, tau=h)[0],
-                     "auc": cumulative_dynamic_auc(y, y, p, [h])[1],
-                     "brier": brier_score(y, y, 1 - p, h)[1][0], "ibs": ibs,
+                     "c_index": concordance_index_ipcw(y_train, y, p, tau=h)[0],
+                     "harrell_c": harrell_c(dur, event, p),
+                     "auc": cumulative_dynamic_auc(y_train, y, p, [h])[1],
+                     "brier": brier_score(y_train, y, 1 - p, h)[1][0], "ibs": ibs,
                      "calibration_error": _calibration_error(cal), "mean_predicted": p.mean(),
                      "observed_churn": 1 - KaplanMeierFitter().fit(dur, event).predict(h)})
+        parts[name] = (p, times[ok], curves[:, ok])
     table = pd.DataFrame(rows)
     names = table["model"]
     table["oracle_gap"] = (table.loc[names == oracle, "c_index"].iloc[0] - table["c_index"]
@@ -199,8 +255,126 @@ def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str
         table["beats_baseline"] = beats.astype(object).where(names != baseline, None)
     else:
         table["beats_baseline"] = None
+    if n_boot:
+        tr = (y_train["time"], y_train["event"])
+        boot = bootstrap_metrics(parts, dur, event, h, tr, n_bins, n_boot, seed,
+                                 oracle if (names == oracle).any() else None)
+        a = (1 - level) / 2
+        for m in BOOTSTRAP_METRICS:
+            table[f"{m}_lo"] = [np.nanquantile(boot[n][m], a) if m in boot[n] else np.nan
+                                for n in names]
+            table[f"{m}_hi"] = [np.nanquantile(boot[n][m], 1 - a) if m in boot[n] else np.nan
+                                for n in names]
     table.attrs["sentence"] = _sentence(table, baseline, oracle)
+    table.attrs.update(censoring_from=source, n_boot=int(n_boot))
     return table
+
+
+def bootstrap_metrics(parts: dict, dur, event, h, survival_train, n_bins=10, n_boot=200,
+                      seed=0, oracle=None) -> dict:
+    """Metrics of each model on ``n_boot`` resamples of the test accounts (the same for all).
+
+    ``parts``: name -> (P(churn by h), times, P(churn by t) matrix). Resamples are
+    multinomial case weights; the weighted metrics equal the unweighted ones at
+    weight 1 (tested against scikit-survival and lifelines). Returns name -> metric ->
+    array of replicates.
+    """
+    n = len(dur)
+    rng = np.random.default_rng(seed)
+    W = rng.multinomial(n, np.full(n, 1 / n), size=n_boot).astype(float)
+    g_before = censoring_before(dur, survival_train)
+    g_h = censoring_before(np.array([h]), survival_train)[0]
+    uno_w = uno_weights(dur, event, h, survival_train)
+    e = event.astype(bool)
+    km_all = KMByGroup(dur, event, np.zeros(n, np.int64), 1, h)
+    out = {}
+    for name, (p, times, curves) in parts.items():
+        uno, harrell = PairCounter(dur, event, p), PairCounter(dur, event, p, True)
+        bins = pd.qcut(pd.Series(p).rank(method="first"), n_bins, labels=False).to_numpy()
+        g_t = censoring_before(times, survival_train) if len(times) else None
+        km_bins = KMByGroup(dur, event, bins, n_bins, h)
+        res = {m: np.empty(n_boot) for m in BOOTSTRAP_METRICS if m != "oracle_gap"}
+        for b in range(n_boot):  # replicates, each vectorised over accounts
+            w = W[b]
+            res["c_index"][b] = c_from_counts(uno.counts(w), w * uno_w)
+            res["harrell_c"][b] = c_from_counts(harrell.counts(w), w * e)
+            res["brier"][b] = _brier(dur, e, p, h, g_before, g_h, w)
+            res["ibs"][b] = (_ibs(dur, e, curves, times, g_before, g_t, w)
+                             if len(times) >= 2 else np.nan)
+            obs = km_bins.churn(w)
+            wb = np.bincount(bins, w, n_bins)
+            pred = np.bincount(bins, w * p, n_bins) / np.maximum(wb, 1e-12)
+            res["calibration_error"][b] = float(np.sum(wb * np.abs(pred - obs)) / wb.sum())
+            res["mean_predicted"][b] = float(w @ p / w.sum())
+            res["observed_churn"][b] = float(km_all.churn(w)[0])
+            res["auc"][b] = _auc(dur, e, p, h, g_before, w)
+        out[name] = res
+    if oracle is not None:
+        for name in out:
+            out[name]["oracle_gap"] = out[oracle]["c_index"] - out[name]["c_index"]
+    return out
+
+
+def _brier(t, e, p, h, g_before, g_h, w):
+    """IPCW Brier score at ``h`` of P(churn by h) = ``p`` with case weights ``w``."""
+    died = e & (t <= h)
+    loss = np.where(died, (1 - p) ** 2 / np.maximum(g_before, 1e-12), 0.0) + np.where(
+        t > h, p ** 2 / max(g_h, 1e-12), 0.0)
+    return float(w @ loss / w.sum())
+
+
+def _auc(t, e, p, h, g_before, w):
+    """Cumulative/dynamic AUC at ``h``: churned by h (IPCW-weighted) against still active."""
+    case = e & (t <= h)
+    wc = np.where(case, w / np.maximum(g_before, 1e-12), 0.0)
+    wn = np.where(t > h, w, 0.0)
+    if wc.sum() == 0 or wn.sum() == 0:
+        return np.nan
+    order = np.argsort(p, kind="stable")
+    ps, cum = p[order], np.r_[0.0, np.cumsum(wn[order])]
+    lo = cum[np.searchsorted(ps, p, side="left")]    # controls with a lower score
+    hi = cum[np.searchsorted(ps, p, side="right")]   # ... or an equal one
+    return float(wc @ (lo + 0.5 * (hi - lo)) / (wc.sum() * wn.sum()))
+
+
+def _ibs(t, e, curves, times, g_before, g_t, w):
+    bs = np.array([_brier(t, e, curves[:, k], times[k], g_before, g_t[k], w)
+                   for k in range(len(times))])  # a dozen horizons
+    return float(np.trapezoid(bs, times) / (times[-1] - times[0]))
+
+
+def km_churn_by_group(t, event, w, group, n_groups, h) -> np.ndarray:
+    """1 - weighted Kaplan-Meier survival at ``h`` within each group (0..n_groups-1)."""
+    return KMByGroup(t, event, group, n_groups, h).churn(w)
+
+
+class KMByGroup:
+    """Kaplan-Meier churn by ``h`` per group for any case weights (sorted once)."""
+
+    def __init__(self, t, event, group, n_groups, h):
+        t = np.asarray(t, float)
+        g = np.asarray(group, np.int64)
+        keys, self.cell = np.unique(np.column_stack([g, t]), axis=0, return_inverse=True)
+        self.cell = self.cell.ravel()
+        self.g, self.t = keys[:, 0].astype(np.int64), keys[:, 1]
+        self.e = np.asarray(event, float)
+        self.n_groups, self.h = n_groups, h
+        last = np.r_[self.g[1:] != self.g[:-1], True]
+        # index of the first cell of the next group (len = none)
+        nxt = np.where(last, np.arange(len(self.g)) + 1, len(self.g))
+        self.next_group = np.minimum.accumulate(nxt[::-1])[::-1]
+        self.use = self.t <= h
+
+    def churn(self, w) -> np.ndarray:
+        m = len(self.g)
+        wc = np.bincount(self.cell, w, m)
+        dc = np.bincount(self.cell, w * self.e, m)
+        rev = np.r_[np.cumsum(wc[::-1])[::-1], 0.0]
+        at_risk = rev[:m] - rev[self.next_group]
+        ok = self.use & (dc > 0)
+        step = np.zeros(m)
+        step[ok] = np.log1p(-np.minimum(dc[ok] / at_risk[ok], 1.0))
+        return 1 - np.exp(np.bincount(self.g, step, self.n_groups))
 
 
 def _sentence(table, baseline, oracle):
