@@ -161,3 +161,24 @@ def test_weighted_metrics_equal_the_library_ones_at_weight_one(graded):
     bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False).to_numpy()
     cal = EV.calibration_table(pd.Series(p, index=test["account_id"].to_numpy()), test, 12, 10, h)
     np.testing.assert_allclose(EV.km_churn_by_group(d, e, one, bins, 10, h), cal["observed"])
+
+
+def test_hardware_oracle_predicts_the_observed_lapse_not_the_hidden_churn():
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=2)
+    split = EV.time_split(sim, CUTOFF)
+    oracle = EV.oracle_churn_curves(sim.truth["hazard"], split, tables=sim.tables)
+    hidden = EV.oracle_churn_curves(sim.truth["hazard"], split)   # the simulator's churn
+    assert 0.02 < oracle.attrs["already_churned"] < 0.3
+    test = split.test.set_index("account_id")
+    truth = sim.truth["accounts"].set_index("account_id")["churn_date"]
+    gone = (truth.reindex(test.index) <= split.cutoff).to_numpy()
+    # churned before the cutoff without a sign: the lapse comes at the last order + 12 months
+    for t in (3, 6, 12):
+        lapsed = ((test["duration_months"] <= split.horizon_time(t) + 1e-6)
+                  & (test["churned"] == 1)).to_numpy()
+        assert (oracle[float(t)].to_numpy()[gone] == lapsed[gone]).mean() > 0.99
+        assert (hidden[float(t)].to_numpy()[gone] == 1).all()
+    t = EV.evaluate_scores({"oracle": oracle, "hidden": hidden}, split, n_boot=0)
+    t = t.set_index("model")
+    assert abs(t.loc["oracle", "mean_predicted"] - t.loc["oracle", "observed_churn"]) < abs(
+        t.loc["hidden", "mean_predicted"] - t.loc["hidden", "observed_churn"])

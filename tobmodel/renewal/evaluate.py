@@ -396,18 +396,51 @@ def _sentence(table, baseline, oracle):
     return " ".join(parts)
 
 
-def oracle_churn_curves(truth_hazard, split: TimeSplit, months=None, horizon_months: int = 12
-                        ) -> pd.DataFrame:
-    """True P(churn within t months of the cutoff) for the test accounts, t in ``months``.
+def oracle_churn_curves(truth_hazard, split: TimeSplit, months=None, horizon_months: int = 12,
+                        tables=None) -> pd.DataFrame:
+    """True P(churn within t months of the cutoff) for the test accounts, on the event the
+    models are graded on (the observed churn of :func:`tobmodel.survival_view`).
 
-    Accounts the simulator had already churned by the cutoff (seen later on a
-    platform or hardware business) get probability 1.
+    * saas / tool: the simulator's churn is the observed one (a contract ends churned).
+    * platform: an account whose true churn came before the cutoff still looked active
+      then (fewer than 3 months without a login); its observed churn is dated at the
+      first inactive month and counted the day after the cutoff: probability 1.
+    * hardware (needs ``tables`` for the orders): the observed churn is the lapse, 12
+      months after the last order. An account the simulator had churned before the
+      cutoff lapses exactly 12 months after its last order (probability 0 or 1 by
+      ``t``); a live one can lapse within t <= 12 months only at that same deadline,
+      and only if it churns before ordering again, bounded here by the true P(churn
+      before the deadline). Without ``tables`` the true churn is used (another event).
+
+    ``attrs["already_churned"]``: share of test accounts whose true churn was past.
     """
     months = list(range(1, horizon_months + 1)) if months is None else list(months)
     ids = split.test[ID].to_numpy()
-    cols = {t: oracle_scores(truth_hazard, split.cutoff, t).set_index(ID)[f"p_churn_{t}m"]
-            .reindex(ids).fillna(1.0).to_numpy() for t in months}  # a dozen horizons
-    return pd.DataFrame(cols, index=pd.Index(ids, name=ID))
+    btype = split.train.attrs.get("business_type")
+    true = {t: oracle_scores(truth_hazard, split.cutoff, t).set_index(ID)[f"p_churn_{t}m"]
+            .reindex(ids).to_numpy() for t in months}  # a dozen horizons
+    gone = np.isnan(true[months[0]])
+    out = {t: np.where(gone, 1.0, true[t]) for t in months}
+    if btype == "hardware" and tables is not None:
+        deadline = _lapse_deadline(tables["contracts"], ids, split.cutoff)
+        d = months_between(np.full(len(ids), split.cutoff.to_datetime64()), deadline)
+        by_m = np.column_stack([np.nan_to_num(true[m]) if m in true else np.nan_to_num(
+            oracle_scores(truth_hazard, split.cutoff, m).set_index(ID)[f"p_churn_{m}m"]
+            .reindex(ids).to_numpy()) for m in range(1, 13)])  # twelve horizons
+        live = by_m[np.arange(len(ids)), np.clip(np.ceil(d - 1e-9), 1, 12).astype(int) - 1]
+        for t in (t for t in months if t <= 12):  # beyond a year: later orders lapse too
+            by_deadline = (d <= split.horizon_time(t) + 1e-9).astype(float)
+            out[t] = np.where(gone, by_deadline, by_deadline * live)
+    frame = pd.DataFrame(out, index=pd.Index(ids, name=ID))
+    frame.attrs["already_churned"] = float(gone.mean()) if len(ids) else 0.0
+    return frame
+
+
+def _lapse_deadline(contracts, ids, cutoff) -> np.ndarray:
+    """Hardware: last order on or before the cutoff + 12 months, per account."""
+    c = contracts.loc[contracts["start_date"] <= cutoff, [ID, "start_date"]]
+    last = c.groupby(ID)["start_date"].max().reindex(ids)
+    return (last + pd.DateOffset(months=12)).to_numpy().astype("datetime64[ns]")
 
 
 def baseline_churn_curves(split: TimeSplit, accounts, segments=("tier", "contract_term"),
@@ -452,7 +485,7 @@ def evaluate_against_truth(sim, cutoff, scores: dict | None = None, horizon_mont
     """
     split = time_split(sim, cutoff) if split is None else split
     models = {"oracle": oracle_churn_curves(sim.truth["hazard"], split,
-                                            horizon_months=horizon_months),
+                                            horizon_months=horizon_months, tables=sim.tables),
               "baseline": baseline_churn_curves(split, sim.accounts, segments,
                                                 horizon_months=horizon_months)}
     models.update(scores or {})
