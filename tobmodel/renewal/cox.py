@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ..persist import data_fingerprint, make_model_id
+from .checks import check_penalizer
 from .models import (DesignEncoder, level_codes, run_lifelines, schema_for, snapshot_info,
                      training_design, warn_near_separation)
 from .scoring import RenewalModel
@@ -169,6 +170,7 @@ class CoxRenewalModel(RenewalModel):
         from lifelines import CoxPHFitter
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        check_penalizer(self.penalizer, self.l1_ratio)
         strata = self._resolve_strata(features)
         enc, dropped, X, T, E = training_design(features, self.covariates, self.penalizer,
                                                 exclude=strata)

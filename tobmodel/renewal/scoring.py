@@ -258,8 +258,8 @@ class RenewalModel:
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
         expected_remaining_months, beyond_followup, reasons``.
         """
-        if not np.isfinite(horizon_months) or horizon_months <= 0:
-            raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
+        from ..io.values import check_horizon_months
+        check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source)
         from .reasons import reason_texts
