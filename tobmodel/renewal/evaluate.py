@@ -23,7 +23,7 @@ from sksurv.metrics import (brier_score, concordance_index_ipcw, cumulative_dyna
 from sksurv.util import Surv
 
 from ..simulator.oracle import oracle_scores
-from ..survival import DAYS_PER_MONTH, months_between, survival_view
+from ..survival import MIN_TENURE_MONTHS, calendar_months, survival_view
 from .descriptive import check_survival_frame, fit_kaplan_meier, view_as_of
 
 ID = "account_id"
@@ -42,7 +42,7 @@ class TimeSplit:
     def horizon_time(self, horizon_months: float) -> float:
         """The horizon in the months of ``duration_months`` (calendar months from the cutoff)."""
         end = self.cutoff + pd.DateOffset(months=int(horizon_months))
-        return float(months_between(np.array([self.cutoff.to_datetime64()]),
+        return float(calendar_months(np.array([self.cutoff.to_datetime64()]),
                                     np.array([end.to_datetime64()]))[0])
 
 
@@ -70,8 +70,8 @@ def time_split(data, cutoff, as_of=None, **view_options) -> TimeSplit:
     active = train.loc[train["churned"] == 0, [ID, "tenure_months"]]
     test = active.rename(columns={"tenure_months": "tenure_at_cutoff"}).merge(
         later[[ID, "end_date", "churned"]], on=ID, how="inner")
-    dur = months_between(np.full(len(test), cutoff.to_datetime64()), test["end_date"].to_numpy())
-    test["duration_months"] = np.maximum(dur, 1 / DAYS_PER_MONTH)
+    dur = calendar_months(np.full(len(test), cutoff.to_datetime64()), test["end_date"].to_numpy())
+    test["duration_months"] = np.maximum(dur, MIN_TENURE_MONTHS)
     test = test.drop(columns="end_date")
     test.attrs.update(cutoff=str(cutoff.date()), as_of=str(as_of.date()))
     return TimeSplit(train, test, cutoff, as_of)
