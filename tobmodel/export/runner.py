@@ -243,8 +243,6 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     See the module docstring; ``tobmodel score --help`` for the command line.
     """
     from ..paths import DEFAULT_DATABASE_URL
-    from ..io.values import check_horizon_months
-    check_horizon_months(horizon_months)  # before anything is opened or read
     model = load_scoring_model(model)
     spec = spec_for_model(model)
     as_of_ts = _resolve_as_of(model, as_of)
