@@ -21,6 +21,21 @@ category   exactly one of the allowed labels (case-sensitive, no trimming).
 blank      null, NaN, or text of only spaces (``NULL``/``NA`` in CSV read as null).
 =========  ======================================================================
 
+Why not pandera
+---------------
+pandera 0.35 was evaluated for this layer and not adopted. Its coercion is
+not our vocabulary and is silently wrong for it: ``Column(bool, coerce=True)``
+turns ``"no"``, ``"false"`` and ``"0"`` into ``True``, and
+``Column(float, Check.ge(0), coerce=True)`` accepts ``"Infinity"`` and passes
+``inf >= 0`` (the bug this layer fixes). What it could take over, the checks
+after casting (not null, ``>= min``, unique keys), is one vectorised NumPy line
+each here, while the parsing (the part that must be ours) stays hand-written
+either way. It would also add pydantic, typeguard and typing-inspect to every
+install and about 0.3-0.4 s of import to every score run, and it raises
+exceptions where the score job needs a reason per row. Its failure cases
+(column, check, index, value) map onto :class:`~tobmodel.io.validate.DataValidationError`
+easily, so revisit it if schemas grow beyond what :mod:`tobmodel.schema` declares.
+
 Examples
 --------
 >>> import pandas as pd
