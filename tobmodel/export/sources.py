@@ -190,22 +190,28 @@ def _sql_source(url, table, id_column, chunksize):
         raise ExportError(f"{redact(url)}: name the table to read (--table)")
     _check_sqlite_file(url)
     engine = make_engine(url)
+    quote = engine.dialect.identifier_preparer.quote  # the database's own quoting rules
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise connect_error(url, e) from None
+    try:
+        with conn:
             insp = inspect(conn)
             if not insp.has_table(table):
                 names = ", ".join(sorted(insp.get_table_names())[:10]) or "none"
                 raise ExportError(f"{redact(url)}: no table {table!r} (tables: {names})")
             cols = [c["name"] for c in insp.get_columns(table)]
-            total = conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+            total = conn.execute(text(f"SELECT COUNT(*) FROM {quote(table)}")).scalar_one()
     except SQLAlchemyError as e:
         engine.dispose()
-        raise connect_error(url, e) from None
+        raise read_error(url, table, e) from None
     except BaseException:
         engine.dispose()  # a missing table must not leave the connection (and SQLite WAL) open
         raise
-    order = f' ORDER BY "{id_column}"' if id_column in cols else ""
-    query = text(f'SELECT * FROM "{table}"{order}')
+    order = f" ORDER BY {quote(id_column)}" if id_column in cols else ""
+    query = text(f"SELECT * FROM {quote(table)}{order}")
 
     def chunks():
         try:
@@ -213,8 +219,19 @@ def _sql_source(url, table, id_column, chunksize):
                 conn = conn.execution_options(stream_results=True)
                 yield from pd.read_sql_query(query, conn, chunksize=chunksize)
         except SQLAlchemyError as e:
-            raise connect_error(url, e) from None
+            raise read_error(url, table, e) from None
         finally:
             engine.dispose()
 
     return Source(f"{redact(url)} table {table}", int(total), chunks())
+
+
+def read_error(url: str, table: str, exc: Exception) -> ExportError:
+    """One line for a table that cannot be read once connected (not "cannot connect")."""
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+    if isinstance(exc, (DisconnectionError, OperationalError)) and getattr(
+            exc, "connection_invalidated", False):
+        return connect_error(url, exc)
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return ExportError(f"{redact(url)}: cannot read table {table!r} ({first})")
