@@ -213,3 +213,19 @@ def test_a_full_disk_names_the_file_and_leaves_no_temp_file(tiny_disk, churn_mod
     assert str(out) in msg and ("disk full" in msg or "disk is full" in msg), msg
     after = {p.name: p.read_bytes() for p in tiny_disk.iterdir()}
     assert after == before  # last week's output kept, no .tmp left
+
+
+def test_score_input_csv_gz(tmp_path, churn_model, make_features):
+    import gzip
+    feats = make_features(30)
+    feats.to_csv(tmp_path / "f.csv.gz", index=False, compression="gzip")
+    s = export_scores(churn_model, tmp_path / "f.csv.gz", tmp_path / "s.csv")
+    assert s.scored == 30
+    feats.to_csv(tmp_path / "plain.csv.gz", index=False, compression=None)
+    with pytest.raises(ExportError, match="plain.csv.gz: is not gzip-compressed"):
+        export_scores(churn_model, tmp_path / "plain.csv.gz", tmp_path / "s.csv")
+    whole = gzip.compress(make_features(200_000).to_csv(index=False).encode())
+    (tmp_path / "cut.csv.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ExportError, match="cut.csv.gz: cannot be decompressed as gzip"):
+        export_scores(churn_model, tmp_path / "cut.csv.gz", tmp_path / "s.csv")
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 30  # kept

@@ -129,20 +129,23 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
     if path.is_dir():
         raise ExportError(f"{path}: is a directory, not a table file (give a .csv or .parquet"
                           " file, or a database URL)")
-    suffix = path.suffix.lower()
+    suffix = ".csv.gz" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix in SQLITE_SUFFIXES:
         return _sql_source(sqlite_url(path), table, id_column, chunksize)
     try:
         with open(path, "rb") as f:
-            f.read(1)
+            head = f.read(2)
     except OSError as e:
         raise ExportError(f"{path}: cannot read ({e.strerror})") from None
-    if suffix == ".csv":
+    if suffix == ".csv.gz" and head != b"\x1f\x8b":
+        raise ExportError(f"{path}: is not gzip-compressed though its name ends in .gz "
+                          f"(rename it to {path.name[:-3]} if it is plain CSV)")
+    if suffix in (".csv", ".csv.gz"):
         return Source(str(path), None, _csv_chunks(path, chunksize))
     if suffix in (".parquet", ".pq"):
         return _parquet_source(path, chunksize)
-    raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .parquet, "
-                      ".sqlite or a database URL)")
+    raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .csv.gz, "
+                      ".parquet, .sqlite or a database URL)")
 
 
 def _frame_chunks(df, chunksize):
@@ -157,6 +160,9 @@ def _csv_chunks(path, chunksize):
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         line = str(e).strip().splitlines()[0]
         raise ExportError(f"{path}: not a readable CSV table ({line})") from None
+    except (OSError, EOFError) as e:  # gzip / zlib: a damaged or truncated .csv.gz
+        line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ExportError(f"{path}: cannot be decompressed as gzip ({line})") from None
 
 
 def _parquet_source(path, chunksize):
