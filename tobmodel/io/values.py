@@ -229,6 +229,8 @@ def show(values, k: int = 3) -> str:
             out.append(str(v.date()) if v == v.normalize() else str(v))
         elif isinstance(v, tuple):
             out.append("(" + ", ".join(show([x]) for x in v) + ")")
+        elif isinstance(v, str) and len(v) > 60:  # a 5 MB cell must not become the message
+            out.append(repr(v[:40]) + f"... ({len(v):,} characters)")
         else:
             out.append(repr(v) if isinstance(v, str) else str(v))
     return ", ".join(out)
