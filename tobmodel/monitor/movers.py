@@ -137,7 +137,7 @@ def _pick_model(df, model_name, where):
 
 
 def _read_table(url, spec, cols, model_name, weeks, until):
-    from sqlalchemy import distinct, func, inspect, select
+    from sqlalchemy import func, inspect, select
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..export.history import score_tables
@@ -158,13 +158,13 @@ def _read_table(url, spec, cols, model_name, weeks, until):
                 last = conn.execute(select(func.max(h.c.as_of)).where(*cond)).scalar()
                 if last is None:
                     raise ExportError(f"{where}: the score history is empty")
-                names = sorted(conn.execute(select(distinct(h.c.model_name))
+                names = sorted(conn.execute(select(h.c.model_name).distinct()
                                             .where(h.c.as_of == last)).scalars())
                 if len(names) > 1:
                     raise ExportError(f"{where}: several models ran as of {str(last)[:10]} "
                                       f"({', '.join(names)}); choose one with --model-name")
                 model_name = names[0]
-            runs = conn.execute(select(distinct(h.c.as_of))
+            runs = conn.execute(select(h.c.as_of).distinct()
                                 .where(h.c.model_name == model_name, *cond)
                                 .order_by(h.c.as_of.desc()).limit(weeks)).scalars().all()
             if not runs:
