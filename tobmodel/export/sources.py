@@ -74,12 +74,12 @@ def with_driver(url: str) -> str:
     return url
 
 
-def make_engine(url: str):
+def make_engine(url: str, **kw):
     """A SQLAlchemy engine, with a one-line error for a bad URL or missing driver."""
     from sqlalchemy import create_engine
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
     try:
-        return create_engine(with_driver(url))
+        return create_engine(with_driver(url), **kw)
     except (ArgumentError, NoSuchModuleError, ImportError) as e:
         raise ExportError(f"{redact(url)}: not a usable database URL ({e})") from None
 
