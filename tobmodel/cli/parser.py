@@ -58,7 +58,7 @@ examples:
 examples:
   tobmodel report --history sqlite:///data/exports/tobmodel.sqlite --output report.html
   tobmodel report --history data/exports/tobmodel.sqlite --model models/cox.json \\
-      --features account_features.parquet --segment tier --output report.html
+      --features data/demo --segment tier --output report.html
   one self-contained HTML file (plots embedded): score distribution against the
   previous run, drift table (PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shift),
   top movers and risk by segment. A database history also gets the tables
@@ -197,10 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "score files (repeat for several weeks)")
     r.add_argument("--output", required=True, help="HTML file to write")
     r.add_argument("--model", help="model file (.json): drift against its training profile")
-    r.add_argument("--features", help="this week's features (.csv/.parquet) for feature drift "
-                   "and risk by segment")
-    r.add_argument("--training", help="training features (.csv/.parquet) when the model file "
-                   "has no training profile")
+    r.add_argument("--features", help="this week's features (.csv/.parquet, or the folder of "
+                   "tables) for feature drift and risk by segment")
+    r.add_argument("--previous-features", help="last week's features: feature drift against "
+                   "last week")
+    r.add_argument("--training", help="training features (.csv/.parquet or folder) when the "
+                   "model file has no training profile")
     r.add_argument("--kind", choices=("churn", "lead"), default="churn")
     r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
     r.add_argument("--as-of", help="report on the run of this date (default: the latest)")

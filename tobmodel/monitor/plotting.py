@@ -70,7 +70,8 @@ def plot_drift(table, *, ax=None, top: int = 20):
     return ax
 
 
-def plot_movers(movers, *, id_column="account_id", ax=None, top: int = 15):
+def plot_movers(movers, *, id_column="account_id", ax=None, top: int = 15,
+                xlabel="churn probability (higher = more risk)"):
     """Each mover's probability last run (grey) and now (red), largest rise on top."""
     m = movers.head(top).iloc[::-1]
     ax = _axes(ax, (6.4, max(2.0, 0.3 * len(m) + 1.0)))
@@ -80,7 +81,7 @@ def plot_movers(movers, *, id_column="account_id", ax=None, top: int = 15):
     ax.scatter(m["p_now"], y, color="#c8453c", label="this run", zorder=3)
     ax.set_yticks(y, [str(i) for i in m[id_column]])
     ax.set_ylabel(id_column)
-    ax.set_xlabel("churn probability (higher = more risk)")
+    ax.set_xlabel(xlabel)
     if len(m):
         ax.legend(frameon=False, loc="lower right")
     return ax

@@ -112,7 +112,23 @@ def _read_frame(path, what: str) -> pd.DataFrame:
 
 
 def _active(df: pd.DataFrame) -> pd.DataFrame:
-    return df[df["active"].to_numpy(bool)] if "active" in df.columns else df
+    """The rows a weekly run scores: active accounts, open leads."""
+    if "active" in df.columns:
+        return df[df["active"].to_numpy(bool)]
+    if "status" in df.columns:
+        return df[df["status"].astype(str).to_numpy() == "open"]
+    return df
+
+
+def _scoring_rows(value, kind: str, as_of, what: str) -> pd.DataFrame:
+    """A frame as given, a features file, or a folder of tables turned into features at as_of."""
+    if isinstance(value, pd.DataFrame):
+        return _active(value)
+    if Path(value).is_dir():
+        from ..export.jobs import read_leads, read_renewal_features
+        read = read_renewal_features if kind == "churn" else read_leads
+        return _active(read(str(value), None if as_of is None else _day(as_of)))
+    return _active(_read_frame(value, what))
 
 
 def build_report(history, *, kind: str = "churn", model=None, features=None, training=None,
@@ -174,15 +190,14 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
     profile = getattr(loaded, "reference_profile_", None) if loaded is not None else None
     if profile is None and training is not None:
         from ..io.profile import reference_profile
-        train = _active(training if isinstance(training, pd.DataFrame)
-                        else _read_frame(training, "training features"))
+        train = _scoring_rows(training, kind, getattr(loaded, "as_of_", None),
+                              "training features")
         names = (loaded.features_ if loaded is not None else
                  [c for c in train.columns if c not in (ident, "active")])
         profile = reference_profile(train, names)
     feats = None
     if features is not None:
-        feats = _active(features if isinstance(features, pd.DataFrame)
-                        else _read_frame(features, "features"))
+        feats = _scoring_rows(features, kind, weeks[-1], "features")
     if profile is not None:
         score = profile.get("score") or {}
         same = score.get("column") == prob and (
@@ -199,8 +214,8 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
                      "version, or pass --training)")
     if previous_features is not None and feats is not None:
         from ..io.profile import reference_profile
-        pf = _active(previous_features if isinstance(previous_features, pd.DataFrame)
-                     else _read_frame(previous_features, "previous features"))
+        pf = _scoring_rows(previous_features, kind, weeks[-2] if len(weeks) > 1 else None,
+                           "previous features")
         names = [c for c in (profile or {}).get("features", {}) if c in pf.columns] or \
             [c for c in pf.columns if c not in (ident, "active") and c in feats.columns]
         tables.append(drift_table(reference_profile(pf, names), feats, against="last week"))
@@ -333,7 +348,8 @@ def render_html(r: WeeklyReport) -> str:
                f"{e(prob)} rose the most since the previous run, and those rising in each of "
                "the last runs.</p>")
     if len(r.movers):
-        out.append(_png(plotting.plot_movers(r.movers, id_column=spec.id_column)))
+        out.append(_png(plotting.plot_movers(r.movers, id_column=spec.id_column,
+                                             xlabel=f"{prob} (higher = {higher})")))
     out.append(_table(r.movers))
     # 5 segments
     out.append(f'<h2 id="segments">Risk by segment</h2><p class="note">by {e(r.segment)}</p>')
@@ -419,7 +435,7 @@ def report_from_args(args) -> WeeklyReport:
     from .movers import _is_database
     history = args.history if len(args.history) > 1 else args.history[0]
     r = build_report(history, kind=args.kind, model=args.model, features=args.features,
-                     training=args.training, model_name=args.model_name, as_of=args.as_of,
+                     training=args.training, previous_features=args.previous_features, model_name=args.model_name, as_of=args.as_of,
                      segment=args.segment, top=args.top, weeks_rising=args.weeks_rising)
     write_report(r, args.output)
     if not args.no_tables and not isinstance(history, list) and _is_database(history):

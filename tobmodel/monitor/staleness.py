@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 EXIT_STALE = 3
@@ -105,6 +106,16 @@ def check_staleness(model_as_of, as_of, *, max_age_weeks: float | None = None,
     return out
 
 
+def _stable_note(drift: pd.DataFrame) -> str | None:
+    """``drift against the training data: stable (largest PSI 0.03, tenure_months)``."""
+    finite = drift[np.isfinite(drift["psi"].to_numpy(float))]
+    if len(finite) == 0 or (finite["status"] != "stable").any():
+        return None
+    top = finite.loc[finite["psi"].idxmax()]
+    return (f"drift against the training data: stable (largest PSI {top['psi']:.3f}, "
+            f"{top['feature']})")
+
+
 def summary_staleness(summary, *, max_age_weeks: float | None = None,
                       fail_on_drift: bool = False) -> Staleness:
     """Check a finished export run and add the warnings to its notes.
@@ -117,6 +128,8 @@ def summary_staleness(summary, *, max_age_weeks: float | None = None,
     out = check_staleness(summary.model_as_of, summary.as_of, max_age_weeks=max_age_weeks,
                           drift=drift, fail_on_drift=fail_on_drift)
     summary.notes.extend(out.warnings)
+    if summary.drift and _stable_note(drift):
+        summary.notes.append(_stable_note(drift))
     if not summary.drift:
         note = ("no drift check: the model file carries no training profile (refit it with "
                 "this tobmodel version)")
