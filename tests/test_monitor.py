@@ -333,3 +333,20 @@ def test_report_on_postgresql(pg_url, tmp_path):
         eng.dispose()
     assert sorted(movers["account_id"]) == sorted([41, *RISERS])
     assert len(drift) == len(r.drift) and str(drift["as_of"].iloc[0]) == WEEKS[-1]
+
+
+def test_damaged_profile_in_a_model_file_is_a_one_line_error(cox_files, tmp_path):
+    import json
+
+    from tobmodel.persist import ModelFileError
+    from tobmodel.renewal import load_renewal_model
+    d, _ = cox_files
+    doc = json.loads((d / "cox.json").read_text())
+    doc["reference_profile"]["features"]["tier"]["shares"] = [0.5]      # too few shares
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="bad.json.*reference_profile: tier"):
+        load_renewal_model(tmp_path / "bad.json")
+    doc["reference_profile"]["features"]["tier"]["shares"] = [float("nan")] * 5
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="finite"):
+        load_renewal_model(tmp_path / "bad.json")

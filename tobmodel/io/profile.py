@@ -48,7 +48,7 @@ PSI_SHIFT = 0.25
 STATUSES = ("stable", "watch", "shift")
 _DIGITS = 6  # shares rounded in the model file: compact, same bytes on any CPU
 
-__all__ = ["reference_profile", "profile_entry", "ProfileCounts", "profile_psi", "psi",
+__all__ = ["reference_profile", "check_profile", "profile_entry", "ProfileCounts", "profile_psi", "psi",
            "psi_status", "PSI_WATCH", "PSI_SHIFT", "PSI_FLOOR", "bin_labels"]
 
 
@@ -177,6 +177,38 @@ def reference_profile(df: pd.DataFrame, features, *, scores=None, score_column=N
         entry.update(column=score_column, horizon_months=horizon_months)
         out["score"] = entry
     return out
+
+
+def check_profile(profile) -> dict:
+    """``profile`` if it is a well-formed reference profile; ``ValueError`` naming the fault.
+
+    A model file is data from anywhere: every entry must have finite shares
+    that match its bins, and edges that increase.
+    """
+    def bad(what):
+        raise ValueError(f"reference_profile: {what}")
+    if not isinstance(profile, dict) or not isinstance(profile.get("features"), dict):
+        bad("expected a mapping with 'features'")
+    entries = dict(profile["features"])
+    if profile.get("score") is not None:
+        entries["score"] = profile["score"]
+    for name, e in entries.items():
+        if not isinstance(e, dict) or e.get("type") not in ("numeric", "categorical"):
+            bad(f"{name}: type must be 'numeric' or 'categorical'")
+        key = "edges" if e["type"] == "numeric" else "categories"
+        if not isinstance(e.get(key), list) or not isinstance(e.get("shares"), list):
+            bad(f"{name}: {key} and shares must be lists")
+        if len(e["shares"]) != _n_bins(e):
+            bad(f"{name}: {len(e['shares'])} shares for {_n_bins(e)} bins")
+        try:
+            shares = np.asarray(e["shares"], dtype=float)
+            edges = np.asarray(e["edges"], dtype=float) if key == "edges" else np.zeros(0)
+        except (TypeError, ValueError):
+            bad(f"{name}: shares and edges must be numbers")
+        if not (np.isfinite(shares).all() and (shares >= 0).all() and np.isfinite(edges).all()
+                and (np.diff(edges) > 0).all()):
+            bad(f"{name}: shares must be finite and >= 0, edges finite and increasing")
+    return profile
 
 
 def psi(expected, actual, floor: float = PSI_FLOOR) -> float:

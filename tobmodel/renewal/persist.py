@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.profile import check_profile
 from ..persist import ModelFileError, library_versions, read_model_json, write_model_json
 from .models import MODELS, DesignEncoder, model_class
 
@@ -95,7 +96,8 @@ def _from_document(doc: dict):
         raise ValueError("coefficient names do not match the encoder's design columns")
     m.coef_, m.se_, m.p_, m.center_ = (_arr(coefs[k]) for k in ("coef", "se", "p", "center"))
     m.features_ = doc["features"]
-    m.reference_profile_ = doc.get("reference_profile")
+    profile = doc.get("reference_profile")  # training distribution (drift checks)
+    m.reference_profile_ = None if profile is None else check_profile(profile)
     m.model_id_ = doc["model_id"]
     m.saved_by_version_ = doc["versions"]["tobmodel"]
     m.as_of_, m.business_type_ = cfg["as_of"], cfg["business_type"]
