@@ -149,13 +149,14 @@ class _Job:
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        scores = self._score(rc.frame.loc[ok].reset_index(drop=True))
+        valid = rc.frame.loc[ok].reset_index(drop=True)
+        scores = self._score(valid)
         p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
         no_score = np.zeros(len(chunk), bool)
         no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
         rc.reject(no_score, "no score from model", PROBABILITY[spec.kind])
         scores = scores.loc[np.isfinite(p)]
-        self.profile.add(rc.frame.loc[ok], p)
+        self.profile.add(valid, p)
         rej = ~rc.ok
         rejects = pd.DataFrame({
             "row_number": row_offset + 1 + np.flatnonzero(rej),

@@ -124,12 +124,16 @@ def _bin_counts(entry: dict, values) -> np.ndarray:
     k = _n_bins(entry)
     if entry["type"] == "numeric":
         x = _numeric_values(s)
-        idx = np.searchsorted(np.asarray(entry["edges"], dtype=float), x, side="right")
-        idx = np.where(np.isnan(x), k - 1, idx)  # missing last; +-inf fall in the end bins
-    else:
-        text = _category_text(s)
-        codes = pd.Categorical(text, categories=entry["categories"]).codes.astype(np.int64)
-        idx = np.where(codes >= 0, codes, np.where(text.isna().to_numpy(), k - 1, k - 2))
+        idx = np.zeros(len(x), np.uint8 if k < 256 else np.int64)
+        for e in entry["edges"]:  # <= 9 edges: one comparison pass each beats a binary search
+            idx += x >= e
+        idx[np.isnan(x)] = k - 1  # missing last; +-inf fall in the end bins
+    else:  # factorize (hashing, no per-row Python), then map the few distinct values
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        known = pd.Index(entry["categories"], dtype=object)
+        lookup = known.get_indexer(pd.Index([str(u) for u in uniques], dtype=object))
+        lookup = np.append(np.where(lookup >= 0, lookup, k - 2), k - 1)  # code -1: missing
+        idx = lookup[codes]
     return np.bincount(idx, minlength=k)
 
 

@@ -215,9 +215,10 @@ def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
                           **{c: pd.Series(dtype=object) for c in MOVER_COLUMNS}})
     if len(weeks) < 2:
         return empty
-    p = h.pivot_table(index=ident, columns="as_of", values=prob, aggfunc="first")
-    p = p.reindex(columns=weeks)
-    P = p.to_numpy(dtype=float)
+    ids_all, id_code = np.unique(h[ident].to_numpy(), return_inverse=True)
+    week_code = np.searchsorted(weeks, h["as_of"].to_numpy())
+    P = np.full((len(ids_all), len(weeks)), np.nan)      # accounts x runs (no pivot_table)
+    P[id_code, week_code] = h[prob].to_numpy(dtype=float)
     now, prev = P[:, -1], P[:, -2]
     rise = now - prev
     up = np.diff(P, axis=1) > 0                     # NaN (not scored that week) is not a rise
@@ -230,7 +231,7 @@ def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
     largest &= ok
     streak = ok & (weeks_rising >= min_weeks)
     pick = largest | streak
-    ids = p.index.to_numpy()[pick]
+    ids = ids_all[pick]
     last = h[h["as_of"] == weeks[-1]].set_index(ident)
     prev_rows = h[h["as_of"] == weeks[-2]].drop_duplicates(ident).set_index(ident)
     group_col = GROUP[kind]
