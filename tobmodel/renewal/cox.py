@@ -214,6 +214,7 @@ class CoxRenewalModel(RenewalModel):
             if f["name"] in self.strata_levels_:
                 f["categories"] = list(self.strata_levels_[f["name"]])
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
+        self._profile_training(features)
         return self
 
     def _set_baseline(self, bch: pd.DataFrame, T, E, stratum):
