@@ -7,7 +7,7 @@ from .._version import __version__
 
 BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
 STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "lead", "lead-hgb", "lead-logistic")
+MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic", "lead", "lead-hgb", "lead-logistic")
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal

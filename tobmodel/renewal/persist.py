@@ -81,6 +81,9 @@ def load_renewal_model(path):
 
 def _from_document(doc: dict):
     name = doc["name"]
+    if name == "dynamic":
+        from .dynamic import DynamicHazardModel
+        return DynamicHazardModel.from_document(doc)
     if name not in MODELS:
         raise ValueError(f"unknown renewal model {name!r}")
     cfg = doc["created_from"]
