@@ -144,7 +144,7 @@ def scoring_input(model, source, as_of=None):
     return source
 
 
-def run_score(args) -> None:
+def run_score(args) -> int:
     from ..export import export_scores
     from ..export.runner import load_scoring_model
     from ..paths import DEFAULT_DATABASE_URL
@@ -157,9 +157,21 @@ def run_score(args) -> None:
                             min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    from ..monitor.staleness import summary_staleness
+    stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
+                              fail_on_drift=args.fail_on_drift)
     _say(str(summary))
     _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
+    for w in stale.warnings:
+        print(f"tobmodel: warning: {w}", file=sys.stderr)
+    return stale.exit_code
+
+
+def run_report(args) -> None:
+    from ..monitor.report import report_from_args
+    report = report_from_args(args)
+    _say(report.describe())
 
 
 def run_evaluate(args) -> None:

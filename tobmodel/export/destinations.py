@@ -266,7 +266,7 @@ class SQLDestination:
         self.tables = score_tables(self.spec)
         self.latest_updated = None
         self.previous_scored = None
-        self._conn = self._trans = None
+        self._conn = self._trans = self._new_file = None
 
     def describe(self) -> str:
         return f"{redact(self.url)} ({self.spec.history_table}, {self.spec.latest_table})"
@@ -281,6 +281,9 @@ class SQLDestination:
         self.copy = self.dialect == "postgresql" and engine.dialect.driver == "psycopg"
         if self.dialect == "sqlite":
             _make_sqlite_folder(self.url)
+            db = engine.url.database
+            self._new_file = (Path(db) if db and db != ":memory:" and not Path(db).exists()
+                              else None)
             engine = make_engine(self.url, connect_args={"timeout": 120})
             _transactional_sqlite(engine)
         self.quote = engine.dialect.identifier_preparer.quote
@@ -294,9 +297,9 @@ class SQLDestination:
             raise
         try:
             self._trans = self._conn.begin()
+            ensure_tables(self._conn, self.tables, redact(self.url))
             self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
                                                      run["model_name"], run["as_of"])
-            ensure_tables(self._conn, self.tables, redact(self.url))
             clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
         except SQLAlchemyError as e:
             self.abort()
@@ -368,6 +371,8 @@ class SQLDestination:
         except Exception:  # noqa: BLE001 - a dead connection rolls back by itself
             pass
         self._close()
+        _remove_if_empty(self._new_file)
+        self._new_file = None
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -391,6 +396,22 @@ def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:
             raise ExportError(f"{redact(url)}: table name {table!r} is not usable (1 to "
                               f"{MAX_IDENTIFIER - 8} bytes, no NUL)")
     return dataclasses.replace(spec, **names)
+
+
+def _remove_if_empty(db: Path | None) -> None:
+    """Remove a SQLite file this run created if it holds no table (a refused first run)."""
+    if db is None or not db.is_file():
+        return
+    import sqlite3
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+            if c.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                return
+        c.close()
+        for f in (db, Path(f"{db}-journal"), Path(f"{db}-wal"), Path(f"{db}-shm")):
+            f.unlink(missing_ok=True)
+    except (sqlite3.Error, OSError):
+        pass
 
 
 def _transactional_sqlite(engine) -> None:
