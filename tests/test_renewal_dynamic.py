@@ -183,3 +183,27 @@ def test_cli_fits_scores_and_evaluates_the_dynamic_model(tmp_path):
                  "--output", str(tmp_path / "s.csv")]) in (0, None)
     s = pd.read_csv(tmp_path / "s.csv")
     assert (s["model_name"] == "dynamic").all() and s["p_churn_horizon"].between(0, 1).all()
+
+
+def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
+    """Heavy shrinkage squeezes the scores; the map learned one year earlier restores the
+    spread, and the top risk bin then predicts what happens to it."""
+    from tobmodel.renewal import evaluate as EV
+    sim = tobmodel.simulate("saas", n_accounts=3000, seed=21)
+    cutoff = pd.Timestamp(sim.as_of) - pd.DateOffset(months=18)
+    split = EV.time_split(sim, cutoff)
+    now = current_month(sim, as_of=cutoff)
+    squeezed = DynamicHazardModel(C=1e-3, groups=()).fit(sim, as_of=cutoff)
+    fixed = DynamicHazardModel(C=1e-3, groups=(), recalibrate_months=12).fit(sim, as_of=cutoff)
+    assert set(fixed.calibration_) == {"annual", "monthly"}
+    assert all(b > 1.5 for _, b in fixed.calibration_.values())   # the spread is widened
+    h = split.horizon_time(12)
+    top = {}
+    for name, m in (("squeezed", squeezed), ("fixed", fixed)):
+        p = m.churn_curves(now)[12.0]
+        cal = EV.calibration_table(split.test, p, 12, n_bins=5, horizon_time=h)
+        top[name] = abs(cal["mean_predicted"].iloc[-1] - cal["observed"].iloc[-1])
+    assert top["fixed"] < 0.5 * top["squeezed"]
+    assert top["fixed"] < 0.06
+    doc = fixed.to_document()
+    assert DynamicHazardModel.from_document(doc).calibration_ == fixed.calibration_
