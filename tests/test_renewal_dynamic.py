@@ -207,3 +207,22 @@ def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
     assert top["fixed"] < 0.06
     doc = fixed.to_document()
     assert DynamicHazardModel.from_document(doc).calibration_ == fixed.calibration_
+
+
+def test_peer_churn_counts_only_churns_known_before_the_month(saas):
+    """The industry's recent churn rate: planting churns after a month leaves it unchanged."""
+    from tobmodel.renewal.person_months import _peer_churn
+    sv = survival_view(saas, as_of="2024-06-30")
+    acc = saas.tables["accounts"].set_index("account_id").loc[sv["account_id"].to_numpy()]
+    r = np.arange(len(sv))
+    last_m = np.full(len(sv), np.datetime64("2023-12", "M").astype(np.int64))
+    base = _peer_churn(sv, acc, r, last_m, "saas")
+    later = sv.copy()
+    alive = later["churned"] == 0
+    later.loc[alive, "churned"] = 1   # everyone still active churns in June 2024
+    later.loc[alive, "end_date"] = pd.Timestamp("2024-06-15")
+    np.testing.assert_array_equal(base, _peer_churn(later, acc, r, last_m, "saas"))
+    earlier = sv.copy()
+    earlier.loc[alive, "churned"] = 1  # ... or in November 2023: now it shows
+    earlier.loc[alive, "end_date"] = pd.Timestamp("2023-11-15")
+    assert (_peer_churn(earlier, acc, r, last_m, "saas") > base + 0.1).all()
