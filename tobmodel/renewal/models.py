@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..persist import SchemaMismatchError, feature_schema
 from ..io.values import show, show_ids
-from .checks import check_durations_events, check_missing
+from .checks import check_durations_events, check_missing, check_penalizer
 from .features import BOOLEAN, CATEGORICAL, NUMERIC, SNAPSHOT_ONLY
 
 TIMING = ("tenure_months", "months_to_next_renewal", "next_renewal_date")
@@ -334,6 +334,7 @@ def training_design(features: pd.DataFrame, covariates, penalizer: float, exclud
 
     Returns ``(encoder, dropped, X, durations, events)``.
     """
+    check_penalizer(penalizer)
     check_survival_columns(features)
     covs, dropped = resolve_covariates(features, covariates, exclude=exclude)
     check_missing(features, [*covs, *exclude])
