@@ -210,8 +210,8 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
                         feats, scores, against="training")
         tables.append(t)
     elif model is not None:
-        notes.append("the model file carries no training profile (refit it with this tobmodel "
-                     "version, or pass --training)")
+        notes.append("the model file carries no training profile: pass --training (the "
+                     "training features or tables) to compare with the training data")
     if previous_features is not None and feats is not None:
         from ..io.profile import reference_profile
         pf = _scoring_rows(previous_features, kind, weeks[-2] if len(weeks) > 1 else None,
