@@ -350,3 +350,18 @@ def test_damaged_profile_in_a_model_file_is_a_one_line_error(cox_files, tmp_path
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="finite"):
         load_renewal_model(tmp_path / "bad.json")
+
+
+def test_report_follows_the_umask_and_keeps_a_replaced_files_mode(tmp_path):
+    import os
+    db = _weekly_history(tmp_path / "h.sqlite", n=20)
+    r = build_report(db, top=2)
+    old = os.umask(0o022)
+    try:
+        out = write_report(r, tmp_path / "r.html")
+        assert out.stat().st_mode & 0o777 == 0o644
+        os.chmod(out, 0o640)
+        write_report(r, out)
+        assert out.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

@@ -125,7 +125,7 @@ def _scoring_rows(value, kind: str, as_of, what: str) -> pd.DataFrame:
     if isinstance(value, pd.DataFrame):
         return _active(value)
     if Path(value).is_dir():
-        from ..export.jobs import read_leads, read_renewal_features
+        from ..export import read_leads, read_renewal_features
         read = read_renewal_features if kind == "churn" else read_leads
         return _active(read(str(value), None if as_of is None else _day(as_of)))
     return _active(_read_frame(value, what))
@@ -369,20 +369,11 @@ def write_report(r: WeeklyReport, path) -> Path:
     text = render_html(r)
     try:
         with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-            _umask_mode(tmp)
+            tmp.write_text(text, encoding="utf-8")  # mode: umask, or the replaced file's
     except OSError as e:
         raise ExportError(f"{path}: cannot write the report ({e.strerror or e})") from None
     r.written.append(str(path))
     return path
-
-
-def _umask_mode(tmp: Path) -> None:
-    """mkstemp makes 0600 files; a report is a normal file (0666 less the umask)."""
-    import os
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
 
 
 def report_table_names(kind: str) -> dict:
