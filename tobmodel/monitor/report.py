@@ -120,6 +120,15 @@ def _active(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _feature_names(profile, model, df, ident) -> list:
+    """The model's features: from its profile, its schema, or every column of ``df``."""
+    if profile is not None:
+        return [c for c in profile["features"] if c in df.columns]
+    if model is not None:
+        return [f for f in model.features_ if f["name"] in df.columns]
+    return [c for c in df.columns if c not in (ident, "active", "churned", "status")]
+
+
 def _scoring_rows(value, kind: str, as_of, what: str) -> pd.DataFrame:
     """A frame as given, a features file, or a folder of tables turned into features at as_of."""
     if isinstance(value, pd.DataFrame):
@@ -192,9 +201,7 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
         from ..io.profile import reference_profile
         train = _scoring_rows(training, kind, getattr(loaded, "as_of_", None),
                               "training features")
-        names = (loaded.features_ if loaded is not None else
-                 [c for c in train.columns if c not in (ident, "active")])
-        profile = reference_profile(train, names)
+        profile = reference_profile(train, _feature_names(None, loaded, train, ident))
     feats = None
     if features is not None:
         feats = _scoring_rows(features, kind, weeks[-1], "features")
@@ -212,12 +219,15 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
     elif model is not None:
         notes.append("the model file carries no training profile: pass --training (the "
                      "training features or tables) to compare with the training data")
+    if previous_features is None and len(weeks) > 1 and isinstance(features, (str, Path)) \
+            and Path(features).is_dir():
+        previous_features = features  # the same tables, as they were at the previous run
     if previous_features is not None and feats is not None:
         from ..io.profile import reference_profile
         pf = _scoring_rows(previous_features, kind, weeks[-2] if len(weeks) > 1 else None,
                            "previous features")
-        names = [c for c in (profile or {}).get("features", {}) if c in pf.columns] or \
-            [c for c in pf.columns if c not in (ident, "active") and c in feats.columns]
+        names = _feature_names(profile, loaded, pf, ident)
+        names = [n for n in names if (n["name"] if isinstance(n, dict) else n) in feats.columns]
         tables.append(drift_table(reference_profile(pf, names), feats, against="last week"))
     drift = (pd.concat(tables, ignore_index=True) if tables
              else pd.DataFrame(columns=list(DRIFT_COLUMNS)))
@@ -426,7 +436,8 @@ def report_from_args(args) -> WeeklyReport:
     from .movers import _is_database
     history = args.history if len(args.history) > 1 else args.history[0]
     r = build_report(history, kind=args.kind, model=args.model, features=args.features,
-                     training=args.training, previous_features=args.previous_features, model_name=args.model_name, as_of=args.as_of,
+                     training=args.training, previous_features=args.previous_features,
+                     model_name=args.model_name, as_of=args.as_of,
                      segment=args.segment, top=args.top, weeks_rising=args.weeks_rising)
     write_report(r, args.output)
     if not args.no_tables and not isinstance(history, list) and _is_database(history):
