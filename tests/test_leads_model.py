@@ -13,7 +13,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
@@ -118,7 +118,7 @@ def test_cross_validate_by_time_reports_folds_in_order(leads):
 # --- factory pipelines -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind, estimator", [("logistic", LogisticRegression),
-                                             ("hgb", HistGradientBoostingClassifier)])
+                                             ("hgb", LGBMClassifier)])
 def test_factory_builds_calibrated_pipeline_of_stock_parts(kind, estimator, closed):
     c, y = closed
     pipe = make_lead_model(kind)
@@ -180,8 +180,8 @@ def test_engine_matches_sklearn_predict_proba(kind, calibration, leads):
 def test_tree_engine_with_more_than_32_leaves_and_what_if_scores(closed):
     c, y = closed
     pipe = make_lead_model("hgb", calibration=None)
-    pipe.set_params(classify__max_leaf_nodes=48, classify__max_iter=30,
-                    classify__min_samples_leaf=5)
+    pipe.set_params(classify__num_leaves=48, classify__n_estimators=30,
+                    classify__min_child_samples=5)
     pipe.fit(c, y)
     encoding, engine, calibrator, _ = engine_from_pipeline(pipe)
     assert engine.dtype == np.uint64

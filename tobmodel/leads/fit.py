@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..persist import data_fingerprint, feature_schema, library_versions, make_model_id
-from .engine import engine_from_pipeline
+from .engine import calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
@@ -32,6 +32,7 @@ __all__ = ["fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
 
 MIN_CONVERSIONS = 10    # fewer converted (or lost) leads: refuse to fit
 FEW_CONVERSIONS = 100   # fewer: warn that the model is rough
+CALIBRATION_SHARE = 0.2  # newest share of closed leads that calibrates, the rest trains
 
 
 class SmallDataWarning(UserWarning):
@@ -79,7 +80,10 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         The leads table (see ``data/README.md``). Open leads are left out and
         counted in ``model.training_["n_open_excluded"]``.
     kind, calibration, random_state
-        See :func:`~tobmodel.leads.make_lead_model`.
+        See :func:`~tobmodel.leads.make_lead_model`. With a calibration, the
+        classifier is fitted on the older 80% of closed leads and the
+        calibration on the newest 20% (whole days by ``created_date``), once:
+        no cross-validated refits. Without one, on all closed leads.
     features : list of str, optional
         Default: every column known when a lead is scored
         (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
@@ -101,14 +105,18 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
     """
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
     config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
-              "features": features, "calibration_folds": 3,
+              "features": features,
+              "calibration_holdout": CALIBRATION_SHARE if calibration else None,
               "monotone_increasing": [f for f in MONOTONE_INCREASING if f in features]}
-    pipeline = make_lead_model(kind, calibration, random_state, features,
+    pipeline = make_lead_model(kind, None, random_state, features,
                                categorical=[f for f in features if kinds[f] == "category"])
-    pipeline.fit(closed, y)
-    encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
+    train, hold = _calibration_split(closed, y, calibration, source)
+    pipeline.fit(closed.iloc[train], y[train])
+    encoding, engine, _, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
     encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
+    pipeline, calibrator = calibrate_on(pipeline, encoding, engine, closed.iloc[hold], y[hold],
+                                        calibration, source)
     Z = encoding.encode(closed, source=source, warn=False)
     p = np.empty(len(Z))
     for part in chunks(len(Z), False, engine.chunk_rows):
@@ -118,13 +126,49 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
                 "n_open_excluded": n_open, "conversion_rate": float(y.mean()),
                 "first_created": None if dates is None else str(dates.min().date()),
                 "last_created": None if dates is None else str(dates.max().date()),
+                "n_calibration": int(len(hold)),
                 "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
     return LeadModel(encoding, engine, calibrator, spec,
                      features=feature_schema(closed, encoding.names), kinds=model_kinds,
                      references=reference_values(Z, model_kinds), grid=score_grid(p),
                      config=config, training=training,
                      model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
-                     versions=library_versions("scikit-learn"), pipeline=pipeline)
+                     versions=library_versions("scikit-learn",
+                                               *(["lightgbm"] if kind == "hgb" else [])),
+                     pipeline=pipeline)
+
+
+def _calibration_split(closed, y, calibration, source):
+    """Row positions that train and that calibrate: the newest whole days calibrate.
+
+    Without calibration every lead trains. Otherwise the newest
+    :data:`CALIBRATION_SHARE` of closed leads (by ``created_date``, whole days;
+    input order without that column) calibrate the probabilities and the older
+    ones train the classifier, so the calibration is fitted on leads the
+    classifier never saw, in the order the model will meet them.
+    """
+    n = len(y)
+    if calibration is None:
+        return np.arange(n), np.arange(0)
+    if "created_date" in closed.columns:
+        days = pd.to_datetime(closed["created_date"]).to_numpy().astype("datetime64[D]")
+        order = np.argsort(days, kind="stable")
+        first = days[order[int(np.floor(n * (1 - CALIBRATION_SHARE)))]]
+        hold = days >= first
+        if hold.all():  # every lead on one day: split by row order instead
+            hold = np.zeros(n, bool)
+            hold[order[int(np.floor(n * (1 - CALIBRATION_SHARE))):]] = True
+    else:
+        hold = np.arange(n) >= int(np.floor(n * (1 - CALIBRATION_SHARE)))
+    for part, name in ((~hold, "training"), (hold, "calibration")):
+        k = int(y[part].sum())
+        if min(k, int(part.sum()) - k) < 2:
+            raise LeadDataError(
+                f"{source}: the {name} part ({'newest' if name == 'calibration' else 'older'} "
+                f"{int(part.sum())} closed leads) has {k} converted and {int(part.sum()) - k} "
+                f"lost leads; calibration needs both in both parts: use more leads or "
+                f"calibration=None")
+    return np.flatnonzero(~hold), np.flatnonzero(hold)
 
 
 def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
