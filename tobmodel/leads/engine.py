@@ -248,49 +248,96 @@ def calibrate_on(pipeline, encoding: Encoding, engine, leads: pd.DataFrame, y,
 
     Returns ``(calibrated Pipeline, Calibrator)``. The Pipeline's classifier
     becomes ``CalibratedClassifierCV(FrozenEstimator(classifier), method)`` fitted
-    on the held-out leads (scikit-learn's own calibration; the trees are not
+    on the held-out leads (scikit-learn's own calibration; the classifier is not
     refitted). The Calibrator holds the same map as plain numbers, read through
-    public interfaces: for ``"sigmoid"``, ``a`` and ``b`` of the documented
-    form ``p = 1 / (1 + exp(a f + b))`` solved from the calibrated
-    probabilities; for ``"isotonic"``, the thresholds of an
-    ``IsotonicRegression(out_of_bounds="clip")`` fitted on the same scores,
-    which is the calibrator scikit-learn documents for that method. Both are
-    then checked against the calibrated Pipeline's ``predict_proba`` to 1e-9.
+    public interfaces (see :func:`plain_calibrator`).
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
-    from sklearn.isotonic import IsotonicRegression
     from sklearn.pipeline import Pipeline
 
     if method is None:
         return pipeline, Calibrator(None)
     est = _classifier_of(pipeline)
-    y = np.asarray(y)
     Xt = pipeline.named_steps["prepare"].transform(leads)
-    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, y)
+    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, np.asarray(y))
     calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
     raw = raw_scores(encoding, engine, leads)
+    return calibrated, plain_calibrator(method, est, raw, y, raw, cal.predict_proba(Xt)[:, 1],
+                                        source)
+
+
+def calibrate_by_folds(calibrated, pipeline, encoding: Encoding, engine, leads: pd.DataFrame,
+                       y, folds: int, source: str = "leads"):
+    """The Calibrator of ``calibrated``, a factory Pipeline calibrated by ``folds``-fold CV.
+
+    ``calibrated`` is ``make_lead_model(kind, method, calibration_folds=folds)``
+    fitted on ``leads``; ``pipeline`` the same model without calibration, fitted
+    on the same leads (the classifier that ``calibrated`` refits on all leads;
+    both fits are deterministic). The out-of-fold scores the calibration was
+    fitted on are recomputed with ``cross_val_predict`` and the
+    ``StratifiedKFold(folds)`` that scikit-learn documents for an integer ``cv``.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    method = calibrated.named_steps["classify"].method
+    est = _classifier_of(pipeline)
+    y = np.asarray(y)
+    raw = raw_scores(encoding, engine, leads)
+    oof = None
+    if method == "isotonic":
+        Xt = calibrated.named_steps["prepare"].transform(leads)
+        response = "decision_function" if hasattr(est, "decision_function") else "predict_proba"
+        oof = cross_val_predict(clone(est), Xt, y, cv=StratifiedKFold(folds), method=response)
+        if response == "predict_proba":
+            oof = oof[:, 1]
+    return plain_calibrator(method, est, raw, y, oof, calibrated.predict_proba(leads)[:, 1],
+                            source)
+
+
+def plain_calibrator(method, est, raw, y, fitted_on, p_sklearn, source="leads") -> Calibrator:
+    """scikit-learn's fitted calibration map as a :class:`Calibrator`, checked to 1e-9.
+
+    ``raw`` are the engine's log-odds of some leads and ``p_sklearn`` the calibrated
+    Pipeline's probabilities of the same leads. For ``"sigmoid"``, ``a`` and ``b`` of
+    the documented form ``p = 1 / (1 + exp(a f + b))`` are solved from them. For
+    ``"isotonic"``, an ``IsotonicRegression(out_of_bounds="clip")`` (the calibrator
+    scikit-learn documents for that method) is fitted on the scores the
+    calibration was fitted on (``fitted_on``, labels ``y``) and its public
+    ``X_thresholds_``/``y_thresholds_`` are kept. ``f`` is the log-odds, or the
+    classifier's probability when it has no ``decision_function``.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
     inp = "raw" if hasattr(est, "decision_function") else "probability"
     f = raw if inp == "raw" else expit(raw)
-    p_sklearn = cal.predict_proba(Xt)[:, 1]
     if method == "sigmoid":
         ok = (p_sklearn > 1e-12) & (p_sklearn < 1 - 1e-12)
         if ok.sum() >= 2 and np.ptp(f[ok]) > 0:
-            (a, b), *_ = np.linalg.lstsq(np.column_stack([f[ok], np.ones(ok.sum())]),
-                                         -logit(p_sklearn[ok]), rcond=None)
+            # weights dp/dlogit: residuals in probability, so that the rounding of
+            # probabilities near 0 or 1 (logit imprecise) does not pull a and b
+            w = p_sklearn[ok] * (1 - p_sklearn[ok])
+            (a, b), *_ = np.linalg.lstsq(np.column_stack([f[ok], np.ones(ok.sum())]) * w[:, None],
+                                         -logit(p_sklearn[ok]) * w, rcond=None)
         else:  # one distinct score: the map is a constant
             a, b = 0.0, float(-logit(np.clip(np.median(p_sklearn), 1e-12, 1 - 1e-12)))
         calibrator = Calibrator("sigmoid", a=a, b=b, input=inp)
-    else:
-        iso = IsotonicRegression(out_of_bounds="clip").fit(f, y)
+    elif method == "isotonic":
+        fitted_on = np.asarray(fitted_on, float)
+        if inp == "probability" and fitted_on is raw:
+            fitted_on = f
+        iso = IsotonicRegression(out_of_bounds="clip").fit(fitted_on, np.asarray(y))
         calibrator = Calibrator("isotonic", x=iso.X_thresholds_, y=iso.y_thresholds_, input=inp)
+    else:
+        raise ValueError(f"calibration method {method!r} is not supported")
     gap = float(np.max(np.abs(calibrator(raw) - p_sklearn), initial=0.0))
     if not gap <= 1e-9:
-        raise LeadDataError(f"{source}: the {method} calibration cannot be saved as plain "
-                            f"numbers (differs from scikit-learn's by {gap:.2g}); this "
-                            "scikit-learn version changed its calibration: pin the version "
-                            "in pyproject.toml's range")
-    return calibrated, calibrator
+        raise LeadDataError(f"{source}: the {method} calibration read from scikit-learn does "
+                            f"not reproduce it (differs by up to {gap:.2g} > 1e-9), so it "
+                            "cannot be saved as plain numbers; use scikit-learn within "
+                            "pyproject.toml's range, or another calibration")
+    return calibrator
 
 
 def engine_from_spec(encoding: Encoding, spec: dict):
