@@ -233,18 +233,20 @@ def engine_from_pipeline(pipeline):
     return encoding, lr, Calibrator(None), {"estimator": "logistic", "logistic": lr.to_dict()}
 
 
-def raw_scores(encoding: Encoding, engine, leads: pd.DataFrame) -> np.ndarray:
-    """Raw scores (log-odds) of ``leads`` by the plain-number engine, block by block."""
-    Z = encoding.encode(leads, warn=False)
-    raw = np.empty(len(Z))
-    for s in range(0, len(Z), engine.chunk_rows):
-        raw[s:s + engine.chunk_rows] = engine.prepare(Z[s:s + engine.chunk_rows]).raw
-    return raw
+CHECK_ROWS = 20_000  # leads on which the plain-number calibration is checked
 
 
-def calibrate_on(pipeline, encoding: Encoding, engine, leads: pd.DataFrame, y,
-                 method: str | None, source: str = "leads"):
+def _check_rows(n: int) -> np.ndarray:
+    """Evenly spread row positions, at most :data:`CHECK_ROWS`."""
+    return np.unique(np.linspace(0, n - 1, min(n, CHECK_ROWS)).astype(np.intp)) if n else \
+        np.arange(0)
+
+
+def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | None,
+                 source: str = "leads"):
     """Calibrate a fitted, uncalibrated lead Pipeline on held-out ``leads``.
+
+    ``raw`` are the engine's log-odds of ``leads``.
 
     Returns ``(calibrated Pipeline, Calibrator)``. The Pipeline's classifier
     becomes ``CalibratedClassifierCV(FrozenEstimator(classifier), method)`` fitted
@@ -262,19 +264,26 @@ def calibrate_on(pipeline, encoding: Encoding, engine, leads: pd.DataFrame, y,
     Xt = pipeline.named_steps["prepare"].transform(leads)
     cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, np.asarray(y))
     calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
-    raw = raw_scores(encoding, engine, leads)
-    return calibrated, plain_calibrator(method, est, raw, y, raw, cal.predict_proba(Xt)[:, 1],
-                                        source)
+    rows = _check_rows(len(raw))
+    inp = _calibrator_input(est)
+    calibrator = plain_calibrator(method, inp, raw, y, raw if inp == "raw" else expit(raw),
+                                  rows, cal.predict_proba(Xt.iloc[rows])[:, 1], source)
+    return calibrated, calibrator
 
 
-def calibrate_by_folds(calibrated, pipeline, encoding: Encoding, engine, leads: pd.DataFrame,
-                       y, folds: int, source: str = "leads"):
+def _calibrator_input(est) -> str:
+    """What scikit-learn's calibration reads: decision_function if there is one."""
+    return "raw" if hasattr(est, "decision_function") else "probability"
+
+
+def calibrate_by_folds(calibrated, pipeline, leads: pd.DataFrame, y, raw, folds: int,
+                       source: str = "leads"):
     """The Calibrator of ``calibrated``, a factory Pipeline calibrated by ``folds``-fold CV.
 
     ``calibrated`` is ``make_lead_model(kind, method, calibration_folds=folds)``
     fitted on ``leads``; ``pipeline`` the same model without calibration, fitted
     on the same leads (the classifier that ``calibrated`` refits on all leads;
-    both fits are deterministic). The out-of-fold scores the calibration was
+    both fits are deterministic), ``raw`` the engine's log-odds of ``leads``. The out-of-fold scores the calibration was
     fitted on are recomputed with ``cross_val_predict`` and the
     ``StratifiedKFold(folds)`` that scikit-learn documents for an integer ``cv``.
     """
@@ -283,35 +292,37 @@ def calibrate_by_folds(calibrated, pipeline, encoding: Encoding, engine, leads: 
 
     method = calibrated.named_steps["classify"].method
     est = _classifier_of(pipeline)
+    inp = _calibrator_input(est)
     y = np.asarray(y)
-    raw = raw_scores(encoding, engine, leads)
     oof = None
     if method == "isotonic":
         Xt = calibrated.named_steps["prepare"].transform(leads)
-        response = "decision_function" if hasattr(est, "decision_function") else "predict_proba"
+        response = "decision_function" if inp == "raw" else "predict_proba"
         oof = cross_val_predict(clone(est), Xt, y, cv=StratifiedKFold(folds), method=response)
         if response == "predict_proba":
             oof = oof[:, 1]
-    return plain_calibrator(method, est, raw, y, oof, calibrated.predict_proba(leads)[:, 1],
-                            source)
+    rows = _check_rows(len(raw))
+    return plain_calibrator(method, inp, raw, y, oof, rows,
+                            calibrated.predict_proba(leads.iloc[rows])[:, 1], source)
 
 
-def plain_calibrator(method, est, raw, y, fitted_on, p_sklearn, source="leads") -> Calibrator:
+def plain_calibrator(method, inp, raw, y, fitted_on, rows, p_sklearn,
+                     source="leads") -> Calibrator:
     """scikit-learn's fitted calibration map as a :class:`Calibrator`, checked to 1e-9.
 
     ``raw`` are the engine's log-odds of some leads and ``p_sklearn`` the calibrated
-    Pipeline's probabilities of the same leads. For ``"sigmoid"``, ``a`` and ``b`` of
-    the documented form ``p = 1 / (1 + exp(a f + b))`` are solved from them. For
-    ``"isotonic"``, an ``IsotonicRegression(out_of_bounds="clip")`` (the calibrator
-    scikit-learn documents for that method) is fitted on the scores the
-    calibration was fitted on (``fitted_on``, labels ``y``) and its public
-    ``X_thresholds_``/``y_thresholds_`` are kept. ``f`` is the log-odds, or the
-    classifier's probability when it has no ``decision_function``.
+    Pipeline's probabilities of the leads at positions ``rows``; the map reads
+    ``f``, the log-odds or (``inp="probability"``) the classifier's probability.
+    For ``"sigmoid"``, ``a`` and ``b`` of the documented form
+    ``p = 1 / (1 + exp(a f + b))`` are solved from them. For ``"isotonic"``, an
+    ``IsotonicRegression(out_of_bounds="clip")`` (the calibrator scikit-learn
+    documents for that method) is fitted on the scores the calibration was
+    fitted on (``fitted_on``, labels ``y``) and its public
+    ``X_thresholds_``/``y_thresholds_`` are kept.
     """
     from sklearn.isotonic import IsotonicRegression
 
-    inp = "raw" if hasattr(est, "decision_function") else "probability"
-    f = raw if inp == "raw" else expit(raw)
+    f = (raw if inp == "raw" else expit(raw))[rows]
     if method == "sigmoid":
         ok = (p_sklearn > 1e-12) & (p_sklearn < 1 - 1e-12)
         if ok.sum() >= 2 and np.ptp(f[ok]) > 0:
@@ -324,14 +335,11 @@ def plain_calibrator(method, est, raw, y, fitted_on, p_sklearn, source="leads") 
             a, b = 0.0, float(-logit(np.clip(np.median(p_sklearn), 1e-12, 1 - 1e-12)))
         calibrator = Calibrator("sigmoid", a=a, b=b, input=inp)
     elif method == "isotonic":
-        fitted_on = np.asarray(fitted_on, float)
-        if inp == "probability" and fitted_on is raw:
-            fitted_on = f
         iso = IsotonicRegression(out_of_bounds="clip").fit(fitted_on, np.asarray(y))
         calibrator = Calibrator("isotonic", x=iso.X_thresholds_, y=iso.y_thresholds_, input=inp)
     else:
         raise ValueError(f"calibration method {method!r} is not supported")
-    gap = float(np.max(np.abs(calibrator(raw) - p_sklearn), initial=0.0))
+    gap = float(np.max(np.abs(calibrator(raw[rows]) - p_sklearn), initial=0.0))
     if not gap <= 1e-9:
         raise LeadDataError(f"{source}: the {method} calibration read from scikit-learn does "
                             f"not reproduce it (differs by up to {gap:.2g} > 1e-9), so it "

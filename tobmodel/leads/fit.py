@@ -121,20 +121,21 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
     encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
     encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
+    Z = encoding.encode(closed, source=source, warn=False)
+    raw = np.empty(len(Z))
+    for part in chunks(len(Z), False, engine.chunk_rows):
+        raw[part] = engine.prepare(Z[part]).raw
     if hold is not None:
-        pipeline, calibrator = calibrate_on(pipeline, encoding, engine, closed.iloc[hold],
-                                            y[hold], calibration, source)
+        pipeline, calibrator = calibrate_on(pipeline, engine, closed.iloc[hold], y[hold],
+                                            raw[hold], calibration, source)
     elif calibration is not None:
         calibrated = make_lead_model(kind, calibration, random_state, features,
                                      categorical=categorical,
                                      calibration_folds=CALIBRATION_FOLDS).fit(closed, y)
-        calibrator = calibrate_by_folds(calibrated, pipeline, encoding, engine, closed, y,
+        calibrator = calibrate_by_folds(calibrated, pipeline, closed, y, raw,
                                         CALIBRATION_FOLDS, source)
         pipeline = calibrated
-    Z = encoding.encode(closed, source=source, warn=False)
-    p = np.empty(len(Z))
-    for part in chunks(len(Z), False, engine.chunk_rows):
-        p[part] = calibrator(engine.prepare(Z[part]).raw)
+    p = calibrator(raw)
     dates = pd.to_datetime(closed["created_date"]) if "created_date" in closed.columns else None
     training = {"n_train": int(len(y)), "n_converted": int(y.sum()),
                 "n_open_excluded": n_open, "conversion_rate": float(y.mean()),
