@@ -226,3 +226,25 @@ def test_peer_churn_counts_only_churns_known_before_the_month(saas):
     earlier.loc[alive, "churned"] = 1  # ... or in November 2023: now it shows
     earlier.loc[alive, "end_date"] = pd.Timestamp("2023-11-15")
     assert (_peer_churn(earlier, acc, r, last_m, "saas") > base + 0.1).all()
+
+
+def test_cause_specific_incidences_add_up_and_follow_the_mechanisms():
+    from tobmodel.renewal.competing import CompetingRisksModel
+    sim = tobmodel.simulate("saas", "validation", n_accounts=3000, seed=8)
+    m = CompetingRisksModel().fit(sim)
+    assert m.cause_counts_["product_fit"] > m.cause_counts_["other"]
+    now = current_month(sim)
+    cif = m.cumulative_incidence(now, 12)
+    total = sum(v[:, -1] for v in cif.values())
+    S = np.cumprod(1 - np.minimum(sum(mm.project_hazards(now, 12)
+                                      for mm in m.models_.values()), 1), axis=1)
+    np.testing.assert_allclose(total, 1 - S[:, -1], atol=1e-12)   # incidences add up
+    assert (np.diff(cif["product_fit"], axis=1) >= 0).all()
+    t = m.cause_table(now)
+    over = now["sales_overpromised"].to_numpy(bool)
+    first_year = (now["tenure_at_month_start"] < 12).to_numpy()
+    pf = t["p_product_fit"].to_numpy()
+    assert pf[over & first_year].mean() > 2 * pf[~over & first_year].mean()
+    assert set(t["likeliest_cause"]) <= set(cif)
+    with pytest.raises(ValueError, match="records no reason"):
+        CompetingRisksModel().fit(tobmodel.simulate("platform", n_accounts=300, seed=1))
