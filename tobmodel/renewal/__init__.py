@@ -16,14 +16,17 @@ probability = more risk.
 """
 from __future__ import annotations
 
+from .competing import CompetingRisksModel
 from .cox import CoxRenewalModel, PHCheck, fit_weibull_tail
 from .descriptive import (add_segments, book_by_period, cohort_retention_table,
                           compare_segments, fit_kaplan_meier, median_tenure, retention_at,
                           revenue_retention)
 from .discrete import DiscreteTimeHazard, ShiftedBetaGeometric, cohort_survivors, person_period
+from .dynamic import DynamicHazardModel, fit_dynamic_model
 from .features import build_account_features, calendar_months
 from .models import DesignEncoder, RenewalFitWarning, fit_renewal_model
 from .parametric import LogLogisticAFTRenewalModel, WeibullAFTRenewalModel
+from .person_months import current_month, inactive_run_churn, person_months
 from .persist import load_renewal_model, save_renewal_model
 from .plotting import (plot_calibration, plot_censoring, plot_cohort_heatmap,
                        plot_kaplan_meier, plot_metric_comparison, plot_revenue_retention,
@@ -46,6 +49,9 @@ __all__ = [
     "SCORE_COLUMNS", "fit_weibull_tail", "reason_texts", "plot_forest",
     "plot_survival_curves", "plot_score_distribution", "plot_baseline_hazard", "plot_ph_check",
     "plot_reasons", "plot_discrete_hazard",
+    # dynamic prediction (person-months, time-varying covariates) and churn causes
+    "person_months", "current_month", "inactive_run_churn", "DynamicHazardModel",
+    "fit_dynamic_model", "CompetingRisksModel",
     # repurchase (hardware order gaps)
     "order_gaps", "fit_repurchase_model", "RepurchaseModel",
     # descriptive
