@@ -104,7 +104,10 @@ def main(argv=None):
     ap.add_argument("--fit-accounts", type=int, default=100_000)
     ap.add_argument("--score-accounts", type=int, default=1_000_000)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true")
     a = ap.parse_args(argv)
+    if a.speed_only:
+        return report_speed(a)
     seeds = [int(s) for s in a.seeds.split(",")]
     rows = []
     for btype in a.types.split(","):
@@ -155,12 +158,16 @@ def main(argv=None):
                 <= g.loc["oracle", "calibration_error"] + 0.01})
         print(pd.DataFrame(goals).to_string(index=False))
     if not a.skip_speed:
-        s = speed(a.fit_accounts, a.score_accounts)
-        print(f"\nspeed: {s['person_months_built']:,} person-months built from "
-              f"{a.fit_accounts:,} accounts in {s['build_s']:.1f} s; fit on {s['fit_rows']:,} "
-              f"rows ({a.fit_accounts:,} x 36) {s['fit_s']:.1f} s (goal < 60 s); scoring "
-              f"{s['score_accounts']:,} active accounts {s['score_s']:.2f} s (goal < 2 s; "
-              f"static Cox {s['cox_score_s']:.2f} s, ratio {s['score_s'] / s['cox_score_s']:.2f})")
+        report_speed(a)
+
+
+def report_speed(a):
+    s = speed(a.fit_accounts, a.score_accounts)
+    print(f"\nspeed: {s['person_months_built']:,} person-months built from "
+          f"{a.fit_accounts:,} accounts in {s['build_s']:.1f} s; fit on {s['fit_rows']:,} "
+          f"rows ({a.fit_accounts:,} x 36) {s['fit_s']:.1f} s (goal < 60 s); scoring "
+          f"{s['score_accounts']:,} active accounts {s['score_s']:.2f} s (goal < 2 s; "
+          f"static Cox {s['cox_score_s']:.2f} s, ratio {s['score_s'] / s['cox_score_s']:.2f})")
 
 
 if __name__ == "__main__":
