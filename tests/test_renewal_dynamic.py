@@ -183,6 +183,11 @@ def test_cli_fits_scores_and_evaluates_the_dynamic_model(tmp_path):
                  "--output", str(tmp_path / "s.csv")]) in (0, None)
     s = pd.read_csv(tmp_path / "s.csv")
     assert (s["model_name"] == "dynamic").all() and s["p_churn_horizon"].between(0, 1).all()
+    from tobmodel.export.jobs import evaluate_model
+    table = evaluate_model(str(tmp_path / "m.json"), str(data)).set_index("model")
+    assert {"dynamic", "baseline", "oracle"} <= set(table.index)
+    assert table.loc["dynamic", "c_index"] > table.loc["baseline", "c_index"]
+    assert table.loc["dynamic", "c_index_lo"] < table.loc["dynamic", "c_index"]
 
 
 def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
