@@ -25,8 +25,9 @@ id_column : str
     ``'account_id'`` (renewal) or ``'lead_id'`` (lead).
 features_ : list of dict
     The feature schema (name, dtype, categories) incoming data is checked against.
-as_of_ : pandas.Timestamp or None
-    The date the training data was known up to. The default scoring date.
+as_of_ : str or None
+    The date (``YYYY-MM-DD``) the training data was known up to; the default
+    scoring date of the export (:func:`tobmodel.export.resolve_as_of`).
 
 Methods every model has
 -----------------------
@@ -43,8 +44,11 @@ to_document() -> dict
     strings and lists only (loading never executes code).
 from_document(doc) -> model (classmethod)
     The inverse: ``type(m).from_document(m.to_document())`` scores like ``m``.
-    Raises ``ValueError`` / ``KeyError`` on an incomplete document (the
-    registry turns these into one-line :class:`tobmodel.persist.ModelFileError`).
+    Raises ``ValueError`` / ``KeyError`` on an incomplete document, including
+    null or non-finite numbers and lists of inconsistent lengths (the registry
+    turns these into one-line :class:`tobmodel.persist.ModelFileError`).
+    ``doc["config"]`` holds the constructor options (refitting elsewhere:
+    ``type(m)(**options)``).
 save(path)
     ``tobmodel.persist.write_model_json(self.to_document(), path)``.
 
@@ -113,6 +117,9 @@ class ScoringModel(Protocol):
 
     def to_document(self) -> dict: ...
 
+    @classmethod
+    def from_document(cls, doc: dict): ...
+
     def save(self, path): ...
 
 
@@ -144,6 +151,25 @@ class ModelBase:
     def check_schema(self, df, source: str = "data") -> None:
         from .persist import check_schema
         check_schema(df, self.features_, source=source)
+
+    def header_document(self, *libraries: str) -> dict:
+        """The common header of :meth:`to_document` (the protocol attributes)."""
+        from .persist import library_versions
+        versions = library_versions(*libraries)
+        if getattr(self, "saved_by_version_", None):
+            versions["tobmodel"] = self.saved_by_version_
+        return {"kind": self.kind, "name": self.name, "model_id": self.model_id,
+                "versions": versions, "features": self.features_,
+                "id_column": self.id_column, "as_of": self.as_of_}
+
+    def read_header(self, doc: dict):
+        """Set the protocol attributes from a document's header; returns ``self``."""
+        self.features_ = [dict(f) for f in doc["features"]]
+        self.model_id_ = str(doc["model_id"])
+        self.saved_by_version_ = str(doc["versions"]["tobmodel"])
+        as_of = doc.get("as_of")
+        self.as_of_ = None if as_of is None else str(as_of)
+        return self
 
     def to_document(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,7 +1,7 @@
 """A fitted lead Pipeline as plain numbers: encode leads, raw score, calibrate.
 
 :func:`engine_from_pipeline` reads a Pipeline made by
-:func:`~tobmodel.leads.model.make_lead_model` into three parts that hold only
+:func:`~tobmodel.leads.pipeline.make_lead_model` into three parts that hold only
 lists and arrays (so they can be saved as JSON and rebuilt without running
 code): the feature encoding, the classifier (logistic terms or trees) and the
 calibrator. They reproduce the Pipeline's probabilities to rounding error and

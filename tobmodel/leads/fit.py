@@ -22,7 +22,7 @@ from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
 from .leadmodel import LeadModel
-from .model import MONOTONE_INCREASING, make_lead_model
+from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
 from .timesplit import TimeOrderedSplit

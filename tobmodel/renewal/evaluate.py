@@ -317,7 +317,7 @@ def evaluate_renewal_model(sim, cutoff, model: str = "cox", horizon_months: int 
     ['oracle', 'baseline', 'cox']
     """
     from .features import build_account_features
-    from .models import fit_renewal_model
+    from .design import fit_renewal_model
     split = time_split(sim, cutoff)
     features = build_account_features(sim, as_of=split.cutoff)
     fitted = fit_renewal_model(features, model, **options)

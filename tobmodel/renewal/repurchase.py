@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..survival import LAPSE_MONTHS
 from .features import SNAPSHOT_ONLY, build_account_features, calendar_months
-from .models import (DesignEncoder, _account_examples, _examples, _is_constant, check_missing,
+from .design import (DesignEncoder, _account_examples, _examples, _is_constant, check_missing,
                      resolve_covariates, run_lifelines)
 
 GAP_COLUMNS = ("account_id", "order_number", "start_date", "gap_months", "reordered", "latest")

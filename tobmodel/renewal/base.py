@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._version import __version__
-from .models import score_inputs
+from ..persist import doc_numbers
+from ..protocol import DEFAULT_HORIZON_MONTHS, RENEWAL_SCORE_COLUMNS, ModelBase
+from .design import DesignEncoder, score_inputs
 
-SCORE_COLUMNS = ("account_id", "next_renewal_date", "p_churn_next_renewal", "horizon_months",
-                 "p_churn_horizon", "expected_remaining_months", "beyond_followup", "reasons")
+SCORE_COLUMNS = RENEWAL_SCORE_COLUMNS
 
 
 def conditional_churn(cumhaz, s, t, h_s=None) -> np.ndarray:
@@ -65,31 +65,23 @@ def _dates(s: pd.Series) -> np.ndarray:
     return s.to_numpy() if s.dtype.kind == "M" else pd.to_datetime(s).to_numpy()
 
 
-class RenewalModel:
-    """Base of the fitted renewal models: scoring, reasons, saving.
+class RenewalModel(ModelBase):
+    """Base of the fitted renewal models: scoring, reasons, the model document.
 
-    Subclasses implement ``fit`` and three hooks: ``_state(df)`` (per-account
-    linear predictor and stratum), ``_cumhaz(t, state)`` and
-    ``_last_event(state)`` (last churn time seen in training, per account).
+    Follows :class:`tobmodel.protocol.ScoringModel`. Subclasses implement
+    ``fit``, ``config_()`` (constructor options plus training facts),
+    ``_payload()`` / ``_read_payload(doc)`` (their part of the document) and
+    three hooks: ``_state(df)`` (per-account linear predictor and stratum),
+    ``_cumhaz(t, state)`` and ``_last_event(state)`` (last churn time seen in
+    training, per account).
     """
 
     kind = "renewal"
     id_column = "account_id"
     name = ""
     allow_unknown_categories = False
-
-    # -- protocol attributes ---------------------------------------------------
-    @property
-    def model_id(self) -> str:
-        return self.model_id_
-
-    @property
-    def version(self) -> str:
-        return getattr(self, "saved_by_version_", __version__)
-
-    @property
-    def feature_names_(self) -> list[str]:
-        return [f["name"] for f in self.features_]
+    #: constructor options (the rest of ``config_()`` are facts about the training data)
+    _options: tuple = ()
 
     def check_schema(self, df: pd.DataFrame, source: str = "data") -> None:
         """Raise :class:`tobmodel.persist.SchemaMismatchError` unless ``df`` fits the model."""
@@ -237,8 +229,8 @@ class RenewalModel:
         })
 
     # -- the protocol's score ----------------------------------------------------
-    def score(self, df: pd.DataFrame, as_of=None, horizon_months: int = 12,
-              source: str = "data") -> pd.DataFrame:
+    def score(self, df: pd.DataFrame, as_of=None, horizon_months=None, source: str = "data",
+              progress: bool = False) -> pd.DataFrame:
         """Churn scores for every row of ``df`` (active accounts; churned rows get NaN).
 
         Parameters
@@ -249,8 +241,12 @@ class RenewalModel:
             the model's covariates; ``active`` if present).
         as_of : date-like, optional
             Must match the date the features were built at (checked).
-        horizon_months : int
-            Horizon of ``p_churn_horizon`` and of the restricted mean.
+        horizon_months : int, optional
+            Horizon of ``p_churn_horizon`` and of the restricted mean (default 12).
+        source : str
+            Table or file name used in error messages.
+        progress : bool
+            Accepted for the protocol (scoring is vectorised: no progress bar).
 
         Returns
         -------
@@ -258,6 +254,8 @@ class RenewalModel:
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
         expected_remaining_months, beyond_followup, reasons``.
         """
+        if horizon_months is None:
+            horizon_months = DEFAULT_HORIZON_MONTHS
         if not np.isfinite(horizon_months) or horizon_months <= 0:
             raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
@@ -276,8 +274,49 @@ class RenewalModel:
             "reasons": np.where(active, reasons, ""),
         })
 
-    # -- persistence -------------------------------------------------------------
-    def save(self, path):
-        """Write the model as one JSON file (atomic; same model, same bytes)."""
-        from .persist import save_renewal_model
-        return save_renewal_model(self, path)
+    # -- the model document --------------------------------------------------------
+    def to_document(self) -> dict:
+        """The JSON-ready document of the fitted model (header, encoder, coefficients...)."""
+        self._check_fitted()
+        return {
+            **self.header_document("lifelines", "scipy"),
+            "config": self.config_(),
+            "encoder": self.encoder_.to_dict(),
+            "dropped_covariates": list(self.dropped_covariates_),
+            "coefficients": {"names": self.encoder_.columns, "coef": self.coef_,
+                             "se": self.se_, "p": self.p_, "center": self.center_},
+            **self._payload(),
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict):
+        """The model a :meth:`to_document` document describes (scores identically).
+
+        Raises ``KeyError`` / ``ValueError`` naming what is missing or damaged.
+        """
+        cfg = doc["config"] if "config" in doc else doc["created_from"]  # files before 0.2
+        m = cls(**{k: cfg[k] for k in cls._options})
+        m.read_header(doc)
+        m.as_of_ = cfg.get("as_of", m.as_of_)
+        m.encoder_ = DesignEncoder.from_dict(doc["encoder"])
+        m.covariates_ = list(m.encoder_.covariates)
+        m.dropped_covariates_ = list(doc["dropped_covariates"])
+        coefs = doc["coefficients"]
+        names = m.encoder_.columns
+        if coefs["names"] != names:
+            raise ValueError("coefficient names do not match the encoder's design columns")
+        m.coef_ = doc_numbers(coefs["coef"], "coefficients.coef", len(names))
+        m.center_ = doc_numbers(coefs["center"], "coefficients.center", len(names))
+        m.se_ = doc_numbers(coefs["se"], "coefficients.se", len(names), allow_missing=True)
+        m.p_ = doc_numbers(coefs["p"], "coefficients.p", len(names), allow_missing=True)
+        m.business_type_ = cfg.get("business_type")
+        m.n_accounts_, m.n_events_ = int(cfg["n_accounts"]), int(cfg["n_events"])
+        m.lifelines_fitter_ = None
+        m._read_payload(doc)
+        return m
+
+    def _payload(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read_payload(self, doc: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
