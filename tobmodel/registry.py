@@ -84,10 +84,12 @@ def model_from_document(doc: dict, source="model document", kind: str | None = N
         return cls.from_document(doc)
     except ModelFileError:
         raise
+    except KeyError as e:
+        raise ModelFileError(f"{source}: {doc['kind']} model file is incomplete (no "
+                             f"{e.args[0] if e.args else 'key'})") from None
     except DOCUMENT_ERRORS as e:
-        what = f"{type(e).__name__}: {e}" if not isinstance(e, KeyError) else f"no {e}"
         raise ModelFileError(f"{source}: {doc['kind']} model file is incomplete or damaged "
-                             f"({' '.join(what.split())})") from None
+                             f"({type(e).__name__}: {' '.join(str(e).split())})") from None
 
 
 def load_model(path, kind: str | None = None):

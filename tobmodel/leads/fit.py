@@ -21,7 +21,7 @@ from .engine import engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
-from .leadmodel import LeadModel
+from .leadmodel import LeadModel, leads_as_of
 from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
@@ -99,6 +99,7 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
     LeakageError, LeadDataError
         With the column, the reason and example rows.
     """
+    requested = features
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
     config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
               "features": features, "calibration_folds": 3,
@@ -119,12 +120,15 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
                 "first_created": None if dates is None else str(dates.min().date()),
                 "last_created": None if dates is None else str(dates.max().date()),
                 "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
-    return LeadModel(encoding, engine, calibrator, spec,
-                     features=feature_schema(closed, encoding.names), kinds=model_kinds,
-                     references=reference_values(Z, model_kinds), grid=score_grid(p),
-                     config=config, training=training,
-                     model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
-                     versions=library_versions("scikit-learn"), pipeline=pipeline)
+    model = LeadModel(estimator=kind, calibration=calibration, features=requested,
+                      random_state=random_state, check_leakage=check_leakage)
+    return model._set_fitted(
+        encoding, engine, calibrator, spec,
+        features=feature_schema(closed, encoding.names), kinds=model_kinds,
+        references=reference_values(Z, model_kinds), grid=score_grid(p),
+        config=config, training=training,
+        model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
+        versions=library_versions("scikit-learn"), as_of=leads_as_of(leads), pipeline=pipeline)
 
 
 def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
