@@ -20,23 +20,27 @@ Examples
 >>> model_class("xgboost")
 Traceback (most recent call last):
 ...
-tobmodel.persist.ModelFileError: unknown model name 'xgboost' (known: cox, lead_hgb, lead_logistic, loglogistic_aft, repurchase, weibull_aft)
+tobmodel.persist.ModelFileError: unknown model name 'xgboost' (known: cox, lead_hgb, lead_logistic, loglogistic_aft, weibull_aft)
 """
 from __future__ import annotations
 
 import importlib
 
-from .persist import ModelFileError, read_model_json
-from .protocol import KINDS, ID_COLUMNS
+from .protocol import ID_COLUMNS, KINDS
+
+# standard library only at import time (the command line reads FIT_NAMES for its --help)
 
 MODEL_CLASSES = {
     "cox": "tobmodel.renewal.cox:CoxRenewalModel",
     "weibull_aft": "tobmodel.renewal.parametric:WeibullAFTRenewalModel",
     "loglogistic_aft": "tobmodel.renewal.parametric:LogLogisticAFTRenewalModel",
-    "repurchase": "tobmodel.renewal.repurchase:RepurchaseModel",
     "lead_hgb": "tobmodel.leads.leadmodel:LeadModel",
     "lead_logistic": "tobmodel.leads.leadmodel:LeadModel",
 }
+
+#: what ``tobmodel fit --model`` / :func:`tobmodel.export.fit_model` accept -> registered name
+FIT_NAMES = {"cox": "cox", "weibull_aft": "weibull_aft", "loglogistic_aft": "loglogistic_aft",
+             "lead": "lead_hgb", "lead-hgb": "lead_hgb", "lead-logistic": "lead_logistic"}
 
 #: errors a damaged document raises in ``from_document`` (turned into ModelFileError)
 DOCUMENT_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
@@ -44,6 +48,7 @@ DOCUMENT_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 def model_class(name: str):
     """The class registered for model ``name`` (imported on first use)."""
+    from .persist import ModelFileError
     target = MODEL_CLASSES.get(name) if isinstance(name, str) else None
     if target is None:
         raise ModelFileError(f"unknown model name {name!r} (known: "
@@ -54,6 +59,7 @@ def model_class(name: str):
 
 def check_header(doc: dict, source="model file", kind: str | None = None) -> None:
     """The protocol header every document carries: kind, name, id column, features."""
+    from .persist import ModelFileError
     if doc.get("kind") not in KINDS:
         raise ModelFileError(f"{source}: unknown model kind {doc.get('kind')!r} (expected one "
                              f"of {', '.join(KINDS)})")
@@ -78,6 +84,7 @@ def check_header(doc: dict, source="model file", kind: str | None = None) -> Non
 
 def model_from_document(doc: dict, source="model document", kind: str | None = None):
     """The model a document describes; one-line :class:`ModelFileError` if it is damaged."""
+    from .persist import ModelFileError
     check_header(doc, source, kind)
     cls = model_class(doc["name"])
     try:
@@ -108,5 +115,5 @@ def load_model(path, kind: str | None = None):
         content (missing keys, null or non-finite numbers, lists of
         inconsistent lengths).
     """
-    doc = read_model_json(path)
-    return model_from_document(doc, path, kind)
+    from .persist import read_model_json
+    return model_from_document(read_model_json(path), path, kind)

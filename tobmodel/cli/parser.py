@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 
 from .._version import __version__
+from ..registry import FIT_NAMES
+from ..schema import BUSINESS_TYPES, STAGES
 
-BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
-STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "lead", "lead-hgb", "lead-logistic")
+MODELS = tuple(FIT_NAMES)
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal

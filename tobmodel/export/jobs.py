@@ -14,63 +14,27 @@ Examples
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import pandas as pd
 
+from ..registry import FIT_NAMES, model_class
 from ..survival import infer_as_of
+from .inputs import RENEWAL_TABLES, load_scoring_model, maybe_leads, read_leads, \
+    read_renewal_features
 from .specs import ExportError
 
-RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft")
-LEAD_MODELS = {"lead": "hgb", "lead-hgb": "hgb", "lead-logistic": "logistic"}
-MODEL_CHOICES = (*RENEWAL_MODELS, *LEAD_MODELS)
-RENEWAL_TABLES = ("accounts", "contracts", "usage", "support")
+MODEL_CHOICES = tuple(FIT_NAMES)
+
+__all__ = ["fit_model", "evaluate_model", "refit_options", "model_kind", "MODEL_CHOICES",
+           "read_renewal_features", "read_leads", "RENEWAL_TABLES"]
 
 
 def model_kind(model: str) -> str:
     """'renewal' or 'lead' for a model name given to :func:`fit_model`."""
-    if model in RENEWAL_MODELS:
-        return "renewal"
-    if model in LEAD_MODELS:
-        return "lead"
-    raise ExportError(f"unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}")
-
-
-def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
-    """Per-account features (:func:`tobmodel.renewal.build_account_features`) from a
-    folder / database URL of tables, or from a dict of tables or a Simulation.
-
-    Tables read from files carry no as-of date: without ``as_of`` it is
-    :func:`infer_as_of` (recorded in ``attrs["as_of_inferred"]``).
-    """
-    from ..renewal import build_account_features
-    inferred = False
-    if isinstance(tables, (str, Path)):
-        from ..io.readers import read_tables
-        source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
-        if as_of is None:
-            as_of, inferred = infer_as_of(tables | _maybe_leads(source)), True
-    features = build_account_features(tables, as_of=as_of)
-    features.attrs["as_of_inferred"] = inferred
-    return features
-
-
-def _maybe_leads(source) -> dict:
-    from ..io.readers import read_tables
-    from ..io.validate import DataValidationError
-    try:
-        return read_tables(source, ["leads"])
-    except DataValidationError:
-        return {}
-
-
-def read_leads(tables, as_of=None) -> pd.DataFrame:
-    """The leads table from a folder / database URL, a dict of tables or a Simulation."""
-    if isinstance(tables, (str, Path)):
-        from ..io.readers import read_tables
-        return read_tables(tables, ["leads"], as_of=as_of)["leads"]
-    return tables.leads if hasattr(tables, "leads") else tables["leads"]
+    if model not in FIT_NAMES:
+        raise ExportError(f"unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}")
+    return model_class(FIT_NAMES[model]).kind
 
 
 def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options):
@@ -95,27 +59,29 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
         The fitted model and the frame it was fitted on (account features or leads).
     """
     if model_kind(model) == "renewal":
-        from ..renewal import fit_renewal_model
         data = read_renewal_features(tables, as_of)
-        fitted = fit_renewal_model(data, model=model, **options)
+        fitted = model_class(FIT_NAMES[model])(**options).fit(data)
     else:
         from ..leads import fit_lead_model
         data = read_leads(tables, as_of)
-        fitted = fit_lead_model(data, kind=LEAD_MODELS[model], **options)
+        fitted = fit_lead_model(data, kind=FIT_NAMES[model].removeprefix("lead_"), **options)
     if output is not None:
         fitted.save(output)
     return fitted, data
 
 
 def refit_options(model) -> dict:
-    """The constructor options a loaded model was fitted with (to refit it elsewhere)."""
-    config = model.config_() if callable(getattr(model, "config_", None)) else dict(
-        getattr(model, "config", None) or getattr(model, "created_from", None) or {})
-    if model.kind == "lead":
-        return {k: config[k] for k in ("calibration", "features", "random_state")
-                if k in config}
-    params = inspect.signature(type(getattr(model, "_model", model)).__init__).parameters
-    return {k: v for k, v in config.items() if k in params and k != "self"}
+    """The constructor options ``model`` was fitted with, from its document's ``config``.
+
+    ``type(model)(**refit_options(model))`` is the same configuration, unfitted.
+    """
+    import inspect
+    config = model.to_document()["config"]
+    params = inspect.signature(type(model).__init__).parameters
+    options = {k: v for k, v in config.items() if k in params and k != "self"}
+    if "estimator" in params and "kind" in config:  # lead models record their estimator as kind
+        options["estimator"] = config["kind"]
+    return options
 
 
 def _truth(folder, name):
@@ -135,7 +101,6 @@ def evaluate_model(model, tables, cutoff=None, horizon_months: int = 12) -> pd.D
     Default cutoff: ``horizon_months + 6`` months (renewal) or 6 months (lead)
     before the data's as-of date.
     """
-    from .runner import load_scoring_model
     model = load_scoring_model(model)
     if model.kind == "renewal":
         return _evaluate_renewal(model, tables, cutoff, horizon_months)
@@ -144,13 +109,13 @@ def evaluate_model(model, tables, cutoff=None, horizon_months: int = 12) -> pd.D
 
 def _evaluate_renewal(model, tables, cutoff, horizon_months):
     from ..io.readers import read_tables
-    from ..renewal import build_account_features, fit_renewal_model
+    from ..renewal import build_account_features
     from ..renewal.evaluate import (baseline_churn_curves, evaluate_scores,
                                     model_churn_curves, oracle_churn_curves, time_split)
     as_of = None
     if isinstance(tables, (str, Path)):
         frames = read_tables(tables, RENEWAL_TABLES)
-        as_of = infer_as_of(frames | _maybe_leads(tables))  # files carry no as-of date
+        as_of = infer_as_of(frames | maybe_leads(tables))  # files carry no as-of date
     else:
         frames = tables
     if cutoff is None:
@@ -158,7 +123,7 @@ def _evaluate_renewal(model, tables, cutoff, horizon_months):
         cutoff = end - pd.DateOffset(months=horizon_months + 6)
     split = time_split(frames, cutoff, as_of=as_of)
     past = build_account_features(frames, as_of=split.cutoff)
-    refit = fit_renewal_model(past, model=model.name, **refit_options(model))
+    refit = type(model)(**refit_options(model)).fit(past)
     active = past.loc[past["active"]]
     accounts = frames.accounts if hasattr(frames, "accounts") else frames["accounts"]
     scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months),
@@ -172,13 +137,12 @@ def _evaluate_renewal(model, tables, cutoff, horizon_months):
 
 
 def _evaluate_lead(model, tables, cutoff):
-    from ..leads import evaluate_lead_model, fit_channel_baseline, fit_lead_model, time_split
+    from ..leads import evaluate_lead_model, fit_channel_baseline, time_split
     leads = read_leads(tables)
     if cutoff is None:
         cutoff = leads["created_date"].max().normalize() - pd.DateOffset(months=6)
     train, test = time_split(leads, cutoff)
-    kind = getattr(model, "estimator", None) or (getattr(model, "config", None) or {})["kind"]
-    refit = fit_lead_model(train, kind=kind, **refit_options(model))
+    refit = type(model)(**refit_options(model)).fit(train)
     truth = _truth(tables, "leads")
     table = evaluate_lead_model(refit, test, truth=truth,
                                 baselines={"channel only": fit_channel_baseline(train)})
