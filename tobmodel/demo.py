@@ -103,7 +103,7 @@ def run_demo(n_accounts: int = 3000, seed: int = 2026, data_dir=None, exports_di
 
 def business_summary(tables) -> dict:
     """Accounts, leads, lead conversion (closed leads) and churned share of accounts."""
-    from ..survival import survival_view
+    from .survival import survival_view
     leads = tables["leads"]
     closed = leads["status"].isin(["converted", "lost"])
     view = survival_view(tables)

@@ -15,8 +15,12 @@ def run_simulate(args) -> None:
     import pandas as pd
 
     from ..simulator import simulate, simulate_to_parquet
+    database = "://" in str(args.output)
+    if database and (args.stream or args.accounts > STREAM_ABOVE):
+        raise ValueError(f"{args.output}: --stream (automatic above {STREAM_ABOVE:,} accounts) "
+                         "writes Parquet files; give a folder")
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
+    if not database and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
     stream = args.stream or args.accounts > STREAM_ABOVE
     if stream:
@@ -38,10 +42,15 @@ def run_simulate(args) -> None:
     tables = dict(sim.tables)
     if not args.no_truth:
         tables.update({f"truth_{k}": v for k, v in sim.truth.items()})
-    _write_tables(tables, out, args.format)
+    if database:
+        from ..export import write_tables
+        where = write_tables(tables, args.output)
+    else:
+        _write_tables(tables, out, args.format)
+        where = f"({args.format}) -> {out}"
     _say(f"simulated {args.business_type}/{args.stage} as of {args.as_of}: "
          f"{format_summary(business_summary(sim.tables))}")
-    _say(f"tables ({args.format}) -> {out}")
+    _say(f"tables {where if not database else '-> ' + where}")
 
 
 def _write_tables(tables: dict, folder: Path, fmt: str) -> None:

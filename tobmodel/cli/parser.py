@@ -30,7 +30,9 @@ example:
       --seed 2026 --as-of 2025-12-31 --output data/sim
   writes accounts, leads, contracts, usage and support (and truth_*) as Parquet
   files in data/sim; --format csv writes CSV; --stream (automatic above
-  200,000 accounts) writes Parquet chunk by chunk in bounded memory.""",
+  200,000 accounts) writes Parquet chunk by chunk in bounded memory.
+  tobmodel simulate --accounts 3000 --output sqlite:///crm.db
+  writes the same tables into a database instead (one transaction).""",
     "fit": """\
 examples:
   tobmodel fit --data data/demo --model cox --output models/cox.json
@@ -106,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--accounts", type=_positive_int, default=3000, help="scale (default 3000)")
     s.add_argument("--seed", type=int, default=2026)
     s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
-    s.add_argument("--output", required=True, help="folder for the tables")
+    s.add_argument("--output", required=True,
+                   help="folder for the tables, or a database URL (sqlite:///crm.db)")
     s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     s.add_argument("--stream", action="store_true",
                    help="write Parquet chunk by chunk (bounded memory; automatic above "
