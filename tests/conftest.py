@@ -102,7 +102,7 @@ class StandInRenewalModel(_StandIn):
             "account_id": df["account_id"].to_numpy(),
             "next_renewal_date": as_of + pd.Timedelta(days=30),
             "p_churn_next_renewal": p_next, "horizon_months": horizon_months,
-            "p_churn_horizon": p_h, "expected_remaining_months": 12 / np.maximum(p_h, 0.01),
+            "p_churn_horizon": p_h, "expected_remaining_months": horizon_months * (1 - p_h / 2),
             "beyond_followup": False,
             "reasons": np.where(df["tier"] == "SMB", "tier=SMB; onboarding", "tenure")})
 

@@ -138,14 +138,15 @@ def check_schema(df: pd.DataFrame, features: list[dict], source: str = "data",
                     f"{_examples(r + 1 for r in rows)}; known: {', '.join(f['categories'])})")
 
 
-def _clean(obj):
-    """Make numpy scalars/arrays JSON-ready; non-finite floats become None."""
+def json_ready(obj):
+    """Make numpy scalars/arrays JSON-ready (what ``to_document`` returns); non-finite
+    floats become None (``null``), dates ``YYYY-MM-DD``."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return json_ready(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if math.isfinite(v) else None
@@ -163,7 +164,7 @@ def write_model_json(document: dict, path) -> Path:
     for key in ("kind", "name", "model_id", "features"):
         if key not in document:
             raise ValueError(f"model document lacks {key!r}")
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, **_clean(document)}
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, **json_ready(document)}
     text = json.dumps(doc, sort_keys=True, indent=1, allow_nan=False)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..persist import check_schema
+from ..persist import check_schema, json_ready
 from ..protocol import ModelBase
 from .features import check_feature_frame
 from .reasons import effects, reason_text
@@ -136,7 +136,7 @@ class LeadModel(ModelBase):
         """The JSON-ready model document (loading it never runs code)."""
         from .persist import lead_document
         self._check_fitted()
-        return lead_document(self)
+        return json_ready(lead_document(self))
 
     @classmethod
     def from_document(cls, doc: dict) -> "LeadModel":

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..persist import doc_numbers
+from ..persist import doc_numbers, json_ready
 from ..protocol import DEFAULT_HORIZON_MONTHS, RENEWAL_SCORE_COLUMNS, ModelBase
 from .design import DesignEncoder, score_inputs
 
@@ -278,7 +278,7 @@ class RenewalModel(ModelBase):
     def to_document(self) -> dict:
         """The JSON-ready document of the fitted model (header, encoder, coefficients...)."""
         self._check_fitted()
-        return {
+        return json_ready({
             **self.header_document("lifelines", "scipy"),
             "config": self.config_(),
             "encoder": self.encoder_.to_dict(),
@@ -286,7 +286,7 @@ class RenewalModel(ModelBase):
             "coefficients": {"names": self.encoder_.columns, "coef": self.coef_,
                              "se": self.se_, "p": self.p_, "center": self.center_},
             **self._payload(),
-        }
+        })
 
     @classmethod
     def from_document(cls, doc: dict):
