@@ -4,8 +4,8 @@ Examples
 --------
 >>> import tobmodel
 >>> sim = tobmodel.simulate("saas", "maturity", n_accounts=400, seed=1)
->>> model = fit_lead_model(sim.leads, kind="logistic")
->>> model.training_["n_open_excluded"] == int((sim.leads["status"] == "open").sum())
+>>> state = fit_state(sim.leads, kind="logistic")
+>>> state["training"]["n_open_excluded"] == int((sim.leads["status"] == "open").sum())
 True
 """
 from __future__ import annotations
@@ -21,17 +21,28 @@ from .engine import engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
-from .leadmodel import LeadModel, leads_as_of
 from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
 from .timesplit import TimeOrderedSplit
 
-__all__ = ["fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
-           "SmallDataWarning", "MIN_CONVERSIONS"]
+__all__ = ["fit_state", "cross_validate_by_time", "leads_as_of", "SmallDataWarning",
+           "MIN_CONVERSIONS"]
 
 MIN_CONVERSIONS = 10    # fewer converted (or lost) leads: refuse to fit
 FEW_CONVERSIONS = 100   # fewer: warn that the model is rough
+
+
+def leads_as_of(leads: pd.DataFrame) -> str | None:
+    """The date a leads table was known up to: its ``attrs["as_of"]`` (simulations and
+    tables read with an as-of), else the latest creation or outcome date; ``None`` if
+    it records no date."""
+    if leads.attrs.get("as_of"):
+        return str(pd.Timestamp(leads.attrs["as_of"]).date())
+    dates = [pd.to_datetime(leads[c], errors="coerce").max()
+             for c in ("created_date", "outcome_date") if c in leads.columns]
+    dates = [d for d in dates if pd.notna(d)]
+    return str(max(dates).date()) if dates else None
 
 
 class SmallDataWarning(UserWarning):
@@ -68,38 +79,14 @@ def _prepare(leads, features, source, check_leakage):
     return closed, y, n_open, features, kinds
 
 
-def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
-                   features=None, random_state: int = 0, check_leakage: bool = True,
-                   source: str = "leads") -> LeadModel:
-    """Fit a calibrated lead-quality model on leads whose outcome is known.
+def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
+              features=None, random_state: int = 0, check_leakage: bool = True,
+              source: str = "leads") -> dict:
+    """Fit a calibrated lead-quality model; the fitted state for ``LeadModel._set_fitted``.
 
-    Parameters
-    ----------
-    leads : DataFrame
-        The leads table (see ``data/README.md``). Open leads are left out and
-        counted in ``model.training_["n_open_excluded"]``.
-    kind, calibration, random_state
-        See :func:`~tobmodel.leads.make_lead_model`.
-    features : list of str, optional
-        Default: every column known when a lead is scored
-        (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
-        ``business_type`` when the leads mix several business types.
-    check_leakage : bool
-        Refuse features that alone separate converted from lost leads (AUC > 0.99).
-        Columns the schema marks as known only after the outcome are always refused.
-    source : str
-        Table or file name used in messages.
-
-    Returns
-    -------
-    LeadModel
-
-    Raises
-    ------
-    LeakageError, LeadDataError
-        With the column, the reason and example rows.
+    The work behind :meth:`LeadModel.fit <tobmodel.leads.LeadModel.fit>` and
+    :func:`~tobmodel.leads.fit_lead_model` (see there for the parameters).
     """
-    requested = features
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
     config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
               "features": features, "calibration_folds": 3,
@@ -120,21 +107,13 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
                 "first_created": None if dates is None else str(dates.min().date()),
                 "last_created": None if dates is None else str(dates.max().date()),
                 "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
-    model = LeadModel(estimator=kind, calibration=calibration, features=requested,
-                      random_state=random_state, check_leakage=check_leakage)
-    return model._set_fitted(
-        encoding, engine, calibrator, spec,
+    return dict(
+        encoding=encoding, engine=engine, calibrator=calibrator, classifier=spec,
         features=feature_schema(closed, encoding.names), kinds=model_kinds,
         references=reference_values(Z, model_kinds), grid=score_grid(p),
         config=config, training=training,
         model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
         versions=library_versions("scikit-learn"), as_of=leads_as_of(leads), pipeline=pipeline)
-
-
-def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
-    """The naive model: conversion by acquisition channel only (logistic, uncalibrated)."""
-    return fit_lead_model(leads, kind="logistic", calibration=None, features=["channel"],
-                          source=source)
 
 
 def cross_validate_by_time(leads: pd.DataFrame, n_splits: int = 5, kind: str = "hgb",

@@ -22,22 +22,11 @@ import pandas as pd
 from ..persist import check_schema, json_ready
 from ..protocol import ModelBase
 from .features import check_feature_frame
+from .fit import fit_state
 from .reasons import effects, reason_text
 from .scoring import chunks, score_from_probability, scored_frame
 
-__all__ = ["LeadModel", "leads_as_of"]
-
-
-def leads_as_of(leads: pd.DataFrame) -> str | None:
-    """The date a leads table was known up to: its ``attrs["as_of"]`` (simulations and
-    tables read with an as-of), else the latest creation or outcome date; ``None`` if
-    it records no date."""
-    if leads.attrs.get("as_of"):
-        return str(pd.Timestamp(leads.attrs["as_of"]).date())
-    dates = [pd.to_datetime(leads[c], errors="coerce").max()
-             for c in ("created_date", "outcome_date") if c in leads.columns]
-    dates = [d for d in dates if pd.notna(d)]
-    return str(max(dates).date()) if dates else None
+__all__ = ["LeadModel", "fit_lead_model", "fit_channel_baseline"]
 
 
 class LeadModel(ModelBase):
@@ -98,14 +87,11 @@ class LeadModel(ModelBase):
 
     def fit(self, leads: pd.DataFrame, source: str = "leads") -> "LeadModel":
         """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""
-        from .fit import fit_lead_model
-        fitted = fit_lead_model(leads, kind=self.estimator, calibration=self.calibration,
-                                features=self.features, random_state=self.random_state,
-                                check_leakage=self.check_leakage, source=source)
-        self.__dict__.update({k: v for k, v in vars(fitted).items() if k.endswith("_")})
-        return self
+        return self._set_fitted(**fit_state(
+            leads, kind=self.estimator, calibration=self.calibration, features=self.features,
+            random_state=self.random_state, check_leakage=self.check_leakage, source=source))
 
-    def _set_fitted(self, encoding, engine, calibrator, classifier: dict, *, features: list,
+    def _set_fitted(self, *, encoding, engine, calibrator, classifier: dict, features: list,
                     kinds: list, references: list, grid, config: dict, training: dict,
                     model_id: str, versions: dict, as_of=None, pipeline=None) -> "LeadModel":
         """Set the fitted state (from :func:`fit_lead_model` or a model document)."""
@@ -244,3 +230,44 @@ class LeadModel(ModelBase):
         return (f"LeadModel({self.estimator!r}, calibration={cal!r}, id={self.model_id!r}, "
                 f"{len(self.feature_names_)} features; trained on {t['n_train']:,} closed leads "
                 f"({t['n_converted']:,} converted), {t['n_open_excluded']:,} open leads left out)")
+
+
+def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
+                   features=None, random_state: int = 0, check_leakage: bool = True,
+                   source: str = "leads") -> "LeadModel":
+    """Fit a calibrated lead-quality model on leads whose outcome is known.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table (see ``data/README.md``). Open leads are left out and
+        counted in ``model.training_["n_open_excluded"]``.
+    kind, calibration, random_state
+        See :func:`~tobmodel.leads.make_lead_model`.
+    features : list of str, optional
+        Default: every column known when a lead is scored
+        (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
+        ``business_type`` when the leads mix several business types.
+    check_leakage : bool
+        Refuse features that alone separate converted from lost leads (AUC > 0.99).
+        Columns the schema marks as known only after the outcome are always refused.
+    source : str
+        Table or file name used in messages.
+
+    Returns
+    -------
+    LeadModel
+
+    Raises
+    ------
+    LeakageError, LeadDataError
+        With the column, the reason and example rows.
+    """
+    return LeadModel(estimator=kind, calibration=calibration, features=features,
+                     random_state=random_state, check_leakage=check_leakage).fit(leads, source)
+
+
+def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
+    """The naive model: conversion by acquisition channel only (logistic, uncalibrated)."""
+    return fit_lead_model(leads, kind="logistic", calibration=None, features=["channel"],
+                          source=source)

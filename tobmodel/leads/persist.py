@@ -25,7 +25,6 @@ from pathlib import Path
 
 from ..persist import doc_numbers
 from .engine import Calibrator, Encoding, engine_from_spec
-from .leadmodel import LeadModel
 
 __all__ = ["save_lead_model", "load_lead_model", "lead_document", "lead_state", "LEAD_FORMAT"]
 
@@ -34,7 +33,7 @@ _KEYS = ("lead_format", "encoding", "classifier", "calibrator", "references", "s
          "kinds", "config", "training", "versions", "features", "model_id")
 
 
-def lead_document(model: LeadModel) -> dict:
+def lead_document(model) -> dict:
     """The JSON-ready document of a fitted :class:`LeadModel` (its ``to_document``)."""
     doc = model.header_document()
     doc.update(versions=model.versions_, config=model.fit_config_,
@@ -75,7 +74,7 @@ def lead_state(doc: dict) -> dict:
             "as_of": doc.get("as_of", training.get("last_created"))}
 
 
-def save_lead_model(model: LeadModel, path) -> Path:
+def save_lead_model(model, path) -> Path:
     """Write ``model`` to ``path`` (JSON, atomically; same model, same bytes).
 
     Parameters
@@ -87,12 +86,12 @@ def save_lead_model(model: LeadModel, path) -> Path:
     -------
     Path
     """
-    if not isinstance(model, LeadModel):
+    if getattr(model, "kind", None) != "lead" or not hasattr(model, "to_document"):
         raise TypeError(f"save_lead_model expects a LeadModel, got {type(model).__name__}")
     return model.save(path)
 
 
-def load_lead_model(path) -> LeadModel:
+def load_lead_model(path):
     """Read a lead model saved by :func:`save_lead_model` (or ``model.save``).
 
     Refuses (``ModelFileError``, one line) files that are not tobmodel lead
