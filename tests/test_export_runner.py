@@ -170,3 +170,12 @@ def test_a_model_short_of_the_protocol_is_refused():
     with pytest.raises(ExportError, match=r"Bare is not a tobmodel scoring model \(it lacks "
                                           r"name, id_column, version, as_of_, check_schema"):
         score_leads(Bare(), leads, as_of=AS_OF)
+
+
+def test_horizon_out_of_bounds_fails_before_anything_is_written(churn_model, make_features,
+                                                                 tmp_path):
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(ValueError, match=r"horizon_months must be between 1 and 600, "
+                                         r"got 1000000000"):
+        export_scores(churn_model, make_features(20), out, horizon_months=1_000_000_000)
+    assert list(tmp_path.iterdir()) == []

@@ -4,9 +4,9 @@ The import graph is built from the source with an AST walk (every ``import``,
 including those inside functions: a lazy import is still a dependency).
 Layers, from the top::
 
-    __main__ -> cli -> demo | datasets -> export -> renewal | leads -> registry
-        -> protocol -> persist -> survival | simulator -> io -> schema
-        -> tobmodel (the package __init__) -> _version | paths
+    __main__ -> cli -> demo | datasets | monitor -> export -> renewal | leads
+        -> registry | evaluation -> protocol -> persist -> survival | simulator -> io
+        -> schema -> tobmodel (the package __init__) -> _version | paths | style
 
 A module may import its own package and any layer below its own; modules in
 the same layer but different packages (``renewal`` and ``leads``) may not
@@ -24,17 +24,17 @@ PACKAGE = ROOT / "tobmodel"
 LAYERS = [
     ("tobmodel.__main__",),
     ("tobmodel.cli",),
-    ("tobmodel.demo", "tobmodel.datasets"),
+    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor"),
     ("tobmodel.export",),
     ("tobmodel.renewal", "tobmodel.leads"),
-    ("tobmodel.registry",),
+    ("tobmodel.registry", "tobmodel.evaluation"),
     ("tobmodel.protocol",),
     ("tobmodel.persist",),
     ("tobmodel.survival", "tobmodel.simulator"),
     ("tobmodel.io",),
     ("tobmodel.schema",),
     ("tobmodel",),  # the package's __init__ only (its lazy names are strings)
-    ("tobmodel._version", "tobmodel.paths"),
+    ("tobmodel._version", "tobmodel.paths", "tobmodel.style"),
 ]
 
 

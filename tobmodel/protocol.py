@@ -51,6 +51,13 @@ from_document(doc) -> model (classmethod)
     ``type(m)(**options)``).
 save(path)
     ``tobmodel.persist.write_model_json(self.to_document(), path)``.
+frame_from_tables(tables, as_of=None), fit_tables(tables, as_of=None)
+    From the team's tables (:attr:`input_tables`) to the frame the model
+    scores, and fitting on them: how the export turns a folder of tables into
+    scores without knowing the model (:func:`tobmodel.export.scoring_source`).
+
+Optional: ``reference_profile_`` (the training distribution, for drift checks;
+``None`` by default).
 
 Examples
 --------
@@ -134,6 +141,10 @@ class ModelBase:
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
     id_column: ClassVar[str] = ""
+    #: the tables (:mod:`tobmodel.schema`) the model's data is built from
+    input_tables: ClassVar[tuple] = ()
+    #: training distribution of features and score (drift checks), or None
+    reference_profile_ = None
 
     @property
     def model_id(self) -> str:
@@ -170,6 +181,15 @@ class ModelBase:
         as_of = doc.get("as_of")
         self.as_of_ = None if as_of is None else str(as_of)
         return self
+
+    def frame_from_tables(self, tables, as_of=None):
+        """The frame this model fits on and scores, built from the team's tables at ``as_of``
+        (a dict of DataFrames or a Simulation holding :attr:`input_tables`)."""
+        raise NotImplementedError(f"{type(self).__name__} builds no frame from tables")
+
+    def fit_tables(self, tables, as_of=None):
+        """Fit on the team's tables; returns ``self`` (default: ``fit(frame_from_tables())``)."""
+        return self.fit(self.frame_from_tables(tables, as_of))
 
     def to_document(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -70,6 +70,9 @@ def run_fit(args) -> None:
     if options and model_kind(args.model) != "renewal":
         raise ValueError(f"--{'-'.join(next(iter(options)).split('_'))} applies to renewal "
                          "models (cox, weibull_aft, loglogistic_aft)")
+    if options and args.model == "dynamic":
+        raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
+                         "loglogistic_aft; the dynamic model uses its person-month covariates")
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)
@@ -115,18 +118,31 @@ def _write_frame(df, path) -> None:
     _frame_writer(path)(df, path)
 
 
-def run_score(args) -> None:
+def run_score(args) -> int:
     from ..export import export_scores
     from ..paths import DEFAULT_DATABASE_URL
     summary = export_scores(args.model, args.input, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
-                            progress=args.progress)
+                            progress=args.progress,
+                            min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    from ..monitor.staleness import summary_staleness
+    stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
+                              fail_on_drift=args.fail_on_drift)
     _say(str(summary))
     _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
+    for w in stale.warnings:
+        print(f"tobmodel: warning: {w}", file=sys.stderr)
+    return stale.exit_code
+
+
+def run_report(args) -> None:
+    from ..monitor.report import report_from_args
+    report = report_from_args(args)
+    _say(report.describe())
 
 
 def run_evaluate(args) -> None:

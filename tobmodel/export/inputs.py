@@ -39,9 +39,8 @@ import pandas as pd
 
 from ..protocol import ScoringModel
 from ..survival import infer_as_of
+from .guards import check_as_of_in_tables, parse_as_of
 from .specs import ExportError
-
-RENEWAL_TABLES = ("accounts", "contracts", "usage", "support")
 _PROTOCOL = ("kind", "name", "id_column", "model_id", "version", "features_", "as_of_",
              "check_schema", "score", "to_document", "save")
 
@@ -70,10 +69,7 @@ def resolve_as_of(model, as_of=None) -> pd.Timestamp:
     if as_of is None:
         raise ExportError(f"as_of not given and the model {model.model_id} does not record "
                           "one: pass as_of= (--as-of YYYY-MM-DD)")
-    try:
-        return pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError):
-        raise ExportError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    return parse_as_of(as_of)
 
 
 def _is_folder(source) -> bool:
@@ -85,24 +81,54 @@ def _is_folder(source) -> bool:
     return path.is_dir()
 
 
+def read_input_tables(model, tables, as_of=None):
+    """``(tables, as_of, inferred)``: the tables ``model`` is built from (its
+    ``input_tables``), read from a folder / database URL, or given as a dict / Simulation.
+
+    Tables read from files carry no as-of date: without ``as_of`` it is
+    :func:`infer_as_of` of the renewal tables (``inferred`` is then True); a given
+    ``as_of`` is checked against the data (not before it, not long after it).
+    """
+    if not isinstance(tables, (str, Path)):
+        return tables, as_of, False
+    from ..io.readers import read_tables
+    names = list(model.input_tables)
+    as_of = None if as_of is None else parse_as_of(as_of)
+    frames = read_tables(tables, names, as_of=as_of)
+    first = ("accounts", "first_contract_date") if "accounts" in names else (
+        "leads", "created_date")
+    if as_of is not None:
+        check_as_of_in_tables(frames, as_of, str(tables), first=first)
+        return frames, as_of, False
+    if "accounts" in names:
+        return frames, infer_as_of(frames | maybe_leads(tables)), True
+    return frames, None, False
+
+
 def scoring_source(model, source, as_of: pd.Timestamp):
-    """What to score for ``model``: tables become features (renewal) or leads (lead).
+    """What to score for ``model``: tables become its frame (``model.frame_from_tables``).
 
     ``source`` may be a folder of ``<table>.csv/.parquet`` files, a dict of
-    DataFrames or a Simulation (turned into per-account features built at
-    ``as_of``, or the leads table), or anything :func:`tobmodel.export.sources.open_source`
+    DataFrames or a Simulation (turned into the frame the model scores, built
+    at ``as_of``: per-account features, the running month of each account,
+    or the leads table), or anything :func:`tobmodel.export.sources.open_source`
     reads (a file, a database URL, a DataFrame), which passes through.
     """
-    tables = None
-    if _is_folder(source):
-        tables = str(source)
-    elif isinstance(source, dict) or hasattr(source, "tables"):
-        tables = source
-    if tables is None:
+    if not (_is_folder(source) or isinstance(source, dict) or hasattr(source, "tables")):
         return source
-    if model.kind == "renewal":
-        return read_renewal_features(tables, as_of)
-    return read_leads(tables)
+    tables, as_of, _ = read_input_tables(model, str(source) if isinstance(source, Path)
+                                         else source, as_of)
+    return model.frame_from_tables(tables, as_of)
+
+
+def fit_frame(model, tables, as_of=None):
+    """Fit ``model`` (unfitted) on the team's tables; returns ``(model, frame)``, the frame
+    being what the model scores (``frame.attrs["as_of_inferred"]`` says how as_of was set)."""
+    tables, as_of, inferred = read_input_tables(model, tables, as_of)
+    model.fit_tables(tables, as_of)
+    frame = model.frame_from_tables(tables, as_of)
+    frame.attrs["as_of_inferred"] = inferred
+    return model, frame
 
 
 def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
@@ -112,16 +138,23 @@ def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
     Tables read from files carry no as-of date: without ``as_of`` it is
     :func:`infer_as_of` (recorded in ``attrs["as_of_inferred"]``).
     """
-    from ..renewal import build_account_features
-    inferred = False
-    if isinstance(tables, (str, Path)):
-        from ..io.readers import read_tables
-        source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
-        if as_of is None:
-            as_of, inferred = infer_as_of(tables | maybe_leads(source)), True
-    features = build_account_features(tables, as_of=as_of)
+    from ..renewal import CoxRenewalModel
+    model = CoxRenewalModel()
+    tables, as_of, inferred = read_input_tables(model, tables, as_of)
+    features = model.frame_from_tables(tables, as_of)
     features.attrs["as_of_inferred"] = inferred
     return features
+
+
+def read_dynamic_features(tables, as_of=None) -> pd.DataFrame:
+    """The running month of every active account
+    (:func:`tobmodel.renewal.person_months.current_month`): what the dynamic model scores."""
+    from ..renewal.dynamic import DynamicHazardModel
+    model = DynamicHazardModel()
+    tables, as_of, inferred = read_input_tables(model, tables, as_of)
+    current = model.frame_from_tables(tables, as_of)
+    current.attrs["as_of_inferred"] = inferred
+    return current
 
 
 def maybe_leads(source) -> dict:
@@ -136,7 +169,7 @@ def maybe_leads(source) -> dict:
 
 def read_leads(tables, as_of=None) -> pd.DataFrame:
     """The leads table from a folder / database URL, a dict of tables or a Simulation."""
-    if isinstance(tables, (str, Path)):
-        from ..io.readers import read_tables
-        return read_tables(tables, ["leads"], as_of=as_of)["leads"]
-    return tables.leads if hasattr(tables, "leads") else tables["leads"]
+    from ..leads import LeadModel
+    model = LeadModel()
+    tables, as_of, _ = read_input_tables(model, tables, as_of)
+    return model.frame_from_tables(tables, as_of)

@@ -19,15 +19,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..registry import FIT_NAMES, model_class
-from ..survival import infer_as_of
-from .inputs import RENEWAL_TABLES, load_scoring_model, maybe_leads, read_leads, \
-    read_renewal_features
+from .inputs import (fit_frame, load_scoring_model, read_dynamic_features, read_input_tables,
+                     read_leads, read_renewal_features)
 from .specs import ExportError
 
 MODEL_CHOICES = tuple(FIT_NAMES)
 
 __all__ = ["fit_model", "evaluate_model", "refit_options", "model_kind", "MODEL_CHOICES",
-           "read_renewal_features", "read_leads", "RENEWAL_TABLES"]
+           "read_renewal_features", "read_dynamic_features", "read_leads"]
 
 
 def model_kind(model: str) -> str:
@@ -37,6 +36,16 @@ def model_kind(model: str) -> str:
     return model_class(FIT_NAMES[model]).kind
 
 
+def new_model(model: str, **options):
+    """An unfitted model of ``fit_model``'s name ``model`` with constructor ``options``."""
+    cls = model_class(FIT_NAMES[model]) if model in FIT_NAMES else None
+    if cls is None:
+        model_kind(model)  # raises the one-line error
+    if cls.kind == "lead":
+        options.setdefault("estimator", FIT_NAMES[model].removeprefix("lead_"))
+    return cls(**options)
+
+
 def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options):
     """Fit a renewal or lead model on the team's tables; optionally save it.
 
@@ -44,27 +53,25 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
     ----------
     tables : folder, database URL, dict of DataFrames or Simulation
         ``accounts, contracts, usage, support`` (renewal) or ``leads`` (lead).
-    model : {'cox', 'weibull_aft', 'loglogistic_aft', 'lead', 'lead-hgb', 'lead-logistic'}
+    model : {'cox', 'weibull_aft', 'loglogistic_aft', 'dynamic', 'lead', 'lead-hgb', 'lead-logistic'}
+        ``'dynamic'``: :class:`tobmodel.renewal.dynamic.DynamicHazardModel` on
+        person-months; the returned data is then the running month of each
+        active account (what it scores).
     as_of : date-like, optional
         Use only data up to this date (default: the data's own as-of).
     output : path, optional
         Save the model there (JSON, written atomically).
     **options
-        Passed to :func:`tobmodel.renewal.fit_renewal_model` or
-        :func:`tobmodel.leads.fit_lead_model`.
+        Constructor options of the model class (:data:`tobmodel.registry.MODEL_CLASSES`),
+        e.g. ``covariates``, ``penalizer`` (renewal) or ``calibration`` (lead).
 
     Returns
     -------
-    (model, training data)
-        The fitted model and the frame it was fitted on (account features or leads).
+    (model, data)
+        The fitted model and the frame it was fitted on (account features or
+        leads; for ``'dynamic'`` the frame to score).
     """
-    if model_kind(model) == "renewal":
-        data = read_renewal_features(tables, as_of)
-        fitted = model_class(FIT_NAMES[model])(**options).fit(data)
-    else:
-        from ..leads import fit_lead_model
-        data = read_leads(tables, as_of)
-        fitted = fit_lead_model(data, kind=FIT_NAMES[model].removeprefix("lead_"), **options)
+    fitted, data = fit_frame(new_model(model, **options), tables, as_of)
     if output is not None:
         fitted.save(output)
     return fitted, data
@@ -108,26 +115,23 @@ def evaluate_model(model, tables, cutoff=None, horizon_months: int = 12) -> pd.D
 
 
 def _evaluate_renewal(model, tables, cutoff, horizon_months):
-    from ..io.readers import read_tables
-    from ..renewal import build_account_features
-    from ..renewal.evaluate import (baseline_churn_curves, evaluate_scores,
-                                    model_churn_curves, oracle_churn_curves, time_split)
-    as_of = None
-    if isinstance(tables, (str, Path)):
-        frames = read_tables(tables, RENEWAL_TABLES)
-        as_of = infer_as_of(frames | maybe_leads(tables))  # files carry no as-of date
-    else:
-        frames = tables
+    from ..renewal.evaluate import baseline_churn_curves, time_split
+    frames, as_of, _ = read_input_tables(model, tables)  # files: as_of inferred from the data
     if cutoff is None:
-        end = as_of if as_of is not None else build_account_features(frames)["as_of"].max()
+        end = as_of if as_of is not None else \
+            read_renewal_features(frames)["as_of"].max()
         cutoff = end - pd.DateOffset(months=horizon_months + 6)
     split = time_split(frames, cutoff, as_of=as_of)
-    past = build_account_features(frames, as_of=split.cutoff)
-    refit = type(model)(**refit_options(model)).fit(past)
-    active = past.loc[past["active"]]
     accounts = frames.accounts if hasattr(frames, "accounts") else frames["accounts"]
-    scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months),
-              model.name: model_churn_curves(refit, active, horizon_months=horizon_months)}
+    scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months)}
+    refit = type(model)(**refit_options(model)).fit_tables(frames, as_of=split.cutoff)
+    scores[model.name] = refit.churn_curves(refit.frame_from_tables(frames, split.cutoff),
+                                            horizon_months=horizon_months)
+    return _graded(scores, tables, split, horizon_months)
+
+
+def _graded(scores, tables, split, horizon_months):
+    from ..renewal.evaluate import evaluate_scores, oracle_churn_curves
     truth = _truth(tables, "hazard")
     if truth is not None:
         scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months)

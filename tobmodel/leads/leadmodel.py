@@ -72,6 +72,7 @@ class LeadModel(ModelBase):
 
     kind = "lead"  # the scoring protocol's model kind (the estimator is ``estimator``)
     id_column = "lead_id"
+    input_tables = ("leads",)
 
     def __init__(self, estimator: str = "hgb", calibration: str | None = "sigmoid",
                  features=None, random_state: int = 0, check_leakage: bool = True):
@@ -84,6 +85,11 @@ class LeadModel(ModelBase):
     @property
     def name(self) -> str:
         return f"lead_{self.estimator}"
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """The leads table (of a dict of tables or a Simulation): what the model fits on and
+        scores (open leads are scored, closed ones train it)."""
+        return tables.leads if hasattr(tables, "leads") else tables["leads"]
 
     def fit(self, leads: pd.DataFrame, source: str = "leads") -> "LeadModel":
         """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""

@@ -80,8 +80,30 @@ class RenewalModel(ModelBase):
     id_column = "account_id"
     name = ""
     allow_unknown_categories = False
+    input_tables = ("accounts", "contracts", "usage", "support")
     #: constructor options (the rest of ``config_()`` are facts about the training data)
     _options: tuple = ()
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """Per-account features at ``as_of`` (:func:`~tobmodel.renewal.build_account_features`):
+        what the model fits on and scores."""
+        from .features import build_account_features
+        return build_account_features(tables, as_of=as_of)
+    reference_profile_ = None  # training distribution of features and scores (monitoring)
+
+    def _profile_training(self, features: pd.DataFrame) -> None:
+        """Keep a compact profile of the active training accounts and their 12-month scores.
+
+        These are the accounts the weekly job scores, so later weeks are compared
+        like with like (:mod:`tobmodel.io.profile`; written to the model file).
+        """
+        from ..io.profile import reference_profile
+        active = features[features["active"].to_numpy(bool)] if "active" in features \
+            else features
+        p = self.churn_probability(active, 12) if len(active) else None
+        self.reference_profile_ = reference_profile(active, self.features_, scores=p,
+                                                    score_column="p_churn_horizon",
+                                                    horizon_months=12)
 
     def check_schema(self, df: pd.DataFrame, source: str = "data") -> None:
         """Raise :class:`tobmodel.persist.SchemaMismatchError` unless ``df`` fits the model."""
@@ -185,6 +207,20 @@ class RenewalModel(ModelBase):
         """Expected months as a customer within the next ``horizon_months`` (restricted mean)."""
         return self._conditional(df, horizon_months, ("rmst",))[1]["rmst"]
 
+    def churn_curves(self, features: pd.DataFrame, months=None,
+                     horizon_months: int = DEFAULT_HORIZON_MONTHS) -> pd.DataFrame:
+        """P(churn within t months | alive now) for t in ``months`` (default 1..horizon_months).
+
+        One row per active account of ``features`` (index ``account_id``), one
+        column per t: what :func:`tobmodel.renewal.evaluate.evaluate_scores` grades.
+        """
+        months = list(range(1, horizon_months + 1)) if months is None else list(months)
+        act = features[features["active"].to_numpy(bool)] if "active" in features else features
+        churn = 1 - self.conditional_survival(act, months)
+        return pd.DataFrame(churn, index=pd.Index(act[self.id_column].to_numpy(),
+                                                  name=self.id_column),
+                            columns=np.asarray(months, float))
+
     def lifetime_value(self, df: pd.DataFrame, horizon_months: float = 120,
                        annual_discount_rate: float = 0.0) -> np.ndarray:
         """Remaining lifetime value: ARR/12 per expected month alive, optionally discounted.
@@ -254,10 +290,10 @@ class RenewalModel(ModelBase):
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
         expected_remaining_months, beyond_followup, reasons``.
         """
+        from ..io.values import check_horizon_months
         if horizon_months is None:
             horizon_months = DEFAULT_HORIZON_MONTHS
-        if not np.isfinite(horizon_months) or horizon_months <= 0:
-            raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
+        check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source)
         from .reasons import reason_texts
@@ -286,6 +322,9 @@ class RenewalModel(ModelBase):
             "coefficients": {"names": self.encoder_.columns, "coef": self.coef_,
                              "se": self.se_, "p": self.p_, "center": self.center_},
             **self._payload(),
+            # training distribution, for drift checks (tobmodel.monitor)
+            **({} if self.reference_profile_ is None else
+               {"reference_profile": self.reference_profile_}),
         })
 
     @classmethod
@@ -312,6 +351,10 @@ class RenewalModel(ModelBase):
         m.business_type_ = cfg.get("business_type")
         m.n_accounts_, m.n_events_ = int(cfg["n_accounts"]), int(cfg["n_events"])
         m.lifelines_fitter_ = None
+        profile = doc.get("reference_profile")  # training distribution (drift checks)
+        if profile is not None:
+            from ..io.profile import check_profile
+            m.reference_profile_ = check_profile(profile)
         m._read_payload(doc)
         return m
 
