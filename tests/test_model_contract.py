@@ -21,6 +21,7 @@ from tobmodel.protocol import SCORE_COLUMNS, ModelBase, ScoringModel
 from tobmodel.registry import MODEL_CLASSES, load_model
 
 RENEWAL = ("cox", "weibull_aft", "loglogistic_aft")
+HARDWARE = ("repurchase",)
 LEAD = ("lead_hgb", "lead_logistic")
 STANDINS = ("standin", "standin_lead")
 COVS = ["tier", "onboarding_completed", "logins_trend"]
@@ -28,7 +29,7 @@ COVS = ["tier", "onboarding_completed", "logins_trend"]
 
 @pytest.fixture(scope="module")
 def sim():
-    return tobmodel.simulate("saas", "maturity", n_accounts=700, seed=21)
+    return tobmodel.simulate("saas", "maturity", n_accounts=500, seed=21)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,15 @@ def fit(name, sim, features):
         truth = active[["account_id"]].merge(sim.truth["accounts"][["account_id", "p_churn_12m"]],
                                              on="account_id", how="left")["p_churn_12m"]
         return fit_renewal_model(features, name, covariates=COVS), active, truth.to_numpy()
+    if name in HARDWARE:
+        from tobmodel.renewal import RepurchaseModel
+        hw = tobmodel.simulate("hardware", "maturity", n_accounts=500, seed=21)
+        model = RepurchaseModel(covariates=["tier", "log_order_number"]).fit_tables(hw)
+        latest = model.frame_from_tables(hw)
+        active = latest.loc[latest["active"]].reset_index(drop=True)
+        truth = active[["account_id"]].merge(hw.truth["accounts"][["account_id", "p_churn_12m"]],
+                                             on="account_id", how="left")["p_churn_12m"]
+        return model, active, truth.to_numpy()
     if name in LEAD:
         from tobmodel.leads import fit_lead_model
         leads = sim.leads
@@ -59,7 +69,7 @@ def fit(name, sim, features):
     return StandInLeadModel(), leads, None
 
 
-@pytest.fixture(scope="module", params=[*RENEWAL, *LEAD, *STANDINS])
+@pytest.fixture(scope="module", params=[*RENEWAL, *HARDWARE, *LEAD, *STANDINS])
 def case(request, sim, renewal_features):
     return (request.param, *fit(request.param, sim, renewal_features))
 
@@ -87,9 +97,10 @@ def test_score_columns_order_and_ids(case):
 def test_higher_means_more_risk_or_a_better_lead(case):
     name, model, data, truth = case
     if model.kind == "renewal":
-        s12, s24 = (model.score(data, horizon_months=h) for h in (12, 24))
-        assert (s24["p_churn_horizon"] >= s12["p_churn_horizon"] - 1e-12).all()
+        s6, s12 = (model.score(data, horizon_months=h) for h in (6, 12))
+        assert (s12["p_churn_horizon"] >= s6["p_churn_horizon"] - 1e-12).all()
         assert s12["p_churn_horizon"].between(0, 1).all()
+        assert (s6["expected_remaining_months"] <= 6 + 1e-9).all()
         assert (s12["expected_remaining_months"] <= 12 + 1e-9).all()
         p = s12["p_churn_horizon"].to_numpy()
     else:
@@ -211,3 +222,26 @@ def test_the_file_is_read_once(cox_file, monkeypatch):
     scores = score_accounts(cox_file / "cox.json", features)
     assert len(scores) == int(features["active"].sum())
     assert reads == [cox_file / "cox.json"]
+
+
+def test_repurchase_model_fits_and_scores_from_the_command_line(tmp_path, capsys):
+    from tobmodel.cli import main
+    hw = tobmodel.simulate("hardware", "maturity", n_accounts=400, seed=8)
+    hw.to_parquet(tmp_path / "data")
+    assert main(["fit", "--data", str(tmp_path / "data"), "--model", "repurchase",
+                 "--covariates", "tier,log_order_number", "--output",
+                 str(tmp_path / "rep.json")]) == 0
+    assert main(["score", "--model", str(tmp_path / "rep.json"), "--input",
+                 str(tmp_path / "data"), "--output", str(tmp_path / "s.csv")]) == 0
+    scores = pd.read_csv(tmp_path / "s.csv")
+    rejects = pd.read_csv(tmp_path / "s.rejects.csv")
+    assert len(scores) + len(rejects) == hw.accounts["account_id"].nunique() - int(
+        (hw.tables["contracts"].groupby("account_id")["start_date"].min()
+         == pd.Timestamp("2025-12-31")).sum())
+    assert set(rejects["reason"]) <= {"inactive account"}
+    assert (scores["model_name"] == "repurchase").all() and scores["p_churn_horizon"].between(
+        0, 1).all()
+    assert main(["score", "--model", str(tmp_path / "rep.json"), "--input",
+                 str(tmp_path / "data"), "--output", str(tmp_path / "t.csv"),
+                 "--horizon", "24"]) == 1
+    assert "between 1 and lapse_months (12)" in capsys.readouterr().err

@@ -20,7 +20,7 @@ Examples
 >>> model_class("xgboost")
 Traceback (most recent call last):
 ...
-tobmodel.persist.ModelFileError: unknown model name 'xgboost' (known: cox, dynamic, lead_hgb, lead_logistic, loglogistic_aft, weibull_aft)
+tobmodel.persist.ModelFileError: unknown model name 'xgboost' (known: cox, dynamic, lead_hgb, lead_logistic, loglogistic_aft, repurchase, weibull_aft)
 """
 from __future__ import annotations
 
@@ -35,13 +35,14 @@ MODEL_CLASSES = {
     "weibull_aft": "tobmodel.renewal.parametric:WeibullAFTRenewalModel",
     "loglogistic_aft": "tobmodel.renewal.parametric:LogLogisticAFTRenewalModel",
     "dynamic": "tobmodel.renewal.dynamic:DynamicHazardModel",
+    "repurchase": "tobmodel.renewal.repurchase:RepurchaseModel",
     "lead_hgb": "tobmodel.leads.leadmodel:LeadModel",
     "lead_logistic": "tobmodel.leads.leadmodel:LeadModel",
 }
 
 #: what ``tobmodel fit --model`` / :func:`tobmodel.export.fit_model` accept -> registered name
 FIT_NAMES = {"cox": "cox", "weibull_aft": "weibull_aft", "loglogistic_aft": "loglogistic_aft",
-             "dynamic": "dynamic", "lead": "lead_hgb", "lead-hgb": "lead_hgb", "lead-logistic": "lead_logistic"}
+             "dynamic": "dynamic", "repurchase": "repurchase", "lead": "lead_hgb", "lead-hgb": "lead_hgb", "lead-logistic": "lead_logistic"}
 
 #: errors a damaged document raises in ``from_document`` (turned into ModelFileError)
 DOCUMENT_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
