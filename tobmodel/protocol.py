@@ -1,12 +1,35 @@
 """The one model protocol: what every tobmodel model is, whatever it predicts.
 
-Every fitted model in tobmodel (Cox, Weibull/log-logistic AFT, discrete-time
-hazard, dynamic person-month hazard, hardware repurchase, lead models) follows
-:class:`ScoringModel`, and the export layer, the command line and the
-registry use nothing else. A model file is the model's :meth:`to_document`
-written as JSON (:mod:`tobmodel.persist`); :func:`tobmodel.registry.load_model`
-reads it once and hands the document to the class registered for its
-``name`` (``from_document``).
+Every fitted model that scores accounts or leads follows :class:`ScoringModel`
+(and subclasses :class:`ModelBase`), and the export layer, the command line
+and the registry use nothing else:
+
+==================  =========================================  ==================
+name                class                                      scores
+==================  =========================================  ==================
+``cox``             ``tobmodel.renewal.cox.CoxRenewalModel``   per-account features
+``weibull_aft``,    ``tobmodel.renewal.parametric`` AFT models per-account features
+``loglogistic_aft``
+``dynamic``         ``tobmodel.renewal.dynamic``               running account-months
+                    ``DynamicHazardModel`` (discrete-time
+                    hazard on person-months)
+``repurchase``      ``tobmodel.renewal.repurchase``            latest order gaps
+                    ``RepurchaseModel`` (hardware)
+``lead_hgb``,       ``tobmodel.leads.LeadModel``               leads
+``lead_logistic``
+==================  =========================================  ==================
+
+Not scoring models, on purpose: the sBG model
+(:class:`tobmodel.renewal.ShiftedBetaGeometric`) describes cohorts, not
+accounts (no covariates, nothing per account to export); the renewal-level
+:class:`tobmodel.renewal.DiscreteTimeHazard` is a teaching and analysis tool
+around a scikit-learn Pipeline (no code-free file); the discrete-time hazard
+the weekly job scores is ``dynamic``.
+
+A model file is the model's :meth:`to_document` written as JSON
+(:mod:`tobmodel.persist`); :func:`tobmodel.registry.load_model` reads it once
+and hands the document to the class registered for its ``name``
+(``from_document``).
 
 Attributes every model carries
 ------------------------------
