@@ -91,8 +91,8 @@ def model_from_document(doc: dict, source="model document", kind: str | None = N
     cls = model_class(doc["name"])
     try:
         return cls.from_document(doc)
-    except ModelFileError:
-        raise
+    except ModelFileError as e:  # raised by the class with a reason: name the file
+        raise ModelFileError(f"{source}: {e}") from None
     except KeyError as e:
         raise ModelFileError(f"{source}: {doc['kind']} model file is incomplete (no "
                              f"{e.args[0] if e.args else 'key'})") from None

@@ -249,7 +249,13 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         The leads table (see ``data/README.md``). Open leads are left out and
         counted in ``model.training_["n_open_excluded"]``.
     kind, calibration, random_state
-        See :func:`~tobmodel.leads.make_lead_model`.
+        See :func:`~tobmodel.leads.make_lead_model`. With a calibration, the
+        classifier is fitted on the older 80% of closed leads and the
+        calibration on the newest 20% (whole days by ``created_date``), once:
+        no cross-validated refits. Below 50,000 closed leads (or with fewer
+        than 100 converted or lost leads in either part), the calibration uses
+        3-fold out-of-fold predictions and the classifier all leads. Without
+        calibration, all closed leads train.
     features : list of str, optional
         Default: every column known when a lead is scored
         (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
