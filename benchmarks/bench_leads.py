@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from tobmodel.leads import fit_lead_model, load_lead_model, make_lead_model, outcome_labels
 from tobmodel.leads.evaluate import calibration_error
-from tobmodel.leads.model import MONOTONE_INCREASING
+from tobmodel.leads.pipeline import MONOTONE_INCREASING
 from tobmodel.leads.reasons import effects
 from tobmodel.simulator import params
 from tobmodel.simulator.leads import simulate_leads

@@ -245,3 +245,21 @@ def test_repurchase_model_fits_and_scores_from_the_command_line(tmp_path, capsys
                  str(tmp_path / "data"), "--output", str(tmp_path / "t.csv"),
                  "--horizon", "24"]) == 1
     assert "between 1 and lapse_months (12)" in capsys.readouterr().err
+
+
+def test_each_chunk_is_checked_once(cox_file, monkeypatch):
+    """The export checks rows (rejects) and the model's score() checks its schema: once per
+    chunk, not a second time through check_schema."""
+    import tobmodel.renewal.base as base
+    from tobmodel.export import score_accounts
+    calls = []
+    real = base.score_inputs
+
+    def counting(model, df, *a, **k):
+        calls.append(len(df))
+        return real(model, df, *a, **k)
+    monkeypatch.setattr(base, "score_inputs", counting)
+    features = pd.read_parquet(cox_file / "features.parquet")
+    score_accounts(cox_file / "cox.json", features, chunksize=200)
+    n_chunks = -(-len(features) // 200)
+    assert len(calls) == n_chunks and sum(calls) == int(features["active"].sum())

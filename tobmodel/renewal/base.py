@@ -100,7 +100,7 @@ class RenewalModel(ModelBase):
         from ..io.profile import reference_profile
         active = features[features["active"].to_numpy(bool)] if "active" in features \
             else features
-        from .models import TIMING
+        from .design import TIMING
         timed = all(c in active for c in TIMING)
         p = self.churn_probability(active, 12) if len(active) and timed else None
         self.reference_profile_ = reference_profile(active, self.features_, scores=p,
