@@ -263,3 +263,18 @@ def test_each_chunk_is_checked_once(cox_file, monkeypatch):
     score_accounts(cox_file / "cox.json", features, chunksize=200)
     n_chunks = -(-len(features) // 200)
     assert len(calls) == n_chunks and sum(calls) == int(features["active"].sum())
+
+
+def test_export_scores_takes_what_the_command_line_takes(sim, renewal_features, tmp_path):
+    """A folder of tables, a Simulation, a dict of tables and the features frame score alike
+    (the folder turned into features at the model's own as-of)."""
+    from tobmodel.export import score_accounts
+    from tobmodel.renewal import fit_renewal_model
+    path = fit_renewal_model(renewal_features, covariates=COVS).save(tmp_path / "cox.json")
+    folder = sim.to_parquet(tmp_path / "tables")
+    runs = {"features": renewal_features, "folder": folder, "simulation": sim,
+            "dict": dict(sim.tables)}
+    scores = {k: score_accounts(path, v).drop(columns=["model_version"]) for k, v in runs.items()}
+    for k in ("folder", "simulation", "dict"):
+        pd.testing.assert_frame_equal(scores[k], scores["features"], check_exact=False,
+                                      rtol=1e-12, obj=k)
