@@ -39,8 +39,10 @@ examples:
   tobmodel fit --data sqlite:///crm.db --model weibull_aft --as-of 2025-12-31 \\
       --output models/weibull.json --features-out account_features.parquet
   tobmodel fit --data data/demo --model lead --output models/lead.json
+  tobmodel fit --data data/hardware --model repurchase --output models/repurchase.json
   --data is a folder of <table>.csv/.parquet files or a database URL holding
-  the tables accounts, contracts, usage, support (renewal) or leads (lead).""",
+  the tables accounts, contracts, usage, support (renewal) or leads (lead).
+  repurchase: hardware order gaps (the lapse risk of each customer's latest order).""",
     "score": """\
 examples:
   tobmodel score --model models/cox.json --input account_features.parquet \\
