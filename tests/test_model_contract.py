@@ -282,3 +282,17 @@ def test_export_scores_takes_what_the_command_line_takes(sim, renewal_features, 
     for k in ("folder", "simulation", "dict"):
         pd.testing.assert_frame_equal(scores[k], scores["features"], check_exact=False,
                                       rtol=1e-12, obj=k)
+
+
+def test_a_lead_model_scores_every_open_lead_of_a_folder(sim, tmp_path):
+    """Leads are read whole: those created after the model's as-of are scored too (cutting
+    them at the default as-of would drop them without a word)."""
+    from tobmodel.export import fit_model, score_leads
+    folder = sim.to_parquet(tmp_path / "tables")
+    model, _ = fit_model(folder, "lead-logistic", as_of="2025-09-30")
+    assert model.as_of_ == "2025-09-30"
+    scores, rejects = score_leads(model, folder, return_rejects=True)
+    is_open = sim.leads["status"] == "open"
+    assert sorted(scores["lead_id"]) == sorted(sim.leads.loc[is_open, "lead_id"])
+    assert len(scores) + len(rejects) == len(sim.leads)
+    assert (sim.leads.loc[is_open, "created_date"] > "2025-09-30").any()

@@ -116,8 +116,12 @@ def scoring_source(model, source, as_of: pd.Timestamp):
     """
     if not (_is_folder(source) or isinstance(source, dict) or hasattr(source, "tables")):
         return source
-    tables, as_of, _ = read_input_tables(model, str(source) if isinstance(source, Path)
-                                         else source, as_of)
+    # account tables are read as they were at as_of (features are a snapshot); leads are
+    # read whole, as before: a lead's score does not depend on the date, and cutting at
+    # the model's as_of would silently drop the leads created since it was fitted
+    snapshot = "accounts" in model.input_tables
+    tables, _, _ = read_input_tables(model, str(source) if isinstance(source, Path) else source,
+                                     as_of if snapshot else None)
     return model.frame_from_tables(tables, as_of)
 
 

@@ -88,8 +88,13 @@ class LeadModel(ModelBase):
 
     def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
         """The leads table (of a dict of tables or a Simulation): what the model fits on and
-        scores (open leads are scored, closed ones train it)."""
-        return tables.leads if hasattr(tables, "leads") else tables["leads"]
+        scores (open leads are scored, closed ones train it). A given ``as_of`` is recorded
+        in ``attrs`` (it becomes the fitted model's ``as_of_``)."""
+        leads = tables.leads if hasattr(tables, "leads") else tables["leads"]
+        if as_of is not None:
+            leads = leads.copy(deep=False)
+            leads.attrs = {**leads.attrs, "as_of": str(pd.Timestamp(as_of).date())}
+        return leads
 
     def fit(self, leads: pd.DataFrame, source: str = "leads") -> "LeadModel":
         """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""
