@@ -205,6 +205,8 @@ def _check_feature(rc: RowCheck, f: dict) -> None:
         rc.frame[name] = v
     elif kind == "category":
         cats = list(f.get("categories") or [])
-        p = category_codes(col.astype("string"), cats)
+        text_cats = isinstance(col.dtype, pd.CategoricalDtype) and \
+            col.cat.categories.dtype == object  # labels already: no copy as text
+        p = category_codes(col if text_cats else col.astype("string"), cats)
         rc.reject(p.bad, "unknown category", name, raw)
         rc.frame[name] = p.values

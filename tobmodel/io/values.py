@@ -103,11 +103,22 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def is_blank(s: pd.Series) -> np.ndarray:
-    """Null, NaN, or text of only spaces."""
+    """Null, NaN, or text of only spaces (each distinct text looked at once)."""
     na = s.isna().to_numpy(dtype=bool)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories
+        if pdt.is_numeric_dtype(cats.dtype) or not len(cats):
+            return na
+        blank_cat = np.asarray(cats.astype(str).str.strip() == "", dtype=bool)
+        if blank_cat.any():
+            codes = s.cat.codes.to_numpy()
+            na |= (codes >= 0) & blank_cat[codes.clip(0)]
+        return na
     if _is_text(s):
-        text = s.astype("string").str.strip()
-        na |= text.eq("").fillna(False).to_numpy(dtype=bool)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        blank_u = np.array([isinstance(u, str) and not u.strip()
+                            for u in np.asarray(uniques, dtype=object)] + [True], dtype=bool)
+        na |= blank_u[codes]
     return na
 
 
@@ -149,6 +160,18 @@ def _exact_floats(text: pd.Series) -> np.ndarray:
         return text.to_numpy(dtype=object).astype(float)  # Python's float(): exact too
 
 
+def _arrow_floats(s: pd.Series):
+    """float64 of text cells by Arrow's exact parser, or None if any cell is not plain text
+    of a number (then the slow path finds which)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
 def parse_number(s: pd.Series) -> ParsedNumber:
     """Finite numbers by the vocabulary (booleans and dates are not numbers: ``bad``)."""
     n = len(s)
@@ -163,6 +186,12 @@ def parse_number(s: pd.Series) -> ParsedNumber:
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         inf = np.isinf(v)
         return ParsedNumber(pd.Series(np.where(inf, np.nan, v), index=s.index), blank, none, inf)
+    fast = _arrow_floats(s)
+    if fast is not None:  # every cell is a number or null: one exact, vectorised parse
+        bad = ~np.isfinite(fast) & ~blank
+        inf = np.isinf(fast)
+        return ParsedNumber(pd.Series(np.where(bad, np.nan, fast), index=s.index), blank,
+                            bad & ~inf, inf)
     text = s.astype("string").str.strip()
     loose = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     word = text.str.lower().str.lstrip("+-")
@@ -217,7 +246,6 @@ def category_codes(s: pd.Series, allowed) -> Parsed:
     Labels match exactly (case-sensitive); blank text is blank.
     """
     allowed = list(allowed)
-    blank = is_blank(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     where = {v: i for i, v in enumerate(allowed)}
     mapped = np.array([where.get(u, -2) if not (isinstance(u, str) and not u.strip()) else -1
@@ -226,7 +254,7 @@ def category_codes(s: pd.Series, allowed) -> Parsed:
     values = pd.Series(pd.Categorical.from_codes(out.clip(-1),
                                                  dtype=pd.CategoricalDtype(allowed)),
                        index=s.index)
-    return Parsed(values, blank | (out == -1), out == -2)
+    return Parsed(values, out == -1, out == -2)
 
 
 # -- showing examples in one-line messages ------------------------------------------------
