@@ -103,23 +103,25 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def is_blank(s: pd.Series) -> np.ndarray:
-    """Null, NaN, or text of only spaces (each distinct text looked at once)."""
-    na = s.isna().to_numpy(dtype=bool)
+    """Null, NaN, or text of only spaces.
+
+    Text is looked at once per distinct value (categoricals: per category), not per row.
+    """
+    if not _is_text(s):
+        return s.isna().to_numpy(dtype=bool)
+    codes, uniques = _codes(s)
+    if not len(uniques):
+        return np.ones(len(s), bool)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string")
+    blank = text.str.strip().eq("").fillna(True).to_numpy(dtype=bool)
+    return np.append(blank, True)[codes]  # code -1 (null) picks the final True
+
+
+def _codes(s: pd.Series):
+    """(codes, distinct values) with -1 for null; a categorical's own codes as they are."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        cats = s.cat.categories
-        if pdt.is_numeric_dtype(cats.dtype) or not len(cats):
-            return na
-        blank_cat = np.asarray(cats.astype(str).str.strip() == "", dtype=bool)
-        if blank_cat.any():
-            codes = s.cat.codes.to_numpy()
-            na |= (codes >= 0) & blank_cat[codes.clip(0)]
-        return na
-    if _is_text(s):
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        blank_u = np.array([isinstance(u, str) and not u.strip()
-                            for u in np.asarray(uniques, dtype=object)] + [True], dtype=bool)
-        na |= blank_u[codes]
-    return na
+        return s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
+    return pd.factorize(s, use_na_sentinel=True)
 
 
 def _label_code(u) -> int:
@@ -246,11 +248,11 @@ def category_codes(s: pd.Series, allowed) -> Parsed:
     Labels match exactly (case-sensitive); blank text is blank.
     """
     allowed = list(allowed)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = _codes(s)
     where = {v: i for i, v in enumerate(allowed)}
     mapped = np.array([where.get(u, -2) if not (isinstance(u, str) and not u.strip()) else -1
                        for u in np.asarray(uniques, dtype=object)] + [-1], dtype=np.int64)
-    out = mapped[codes]
+    out = mapped[codes]  # null (code -1) and blank text: -1; not allowed: -2
     values = pd.Series(pd.Categorical.from_codes(out.clip(-1),
                                                  dtype=pd.CategoricalDtype(allowed)),
                        index=s.index)
@@ -267,6 +269,8 @@ def show(values, k: int = 3) -> str:
             out.append(str(v.date()) if v == v.normalize() else str(v))
         elif isinstance(v, tuple):
             out.append("(" + ", ".join(show([x]) for x in v) + ")")
+        elif isinstance(v, str) and len(v) > 60:  # a 5 MB cell must not become the message
+            out.append(repr(v[:40]) + f"... ({len(v):,} characters)")
         else:
             out.append(repr(v) if isinstance(v, str) else str(v))
     return ", ".join(out)

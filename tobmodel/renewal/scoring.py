@@ -77,6 +77,23 @@ class RenewalModel:
     id_column = "account_id"
     name = ""
     allow_unknown_categories = False
+    reference_profile_ = None  # training distribution of features and scores (monitoring)
+
+    def _profile_training(self, features: pd.DataFrame) -> None:
+        """Keep a compact profile of the active training accounts and their 12-month scores.
+
+        These are the accounts the weekly job scores, so later weeks are compared
+        like with like (:mod:`tobmodel.io.profile`; written to the model file).
+        """
+        from ..io.profile import reference_profile
+        active = features[features["active"].to_numpy(bool)] if "active" in features \
+            else features
+        from .models import TIMING
+        timed = all(c in active for c in TIMING)
+        p = self.churn_probability(active, 12) if len(active) and timed else None
+        self.reference_profile_ = reference_profile(active, self.features_, scores=p,
+                                                    score_column="p_churn_horizon",
+                                                    horizon_months=12)
 
     # -- protocol attributes ---------------------------------------------------
     @property
