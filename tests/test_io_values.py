@@ -120,3 +120,17 @@ def test_big_ids_as_text_stay_exact(accounts):
     raw["account_id"] = [str(2**60 + i) for i in range(len(raw))]
     out = validate(raw, "accounts")
     assert out["account_id"].tolist() == [2**60 + i for i in range(len(raw))]
+
+
+def test_score_job_keeps_big_ids_exact():
+    # ids beyond 2**53 went through a float: 2**60 + 1 came out as 2**60 (another account)
+    big = [2**60 + 1, 2**60 + 3, 2**53 + 1]
+    for raw in (pd.Series(big, dtype="int64"), pd.Series([str(i) for i in big], dtype=object)):
+        chunk = pd.DataFrame({"account_id": raw, "x": [1.0, 2.0, 3.0]})
+        rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": "number"}], SeenIds())
+        assert rc.ok.all() and rc.frame["account_id"].tolist() == big
+    chunk = pd.DataFrame({"account_id": pd.Series(["7", "7.5", "x", None], dtype=object),
+                          "x": 1.0})
+    rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": "number"}], SeenIds())
+    assert rc.reason.tolist() == [None, "id is not an integer", "id is not an integer",
+                                  "missing id"]

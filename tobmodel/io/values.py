@@ -59,7 +59,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 __all__ = ["TRUE_TEXT", "FALSE_TEXT", "BOOL_WORDS", "Parsed", "is_blank", "parse_bool",
-           "parse_number", "parse_date", "category_codes", "show", "show_ids",
+           "parse_number", "parse_id", "parse_date", "category_codes", "show", "show_ids",
            "check_range", "check_zero_one", "check_param", "MAX_HORIZON_MONTHS",
            "check_horizon_months"]
 
@@ -207,6 +207,35 @@ def parse_number(s: pd.Series) -> ParsedNumber:
     not_finite = not_number & (np.isinf(loose) | spelt_inf)
     return ParsedNumber(pd.Series(v, index=s.index), blank, not_number & ~not_finite,
                         not_finite)
+
+
+def parse_id(s: pd.Series) -> Parsed:
+    """Whole-number ids as int64, exactly (an id beyond 2**53 must not pass through a float).
+
+    ``values`` is int64 (-1 where blank or bad); text must spell an integer
+    (``"12"``, ``" 12 "``, ``"12.0"``); floats must be whole.
+
+    >>> parse_id(pd.Series(["1152921504606846977", "7", "x"], dtype=object)).values.tolist()
+    [1152921504606846977, 7, -1]
+    """
+    n = len(s)
+    blank = is_blank(s)
+    out = np.full(n, -1, dtype=np.int64)
+    if pdt.is_integer_dtype(s.dtype) and not pdt.is_bool_dtype(s.dtype):
+        out = s.to_numpy(dtype=np.int64, na_value=-1)
+        return Parsed(pd.Series(out, index=s.index), blank, np.zeros(n, bool))
+    if pdt.is_bool_dtype(s.dtype) or pdt.is_datetime64_any_dtype(s.dtype):
+        return Parsed(pd.Series(out, index=s.index), blank, ~blank)
+    exact = pd.to_numeric(s.astype("string").str.strip() if _is_text(s) else s,
+                          errors="coerce", dtype_backend="numpy_nullable")
+    if pdt.is_integer_dtype(exact.dtype):
+        ok = exact.notna().to_numpy(dtype=bool)
+        out[ok] = exact.to_numpy(dtype=np.int64, na_value=-1)[ok]
+    else:  # floats (or integer text mixed with decimals): only whole values are ids
+        v = exact.to_numpy(dtype="float64", na_value=np.nan)
+        ok = np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < 2.0 ** 63)
+        out[ok] = v[ok].astype(np.int64)
+    return Parsed(pd.Series(out, index=s.index), blank, ~ok & ~blank)
 
 
 def parse_date(s: pd.Series) -> Parsed:
