@@ -17,8 +17,8 @@ Examples
 ...     "horizon_months": 12,
 ...     "p_churn_horizon": [0.10, 0.30, 0.20, 0.15, 0.30, 0.10, 0.22, 0.25, 0.12]})
 >>> m = find_movers(h, top=2, min_weeks=2)
->>> m[["account_id", "p_previous", "p_now", "weeks_rising"]].to_dict("records")
-[{'account_id': 1, 'p_previous': 0.15, 'p_now': 0.22, 'weeks_rising': 2}, {'account_id': 3, 'p_previous': 0.1, 'p_now': 0.12, 'weeks_rising': 1}]
+>>> m[["account_id", "p_previous", "p_now", "weeks_rising"]].values.tolist()
+[[1.0, 0.15, 0.22, 2.0], [3.0, 0.1, 0.12, 1.0]]
 """
 from __future__ import annotations
 
