@@ -19,6 +19,7 @@ EPILOG = """\
 the weekly job:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
+  tobmodel report --history data/exports/tobmodel.sqlite --output report.html
   tobmodel demo            # all of it on a simulated SaaS business
 
 Run `tobmodel <command> --help` for each command's options and an example."""
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--kind", choices=("churn", "lead"), default="churn")
     r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
     r.add_argument("--as-of", help="report on the run of this date (default: the latest)")
+    r.add_argument("--date-format", help=DATE_FORMAT_HELP)
     r.add_argument("--segment", help="column of --features for risk by segment (default: tier "
                    "if present, else risk tier)")
     r.add_argument("--top", type=_positive_int, default=20, help="largest rises (default 20)")

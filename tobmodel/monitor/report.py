@@ -167,6 +167,9 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
     """
     spec = SPECS[kind]
     ident, prob = spec.id_column, PROBABILITY[kind]
+    if as_of is not None:
+        from ..export.guards import parse_as_of
+        as_of = parse_as_of(as_of, None, "as_of")  # ISO only: 12/01/2025 is ambiguous
     h = history if isinstance(history, pd.DataFrame) else read_history(
         history, kind=kind, model_name=model_name, as_of=as_of,
         weeks=max(8, weeks_rising + 1))
@@ -435,9 +438,10 @@ def report_from_args(args) -> WeeklyReport:
     """``tobmodel report``: build, write the HTML and (database history) the tables."""
     from .movers import _is_database
     history = args.history if len(args.history) > 1 else args.history[0]
+    as_of = args.as_of  # ISO by now: the command line read it with --date-format
     r = build_report(history, kind=args.kind, model=args.model, features=args.features,
                      training=args.training, previous_features=args.previous_features,
-                     model_name=args.model_name, as_of=args.as_of,
+                     model_name=args.model_name, as_of=as_of,
                      segment=args.segment, top=args.top, weeks_rising=args.weeks_rising)
     write_report(r, args.output)
     if not args.no_tables and not isinstance(history, list) and _is_database(history):
