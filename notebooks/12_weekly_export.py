@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 13 · The weekly churn-score export
+# # 12 · The weekly churn-score export
 #
 # Every Monday the growth team hands the customer-success team (客户成功) a list:
 # every active customer, the chance that they will not renew (续约), and why.
