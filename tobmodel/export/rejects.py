@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+from ..io.values import category_codes, is_blank, parse_bool, parse_date, parse_number
+
 
 
 class SeenIds:
@@ -85,17 +85,38 @@ class RowCheck:
     reason: np.ndarray        # None where the row is fit to score
     field: np.ndarray
     value: np.ndarray
-    id_text: np.ndarray | None = None
+    raw_id: pd.Series | None = None  # the id column as read, for the rejects' text
+    ids: np.ndarray | None = None     # the ids as integers (-1 where not an integer)
+    id_ok: np.ndarray | None = None   # the id is an integer
+
+    @property
+    def id_text(self) -> np.ndarray:
+        """The id as text for the rejects, the same whatever dtype the chunk was read with
+        (built only for the rejected rows: turning every id into text cost 3 s a million)."""
+        out = np.full(len(self.reason), None, object)
+        rej = self._rejected
+        if self.ids is not None and rej.any():
+            ok_id = self.id_ok[rej]
+            raw = pd.Series(self.raw_id.to_numpy()[rej]).astype("string").fillna("").to_numpy(
+                dtype=object)
+            out[rej] = np.where(ok_id, pd.Series(self.ids[rej]).astype(str).to_numpy(
+                dtype=object), raw)
+        return out
+
+    def __post_init__(self):
+        # kept beside ``reason``: pd.isna over an object array per check was a profile's top
+        self._rejected = ~pd.isna(self.reason)
 
     @property
     def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
+        return ~self._rejected
 
     def reject(self, bad, reason: str, field=None, value=None) -> None:
         """Record ``reason`` for rows in ``bad`` that have no reason yet."""
-        new = np.asarray(bad, bool) & self.ok
+        new = np.asarray(bad, bool) & ~self._rejected
         if not new.any():
             return
+        self._rejected |= new
         self.reason[new] = reason
         self.field[new] = field
         if value is not None:  # only the rejected rows are turned into text
@@ -133,9 +154,7 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     rc.reject(~np.isfinite(num_id) | (num_id % 1 != 0), "id is not an integer", id_column,
               raw_id.to_numpy())
     ids = np.where(rc.ok, num_id, -1).astype(np.int64)
-    # the id as text for the rejects, the same whatever dtype the chunk was read with
-    rc.id_text = np.where(rc.ok, pd.Series(ids).astype(str).to_numpy(dtype=object),
-                          raw_id.astype("string").fillna("").to_numpy(dtype=object))
+    rc.raw_id, rc.ids, rc.id_ok = raw_id, ids, rc.ok.copy()
     dup = pd.Series(ids).duplicated().to_numpy() | seen.contains(ids)
     rc.reject(dup, "duplicate id", id_column, ids)
     seen.add(ids[rc.ok])
@@ -147,17 +166,24 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
                   chunk["as_of"])
     for f in features:
         _check_feature(rc, f)
-    if scope == "churn" and "tenure_months" in chunk:
-        t = pd.to_numeric(chunk["tenure_months"], errors="coerce")
-        rc.reject(t.isna().to_numpy(), "missing value", "tenure_months", chunk["tenure_months"])
-        rc.reject((t <= 0).to_numpy(), "tenure <= 0", "tenure_months", t)
+    if scope == "churn":
+        for name in _TIMING:
+            if name in chunk and not any(f["name"] == name for f in features):
+                _check_feature(rc, {"name": name, "dtype": "number"})
+        if "tenure_months" in chunk:
+            t = rc.frame["tenure_months"]
+            rc.reject((t <= 0).to_numpy(), "tenure <= 0", "tenure_months", t)
     return rc
+
+
+# timing columns of a churn score: numbers like the features (an infinite tenure is no tenure)
+_TIMING = ("tenure_months", "months_to_next_renewal")
 
 
 def _check_scope(rc, chunk, scope):
     if scope == "churn":
         if "active" in chunk:
-            inactive = ~_as_bool(chunk["active"])[0].fillna(True).to_numpy(bool)
+            inactive = ~parse_bool(chunk["active"]).values.fillna(True).to_numpy(bool)
             rc.reject(inactive, "inactive account", "active", chunk["active"])
         if "churned" in chunk:
             gone = pd.to_numeric(chunk["churned"], errors="coerce").fillna(0).to_numpy() == 1
@@ -169,47 +195,43 @@ def _check_scope(rc, chunk, scope):
 
 
 def as_datetime(s: pd.Series) -> pd.Series:
-    """Dates as datetime64 (NaT where unreadable); datetime columns pass as they are
-    (``pd.to_datetime`` would walk them element by element)."""
+    """Dates as datetime64 (NaT where blank or not a date), by the one vocabulary."""
     if s.dtype.kind == "M":
         return s
-    return pd.to_datetime(s, errors="coerce")
+    p = parse_date(s)
+    return p.values.where(~p.bad)
 
 
-def _as_bool(s: pd.Series):
-    """(values as nullable boolean, mask of values that are not true/false)."""
-    if s.dtype.kind == "b":
-        return s.astype("boolean"), np.zeros(len(s), bool)
-    text = s.astype("string").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[text.isin(_TRUE).fillna(False).to_numpy(bool)] = True
-    out[text.isin(_FALSE).fillna(False).to_numpy(bool)] = False
-    return out, (text.notna() & out.isna()).to_numpy(bool)
+def _text_categories(col: pd.Series) -> bool:
+    """A categorical of text labels: compared as it is (``astype("string")`` would build
+    one Python string per row)."""
+    return isinstance(col.dtype, pd.CategoricalDtype) and all(
+        isinstance(c, str) for c in col.cat.categories)
 
 
 def _check_feature(rc: RowCheck, f: dict) -> None:
+    """One model feature, by the vocabulary of :mod:`tobmodel.io.values`."""
     name, kind = f["name"], f.get("dtype")
     col = raw = rc.frame[name]
-    rc.reject(col.isna().to_numpy(), "missing value", name)
+    rc.reject(is_blank(col), "missing value", name)
     if kind == "number":
-        v = col if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce")
-        if v.dtype.kind == "b" or str(v.dtype) in ("boolean", "Int64", "Float64"):
-            v = v.astype(float)
-        rc.reject(v.isna().to_numpy(), "not a number", name, raw)
-        if v.dtype.kind == "f":
-            rc.reject(~np.isfinite(v.fillna(0).to_numpy()), "not a finite number", name, raw)
-        rc.frame[name] = v.fillna(0) if v.dtype.kind == "f" else v
+        if col.dtype.kind == "b" or str(col.dtype) == "boolean":
+            col = col.astype("Float64")  # a true/false column feeds the model as 1/0
+        p = parse_number(col)
+        rc.reject(p.not_number, "not a number", name, raw)
+        rc.reject(p.not_finite, "not a finite number", name, raw)
+        rc.frame[name] = p.values.fillna(0)
     elif kind == "bool":
-        v, bad = _as_bool(col)
-        rc.reject(bad, "not true/false", name, raw)
-        rc.frame[name] = v.fillna(False).astype(bool)
+        p = parse_bool(col)
+        rc.reject(p.bad, "not true/false", name, raw)
+        rc.frame[name] = p.values.fillna(False).astype(bool)
     elif kind == "date":
         v = as_datetime(col)
         rc.reject(v.isna().to_numpy(), "not a date", name, raw)
         rc.frame[name] = v
     elif kind == "category":
         cats = list(f.get("categories") or [])
-        text = col.astype("string")
-        known = text.isin(cats).fillna(False).to_numpy(bool)
-        rc.reject(text.notna().to_numpy(bool) & ~known, "unknown category", name, raw)
-        rc.frame[name] = pd.Categorical(text.astype(object).where(known, None), categories=cats)
+        text = col if _text_categories(col) else col.astype("string")
+        p = category_codes(text, cats)
+        rc.reject(p.bad, "unknown category", name, raw)
+        rc.frame[name] = p.values
