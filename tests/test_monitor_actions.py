@@ -92,3 +92,23 @@ def test_bad_input_is_one_line():
         assign_outreach(dup, as_of="2025-06-30")
     with pytest.raises(ActionLogError, match="no such actions log"):
         read_actions("/nonexistent/actions.csv")
+
+
+def test_report_leaves_the_plotting_backend_alone(tmp_path):
+    """Writing the weekly report inside a notebook must not switch its backend to Agg."""
+    import subprocess
+    import sys
+    code = (
+        "import matplotlib; matplotlib.use('svg'); import pandas as pd\n"
+        "from tobmodel.monitor.report import build_report, render_html\n"
+        "h = pd.DataFrame({'as_of': pd.to_datetime(['2026-01-05'] * 3 + ['2026-01-12'] * 3),"
+        " 'account_id': [1, 2, 3] * 2, 'model_name': 'cox', 'model_id': 'cox-1',"
+        " 'horizon_months': 12, 'risk_tier': 'low', 'reasons': '',"
+        " 'p_churn_horizon': [0.1, 0.3, 0.2, 0.15, 0.3, 0.1]})\n"
+        "html = render_html(build_report(h))\n"
+        "assert 'data:image/png;base64' in html\n"
+        "print(matplotlib.get_backend())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "svg"
