@@ -123,7 +123,7 @@ plt.tight_layout()
 # Activation, Retention, Revenue, Referral. One person decides, in minutes, and
 # the operator's job is traffic and habit.
 #
-# The second source article (`002_*.txt`) proposes **VABS** for to-B operations,
+# The domain guide (`docs/domain.md`) uses **VABS** for to-B operations instead,
 # because a company pays only for value it can see:
 #
 # | letter | meaning | Chinese | what operations does |
@@ -142,6 +142,25 @@ plt.tight_layout()
 #   is it pleasant) and the **requester** (the department head: scenarios, value).
 # * **Customers differ enormously in size**: key accounts (KA, 大客户) against
 #   small businesses (SMB, 中小客户).
+#
+# What size changes, in the simulator as in real books of business:
+#
+# * A **key account** that has paid rarely leaves before its contract ends, even
+#   when unhappy: switching mid-term wastes money already spent. Its churn shows
+#   at the **renewal date**. In-product usage says little about it; its
+#   customer-success manager sees its health directly.
+# * A **small customer** is price-sensitive and served at scale: self-service
+#   help, tickets (工单) and chat bots. Its in-product behaviour (埋点, tracking)
+#   is the main early warning: usage falls before it leaves.
+# * **When self-service fails, the case escalates**: a bot that fails to solve a
+#   problem three times in a row hands the customer to a ticket or to a person,
+#   depending on the customer's tier. Unresolved problems raise churn risk.
+# * After a deal, customers leave for two main reasons: the product cannot meet
+#   their needs (often because sales **over-promised**, 过度承诺, to close) or a
+#   **competitor poaches** them (竞品撬单).
+#
+# The full list, with how each business type trials and activates, is in the
+# domain guide (`docs/domain.md`); every term is defined in `docs/glossary.md`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -276,21 +295,32 @@ assert 0 < north_star["value"].iloc[2] <= 1 and 0 < north_star["value"].iloc[3] 
 
 # %% [markdown]
 # Before comparing these numbers, ask "per what?". The SaaS renewal rate is per
-# *contract period*, and many SaaS contracts are monthly: a customer on a monthly
-# term faces that rate twelve times a year.
+# *contract period*, and it blends two kinds of period: a customer on a monthly
+# term faces a renewal decision twelve times a year, a customer on an annual term
+# once. Compounding the blended rate twelve times would treat every customer as
+# monthly; split it by term first, then turn each into a yearly figure.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-rr = north_star["value"].iloc[2]
+c = saas.contracts
+ended = c[(c["end_date"] > AS_OF - pd.DateOffset(months=12)) & (c["end_date"] <= AS_OF)]
+term_of = ended["account_id"].map(accounts.set_index("account_id")["contract_term"])
+by_term = (ended["outcome"] == "renewed").groupby(term_of, observed=True).mean()
 monthly_share = (accounts["contract_term"] == "monthly").mean()
-print(f"contract renewal rate {rr:.1%} per period; {monthly_share:.0%} of SaaS customers are on "
-      f"monthly terms; twelve monthly periods at that rate keep only {rr ** 12:.0%}")
+print(f"blended: {north_star['value'].iloc[2]:.1%} of contract periods renewed in the last 12 months")
+print(f"monthly terms ({monthly_share:.0%} of customers): {by_term['monthly']:.1%} per month, "
+      f"so {by_term['monthly'] ** 12:.0%} of them stay a whole year")
+print(f"annual terms: {by_term['annual']:.1%} renew at their yearly renewal date")
 
 # %% [markdown]
 # Exercise 1 below measures the yearly figure directly. Each business-type
 # notebook (01–04) follows its north star over time.
 #
 # ## 4. Glossary (术语表)
+#
+# The main terms; the complete glossary, with the statistical terms used from
+# notebook 01 on (c-index, Brier score, top-decile lift, strata, ...), is
+# `docs/glossary.md`.
 #
 # | English | Chinese | meaning in this project |
 # |---|---|---|

@@ -131,7 +131,16 @@ plt.tight_layout()
 #
 # The same lead model as in SaaS, predicting "becomes an active merchant",
 # fitted on sign-ups before 2025 and tested on the later ones, against the
-# simulator's true probabilities (the oracle).
+# simulator's true probabilities (the oracle: what a model that knew every
+# lead's hidden propensity would predict; no real model can beat it).
+#
+# How to read the table (every notebook uses the same columns; `docs/glossary.md`
+# has them all): **ROC AUC** is the chance that a random lead that converted
+# scores above a random one that did not (0.5 = coin flip, 1 = perfect); the
+# **Brier score** is the mean squared gap between the predicted probability and
+# what happened (0 or 1), lower is better; **top-decile lift** is the conversion
+# rate among the 10% best-scored leads divided by the overall rate (3 = the top
+# tenth converts three times as often as average).
 
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")

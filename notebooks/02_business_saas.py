@@ -187,6 +187,14 @@ print(f"{pool.loc['first-time', 'came_back_share']:.0%} of lost leads came back,
 #
 # We use the logistic model: on a few thousand leads it ranks about as well as
 # boosted trees and its reasons are easy to explain to sales.
+#
+# How to read the table (every notebook uses the same columns; `docs/glossary.md`
+# has them all): **ROC AUC** is the chance that a random lead that converted
+# scores above a random one that did not (0.5 = coin flip, 1 = perfect); the
+# **Brier score** is the mean squared gap between the predicted probability and
+# what happened (0 or 1), lower is better; **top-decile lift** is the conversion
+# rate among the 10% best-scored leads divided by the overall rate (3 = the top
+# tenth converts three times as often as average).
 
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")
@@ -278,8 +286,12 @@ plt.tight_layout()
 # key-feature adoption, the share of seats in use and of support tickets left
 # unresolved. The Cox model (`fit_renewal_model(model="cox")`) estimates a
 # **hazard ratio** for each: how much it multiplies the risk of churning at any
-# tenure. Monthly and annual contracts get separate baselines (strata), because
-# they churn on different calendars.
+# tenure. Monthly and annual contracts get separate baselines (**strata**: each
+# group gets its own baseline hazard, the curve of risk by tenure, while the
+# hazard ratios are shared), because they churn on different calendars.
+# `baseline="weibull"` extends each baseline past the longest tenure at which a
+# churn was observed with a fitted Weibull curve; without it, the step baseline
+# stays flat there and scores the oldest customers as if they could never leave.
 
 # %%
 COVARIATES = ["tier", "sales_overpromised", "onboarding_completed", "price_vs_tier_median",

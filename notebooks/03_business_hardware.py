@@ -129,6 +129,11 @@ plt.tight_layout()
 #
 # ## 3. Which leads will buy?
 
+# %% [markdown]
+# The columns: ROC AUC (ranking, 0.5 = coin flip), Brier score (squared error of the
+# probabilities, lower is better) and top-decile lift (conversion among the best-scored
+# 10% over the average), as defined in notebook 01 and `docs/glossary.md`.
+
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")
 lead_model = L.fit_lead_model(train_leads, kind="logistic", random_state=0)

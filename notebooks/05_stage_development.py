@@ -50,7 +50,7 @@ warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a ba
 # %% [markdown]
 # ## 1. The decision chain (决策链)
 #
-# The source articles describe the simple decision chain of a business customer:
+# The domain guide (`docs/domain.md`) describes the simple decision chain of a business customer:
 #
 # | role | Chinese | who | what they care about | research questions |
 # |---|---|---|---|---|

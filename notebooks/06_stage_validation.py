@@ -278,7 +278,7 @@ assert be is not None and 6 < months_to_be < len(pnl)
 
 # %% [markdown]
 # With these assumptions the paying customers started to fund the business in the
-# month printed above: by the definition in the source articles, PMF is reached, and
+# month printed above: by the definition in the domain guide, PMF is reached, and
 # the company can move to the growth stage (发展期). The cumulative result is still the
 # investment made on the way; it is paid back only if customers keep renewing, which is
 # why renewal (续约) matters from the very first customers.

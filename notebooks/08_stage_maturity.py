@@ -190,7 +190,7 @@ assert hr.loc["price_vs_tier_median", "hazard_ratio"] > 1.5
 # %% [markdown]
 # How to read it: a hazard ratio of 2 means twice the churn risk at any moment,
 # everything else equal. The four rows above match the causes of churn named in the
-# source articles:
+# domain guide (`docs/domain.md`):
 #
 # * **sales over-promised** (销售过度承诺) to close the deal: the product then cannot
 #   meet the need, a main cause of churn;

@@ -125,7 +125,7 @@ print(compare_segments(both, "stage").sentence)
 # ## 3. Why customers leave
 #
 # When a contract ends without renewal, customer success records a reason
-# (`contracts.churn_reason`). The source articles name two main causes after a deal:
+# (`contracts.churn_reason`). The domain guide names two main causes after a deal:
 # the product cannot meet the need (often because sales over-promised), and a
 # competitor poaches the customer. Price and disengagement (the customer stopped
 # using the product) are the others.

@@ -227,7 +227,11 @@ assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 # **The proportional-hazards check in words.** The Cox model assumes a
 # covariate's effect is the same at month 3 and at month 40. The check
 # (scaled Schoenfeld residuals against tenure) asks, covariate by covariate,
-# whether the estimated effect drifts with tenure:
+# whether the estimated effect drifts with tenure. A **Schoenfeld residual** is
+# computed at each churn: the churned customer's covariate minus the average
+# covariate of everyone still at risk at that moment, weighted by their risk.
+# If the effect is constant these residuals show no trend over tenure; a trend
+# means the effect grows or fades as customers age:
 
 # %%
 print(ph.text)
@@ -513,7 +517,9 @@ assert derl[1] > derl[0]
 #
 # **Exercise 3.** Bootstrap the Kaplan-Meier retention at 24 months: draw the
 # customers with replacement 200 times (use `RNG`) and report the 2.5% and 97.5%
-# percentiles. Compare with the 95% confidence interval of `retention_at`.
+# percentiles. Compare with the 95% confidence interval of `retention_at`, which
+# comes from **Greenwood's formula**: the standard variance of a Kaplan-Meier
+# estimate, adding up, at each churn time, lost / (at risk × (at risk − lost)).
 
 # %% [markdown]
 # ### Worked answer

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 13 · The weekly churn-score export
+# # 12 · The weekly churn-score export
 #
 # Every Monday the growth team hands the customer-success team (客户成功) a list:
 # every active customer, the chance that they will not renew (续约), and why.
@@ -228,7 +228,10 @@ history.loc[history["account_id"] == top, ["as_of", "p_churn_horizon", "risk_tie
 #
 # On simulated data we know each customer's true probability of churning
 # within 12 months of 31 December. A useful score ranks customers the same way
-# and its risk tiers separate them.
+# and its risk tiers separate them. The tiers are cut on `p_churn_horizon`:
+# **low** below 15%, **medium** from 15% to 40%, **high** from 40% on
+# (`tobmodel.export.specs.RISK_CUTOFFS`; pass `risk_cutoffs=` to change them to
+# what your customer-success team can handle).
 
 # %%
 # NBVAL_CHECK_OUTPUT
