@@ -324,10 +324,11 @@ assert causes.index[0] == "disengaged" and causes["price"] > causes["competitor"
 # %% [markdown]
 # Most merchants simply drift away (disengaged): they stop getting orders and
 # stop logging in. That is the platform's core problem, and the reason usage
-# tracking (logins, listings, orders) is the first thing to watch. Price (the
-# commission) is the next named cause, competitors a rare one; a competitor
-# poaching merchants with lower commissions is still the risk to watch among
-# the large ones.
+# tracking (logins, listings, orders) is the first thing to watch. Product fit
+# (the platform never worked for the merchant: usage low from the first months)
+# and price (the commission) are the next named causes, competitors a rare one;
+# a competitor poaching merchants with lower commissions is still the risk to
+# watch among the large ones.
 #
 # **Exercise 2.** Compare the 12-month share of merchants still active for
 # those who completed onboarding and those who did not (Kaplan-Meier, using

@@ -40,6 +40,10 @@ _EXPORTS = {
     "reasons": ("reason_texts",),
     "repurchase": ("RepurchaseModel", "fit_repurchase_model", "order_gaps"),
     "base": ("SCORE_COLUMNS", "RenewalModel"),
+    # dynamic prediction (person-months, time-varying covariates) and churn causes
+    "person_months": ("person_months", "current_month", "inactive_run_churn"),
+    "dynamic": ("DynamicHazardModel", "fit_dynamic_model"),
+    "competing": ("CompetingRisksModel",),
     # evaluation loads scikit-survival
     "evaluate": ("time_split", "TimeSplit", "evaluate_scores", "evaluate_against_truth",
                  "evaluate_renewal_model", "calibration_table", "model_churn_curves",
