@@ -1,17 +1,21 @@
-"""Evaluate HistGradientBoosting trees from plain arrays, vectorised over leads.
+"""Evaluate boosted trees from plain arrays, vectorised over leads.
 
-A saved boosting model is a list of trees (node arrays). To score without
-scikit-learn's private classes, each tree is turned into per-feature tables:
+A saved boosting model is a list of trees (node arrays: LightGBM's documented
+model dump, :func:`trees_from_lightgbm`, or scikit-learn HistGradientBoosting
+trees in lead format 1 files). Each tree is turned into per-feature tables:
 for feature j and each bin b of its values, ``table_j[b, t]`` is the bit mask
 of the leaves of tree t that a lead in bin b may still reach. AND-ing the
 masks of all features leaves exactly one bit: the lead's leaf (at most 64
-leaves per tree). Setting one feature to another value only swaps that
-feature's mask, which makes "what if" scores for lead reasons cheap.
+leaves per tree). Features are packed into groups whose joint bins index one
+AND-ed table, so a lead costs a few look-ups per tree. Setting one feature to
+another value only swaps that feature's mask, which makes "what if" scores
+cheap; per-leaf path contributions split each score by feature.
 
-Semantics follow scikit-learn's predictor: numbers go left when
-``x <= threshold``, missing values follow ``missing_left``; categories go left
-when listed in the node's ``left_categories``, right when known to the model,
-and follow ``missing_left`` when missing or never seen in training.
+Node semantics: numbers go left when ``x <= threshold``, missing values follow
+``missing_left``; categories go left when listed in the node's
+``left_categories``, right when known to the model, and follow ``missing_left``
+when missing or never seen in training. :func:`trees_from_lightgbm` writes
+LightGBM's rules in these terms.
 """
 from __future__ import annotations
 
@@ -96,7 +100,7 @@ def _leaf_index(mask: np.ndarray) -> np.ndarray:
 
 
 class TreeEnsemble:
-    """Raw score (log-odds) of a boosted tree ensemble, from :func:`trees_from_hgb` arrays.
+    """Raw score (log-odds) of a boosted tree ensemble, from :func:`trees_from_lightgbm` arrays (or lead format 1 files).
 
     Parameters
     ----------
