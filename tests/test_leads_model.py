@@ -275,3 +275,11 @@ def test_lightgbm_rules_the_evaluator_cannot_follow_are_refused(closed):
         engine_from_pipeline(pipe)
     with pytest.raises(ValueError, match="reads an uncalibrated lead Pipeline"):
         engine_from_pipeline(make_lead_model("hgb").fit(c, y))
+
+
+def test_leakage_by_data_is_caught_on_a_sample_of_many_leads(leads, monkeypatch):
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "LEAKAGE_ROWS", 400)  # these leads count as many
+    planted = leads.assign(contract_value=np.where(leads["status"] == "converted", 2e4, 0.0))
+    with pytest.raises(LeakageError, match="'contract_value' \\(AUC 1.000\\)"):
+        fit_lead_model(planted, kind="logistic", features=[*DEFAULT_FEATURES, "contract_value"])
