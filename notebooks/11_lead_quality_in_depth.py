@@ -166,7 +166,7 @@ assert by_quarter["share still open"].iloc[-1] > 5 * by_quarter["share still ope
 #
 # `make_lead_model` is the factory: a scikit-learn `Pipeline` of stock parts. The
 # logistic regression one-hot encodes categories and scales numbers (log first for
-# counts like employees); gradient boosting (`HistGradientBoostingClassifier`) takes
+# counts like employees); gradient boosting (LightGBM's `LGBMClassifier`) takes
 # categories natively and finds interactions by itself. Both are wrapped in
 # `CalibratedClassifierCV`, so the output is a probability you can add up.
 

@@ -264,3 +264,22 @@ def test_tree_contributions_add_up_to_the_raw_score(closed):
     # a feature no tree splits on gets no credit
     unused = [k for k in range(len(encoding.names)) if len(engine.uses[k]) == 0]
     assert all((contrib[:, k] == 0).all() for k in unused)
+
+
+def test_lightgbm_rules_the_evaluator_cannot_follow_are_refused(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None)
+    pipe.set_params(classify__zero_as_missing=True, classify__n_estimators=5)
+    pipe.fit(c, y)
+    with pytest.raises(ValueError, match="missing_type 'Zero' is not supported"):
+        engine_from_pipeline(pipe)
+    with pytest.raises(ValueError, match="reads an uncalibrated lead Pipeline"):
+        engine_from_pipeline(make_lead_model("hgb").fit(c, y))
+
+
+def test_leakage_by_data_is_caught_on_a_sample_of_many_leads(leads, monkeypatch):
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "LEAKAGE_ROWS", 400)  # these leads count as many
+    planted = leads.assign(contract_value=np.where(leads["status"] == "converted", 2e4, 0.0))
+    with pytest.raises(LeakageError, match="'contract_value' \\(AUC 1.000\\)"):
+        fit_lead_model(planted, kind="logistic", features=[*DEFAULT_FEATURES, "contract_value"])
