@@ -121,7 +121,7 @@ def test_json_round_trip_scores_the_same_and_follows_the_protocol(saas, fitted, 
     path = fitted.save(tmp_path / "dynamic.json")
     doc = json.loads(path.read_text())
     assert doc["name"] == "dynamic" and doc["kind"] == "renewal"
-    from tobmodel.persist import load_model
+    from tobmodel.registry import load_model
     loaded = load_model(path)
     now = current_month(saas)
     pd.testing.assert_frame_equal(loaded.score(now), fitted.score(now))

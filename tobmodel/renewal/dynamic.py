@@ -160,6 +160,17 @@ class DynamicHazardModel(ModelBase):
         self.recalibrate_months = recalibrate_months
 
     # -- design ------------------------------------------------------------------
+    input_tables = ("accounts", "contracts", "usage", "support")
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """The running month of every active account at ``as_of`` (what the model scores)."""
+        from .person_months import current_month
+        return current_month(tables, as_of=as_of)
+
+    def fit_tables(self, tables, as_of=None) -> "DynamicHazardModel":
+        """Fit on the team's tables (person-months up to ``as_of``); returns ``self``."""
+        return self.fit(tables, as_of=as_of)
+
     def config_(self) -> dict:
         return {"numeric": list(self.numeric) if self.numeric is not None else None,
                 "categorical": list(self.categorical) if self.categorical is not None
