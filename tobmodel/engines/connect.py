@@ -1,0 +1,136 @@
+"""Open an engine and register inputs: a memory-capped DuckDB or a Spark session.
+
+The SQL in :mod:`tobmodel.engines.events` names its inputs (``events``,
+``tickets``, ``usage``, ...); :func:`run_sql` registers each given source
+under that name and runs the text unchanged on either engine. A source is a
+path (a Parquet file, a folder of Parquet files, a glob, or a ``.csv``), a
+pandas DataFrame, or the engine's own relation / DataFrame.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"x": [1, 2, 3]})
+>>> run_sql("SELECT CAST(SUM(x) AS BIGINT) AS s FROM t", {"t": df}).df()["s"].tolist()
+[6]
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from . import ENGINES
+
+
+class EngineError(ValueError):
+    """An engine cannot be opened or an input cannot be read (one line, names the input)."""
+
+
+def _check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise EngineError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
+    return engine
+
+
+def duckdb_connection(memory_limit: str = "2GB", threads: int | None = None,
+                      temp_directory=None):
+    """An in-memory DuckDB capped at ``memory_limit`` that spills to ``temp_directory``.
+
+    Timestamps are read and bucketed in UTC (``TimeZone = 'UTC'``), so month
+    boundaries do not move with the machine's zone.
+    """
+    import duckdb
+    con = duckdb.connect(":memory:")
+    tmp = Path(temp_directory) if temp_directory else Path(tempfile.gettempdir()) / (
+        f"tobmodel-duckdb-{os.getpid()}")
+    try:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    except duckdb.Error as e:
+        raise EngineError(f"duckdb: memory_limit {memory_limit!r} is not a size such as "
+                          f"'2GB' ({str(e).splitlines()[0]})") from None
+    con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=None):
+    """The active Spark session, or a new one on ``master`` (default ``local[2]``).
+
+    An existing session (Databricks, ``spark-submit``) is used as it is; only a
+    new session gets tobmodel's settings: UTC session time zone, Arrow
+    transfers and few shuffle partitions on a local master.
+    """
+    from pyspark.sql import SparkSession
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    master = master or "local[2]"
+    b = SparkSession.builder.master(master).appName(app_name)
+    defaults = {"spark.sql.session.timeZone": "UTC",
+                "spark.sql.execution.arrow.pyspark.enabled": "true",
+                "spark.ui.enabled": "false",
+                "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200"}
+    for k, v in {**defaults, **dict(conf or {})}.items():
+        b = b.config(k, v)
+    return b.getOrCreate()
+
+
+def _parquet_glob(path: Path) -> str:
+    return str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+
+
+def _check_path(name: str, source) -> Path:
+    path = Path(source)
+    if not any(ch in str(source) for ch in "*?[") and not path.exists():
+        raise EngineError(f"{source}: no such file or folder (input {name!r})")
+    return path
+
+
+def register(engine: str, con, name: str, source) -> None:
+    """Make ``source`` readable as table ``name`` on ``con`` (a DuckDB connection or Spark)."""
+    _check_engine(engine)
+    if engine == "duckdb":
+        if isinstance(source, (str, Path)):
+            path = _check_path(name, source)
+            reader = ("read_csv_auto" if path.suffix.lower() == ".csv" else "read_parquet")
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                        f"{reader}('{_parquet_glob(path) if reader == 'read_parquet' else path}')")
+        elif isinstance(source, pd.DataFrame):
+            con.register(name, source)
+        else:  # a DuckDB relation or an Arrow table
+            con.register(name, source)
+        return
+    if isinstance(source, (str, Path)):
+        path = _check_path(name, source)
+        df = (con.read.option("header", True).option("inferSchema", True).csv(str(path))
+              if path.suffix.lower() == ".csv" else con.read.parquet(str(path)))
+    elif isinstance(source, pd.DataFrame):
+        df = con.createDataFrame(source)
+    else:
+        df = source
+    df.createOrReplaceTempView(name)
+
+
+def run_sql(sql: str, tables: dict, *, engine: str = "duckdb", con=None,
+            memory_limit: str = "2GB"):
+    """Run ``sql`` with ``tables`` registered by name; a DuckDB relation or a Spark DataFrame."""
+    _check_engine(engine)
+    if con is None:
+        con = duckdb_connection(memory_limit) if engine == "duckdb" else spark_session()
+    for name, source in tables.items():
+        register(engine, con, name, source)
+    if engine == "duckdb":
+        return con.sql(sql)
+    return con.sql(sql)
+
+
+def to_pandas(result) -> pd.DataFrame:
+    """A DuckDB relation or Spark DataFrame as pandas (Spark through Arrow)."""
+    if hasattr(result, "toPandas"):
+        return result.toPandas()
+    return result.df()
