@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -63,13 +64,16 @@ def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=No
 
     An existing session (Databricks, ``spark-submit``) is used as it is; only a
     new session gets tobmodel's settings: UTC session time zone, Arrow
-    transfers and few shuffle partitions on a local master.
+    transfers and few shuffle partitions on a local master, whose Python
+    workers run this interpreter (``PYSPARK_PYTHON``, unless set).
     """
     from pyspark.sql import SparkSession
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
     master = master or "local[2]"
+    if master.startswith("local"):  # executors are this machine: run this Python there
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     b = SparkSession.builder.master(master).appName(app_name)
     defaults = {"spark.sql.session.timeZone": "UTC",
                 "spark.sql.execution.arrow.pyspark.enabled": "true",
