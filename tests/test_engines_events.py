@@ -145,7 +145,7 @@ def test_out_of_core_aggregation_under_a_small_memory_limit(tmp_path):
     data = simulate_events_to_parquet(tmp_path / "big", n_accounts=20_000, n_events=2_000_000,
                                       seed=3, events_per_file=1_000_000)
     small = duckdb_connection("64MB", threads=1, temp_directory=tmp_path / "spill")
-    assert small.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("61.0 MiB",
+    assert small.sql("SELECT current_setting('memory_limit')").fetchall()[0][0] in ("61.0 MiB",
                                                                                  "64.0 MB")
     rel = account_months(data["events"], as_of=AS_OF, con=small)
     got = _sorted(rel.df())

@@ -106,7 +106,7 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
 
     Parameters
     ----------
-    source : DataFrame, path (.csv, .parquet, .sqlite/.db) or SQLAlchemy URL
+    source : DataFrame, path (.csv, .parquet, .sqlite/.db), SQLAlchemy URL or Source
         A database source may name its table after ``#``: ``sqlite:///crm.db#leads``.
     table : str, optional
         Table to read from a database (``#table`` in ``source`` wins).
@@ -119,6 +119,8 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
         raise ExportError(f"chunksize must be at least 1, got {chunksize}")
     if isinstance(source, pd.DataFrame):
         return Source("<DataFrame>", len(source), _frame_chunks(source, chunksize))
+    if isinstance(source, Source):  # already open (e.g. tobmodel.engines.duckdb_source)
+        return source
     source, named = split_table(source)
     table = named or table
     if is_url(source):
