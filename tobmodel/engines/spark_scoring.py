@@ -134,7 +134,30 @@ def _read(spark, source):
         raise ExportError(f"{path}: no such file or folder")
     if path.suffix.lower() == ".csv":
         return spark.read.option("header", True).option("inferSchema", True).csv(str(path))
-    return spark.read.parquet(str(path))
+    nanos = _nanosecond_columns(path)
+    if not nanos:
+        return spark.read.parquet(str(path))
+    # pandas writes nanosecond timestamps, which Spark refuses: read them as longs, convert
+    from pyspark.sql import functions as F
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    df = spark.read.parquet(str(path))
+    for c in nanos:
+        df = df.withColumn(c, F.timestamp_micros(F.floor(F.col(c) / 1000)))
+    return df
+
+
+def _nanosecond_columns(path: Path) -> list[str]:
+    """Columns stored as nanosecond timestamps in a local Parquet file or folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+    if not files:
+        raise ExportError(f"{path}: no .parquet files in the folder")
+    try:
+        schema = pq.read_schema(files[0])
+    except (pa.ArrowInvalid, OSError) as e:
+        raise ExportError(f"{files[0]}: not a readable Parquet file ({e})") from None
+    return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
 
 
 def _source_name(source) -> str:
