@@ -79,7 +79,7 @@ def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=No
     b = SparkSession.builder.master(master).appName(app_name)
     defaults = {"spark.sql.session.timeZone": "UTC",
                 "spark.sql.execution.arrow.pyspark.enabled": "true",
-                "spark.ui.enabled": "false",
+                "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200"}
     for k, v in {**defaults, **dict(conf or {})}.items():
         b = b.config(k, v)
