@@ -64,7 +64,8 @@ def duckdb_connection(memory_limit: str = "2GB", threads: int | None = None,
 def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=None):
     """The active Spark session, or a new one on ``master`` (default ``local[2]``).
 
-    An existing session (Databricks, ``spark-submit``) is used as it is; only a
+    An existing session (Databricks) is used as it is, and under
+    ``spark-submit`` the submitted master and settings hold; only a
     new session gets tobmodel's settings: UTC session time zone, Arrow
     transfers and few shuffle partitions on a local master, whose Python
     workers run this interpreter (``PYSPARK_PYTHON``, unless set).
@@ -73,14 +74,19 @@ def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=No
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
-    master = master or "local[2]"
+    b = SparkSession.builder.appName(app_name)
+    if master is None and "PYSPARK_GATEWAY_PORT" in os.environ:
+        master = "submitted"  # under spark-submit: its --master and --conf hold
+    else:
+        master = master or "local[2]"
+        b = b.master(master)
     if master.startswith("local"):  # executors are this machine: run this Python there
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    b = SparkSession.builder.master(master).appName(app_name)
     defaults = {"spark.sql.session.timeZone": "UTC",
                 "spark.sql.execution.arrow.pyspark.enabled": "true",
-                "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-                "spark.sql.shuffle.partitions": "8" if master.startswith("local") else "200"}
+                "spark.ui.showConsoleProgress": "false",
+                **({"spark.sql.shuffle.partitions": "8", "spark.ui.enabled": "false"}
+                   if master.startswith("local") else {})}
     for k, v in {**defaults, **dict(conf or {})}.items():
         b = b.config(k, v)
     return b.getOrCreate()
