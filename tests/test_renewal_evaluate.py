@@ -67,7 +67,7 @@ def test_a_useless_model_is_reported_as_such(graded):
 def test_calibration_table_and_number(graded):
     _, _, split, curves, table = graded
     h = split.horizon_time(12)
-    cal = EV.calibration_table(curves[12.0], split.test, 12, n_bins=5, horizon_time=h)
+    cal = EV.calibration_table(split.test, curves[12.0], 12, n_bins=5, horizon_time=h)
     assert cal["n_accounts"].sum() == len(split.test) and len(cal) == 5
     assert (np.diff(cal["mean_predicted"]) >= 0).all()
     assert ((cal["lower"] <= cal["observed"] + 1e-12) & (cal["observed"] <= cal["upper"] + 1e-12)
@@ -75,7 +75,7 @@ def test_calibration_table_and_number(graded):
     err = np.average(np.abs(cal["mean_predicted"] - cal["observed"]), weights=cal["n_accounts"])
     assert err >= 0
     # the one number in the table uses 10 bins of the same scores
-    cal10 = EV.calibration_table(curves[12.0], split.test, 12, n_bins=10, horizon_time=h)
+    cal10 = EV.calibration_table(split.test, curves[12.0], 12, n_bins=10, horizon_time=h)
     err10 = np.average(np.abs(cal10["mean_predicted"] - cal10["observed"]),
                        weights=cal10["n_accounts"])
     assert table.set_index("model").loc["cox", "calibration_error"] == pytest.approx(err10)

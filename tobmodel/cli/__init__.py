@@ -1,4 +1,4 @@
-"""The ``tobmodel`` command: simulate, fit, score, evaluate, demo.
+"""The ``tobmodel`` command: simulate, fit, score, evaluate, report, demo.
 
 A thin layer over the Python API (:func:`tobmodel.simulate`,
 :func:`tobmodel.export.fit_model`, :func:`tobmodel.export.export_scores`,
@@ -8,7 +8,8 @@ lifelines), so ``tobmodel --help`` answers at once; each command imports what
 it needs.
 
 Errors end the command with one line on stderr, ``tobmodel: error: ...``,
-and exit status 1 (2 for a wrong command line, 130 for Ctrl-C); set
+and exit status 1 (2 for a wrong command line, 3 for a stale model or drifted
+data when ``tobmodel score`` was asked to fail on it, 130 for Ctrl-C); set
 ``TOBMODEL_DEBUG=1`` to see the traceback.
 
 Examples
@@ -39,6 +40,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"tobmodel: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def _iso_dates(args) -> None:
+    """``--as-of`` as ISO text: ambiguous forms refused unless ``--date-format`` reads them."""
+    if getattr(args, "as_of", None) is not None and hasattr(args, "date_format"):
+        from ..export.guards import parse_as_of
+        args.as_of = str(parse_as_of(args.as_of, args.date_format, "--as-of").date())
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -49,7 +57,8 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = _show_warning
-            run(args)
+            _iso_dates(args)
+            status = run(args)
     except KeyboardInterrupt:
         print("tobmodel: interrupted; outputs left as they were", file=sys.stderr)
         return 130
@@ -58,4 +67,4 @@ def main(argv=None) -> int:
             raise
         print(f"tobmodel: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0

@@ -7,7 +7,7 @@ from .._version import __version__
 
 BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
 STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "lead", "lead-hgb", "lead-logistic")
+MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic", "lead", "lead-hgb", "lead-logistic")
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal
@@ -55,13 +55,25 @@ examples:
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
   to <output stem>.rejects.csv or the *_rejects table, with the reason.
   Databases keep every run in *_score_history; re-running an as_of replaces it.
-  tobmodel score --engine duckdb --model models/cox.json \
+  tobmodel score --engine duckdb --model models/cox.json \\
       --input "features/*.parquet" --output churn_scores.parquet
-  tobmodel score --engine spark --spark-master spark://host:7077 \
+  tobmodel score --engine spark --spark-master spark://host:7077 \\
       --model models/cox.json --input s3a://bucket/features/ --output scores.parquet
   --engine duckdb streams Parquet folders, globs or CSV larger than memory;
   --engine spark scores on a Spark cluster (or spark-submit's session) and
-  writes a Parquet folder (rejects beside it) or table:NAME.""",
+  writes a Parquet folder (rejects beside it) or table:NAME.
+  The summary warns when the model is old or the data drifted from its training
+  data (PSI > 0.25); --max-model-age-weeks N and --fail-on-drift make that exit
+  with status 3 (scores are still written).""",
+    "report": """\
+examples:
+  tobmodel report --history sqlite:///data/exports/tobmodel.sqlite --output report.html
+  tobmodel report --history data/exports/tobmodel.sqlite --model models/cox.json \\
+      --features data/demo --segment tier --output report.html
+  one self-contained HTML file (plots embedded): score distribution against the
+  previous run, drift table (PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shift),
+  top movers and risk by segment. A database history also gets the tables
+  churn_drift and churn_movers (lead_* for lead scores).""",
     "evaluate": """\
 examples:
   tobmodel evaluate --model models/cox.json --data data/demo --cutoff 2024-06-30
@@ -98,6 +110,20 @@ def _cutoffs(text: str) -> tuple[float, float]:
     return medium, high
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+DATE_FORMAT_HELP = ("strptime format of --as-of when it is not ISO YYYY-MM-DD, e.g. %%m/%%d/%%Y "
+                    "(forms like 12/01/2025 are refused without it)")
+
+
 def _sub(subs, name, help_text):
     return subs.add_parser(name, help=help_text, description=help_text + ".",
                            epilog=EXAMPLES[name],
@@ -105,7 +131,7 @@ def _sub(subs, name, help_text):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``tobmodel`` argument parser with its five subcommands."""
+    """The ``tobmodel`` argument parser with its subcommands."""
     p = argparse.ArgumentParser(prog="tobmodel", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"tobmodel {__version__}")
@@ -134,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--model", choices=MODELS, default="cox")
     f.add_argument("--output", required=True, help="model file to write (.json)")
     f.add_argument("--as-of", help="use data up to this date (default: the data's as-of)")
+    f.add_argument("--date-format", help=DATE_FORMAT_HELP)
     f.add_argument("--covariates", help="comma-separated covariates (renewal; default: all)")
     f.add_argument("--penalizer", type=float,
                    help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
@@ -151,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".csv, .parquet, .sqlite or a database URL; repeat for several "
                         "(default: the SQLite database under data/exports/)")
     c.add_argument("--as-of", help="scoring date (default: the model's as-of)")
+    c.add_argument("--date-format", help=DATE_FORMAT_HELP)
+    c.add_argument("--min-scored-fraction", type=_fraction, default=0.5,
+                   help="fail, keeping last week's outputs, when fewer rows are scored than "
+                        "this fraction of the previous run (default 0.5; 0: off); a run that "
+                        "scores nothing always fails")
     c.add_argument("--horizon", type=_positive_int, default=12,
                    help="months for p_churn_horizon (default 12)")
     c.add_argument("--chunksize", type=_positive_int, default=100_000,
@@ -170,12 +202,42 @@ def build_parser() -> argparse.ArgumentParser:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    c.add_argument("--max-model-age-weeks", type=float,
+                   help="exit with status 3 when the model was fitted more than this many "
+                        "weeks before --as-of (default: warn above 26, never fail)")
+    c.add_argument("--fail-on-drift", action="store_true",
+                   help="exit with status 3 when a feature or the score drifted from the "
+                        "training data (PSI > 0.25)")
 
     e = _sub(subs, "evaluate", "Evaluate a model's configuration on a time split")
     e.add_argument("--model", required=True, help="saved model file (.json)")
     e.add_argument("--data", required=True, help="folder of tables or database URL")
     e.add_argument("--cutoff", help="fit on data up to this date, test after it")
     e.add_argument("--horizon", type=_positive_int, default=12)
+
+    r = _sub(subs, "report", "Weekly report: drift, movers and risk by segment, as one HTML "
+             "file")
+    r.add_argument("--history", required=True, action="append",
+                   help="score history: a database URL or .sqlite file, or .csv/.parquet "
+                        "score files (repeat for several weeks)")
+    r.add_argument("--output", required=True, help="HTML file to write")
+    r.add_argument("--model", help="model file (.json): drift against its training profile")
+    r.add_argument("--features", help="this week's features (.csv/.parquet, or the folder of "
+                   "tables) for feature drift and risk by segment")
+    r.add_argument("--previous-features", help="last week's features: feature drift against "
+                   "last week")
+    r.add_argument("--training", help="training features (.csv/.parquet or folder) when the "
+                   "model file has no training profile")
+    r.add_argument("--kind", choices=("churn", "lead"), default="churn")
+    r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
+    r.add_argument("--as-of", help="report on the run of this date (default: the latest)")
+    r.add_argument("--segment", help="column of --features for risk by segment (default: tier "
+                   "if present, else risk tier)")
+    r.add_argument("--top", type=_positive_int, default=20, help="largest rises (default 20)")
+    r.add_argument("--weeks-rising", type=_positive_int, default=3,
+                   help="also list accounts rising this many runs in a row (default 3)")
+    r.add_argument("--no-tables", action="store_true",
+                   help="do not write the drift and movers tables to the database")
 
     d = _sub(subs, "demo", "Run the whole weekly job on a simulated SaaS business")
     d.add_argument("--accounts", type=_positive_int, default=3000)

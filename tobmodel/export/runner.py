@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .destinations import MemoryDestination, open_destination
+from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored, parse_as_of
 from .rejects import SeenIds, check_rows
 from .sources import open_source
 from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
@@ -62,6 +63,8 @@ class ExportSummary:
     rejects_destinations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    model_as_of: str | None = None  # date the model's training data was known up to
+    drift: list = field(default_factory=list)  # PSI vs the training profile (feature, psi, status)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -113,10 +116,7 @@ def _resolve_as_of(model, as_of) -> pd.Timestamp:
     if as_of is None:
         raise ExportError("as_of not given and the model does not record one: pass "
                           "as_of= (--as-of YYYY-MM-DD)")
-    try:
-        return pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError):
-        raise ExportError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    return parse_as_of(as_of)
 
 
 def _check_columns(chunk, names, id_column, source):
@@ -142,18 +142,21 @@ class _Job:
         self.score_options = {"progress": False} if "progress" in params else {}
         self.seen = SeenIds()
         self.reasons, self.groups = Counter(), Counter()
+        self.profile = _TrainingDrift(model, spec, horizon_months)
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
         spec, m = self.spec, self.model
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        scores = self._score(rc.frame.loc[ok].reset_index(drop=True))
+        valid = rc.frame.loc[ok].reset_index(drop=True)
+        scores = self._score(valid)
         p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
         no_score = np.zeros(len(chunk), bool)
         no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
         rc.reject(no_score, "no score from model", PROBABILITY[spec.kind])
         scores = scores.loc[np.isfinite(p)]
+        self.profile.add(valid, p)
         rej = ~rc.ok
         rejects = pd.DataFrame({
             "row_number": row_offset + 1 + np.flatnonzero(rej),
@@ -201,7 +204,8 @@ class _Job:
 
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,
                   horizon_months: int = 12, chunksize: int = CHUNKSIZE,
-                  risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None) -> ExportSummary:
+                  risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None,
+                  min_scored_fraction: float | None = MIN_SCORED_FRACTION) -> ExportSummary:
     """Score every row of ``source`` with ``model`` and write scores and rejects to ``output``.
 
     Parameters
@@ -228,6 +232,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         ``p_churn_horizon`` at which risk is ``medium`` and ``high``.
     progress : bool, optional
         tqdm progress bar; default: only when stderr is a terminal.
+    min_scored_fraction : float, optional
+        Fail (writing nothing) when fewer rows are scored than this fraction of
+        the previous run in any destination (default 0.5; 0 or None: off). A
+        run that scores no row always fails (:mod:`.guards`).
 
     Returns
     -------
@@ -243,6 +251,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     model = load_scoring_model(model)
     spec = spec_for_model(model)
     as_of_ts = _resolve_as_of(model, as_of)
+    if spec.kind == "churn":
+        horizon_months = check_horizon(horizon_months)
     outputs = output if isinstance(output, (list, tuple)) else [
         DEFAULT_DATABASE_URL if output is None else output]
     dests = [open_destination(o, spec) for o in outputs]
@@ -263,6 +273,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
             begun.append(d)
         _stream(job, src, dests, progress)
         run.update(read=summary.read, scored=summary.scored, rejected=summary.rejected)
+        if not all(isinstance(d, MemoryDestination) for d in dests):
+            check_scored(summary.read, summary.scored,
+                         {d.describe(): getattr(d, "previous_scored", None) for d in dests},
+                         min_scored_fraction, dict(job.reasons))
         # databases first: a refused commit must not leave a half-updated set of files
         for d in sorted(dests, key=lambda d: not hasattr(d, "url")):
             d.commit(run)
@@ -276,11 +290,43 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.rejects_by_reason = dict(job.reasons)
     order = ("high", "medium", "low") if spec.kind == "churn" else sorted(job.groups)
     summary.groups = {k: job.groups[k] for k in order if job.groups[k]}
+    fitted = getattr(model, "as_of_", None) or (getattr(model, "created_from", None) or {}
+                                                 ).get("as_of")
+    summary.model_as_of = None if fitted is None else str(pd.Timestamp(fitted).date())
+    summary.drift = job.profile.rows()
     for d in dests:
         if getattr(d, "latest_updated", None) is False:
             summary.notes.append(f"{d.describe()}: {spec.latest_table} kept newer scores than "
                                  f"as_of {summary.as_of}; this run is in {spec.history_table}")
     return summary
+
+
+class _TrainingDrift:
+    """This run's rows counted in the bins of the model's training profile (if it has one)."""
+
+    def __init__(self, model, spec, horizon_months):
+        from ..io.profile import ProfileCounts
+        profile = getattr(model, "reference_profile_", None)  # optional protocol attribute
+        self.counts = ProfileCounts(profile) if profile else None
+        score = (profile or {}).get("score") or {}
+        self.same_score = (score.get("column") == PROBABILITY[spec.kind] and
+                           score.get("horizon_months") in (None, horizon_months)
+                           if spec.kind == "churn" else score.get("column") == "p_convert")
+
+    def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
+        if self.counts is not None:
+            self.counts.add(valid, p[np.isfinite(p)] if self.same_score else None)
+
+    def rows(self) -> list[dict]:
+        """(feature, psi, status) of every profiled feature and the score, worst first."""
+        if self.counts is None or self.counts.rows == 0:
+            return []
+        from ..io.profile import psi_status
+        values = dict(self.counts.psi())
+        if self.same_score and self.counts.score_counts is not None:
+            values["score"] = self.counts.score_psi()
+        rows = [{"feature": k, "psi": v, "status": psi_status(v)} for k, v in values.items()]
+        return sorted(rows, key=lambda r: -r["psi"] if np.isfinite(r["psi"]) else 0.0)
 
 
 def _stream(job, src, dests, progress) -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ..persist import data_fingerprint, make_model_id
+from .checks import check_penalizer
 from .models import (DesignEncoder, level_codes, run_lifelines, schema_for, snapshot_info,
                      training_design, warn_near_separation)
 from .scoring import RenewalModel
@@ -169,6 +170,7 @@ class CoxRenewalModel(RenewalModel):
         from lifelines import CoxPHFitter
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        check_penalizer(self.penalizer, self.l1_ratio)
         strata = self._resolve_strata(features)
         enc, dropped, X, T, E = training_design(features, self.covariates, self.penalizer,
                                                 exclude=strata)
@@ -212,6 +214,7 @@ class CoxRenewalModel(RenewalModel):
             if f["name"] in self.strata_levels_:
                 f["categories"] = list(self.strata_levels_[f["name"]])
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
+        self._profile_training(features)
         return self
 
     def _set_baseline(self, bch: pd.DataFrame, T, E, stratum):

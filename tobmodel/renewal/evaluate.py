@@ -13,7 +13,6 @@ from the true hazards. Higher probability = more risk, everywhere.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,31 +22,21 @@ from sksurv.metrics import (brier_score, concordance_index_ipcw, cumulative_dyna
 from sksurv.util import Surv
 
 from ..simulator.oracle import oracle_scores
-from ..survival import DAYS_PER_MONTH, months_between, survival_view
+from ..survival import MIN_TENURE_MONTHS, calendar_months, survival_view
+from ..evaluation import TimeSplit
 from .descriptive import check_survival_frame, fit_kaplan_meier, view_as_of
 
 ID = "account_id"
 
 
-@dataclass
-class TimeSplit:
-    """``train``: survival view at ``cutoff``; ``test``: accounts active at the cutoff with
-    ``tenure_at_cutoff``, ``duration_months`` (from the cutoff) and ``churned`` by ``as_of``."""
-
-    train: pd.DataFrame
-    test: pd.DataFrame
-    cutoff: pd.Timestamp
-    as_of: pd.Timestamp
-
-    def horizon_time(self, horizon_months: float) -> float:
-        """The horizon in the months of ``duration_months`` (calendar months from the cutoff)."""
-        end = self.cutoff + pd.DateOffset(months=int(horizon_months))
-        return float(months_between(np.array([self.cutoff.to_datetime64()]),
-                                    np.array([end.to_datetime64()]))[0])
-
-
 def time_split(data, cutoff, as_of=None, **view_options) -> TimeSplit:
     """Split a business's history at ``cutoff``: the past to fit on, the future to test on.
+
+    Returns a :class:`~tobmodel.evaluation.TimeSplit` (unpacks as ``train, test``,
+    like :func:`tobmodel.leads.time_split`): ``train`` is the survival view at
+    ``cutoff``; ``test`` holds the accounts active at the cutoff with
+    ``tenure_at_cutoff``, ``duration_months`` (calendar months from the cutoff)
+    and ``churned`` by ``as_of``.
 
     A platform churn is dated at the first inactive month, which can lie
     before the cutoff for an account that looked active then; such accounts
@@ -70,8 +59,8 @@ def time_split(data, cutoff, as_of=None, **view_options) -> TimeSplit:
     active = train.loc[train["churned"] == 0, [ID, "tenure_months"]]
     test = active.rename(columns={"tenure_months": "tenure_at_cutoff"}).merge(
         later[[ID, "end_date", "churned"]], on=ID, how="inner")
-    dur = months_between(np.full(len(test), cutoff.to_datetime64()), test["end_date"].to_numpy())
-    test["duration_months"] = np.maximum(dur, 1 / DAYS_PER_MONTH)
+    dur = calendar_months(np.full(len(test), cutoff.to_datetime64()), test["end_date"].to_numpy())
+    test["duration_months"] = np.maximum(dur, MIN_TENURE_MONTHS)
     test = test.drop(columns="end_date")
     test.attrs.update(cutoff=str(cutoff.date()), as_of=str(as_of.date()))
     return TimeSplit(train, test, cutoff, as_of)
@@ -103,22 +92,28 @@ def _curves(name, score, ids, horizon_months):
         frame.columns.to_numpy(float), values
 
 
-def calibration_table(p_churn, test, horizon_months: float = 12, n_bins: int = 10,
+def calibration_table(test, p_churn, horizon_months: float = 12, n_bins: int = 10,
                       horizon_time: float | None = None) -> pd.DataFrame:
     """Predicted vs observed churn within the horizon, by bins (deciles) of the prediction.
 
-    Observed = 1 - Kaplan-Meier survival at the horizon within each bin, so
-    censored accounts count correctly. Columns: ``bin, n_accounts,
-    mean_predicted, observed, lower, upper``.
+    ``test`` (the outcomes: ``TimeSplit.test``, with ``duration_months`` and
+    ``churned``) comes first and ``p_churn`` (indexed by account_id) second,
+    as in :func:`tobmodel.leads.calibration_table`. Observed = 1 - Kaplan-Meier
+    survival at the horizon within each bin, so censored accounts count
+    correctly. Columns: ``bin, mean_predicted, observed, lower, upper,
+    n_accounts``; draw it with :func:`~tobmodel.renewal.plot_calibration`.
 
     Examples
     --------
     >>> t = pd.DataFrame({"account_id": range(6), "duration_months": [2.0, 3, 13, 13, 13, 13],
     ...                   "churned": [1, 1, 0, 0, 0, 0]})
     >>> p = pd.Series([.9, .8, .1, .1, .2, .1], index=range(6))
-    >>> calibration_table(p, t, 12, n_bins=2)["observed"].round(2).tolist()
+    >>> calibration_table(t, p, 12, n_bins=2)["observed"].round(2).tolist()
     [0.0, 0.67]
     """
+    if not isinstance(test, pd.DataFrame) and isinstance(p_churn, pd.DataFrame):
+        raise TypeError("calibration_table(test, p_churn, ...): the test accounts (y_true) come "
+                        "first, the predicted probabilities second")
     check_survival_frame(test, "duration_months", "churned", source="test accounts")
     p = np.asarray(pd.Series(p_churn).reindex(test[ID]).to_numpy(float))
     h = float(horizon_months if horizon_time is None else horizon_time)
@@ -132,11 +127,13 @@ def calibration_table(p_churn, test, horizon_months: float = 12, n_bins: int = 1
     for b, kmf in fitted.items():  # one KM per bin
         i = np.searchsorted(kmf.timeline, h, side="right") - 1
         ci = kmf.confidence_interval_survival_function_.to_numpy()[i]
-        rows.append({"bin": int(b) + 1, "n_accounts": int((bins == b).sum()),
-                     "mean_predicted": float(p[bins == b].mean()),
+        rows.append({"bin": int(b) + 1, "mean_predicted": float(p[bins == b].mean()),
                      "observed": 1 - float(kmf.survival_function_.to_numpy()[i, 0]),
-                     "lower": 1 - float(ci[1]), "upper": 1 - float(ci[0])})
-    return pd.DataFrame(rows)
+                     "lower": 1 - float(ci[1]), "upper": 1 - float(ci[0]),
+                     "n_accounts": int((bins == b).sum())})
+    table = pd.DataFrame(rows)
+    table.attrs["outcome"] = "churn"
+    return table
 
 
 def _calibration_error(cal):
@@ -182,7 +179,7 @@ def evaluate_scores(scores: dict, split, horizon_months: int = 12, baseline: str
         ok = (times >= dur.min()) & (times < dur.max())
         ibs = integrated_brier_score(y, y, 1 - curves[:, ok], times[ok]) if ok.sum() >= 2 \
             else np.nan
-        cal = calibration_table(pd.Series(p, index=ids), test, horizon_months, n_bins, h)
+        cal = calibration_table(test, pd.Series(p, index=ids), horizon_months, n_bins, h)
         rows.append({"model": name, "n_accounts": len(ids),
                      "c_index": concordance_index_ipcw(y, y, p, tau=h)[0],
                      "auc": cumulative_dynamic_auc(y, y, p, [h])[1],

@@ -65,6 +65,7 @@ class _AFTRenewalModel(RenewalModel):
         self.as_of_, self.business_type_ = snapshot_info(features)
         self.features_ = schema_for(features, enc)
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
+        self._profile_training(features)
         return self
 
     def config_(self) -> dict:
