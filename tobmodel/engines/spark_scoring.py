@@ -198,7 +198,9 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     Returns
     -------
     ExportSummary
-        The same counts and reasons as the single-machine run on the same rows.
+        The same counts and reasons as the single-machine run on the same rows
+        (the training-drift profile and the scored-fraction guard of
+        :func:`tobmodel.export.export_scores` are not computed on Spark).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -210,6 +212,9 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     m = model_from_text(text)
     spec = spec_for_model(m)
     as_of_ts = _resolve_as_of(m, as_of)
+    if spec.kind == "churn":
+        from ..export.guards import check_horizon
+        horizon_months = check_horizon(horizon_months)
     df = _read(spark, source)
     input_columns = list(df.columns)
     needed = [spec.id_column, *(f["name"] for f in model_features(m))]
