@@ -44,11 +44,14 @@ class Stage:
 
     def __enter__(self):
         self.memory.peak = 0
-        self.t0 = time.perf_counter()
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
+        # CPU of this process's threads (DuckDB's included): the per-core figure, which
+        # a busy shared machine does not distort as it does wall time
+        self.cpu = time.process_time() - self.c0
         self.peak_gb = self.memory.peak / 2**30
 
 
@@ -59,7 +62,8 @@ def simulate(folder: Path, n_accounts: int, n_events: int, mem) -> dict:
     size = sum(p.stat().st_size for p in out["events"].glob("*.parquet")) / 2**30
     print(f"simulate events: {n_accounts:,} accounts, {out['n_events']:,} events, "
           f"{out['n_tickets']:,} tickets in {st.seconds:.1f} s "
-          f"({out['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB, "
+          f"({out['n_events'] / st.seconds / 1e6:.1f} M events/s; CPU {st.cpu:.0f} s), "
+          f"peak {st.peak_gb:.2f} GB, "
           f"events on disk {size:.1f} GB")
     return out
 
@@ -86,7 +90,8 @@ def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
     print(f"features on DuckDB (memory_limit {memory_limit}): {data['n_events']:,} events -> "
           f"{n_months:,} account-months in {t_months:.1f} s; + tickets -> usage features of "
           f"{n_feat:,} active accounts; total {st.seconds:.1f} s "
-          f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB")
+          f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB; "
+          f"CPU {st.cpu:.0f} s = {data['n_events'] / st.cpu / 1e6:.2f} M events per core-second")
     con.close()
 
 
@@ -98,7 +103,8 @@ def score(folder: Path, n: int, mem) -> None:
     with Stage(mem, "single") as one:
         s1 = export_scores(model, source, folder / "scores_local.parquet", progress=False)
     print(f"scoring on one machine (export_scores, chunks of 100,000): {s1.read:,} rows in "
-          f"{one.seconds:.1f} s = {s1.read / one.seconds:,.0f} rows/s, peak {one.peak_gb:.2f} GB")
+          f"{one.seconds:.1f} s = {s1.read / one.seconds:,.0f} rows/s, peak {one.peak_gb:.2f} GB; "
+          f"CPU {one.cpu:.0f} s = {s1.read / one.cpu:,.0f} rows per core-second")
     with Stage(mem, "spark") as sp:
         spark = spark_session("local[2]", conf={"spark.driver.memory": "3g",
                                                 "spark.sql.shuffle.partitions": "8"})
