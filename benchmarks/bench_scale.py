@@ -13,7 +13,9 @@ At ``scale=1`` (the targets of issue 14):
   business, scored on held-out active accounts against the fit on all of them.
 
 Peak memory is the proportional set size of this process and its children
-(the Spark JVM and its Python workers included), sampled every 0.1 s.
+(the Spark JVM and its Python workers included), sampled every 0.1 s; CPU
+seconds of the same tree give per-core throughput, which a busy shared machine
+distorts less than wall time.
 Prints its figures; it is not a test.
 
 Usage: python benchmarks/bench_scale.py [scale [steps]]
@@ -22,6 +24,7 @@ subset of simulate,features,score,sample; default all)
 """
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -36,22 +39,59 @@ from bench_simulate import TreeMemory  # noqa: E402
 AS_OF = "2025-12-31"
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = [int(k) for k in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process and all its live descendants (Spark's JVM, its workers)."""
+    me = os.getpid()
+    return sum(_cpu_seconds(p) for p in [me, *_descendants(me)])
+
+
+class DeepTreeMemory(TreeMemory):
+    """TreeMemory over all descendants: Spark's Python workers are the JVM's children."""
+
+    def run(self):
+        me = os.getpid()
+        while not self._done.is_set():
+            self.peak = max(self.peak, sum(self._pss(p) for p in [me, *_descendants(me)]))
+            self._done.wait(self.every)
+
+
 class Stage:
-    """Wall time and peak memory of one step."""
+    """Wall time, CPU time and peak memory of one step."""
 
     def __init__(self, memory: TreeMemory, name: str):
         self.memory, self.name = memory, name
 
     def __enter__(self):
         self.memory.peak = 0
-        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        self.t0, self.c0 = time.perf_counter(), tree_cpu()
         return self
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
-        # CPU of this process's threads (DuckDB's included): the per-core figure, which
-        # a busy shared machine does not distort as it does wall time
-        self.cpu = time.process_time() - self.c0
+        # CPU of the process tree (DuckDB's threads, Spark's JVM and workers): the
+        # per-core figure, which a busy shared machine distorts less than wall time
+        self.cpu = tree_cpu() - self.c0
         self.peak_gb = self.memory.peak / 2**30
 
 
@@ -113,6 +153,8 @@ def score(folder: Path, n: int, mem) -> None:
                             spark=spark, partitions=8)
     spark.stop()
     secs = sp.seconds - t_start
+    print(f"  Spark CPU (JVM and Python workers, session start included) {sp.cpu:.0f} s = "
+          f"{s2.read / sp.cpu:,.0f} rows per core-second")
     print(f"scoring on Spark local[2] (mapInPandas): {s2.read:,} rows in {secs:.1f} s "
           f"(+ {t_start:.1f} s session start) = {s2.read / secs:,.0f} rows/s "
           f"({s2.read / secs / 2:,.0f} rows/s per core), peak {sp.peak_gb:.2f} GB; "
@@ -158,7 +200,7 @@ def sample(mem) -> None:
 def main(scale: float = 1.0, steps: str = "simulate,features,score,sample") -> None:
     wanted = set(steps.split(","))
     n_accounts, n_events = int(10_000_000 * scale), int(1_000_000_000 * scale)
-    mem = TreeMemory()
+    mem = DeepTreeMemory()
     print(f"bench_scale: scale {scale:g} ({n_accounts:,} accounts, {n_events:,} events)")
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
