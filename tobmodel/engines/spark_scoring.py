@@ -32,7 +32,7 @@ import pandas as pd
 
 from ..export.runner import ExportSummary, _Job, _resolve_as_of, load_scoring_model, \
     model_features
-from ..export.specs import RISK_CUTOFFS, ExportError, spec_for_model
+from ..export.specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, spec_for_model
 
 _SPARK_TYPES = {"int": "long", "float": "double", "str": "string", "date": "date",
                 "bool": "boolean"}
@@ -115,8 +115,8 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
             for c, k in union.items():
                 if c not in out:
                     out[c] = None
-                elif k == "date":
-                    out[c] = pd.to_datetime(out[c]).dt.date.where(out[c].notna(), None)
+                elif k == "date" and out[c].dtype.kind != "M":  # Arrow casts to date32
+                    out[c] = pd.to_datetime(out[c])
                 elif k in ("int", "bool") and out[c].isna().any():
                     out[c] = out[c].astype(object).where(out[c].notna(), None)
             yield out[list(union)]
@@ -173,7 +173,8 @@ def _rejects_path(output: str) -> str:
 
 def score_on_spark(model, source, output, *, spark=None, as_of=None,
                    horizon_months: int = 12, risk_cutoffs=RISK_CUTOFFS,
-                   partitions: int | None = None) -> ExportSummary:
+                   partitions: int | None = None, batch_rows: int = CHUNKSIZE
+                   ) -> ExportSummary:
     """Score ``source`` on Spark and write scores and rejects as Parquet (or tables).
 
     Parameters
@@ -194,6 +195,9 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     partitions : int, optional
         Partitions of the shuffle by id (default: the session's default
         parallelism).
+    batch_rows : int
+        Rows per Arrow batch handed to the model (default 100,000, the
+        single-machine chunk: the row checks have a cost per batch).
 
     Returns
     -------
@@ -232,6 +236,9 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     scorer = _partition_scorer(spark.sparkContext.broadcast(text), spec, run, horizon_months,
                                risk_cutoffs, input_columns)
     union = _union_columns(spec)
+    batch_key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    batch_before = spark.conf.get(batch_key, None)
+    spark.conf.set(batch_key, str(batch_rows))  # the single-machine chunk size
     result = shuffled.mapInPandas(scorer, _ddl(union)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         scores = result.filter(F.col("_kind") == "score").select(*spec.columns)
@@ -245,6 +252,10 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
         counts = counts.toPandas()
     finally:
         result.unpersist()
+        if batch_before is None:
+            spark.conf.unset(batch_key)
+        else:
+            spark.conf.set(batch_key, batch_before)
     summary = ExportSummary(spec.kind, str(as_of_ts.date()), m.name, m.model_id,
                             run["model_version"], _source_name(source), destinations=[dest],
                             rejects_destinations=[rej_dest])
