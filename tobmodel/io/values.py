@@ -50,6 +50,8 @@ Examples
 """
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +68,7 @@ FALSE_TEXT = ("false", "f", "no", "n", "0", "0.0")
 BOOL_WORDS = "true/false, 1/0, yes/no, t/f, y/n"
 _BOOL_CODE = {**{k: 1 for k in TRUE_TEXT}, **{k: 0 for k in FALSE_TEXT}}
 _NS_PER_DAY = 86_400_000_000_000
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]|$)")
 
 
 class Parsed(NamedTuple):
@@ -100,12 +103,25 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def is_blank(s: pd.Series) -> np.ndarray:
-    """Null, NaN, or text of only spaces."""
-    na = s.isna().to_numpy(dtype=bool)
-    if _is_text(s):
-        text = s.astype("string").str.strip()
-        na |= text.eq("").fillna(False).to_numpy(dtype=bool)
-    return na
+    """Null, NaN, or text of only spaces.
+
+    Text is looked at once per distinct value (categoricals: per category), not per row.
+    """
+    if not _is_text(s):
+        return s.isna().to_numpy(dtype=bool)
+    codes, uniques = _codes(s)
+    if not len(uniques):
+        return np.ones(len(s), bool)
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("string")
+    blank = text.str.strip().eq("").fillna(True).to_numpy(dtype=bool)
+    return np.append(blank, True)[codes]  # code -1 (null) picks the final True
+
+
+def _codes(s: pd.Series):
+    """(codes, distinct values) with -1 for null; a categorical's own codes as they are."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), np.asarray(s.cat.categories, dtype=object)
+    return pd.factorize(s, use_na_sentinel=True)
 
 
 def _label_code(u) -> int:
@@ -195,6 +211,13 @@ def parse_date(s: pd.Series) -> Parsed:
             out = pd.to_datetime(s.astype(object), errors="coerce")
     else:
         out = pd.to_datetime(s.astype(object), errors="coerce", format="ISO8601")
+        # each distinct cell once: text must spell YYYY-MM-DD (numbers like 20240305 are not
+        # dates, though ISO's basic form would read them)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        spelt = np.array([_ISO_DATE.match(u.strip()) is not None if isinstance(u, str)
+                          else isinstance(u, (pd.Timestamp, np.datetime64, _dt.date))
+                          for u in np.asarray(uniques, dtype=object)] + [True], dtype=bool)
+        out = out.where(spelt[codes])
     bad = out.isna().to_numpy(dtype=bool) & ~blank if n else np.zeros(0, bool)
     ns = out.to_numpy().view("int64")
     timed = out.notna().to_numpy(dtype=bool) & (ns % _NS_PER_DAY != 0)
@@ -207,16 +230,15 @@ def category_codes(s: pd.Series, allowed) -> Parsed:
     Labels match exactly (case-sensitive); blank text is blank.
     """
     allowed = list(allowed)
-    blank = is_blank(s)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = _codes(s)
     where = {v: i for i, v in enumerate(allowed)}
     mapped = np.array([where.get(u, -2) if not (isinstance(u, str) and not u.strip()) else -1
                        for u in np.asarray(uniques, dtype=object)] + [-1], dtype=np.int64)
-    out = mapped[codes]
+    out = mapped[codes]  # null (code -1) and blank text: -1; not allowed: -2
     values = pd.Series(pd.Categorical.from_codes(out.clip(-1),
                                                  dtype=pd.CategoricalDtype(allowed)),
                        index=s.index)
-    return Parsed(values, blank | (out == -1), out == -2)
+    return Parsed(values, out == -1, out == -2)
 
 
 # -- showing examples in one-line messages ------------------------------------------------
