@@ -22,7 +22,6 @@ The command line (``--spark-master`` or the session ``spark-submit`` gives):
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..export.runner import ExportSummary, _Job, _resolve_as_of, load_scoring_model, \
-    model_features
+from ..export.inputs import load_scoring_model, resolve_as_of
+from ..export.runner import ExportSummary, _Job
 from ..export.specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, spec_for_model
 
 _SPARK_TYPES = {"int": "long", "float": "double", "str": "string", "date": "date",
@@ -53,15 +52,11 @@ def model_document_text(model) -> str:
 
 def model_from_text(text: str):
     """Rebuild a scoring model from its JSON text (cached per worker process)."""
-    key = json.loads(text)["model_id"]
+    from ..registry import model_from_document
+    doc = json.loads(text)
+    key = doc.get("model_id")
     if key not in _MODELS:
-        fd, tmp = tempfile.mkstemp(suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            _MODELS[key] = load_scoring_model(tmp)
-        finally:
-            os.unlink(tmp)
+        _MODELS[key] = load_scoring_model(model_from_document(doc, source="broadcast model"))
     return _MODELS[key]
 
 
@@ -215,13 +210,13 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     text = model_document_text(model)
     m = model_from_text(text)
     spec = spec_for_model(m)
-    as_of_ts = _resolve_as_of(m, as_of)
+    as_of_ts = resolve_as_of(m, as_of)
     if spec.kind == "churn":
         from ..export.guards import check_horizon
         horizon_months = check_horizon(horizon_months)
     df = _read(spark, source)
     input_columns = list(df.columns)
-    needed = [spec.id_column, *(f["name"] for f in model_features(m))]
+    needed = [spec.id_column, *(f["name"] for f in m.features_)]
     missing = [c for c in needed if c not in input_columns]
     if missing:
         raise ExportError(f"{source if isinstance(source, (str, Path)) else 'input'}: data does "
