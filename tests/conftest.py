@@ -1,18 +1,13 @@
 """Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, one local Spark
 session, stand-in scoring models.
 
-<<<<<<< HEAD
-The PostgreSQL and Spark tests skip with a reason where no server binaries or
-Java runtime exist; under CI (``CI=true``) they fail instead, so a missing
-install step cannot hide.
-=======
 The stand-ins follow :mod:`tobmodel.protocol` exactly (they subclass ModelBase and
 carry no attribute a real model lacks); tests/test_model_contract.py checks them
 beside the real models.
 
-The PostgreSQL tests skip with a reason where no server binaries exist; under
-CI (``CI=true``) they fail instead, so a missing install step cannot hide.
->>>>>>> main
+The PostgreSQL and Spark tests skip with a reason where no server binaries or
+Java runtime exist; under CI (``CI=true``) they fail instead, so a missing
+install step cannot hide.
 """
 from __future__ import annotations
 

@@ -137,23 +137,6 @@ def _write_frame(df, path) -> None:
     _frame_writer(path)(df, path)
 
 
-<<<<<<< HEAD
-def scoring_input(model, source, as_of=None):
-    """What to score: a folder of tables becomes features (churn) or the leads table."""
-    path = Path(source) if isinstance(source, (str, Path)) and "://" not in str(source) else None
-    if path is not None and path.is_dir() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
-        raise IsADirectoryError(f"{path}: is a directory, not a {path.suffix} file")
-    if path is not None and path.is_dir():
-        from ..export.jobs import read_dynamic_features, read_leads, read_renewal_features
-        if model.kind == "renewal":
-            as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
-                or getattr(model, "as_of_", None)
-            read = read_dynamic_features if model.name == "dynamic" else read_renewal_features
-            return read(str(source), as_of)
-        return read_leads(str(source))
-    return source
-
-
 def _spark_conf(items) -> dict:
     conf = {}
     for item in items:
@@ -190,26 +173,18 @@ def run_score_spark(args) -> None:
          f"{'; '.join(summary.rejects_destinations)})")
 
 
-=======
->>>>>>> main
 def run_score(args) -> int:
     from ..export import export_scores
     from ..paths import DEFAULT_DATABASE_URL
-<<<<<<< HEAD
     engine = getattr(args, "engine", "local")
     if engine == "spark":
         run_score_spark(args)
         return 0
-    model = load_scoring_model(args.model)
+    source = args.input
     if engine == "duckdb":
         from ..engines.connect import duckdb_source
         source = duckdb_source(args.input, args.chunksize, args.memory_limit)
-    else:
-        source = scoring_input(model, args.input, args.as_of)
-    summary = export_scores(model, source, args.output or [DEFAULT_DATABASE_URL],
-=======
-    summary = export_scores(args.model, args.input, args.output or [DEFAULT_DATABASE_URL],
->>>>>>> main
+    summary = export_scores(args.model, source, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
                             progress=args.progress,
