@@ -150,7 +150,8 @@ def _evaluate_lead(model, tables, cutoff):
     leads = read_leads(tables)
     if cutoff is None:
         cutoff = leads["created_date"].max().normalize() - pd.DateOffset(months=6)
-    train, test = time_split(leads, cutoff)
+    # the refit learns only outcomes known at the cutoff, as it would have then
+    train, test = time_split(leads, cutoff, as_seen_at_cutoff=True)
     refit = type(model)(**refit_options(model)).fit(train)
     truth = _truth(tables, "leads")
     table = evaluate_lead_model(refit, test, truth=truth,
