@@ -128,7 +128,7 @@ def _write_frame(df, path) -> None:
     _frame_writer(path)(df, path)
 
 
-def scoring_input(model, source, as_of=None):
+def scoring_input(model, source, as_of=None, progress=None):
     """What to score: a folder of tables becomes features (churn) or the leads table."""
     path = Path(source) if isinstance(source, (str, Path)) and "://" not in str(source) else None
     if path is not None and path.is_dir() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
@@ -139,17 +139,21 @@ def scoring_input(model, source, as_of=None):
             as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
                 or getattr(model, "as_of_", None)
             read = read_dynamic_features if model.name == "dynamic" else read_renewal_features
-            return read(str(source), as_of)
-        return read_leads(str(source))
+            return read(str(source), as_of, progress=progress)
+        return read_leads(str(source), progress=progress)
     return source
 
 
 def run_score(args) -> int:
+    import time
+    started = time.perf_counter()
     from ..export import export_scores
     from ..export.runner import load_scoring_model
     from ..paths import DEFAULT_DATABASE_URL
-    model = load_scoring_model(args.model)
-    source = scoring_input(model, args.input, args.as_of)
+    from ..export.progress import stage
+    with stage(f"loading the model {args.model}", args.progress):
+        model = load_scoring_model(args.model)
+    source = scoring_input(model, args.input, args.as_of, args.progress)
     summary = export_scores(model, source, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
@@ -157,6 +161,7 @@ def run_score(args) -> int:
                             min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    summary.seconds = time.perf_counter() - started  # wall time, features built included
     from ..monitor.staleness import summary_staleness
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)

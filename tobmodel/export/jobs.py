@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..survival import infer_as_of
 from .guards import check_as_of_in_tables, parse_as_of
+from .progress import stage
 from .specs import ExportError
 
 RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic")
@@ -38,7 +39,7 @@ def model_kind(model: str) -> str:
     raise ExportError(f"unknown model {model!r}; choose one of {', '.join(MODEL_CHOICES)}")
 
 
-def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
+def read_renewal_features(tables, as_of=None, progress: bool | None = None) -> pd.DataFrame:
     """Per-account features (:func:`tobmodel.renewal.build_account_features`) from a
     folder / database URL of tables, or from a dict of tables or a Simulation.
 
@@ -46,35 +47,35 @@ def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
     :func:`infer_as_of` (recorded in ``attrs["as_of_inferred"]``).
     """
     from ..renewal import build_account_features
-    inferred = False
-    as_of = None if as_of is None else parse_as_of(as_of)
-    if isinstance(tables, (str, Path)):
-        from ..io.readers import read_tables
-        source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
-        if as_of is None:
-            as_of, inferred = infer_as_of(tables | _maybe_leads(source)), True
-        else:
-            check_as_of_in_tables(tables, as_of, str(source))
-    features = build_account_features(tables, as_of=as_of)
+    tables, as_of, inferred = read_renewal_tables(tables, as_of, progress)
+    n = len(tables.accounts if hasattr(tables, "accounts") else tables["accounts"])
+    with stage(f"building features of {n:,} accounts", progress):
+        features = build_account_features(tables, as_of=as_of)
     features.attrs["as_of_inferred"] = inferred
     return features
 
 
-def read_renewal_tables(tables, as_of=None):
-    """``(tables, as_of, inferred)`` from a folder / URL, a dict of tables or a Simulation."""
+def read_renewal_tables(tables, as_of=None, progress: bool | None = None):
+    """``(tables, as_of, inferred)`` from a folder / URL, a dict of tables or a Simulation.
+
+    A given ``as_of`` must be an ISO date within the tables (:mod:`.guards`).
+    """
+    as_of = None if as_of is None else parse_as_of(as_of)
     if isinstance(tables, (str, Path)):
         from ..io.readers import read_tables
-        source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
+        with stage(f"reading tables from {tables}", progress):
+            source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
         if as_of is None:
             return tables, infer_as_of(tables | _maybe_leads(source)), True
+        check_as_of_in_tables(tables, as_of, str(source))
     return tables, as_of, False
 
 
-def read_dynamic_features(tables, as_of=None) -> pd.DataFrame:
+def read_dynamic_features(tables, as_of=None, progress: bool | None = None) -> pd.DataFrame:
     """The running month of every active account
     (:func:`tobmodel.renewal.person_months.current_month`): what the dynamic model scores."""
     from ..renewal.person_months import current_month
-    tables, as_of, inferred = read_renewal_tables(tables, as_of)
+    tables, as_of, inferred = read_renewal_tables(tables, as_of, progress)
     current = current_month(tables, as_of=as_of)
     current.attrs["as_of_inferred"] = inferred
     return current
@@ -89,18 +90,20 @@ def _maybe_leads(source) -> dict:
         return {}
 
 
-def read_leads(tables, as_of=None) -> pd.DataFrame:
+def read_leads(tables, as_of=None, progress: bool | None = None) -> pd.DataFrame:
     """The leads table from a folder / database URL, a dict of tables or a Simulation."""
     if isinstance(tables, (str, Path)):
         from ..io.readers import read_tables
         as_of = None if as_of is None else parse_as_of(as_of)
-        leads = read_tables(tables, ["leads"], as_of=as_of)
+        with stage(f"reading leads from {tables}", progress):
+            leads = read_tables(tables, ["leads"], as_of=as_of)
         check_as_of_in_tables(leads, as_of, str(tables), first=("leads", "created_date"))
         return leads["leads"]
     return tables.leads if hasattr(tables, "leads") else tables["leads"]
 
 
-def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options):
+def fit_model(tables, model: str = "cox", *, as_of=None, output=None,
+              progress: bool | None = None, **options):
     """Fit a renewal or lead model on the team's tables; optionally save it.
 
     Parameters
@@ -115,6 +118,9 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
         Use only data up to this date (default: the data's own as-of).
     output : path, optional
         Save the model there (JSON, written atomically).
+    progress : bool, optional
+        Stage messages on stderr (reading, features, fitting, saving); default: on a
+        terminal and not under CI (:mod:`.progress`).
     **options
         Passed to :func:`tobmodel.renewal.fit_renewal_model` or
         :func:`tobmodel.leads.fit_lead_model`.
@@ -127,20 +133,24 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
     """
     if model == "dynamic":
         from ..renewal.dynamic import DynamicHazardModel
-        frames, as_of, inferred = read_renewal_tables(tables, as_of)
-        fitted = DynamicHazardModel(**options).fit(frames, as_of=as_of)
+        frames, as_of, inferred = read_renewal_tables(tables, as_of, progress)
+        with stage(f"fitting {model} on {len(frames['accounts']):,} accounts", progress):
+            fitted = DynamicHazardModel(**options).fit(frames, as_of=as_of)
         data = read_dynamic_features(frames, as_of)
         data.attrs["as_of_inferred"] = inferred
     elif model_kind(model) == "renewal":
         from ..renewal import fit_renewal_model
-        data = read_renewal_features(tables, as_of)
-        fitted = fit_renewal_model(data, model=model, **options)
+        data = read_renewal_features(tables, as_of, progress)
+        with stage(f"fitting {model} on {len(data):,} accounts", progress):
+            fitted = fit_renewal_model(data, model=model, **options)
     else:
         from ..leads import fit_lead_model
-        data = read_leads(tables, as_of)
-        fitted = fit_lead_model(data, kind=LEAD_MODELS[model], **options)
+        data = read_leads(tables, as_of, progress)
+        with stage(f"fitting {model} on {len(data):,} leads", progress):
+            fitted = fit_lead_model(data, kind=LEAD_MODELS[model], **options)
     if output is not None:
-        fitted.save(output)
+        with stage(f"saving the model to {output}", progress):
+            fitted.save(output)
     return fitted, data
 
 
