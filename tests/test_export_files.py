@@ -229,3 +229,12 @@ def test_score_input_csv_gz(tmp_path, churn_model, make_features):
     with pytest.raises(ExportError, match="cut.csv.gz: cannot be decompressed as gzip"):
         export_scores(churn_model, tmp_path / "cut.csv.gz", tmp_path / "s.csv")
     assert len(pd.read_csv(tmp_path / "s.csv")) == 30  # kept
+
+
+def test_write_tables_on_a_full_disk_is_one_line(tiny_disk, make_features):
+    from tobmodel.export import write_tables
+    with pytest.raises(ExportError) as e:
+        write_tables({"features": make_features(20_000)}, tiny_disk / "crm.sqlite")
+    msg = str(e.value)
+    assert "\n" not in msg and len(msg) < 400 and "crm.sqlite" in msg, msg
+    assert "disk is full" in msg and "cannot connect" not in msg and "INSERT" not in msg, msg

@@ -511,11 +511,16 @@ def write_tables(tables: dict[str, pd.DataFrame], target) -> str:
     if engine.dialect.name == "sqlite":
         _make_sqlite_folder(url)
     try:
-        with engine.begin() as conn:
+        conn = engine.connect()
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise connect_error(url, e) from None
+    try:
+        with conn, conn.begin():
             for name, df in tables.items():
                 df.to_sql(name, conn, if_exists="replace", index=False, chunksize=50_000)
-    except SQLAlchemyError as e:
-        raise connect_error(url, e) from None
+    except SQLAlchemyError as e:  # one line: never the statement and its rows
+        raise ExportError(f"{redact(url)}: cannot write tables ({_driver_message(e)})") from None
     finally:
         engine.dispose()
     return redact(url)
