@@ -350,3 +350,36 @@ def test_damaged_profile_in_a_model_file_is_a_one_line_error(cox_files, tmp_path
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(ModelFileError, match="finite"):
         load_renewal_model(tmp_path / "bad.json")
+
+
+def test_report_follows_the_umask_and_keeps_a_replaced_files_mode(tmp_path):
+    import os
+    db = _weekly_history(tmp_path / "h.sqlite", n=20)
+    r = build_report(db, top=2)
+    old = os.umask(0o022)
+    try:
+        out = write_report(r, tmp_path / "r.html")
+        assert out.stat().st_mode & 0o777 == 0o644
+        os.chmod(out, 0o640)
+        write_report(r, out)
+        assert out.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)
+
+
+def test_a_rerun_after_a_refit_counts_once(tmp_path):
+    """Same as_of scored again by a refitted model: the run that finished last is read."""
+    db = _weekly_history(tmp_path / "h.sqlite")
+    f = account_features(60, seed=4)
+    f["tier"], f["onboarding_completed"], f["tenure_months"] = "mid", True, 40.75
+    f.loc[f["account_id"] == 5, "tier"] = "SMB"
+    export_scores(StandInRenewalModel(model_id="standin-000000000002"), f, db,
+                  as_of=WEEKS[-1])
+    h = read_history(db)
+    assert set(h.loc[h["as_of"] == WEEKS[-1], "model_id"]) == {"standin-000000000002"}
+    m = find_movers(h, top=1)
+    assert m["account_id"].tolist()[0] == 5 and m["refit"].all()
+    from tobmodel.export.specs import ExportError
+    both = pd.concat([h, h.assign(model_id="other")])
+    with pytest.raises(ExportError, match="several model ids"):
+        find_movers(both)

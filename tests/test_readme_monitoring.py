@@ -39,3 +39,16 @@ def test_watching_the_job_commands_run_as_written(tmp_path):
     for s in ("Summary", "Score distribution", "Drift", "Top movers", "Risk by segment"):
         assert f">{s}</h2>" in html
     assert "2026-01-14" in r.stdout and "movers:" in r.stdout
+    # the folder of tables gives this week's features and, at the previous run's as_of,
+    # last week's: every feature is compared with both
+    import pandas as pd
+    import sqlalchemy as sa
+    eng = sa.create_engine(f"sqlite:///{tmp_path / 'data/exports/weekly.sqlite'}")
+    try:
+        drift = pd.read_sql("select * from churn_drift", eng)
+    finally:
+        eng.dispose()
+    by = drift.groupby("against")["feature"].apply(set)
+    assert {"tenure_months", "tier"} <= by["training"] and {"tenure_months", "tier"} <= \
+        by["last week"]
+    assert (drift["status"] == "stable").all()           # one business, three quiet weeks

@@ -47,12 +47,17 @@ class TimeSplit:
 
     Unpacks as ``train, test``. ``as_of`` is the date the data were taken
     (the end of the test's follow-up), ``None`` when unknown.
+    ``train_outcomes`` (renewal): the same kind of outcomes one window earlier
+    (accounts active at ``cutoff - window``, followed up to the cutoff), known at
+    the cutoff and on the test's time scale; the censoring distribution of the
+    IPCW metrics is estimated from them (scikit-survival's ``survival_train``).
     """
 
     train: pd.DataFrame
     test: pd.DataFrame
     cutoff: pd.Timestamp
     as_of: pd.Timestamp | None = None
+    train_outcomes: pd.DataFrame | None = None
 
     def __iter__(self):
         return iter((self.train, self.test))

@@ -223,7 +223,12 @@ def _graded(scores, tables, split, horizon_months):
     from ..renewal.evaluate import evaluate_scores, oracle_churn_curves
     truth = _truth(tables, "hazard")
     if truth is not None:
-        scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months)
+        frames = tables if not isinstance(tables, (str, Path)) else None
+        if frames is None:
+            from ..io.readers import read_tables
+            frames = read_tables(tables, ["contracts"])
+        scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months,
+                                               tables=frames)
     table = evaluate_scores(scores, split, horizon_months)
     table.attrs["cutoff"] = str(split.cutoff.date())
     return table

@@ -50,6 +50,8 @@ Examples
 """
 from __future__ import annotations
 
+import datetime as _dt
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -66,6 +68,7 @@ FALSE_TEXT = ("false", "f", "no", "n", "0", "0.0")
 BOOL_WORDS = "true/false, 1/0, yes/no, t/f, y/n"
 _BOOL_CODE = {**{k: 1 for k in TRUE_TEXT}, **{k: 0 for k in FALSE_TEXT}}
 _NS_PER_DAY = 86_400_000_000_000
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]|$)")
 
 
 class Parsed(NamedTuple):
@@ -208,6 +211,13 @@ def parse_date(s: pd.Series) -> Parsed:
             out = pd.to_datetime(s.astype(object), errors="coerce")
     else:
         out = pd.to_datetime(s.astype(object), errors="coerce", format="ISO8601")
+        # each distinct cell once: text must spell YYYY-MM-DD (numbers like 20240305 are not
+        # dates, though ISO's basic form would read them)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        spelt = np.array([_ISO_DATE.match(u.strip()) is not None if isinstance(u, str)
+                          else isinstance(u, (pd.Timestamp, np.datetime64, _dt.date))
+                          for u in np.asarray(uniques, dtype=object)] + [True], dtype=bool)
+        out = out.where(spelt[codes])
     bad = out.isna().to_numpy(dtype=bool) & ~blank if n else np.zeros(0, bool)
     ns = out.to_numpy().view("int64")
     timed = out.notna().to_numpy(dtype=bool) & (ns % _NS_PER_DAY != 0)

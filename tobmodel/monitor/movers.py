@@ -84,6 +84,7 @@ def read_history(source, *, kind: str = "churn", model_name: str | None = None,
         df = df[df["as_of"].isin(keep)]
     else:
         df, where = _read_table(source, spec, cols, model_name, weeks, until)
+    _check_one_run_per_date(df, where)
     out = df.sort_values(["as_of", spec.id_column], kind="stable").reset_index(drop=True)
     out.attrs["source"] = where
     return out
@@ -172,12 +173,29 @@ def _read_table(url, spec, cols, model_name, weeks, until):
             q = select(*[h.c[c] for c in cols]).where(h.c.model_name == model_name,
                                                        h.c.as_of.in_(runs))
             df = pd.read_sql(q, conn)
+            r = score_tables(spec)["runs"]
+            latest = pd.read_sql(select(r.c.as_of, r.c.model_id, r.c.finished_at).where(
+                r.c.kind == spec.kind, r.c.model_name == model_name, r.c.as_of.in_(runs)), conn)
     except SQLAlchemyError as e:
         raise connect_error(url, e) from None
     finally:
         engine.dispose()
     df["as_of"] = pd.to_datetime(df["as_of"]).dt.normalize()
+    if len(latest):  # a re-run after a refit at the same as_of: the last one to finish counts
+        latest["as_of"] = pd.to_datetime(latest["as_of"]).dt.normalize()
+        latest["finished_at"] = pd.to_datetime(latest["finished_at"])
+        keep = latest.sort_values(["as_of", "finished_at"]).drop_duplicates("as_of", keep="last")
+        df = df.merge(keep[["as_of", "model_id"]], on=["as_of", "model_id"])
     return df, where
+
+
+def _check_one_run_per_date(df: pd.DataFrame, where: str) -> None:
+    ids = df.groupby("as_of")["model_id"].nunique()
+    if (ids > 1).any():
+        day = ids.index[ids > 1][0]
+        both = sorted(df.loc[df["as_of"] == day, "model_id"].astype(str).unique())
+        raise ExportError(f"{where}: as_of {pd.Timestamp(day).date()} has runs of several "
+                          f"model ids ({', '.join(both)}); keep one run per date")
 
 
 def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
@@ -210,6 +228,7 @@ def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
     if kind == "churn" and "horizon_months" in h and len(h):
         latest_h = h.loc[h["as_of"] == h["as_of"].max(), "horizon_months"].iloc[0]
         h = h[h["horizon_months"] == latest_h]
+    _check_one_run_per_date(h, "history")
     weeks = np.sort(h["as_of"].unique())
     empty = pd.DataFrame({ident: pd.Series(dtype="int64"),
                           **{c: pd.Series(dtype=object) for c in MOVER_COLUMNS}})

@@ -120,12 +120,21 @@ def _active(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _feature_names(profile, model, df, ident) -> list:
+    """The model's features: from its profile, its schema, or every column of ``df``."""
+    if profile is not None:
+        return [c for c in profile["features"] if c in df.columns]
+    if model is not None:
+        return [f for f in model.features_ if f["name"] in df.columns]
+    return [c for c in df.columns if c not in (ident, "active", "churned", "status")]
+
+
 def _scoring_rows(value, kind: str, as_of, what: str) -> pd.DataFrame:
     """A frame as given, a features file, or a folder of tables turned into features at as_of."""
     if isinstance(value, pd.DataFrame):
         return _active(value)
     if Path(value).is_dir():
-        from ..export.jobs import read_leads, read_renewal_features
+        from ..export import read_leads, read_renewal_features
         read = read_renewal_features if kind == "churn" else read_leads
         return _active(read(str(value), None if as_of is None else _day(as_of)))
     return _active(_read_frame(value, what))
@@ -192,9 +201,7 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
         from ..io.profile import reference_profile
         train = _scoring_rows(training, kind, getattr(loaded, "as_of_", None),
                               "training features")
-        names = (loaded.features_ if loaded is not None else
-                 [c for c in train.columns if c not in (ident, "active")])
-        profile = reference_profile(train, names)
+        profile = reference_profile(train, _feature_names(None, loaded, train, ident))
     feats = None
     if features is not None:
         feats = _scoring_rows(features, kind, weeks[-1], "features")
@@ -210,14 +217,17 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
                         feats, scores, against="training")
         tables.append(t)
     elif model is not None:
-        notes.append("the model file carries no training profile (refit it with this tobmodel "
-                     "version, or pass --training)")
+        notes.append("the model file carries no training profile: pass --training (the "
+                     "training features or tables) to compare with the training data")
+    if previous_features is None and len(weeks) > 1 and isinstance(features, (str, Path)) \
+            and Path(features).is_dir():
+        previous_features = features  # the same tables, as they were at the previous run
     if previous_features is not None and feats is not None:
         from ..io.profile import reference_profile
         pf = _scoring_rows(previous_features, kind, weeks[-2] if len(weeks) > 1 else None,
                            "previous features")
-        names = [c for c in (profile or {}).get("features", {}) if c in pf.columns] or \
-            [c for c in pf.columns if c not in (ident, "active") and c in feats.columns]
+        names = _feature_names(profile, loaded, pf, ident)
+        names = [n for n in names if (n["name"] if isinstance(n, dict) else n) in feats.columns]
         tables.append(drift_table(reference_profile(pf, names), feats, against="last week"))
     drift = (pd.concat(tables, ignore_index=True) if tables
              else pd.DataFrame(columns=list(DRIFT_COLUMNS)))
@@ -369,20 +379,11 @@ def write_report(r: WeeklyReport, path) -> Path:
     text = render_html(r)
     try:
         with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-            _umask_mode(tmp)
+            tmp.write_text(text, encoding="utf-8")  # mode: umask, or the replaced file's
     except OSError as e:
         raise ExportError(f"{path}: cannot write the report ({e.strerror or e})") from None
     r.written.append(str(path))
     return path
-
-
-def _umask_mode(tmp: Path) -> None:
-    """mkstemp makes 0600 files; a report is a normal file (0666 less the umask)."""
-    import os
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
 
 
 def report_table_names(kind: str) -> dict:
@@ -435,7 +436,8 @@ def report_from_args(args) -> WeeklyReport:
     from .movers import _is_database
     history = args.history if len(args.history) > 1 else args.history[0]
     r = build_report(history, kind=args.kind, model=args.model, features=args.features,
-                     training=args.training, previous_features=args.previous_features, model_name=args.model_name, as_of=args.as_of,
+                     training=args.training, previous_features=args.previous_features,
+                     model_name=args.model_name, as_of=args.as_of,
                      segment=args.segment, top=args.top, weeks_rising=args.weeks_rising)
     write_report(r, args.output)
     if not args.no_tables and not isinstance(history, list) and _is_database(history):

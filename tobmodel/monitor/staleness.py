@@ -131,8 +131,8 @@ def summary_staleness(summary, *, max_age_weeks: float | None = None,
     if summary.drift and _stable_note(drift):
         summary.notes.append(_stable_note(drift))
     if not summary.drift:
-        note = ("no drift check: the model file carries no training profile (refit it with "
-                "this tobmodel version)")
+        note = ("no drift check against the training data: the model file carries no "
+                "training profile (tobmodel report --training can compute one)")
         summary.notes.append(note)
         if fail_on_drift:  # asked to fail on drift and it cannot be checked: fail
             out.warnings.append(note)

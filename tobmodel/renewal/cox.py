@@ -77,6 +77,19 @@ def fit_weibull_tail(event_times, cum_hazard) -> tuple[float, float]:
     return scale, shape
 
 
+def _stratum_levels(s: pd.Series) -> list:
+    """Levels of a strata column as strings: categories, or the sorted distinct values
+    (integers such as 0/1 included)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return [str(c) for c in s.cat.categories if (s == c).any()]
+    vals = pd.unique(s.dropna())
+    try:
+        vals = sorted(vals)
+    except TypeError:
+        vals = sorted(vals, key=str)
+    return [str(v) for v in vals]
+
+
 class CoxRenewalModel(RenewalModel):
     """Cox proportional hazards on account covariates.
 
@@ -176,8 +189,7 @@ class CoxRenewalModel(RenewalModel):
                                                 exclude=strata)
         covs = enc.covariates
         self.strata_ = strata
-        self.strata_levels_ = {c: DesignEncoder.fit(features, [c]).categorical.get(c, {"levels": [
-            str(features[c].iloc[0])]})["levels"] for c in strata}
+        self.strata_levels_ = {c: _stratum_levels(features[c]) for c in strata}
         keys = features[strata].astype(str).drop_duplicates() if strata else pd.DataFrame()
         self.stratum_keys_ = (sorted(map(list, keys.itertuples(index=False)), key=lambda k: [
             self.strata_levels_[c].index(v) for c, v in zip(strata, k)]) if strata else [[]])
@@ -206,6 +218,9 @@ class CoxRenewalModel(RenewalModel):
         self._set_baseline(cph.baseline_cumulative_hazard_, T, E, stratum)
         warn_near_separation(enc.columns, self.coef_, X.std(axis=0))
         self.lifelines_fitter_ = cph
+        self.log_likelihood_ = float(cph.log_likelihood_)
+        self.concordance_index_ = float(cph.concordance_index_)
+        self.AIC_ = float(cph.AIC_partial_)  # partial likelihood: no baseline parameters
         self._training_frame = frame
         self.n_accounts_, self.n_events_ = len(frame), int(E.sum())
         self.as_of_, self.business_type_ = snapshot_info(features)

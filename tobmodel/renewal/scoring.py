@@ -88,7 +88,9 @@ class RenewalModel:
         from ..io.profile import reference_profile
         active = features[features["active"].to_numpy(bool)] if "active" in features \
             else features
-        p = self.churn_probability(active, 12) if len(active) else None
+        from .models import TIMING
+        timed = all(c in active for c in TIMING)
+        p = self.churn_probability(active, 12) if len(active) and timed else None
         self.reference_profile_ = reference_profile(active, self.features_, scores=p,
                                                     score_column="p_churn_horizon",
                                                     horizon_months=12)
