@@ -142,6 +142,8 @@ class _Job:
         params = inspect.signature(model.score).parameters
         self.score_options = {"progress": False} if "progress" in params else {}
         self.seen = SeenIds()
+        self.schema_checked = False  # the model checks the schema once: every chunk is
+        #                              coerced to the same dtypes by check_rows
         self.reasons, self.groups = Counter(), Counter()
         self.profile = _TrainingDrift(model, spec, horizon_months)
 
@@ -175,7 +177,9 @@ class _Job:
     def _score(self, valid: pd.DataFrame) -> pd.DataFrame:
         spec, m, run = self.spec, self.model, self.run
         if len(valid):
-            m.check_schema(valid)
+            if not self.schema_checked:
+                m.check_schema(valid)
+                self.schema_checked = True
             if spec.kind == "churn":
                 s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
                             **self.score_options)
