@@ -238,3 +238,23 @@ def test_write_tables_on_a_full_disk_is_one_line(tiny_disk, make_features):
     msg = str(e.value)
     assert "\n" not in msg and len(msg) < 400 and "crm.sqlite" in msg, msg
     assert "disk is full" in msg and "cannot connect" not in msg and "INSERT" not in msg, msg
+
+
+def test_a_parquet_damaged_inside_names_the_file(tmp_path, churn_model, make_features):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    export_scores(churn_model, make_features(20), tmp_path / "s.csv")
+    before = (tmp_path / "s.csv").read_bytes()
+    feats = make_features(50_000)
+    pq.write_table(pa.Table.from_pandas(feats), tmp_path / "f.parquet", row_group_size=10_000,
+                   compression="none")
+    data = bytearray((tmp_path / "f.parquet").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20_000] = b"\xff" * 20_000  # pages garbled, footer intact
+    (tmp_path / "f.parquet").write_bytes(bytes(data))
+    with pytest.raises(ExportError, match="f.parquet: not a readable Parquet file") as e:
+        export_scores(churn_model, tmp_path / "f.parquet", tmp_path / "s.csv", chunksize=10_000)
+    assert "\n" not in str(e.value)
+    assert (tmp_path / "s.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.parquet", "s.csv",
+                                                          "s.rejects.csv"]

@@ -180,10 +180,63 @@ def _parquet_source(path, chunksize):
 
     def chunks():
         with pf:
-            for batch in pf.iter_batches(batch_size=chunksize):
-                yield batch.to_pandas()
+            try:
+                for batch in pf.iter_batches(batch_size=chunksize):
+                    yield batch.to_pandas()
+            except (pa.ArrowException, OSError) as e:  # damaged past the footer
+                line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise ExportError(f"{path}: not a readable Parquet file ({line})") from None
 
-    return Source(str(path), pf.metadata.num_rows, chunks())
+    return Source(str(path), pf.metadata.num_rows, prefetched(chunks()))
+
+
+def prefetched(chunks):
+    """Yield from ``chunks`` while a thread reads the next one (Parquet decoding releases
+    the GIL, so reading overlaps scoring); errors surface where the chunk would have."""
+    import queue
+    import threading
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def work():
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put((chunk, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = (done, None)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            item = (done, e)
+        finally:
+            close = getattr(chunks, "close", None)
+            if stop.is_set() and close is not None:
+                close()
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=work, name="tobmodel-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk, error = q.get()
+            if error is not None:
+                raise error
+            if chunk is done:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _check_sqlite_file(url):
