@@ -48,3 +48,12 @@ def test_fit_and_score_print_stages_and_a_bar(tmp_path, capsys):
     assert main(["score", "--model", str(tmp_path / "m.json"), "--input", str(folder),
                  "--output", str(tmp_path / "s2.csv")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_csv_input_bar_knows_its_total(tmp_path, churn_model, make_features, capsys):
+    from tobmodel.export import export_scores
+    make_features(250).to_csv(tmp_path / "f.csv", index=False)
+    export_scores(churn_model, tmp_path / "f.csv", tmp_path / "s.csv", progress=True,
+                  chunksize=100)
+    err = capsys.readouterr().err
+    assert "250/250" in err, err  # a total: tqdm shows n/total and an ETA

@@ -249,12 +249,8 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         if fmt == "parquet":
             import pyarrow.parquet as pq
             return pq.ParquetFile(path).metadata.num_rows
-        lines, last = 0, b"\n"
-        with open(path, "rb") as f:
-            while block := f.read(1 << 24):
-                lines += block.count(b"\n")
-                last = block[-1:]
-        return max(0, lines + (last != b"\n") - 1)  # less the header
+        from .sources import Source
+        return Source(str(path), None, iter(()), path).count_rows()
     except Exception:  # noqa: BLE001 - a damaged old file only switches the comparison off
         return None
 

@@ -342,7 +342,8 @@ def _stream(job, src, dests, progress) -> None:
     spec, summary = job.spec, job.summary
     disable = not show_progress(progress)
     first = True
-    with tqdm(total=src.total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
+    total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
+    with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
               file=sys.stderr) as bar:
         for chunk in src.chunks:
             if first:

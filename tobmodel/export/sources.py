@@ -33,6 +33,22 @@ class Source:
     name: str
     total: int | None
     chunks: Iterator[pd.DataFrame]
+    path: Path | None = None  # a plain CSV file: rows countable for a progress bar's ETA
+
+    def count_rows(self) -> int | None:
+        """``total`` if known, else the data lines of a plain CSV file (one fast pass;
+        assumes no line breaks inside quoted cells), else None."""
+        if self.total is not None or self.path is None:
+            return self.total
+        lines, last = 0, b"\n"
+        try:
+            with open(self.path, "rb") as f:
+                while block := f.read(1 << 24):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+        except OSError:
+            return None
+        return max(0, lines + (last != b"\n") - 1)
 
     def close(self) -> None:
         close = getattr(self.chunks, "close", None)
@@ -143,7 +159,8 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
         raise ExportError(f"{path}: is not gzip-compressed though its name ends in .gz "
                           f"(rename it to {path.name[:-3]} if it is plain CSV)")
     if suffix in (".csv", ".csv.gz"):
-        return Source(str(path), None, _csv_chunks(path, chunksize))
+        return Source(str(path), None, _csv_chunks(path, chunksize),
+                      path if suffix == ".csv" else None)
     if suffix in (".parquet", ".pq"):
         return _parquet_source(path, chunksize)
     raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .csv.gz, "
