@@ -262,3 +262,26 @@ def test_a_parquet_damaged_inside_names_the_file(tmp_path, churn_model, make_fea
     assert (tmp_path / "s.csv").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.parquet", "s.csv",
                                                           "s.rejects.csv"]
+
+
+def test_a_copy_refused_by_postgres_is_one_line_and_rolls_back(pg_url, churn_model,
+                                                               make_features):
+    export_scores(churn_model, make_features(300), pg_url, as_of="2025-12-24")
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as c:  # same column names, a type the rows do not fit
+            c.exec_driver_sql("ALTER TABLE churn_score_history ALTER COLUMN reasons "
+                              "TYPE varchar(3) USING left(reasons, 3)")
+        with pytest.raises(ExportError) as e:
+            export_scores(churn_model, make_features(300), pg_url, as_of="2025-12-31",
+                          chunksize=100)
+        msg = str(e.value)
+        assert "\n" not in msg and "cannot write scores" in msg and "COPY" not in msg, msg
+        assert "too long" in msg, msg
+        with engine.connect() as c:
+            runs = c.exec_driver_sql("SELECT as_of FROM score_runs").fetchall()
+            week2 = c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history "
+                                      "WHERE as_of = '2025-12-31'").scalar()
+        assert len(runs) == 1 and week2 == 0  # last week's run only: nothing half-written
+    finally:
+        engine.dispose()
