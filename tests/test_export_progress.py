@@ -37,8 +37,8 @@ def test_fit_and_score_print_stages_and_a_bar(tmp_path, capsys):
     model, feats = fit_model(folder, "cox", covariates=["tier"], output=tmp_path / "m.json",
                              progress=True)
     err = capsys.readouterr().err
-    for text in ("tobmodel: reading tables from", "building features of", "fitting cox on",
-                 "saving the model to"):
+    for text in ("tobmodel: reading tables from", "building the frame it scores",
+                 "fitting cox on", "saving the model to"):
         assert text in err, err
     assert err.count(" done in ") == 4
     export_scores(tmp_path / "m.json", feats, tmp_path / "s.csv", progress=True)

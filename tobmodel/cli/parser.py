@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 
 from .._version import __version__
+from ..registry import FIT_NAMES
+from ..schema import BUSINESS_TYPES, STAGES
 
-BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
-STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic", "lead", "lead-hgb", "lead-logistic")
+MODELS = tuple(FIT_NAMES)
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal
@@ -19,6 +19,7 @@ EPILOG = """\
 the weekly job:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
+  tobmodel report --history data/exports/tobmodel.sqlite --output report.html
   tobmodel demo            # all of it on a simulated SaaS business
 
 Run `tobmodel <command> --help` for each command's options and an example."""
@@ -30,15 +31,19 @@ example:
       --seed 2026 --as-of 2025-12-31 --output data/sim
   writes accounts, leads, contracts, usage and support (and truth_*) as Parquet
   files in data/sim; --format csv writes CSV; --stream (automatic above
-  200,000 accounts) writes Parquet chunk by chunk in bounded memory.""",
+  200,000 accounts) writes Parquet chunk by chunk in bounded memory.
+  tobmodel simulate --accounts 3000 --output sqlite:///crm.db
+  writes the same tables into a database instead (one transaction).""",
     "fit": """\
 examples:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel fit --data sqlite:///crm.db --model weibull_aft --as-of 2025-12-31 \\
       --output models/weibull.json --features-out account_features.parquet
   tobmodel fit --data data/demo --model lead --output models/lead.json
+  tobmodel fit --data data/hardware --model repurchase --output models/repurchase.json
   --data is a folder of <table>.csv/.parquet files or a database URL holding
-  the tables accounts, contracts, usage, support (renewal) or leads (lead).""",
+  the tables accounts, contracts, usage, support (renewal) or leads (lead).
+  repurchase: hardware order gaps (the lapse risk of each customer's latest order).""",
     "score": """\
 examples:
   tobmodel score --model models/cox.json --input account_features.parquet \\
@@ -132,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--accounts", type=_positive_int, default=3000, help="scale (default 3000)")
     s.add_argument("--seed", type=int, default=2026)
     s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
-    s.add_argument("--output", required=True, help="folder for the tables")
+    s.add_argument("--output", required=True,
+                   help="folder for the tables, or a database URL (sqlite:///crm.db)")
     s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     s.add_argument("--stream", action="store_true",
                    help="write Parquet chunk by chunk (bounded memory; automatic above "
@@ -206,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--kind", choices=("churn", "lead"), default="churn")
     r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
     r.add_argument("--as-of", help="report on the run of this date (default: the latest)")
+    r.add_argument("--date-format", help=DATE_FORMAT_HELP)
     r.add_argument("--segment", help="column of --features for risk by segment (default: tier "
                    "if present, else risk tier)")
     r.add_argument("--top", type=_positive_int, default=20, help="largest rises (default 20)")
