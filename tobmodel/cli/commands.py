@@ -174,6 +174,8 @@ def run_score_spark(args) -> None:
 
 
 def run_score(args) -> int:
+    import time
+    started = time.perf_counter()
     from ..export import export_scores
     from ..paths import DEFAULT_DATABASE_URL
     engine = getattr(args, "engine", "local")
@@ -191,6 +193,7 @@ def run_score(args) -> int:
                             min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    summary.seconds = time.perf_counter() - started  # wall time, features built included
     from ..monitor.staleness import summary_staleness
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)
