@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -48,7 +50,9 @@ from tobmodel.renewal import (CompetingRisksModel, DynamicHazardModel, build_acc
                               current_month, fit_renewal_model, person_months)
 from tobmodel.renewal import evaluate as EV
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 sim = tobmodel.simulate("saas", "maturity", n_accounts=3000, seed=13)
 cutoff = pd.Timestamp(sim.as_of) - pd.DateOffset(months=18)
 sim
@@ -92,9 +96,11 @@ planted = person_months(tables, as_of=cutoff)
 mine = pm["account_id"] == acc
 before = mine & (pm["month_start"] < month + pd.offsets.MonthBegin(1))
 cols = ["active_seat_share_1m", "active_seat_share_3m", "logins_trend", "inactive_months"]
-assert pm.loc[before, cols].equals(planted.loc[before, cols])
 print("rows known before the planted month:", int(before.sum()), "unchanged; later rows see it:",
       bool((planted.loc[mine & ~before, "inactive_months"] > 0).any()))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert pm.loc[before, cols].equals(planted.loc[before, cols])
 
 # %% [markdown]
 # ## 3. Fit, project, score
