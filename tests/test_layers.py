@@ -24,7 +24,7 @@ PACKAGE = ROOT / "tobmodel"
 LAYERS = [
     ("tobmodel.__main__",),
     ("tobmodel.cli",),
-    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor"),
+    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor", "tobmodel.engines"),
     ("tobmodel.export",),
     ("tobmodel.renewal", "tobmodel.leads"),
     ("tobmodel.registry", "tobmodel.evaluation"),

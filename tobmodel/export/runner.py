@@ -43,6 +43,7 @@ from ..protocol import SCORE_COLUMNS
 from .destinations import MemoryDestination, open_destination
 from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored
 from .inputs import load_scoring_model, resolve_as_of, scoring_source
+from .progress import show_progress, stage
 from .rejects import SeenIds, check_rows
 from .sources import open_source
 from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
@@ -203,7 +204,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     risk_cutoffs : (float, float)
         ``p_churn_horizon`` at which risk is ``medium`` and ``high``.
     progress : bool, optional
-        tqdm progress bar; default: only when stderr is a terminal.
+        Stage messages and a tqdm bar with ETA on stderr; default: only on a
+        terminal and not under CI (``CI=true``).
     min_scored_fraction : float, optional
         Fail (writing nothing) when fewer rows are scored than this fraction of
         the previous run in any destination (default 0.5; 0 or None: off). A
@@ -220,12 +222,14 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     See the module docstring; ``tobmodel score --help`` for the command line.
     """
     from ..paths import DEFAULT_DATABASE_URL
-    model = load_scoring_model(model)
+    started = time.perf_counter()  # the summary's time is the wall time of the whole run
+    with stage("loading the model", progress if isinstance(model, (str, Path)) else False):
+        model = load_scoring_model(model)
     spec = spec_for_model(model)
     as_of_ts = resolve_as_of(model, as_of)
     if spec.kind == "churn":
         horizon_months = check_horizon(horizon_months)
-    source = scoring_source(model, source, as_of_ts)
+    source = scoring_source(model, source, as_of_ts, progress)
     outputs = output if isinstance(output, (list, tuple)) else [
         DEFAULT_DATABASE_URL if output is None else output]
     dests = [open_destination(o, spec) for o in outputs]
@@ -239,7 +243,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
                             destinations=[d.describe() for d in dests],
                             rejects_destinations=[d.describe_rejects() for d in dests])
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
-    started, begun = time.perf_counter(), []
+    begun = []
     try:
         for d in dests:
             d.begin(run)
@@ -303,9 +307,10 @@ class _TrainingDrift:
 def _stream(job, src, dests, progress) -> None:
     from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
     spec, summary = job.spec, job.summary
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    disable = not show_progress(progress)
     first = True
-    with tqdm(total=src.total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
+    total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
+    with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
               file=sys.stderr) as bar:
         for chunk in src.chunks:
             if first:
