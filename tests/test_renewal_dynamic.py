@@ -253,3 +253,13 @@ def test_cause_specific_incidences_add_up_and_follow_the_mechanisms():
     assert set(t["likeliest_cause"]) <= set(cif)
     with pytest.raises(ValueError, match="records no reason"):
         CompetingRisksModel().fit(tobmodel.simulate("platform", n_accounts=300, seed=1))
+
+
+def test_person_months_is_the_function_whatever_was_imported_first():
+    import subprocess
+    import sys
+    code = ("import tobmodel.renewal.dynamic\n"
+            "from tobmodel.renewal import person_months\n"
+            "assert callable(person_months) and person_months.__name__ == 'person_months'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-1500:]

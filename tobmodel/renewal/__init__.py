@@ -65,3 +65,9 @@ def __getattr__(name):
 
 def __dir__():
     return sorted({*globals(), *_WHERE})
+
+
+# The submodule person_months shares its name with its main function: once anything imports
+# the submodule, Python binds the package attribute to the module, shadowing the lazy name.
+# Bind the function now (the module needs only numpy and pandas).
+from .person_months import person_months  # noqa: E402
