@@ -387,7 +387,7 @@ def _tickets(raw, m, problems, tz, acc):
         out["crm_account_id"] = org_ids.map(lookup)
         orphan = org_ids.isna().to_numpy()
         if orphan.any():
-            o.report("is blank: tickets without an account, left out:", orphan,
+            o.report("is blank (tickets without an account: left out)", orphan,
                      severity="notice", examples=False)
     else:
         problems.append(Problem(df["_file"].iloc[0], None, "tickets name no account",

@@ -17,7 +17,7 @@ Examples
 >>> import tempfile
 >>> out = write_crm_exports(tempfile.mkdtemp(), n_accounts=60, seed=3)
 >>> sorted(p.name for p in out.iterdir())[:4]
-['Account.csv', 'Contract.csv', 'Lead.csv', 'organizations.csv']
+['Account.csv', 'Contract.csv', 'Lead.csv', 'mapping.yaml']
 >>> open(out / "Account.csv", "rb").read(3) == b"\\xef\\xbb\\xbf"  # a BOM, like Excel
 True
 """
