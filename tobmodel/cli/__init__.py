@@ -49,7 +49,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = _show_warning
-            run(args)
+            status = run(args)
     except KeyboardInterrupt:
         print("tobmodel: interrupted; outputs left as they were", file=sys.stderr)
         return 130
@@ -58,4 +58,4 @@ def main(argv=None) -> int:
             raise
         print(f"tobmodel: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    return 0
+    return status if isinstance(status, int) else 0

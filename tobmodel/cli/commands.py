@@ -70,6 +70,9 @@ def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
 
 def run_fit(args) -> None:
     from ..export.jobs import fit_model, model_kind
+    if getattr(args, "mapping", None):
+        from .mapped import run_fit_mapped
+        return run_fit_mapped(args)
     options = {}
     if args.covariates:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
@@ -142,6 +145,9 @@ def scoring_input(model, source, as_of=None):
 
 def run_score(args) -> None:
     from ..export import export_scores
+    if getattr(args, "mapping", None):
+        from .mapped import run_score_mapped
+        return run_score_mapped(args)
     from ..export.runner import load_scoring_model
     from ..paths import DEFAULT_DATABASE_URL
     model = load_scoring_model(args.model)
@@ -161,7 +167,11 @@ def run_evaluate(args) -> None:
     import pandas as pd
 
     from ..export.jobs import evaluate_model
-    table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)
+    if getattr(args, "mapping", None):
+        from ..export.mapped import evaluate_mapped
+        table = evaluate_mapped(args.model, args.data, args.mapping, args.cutoff, args.horizon)
+    else:
+        table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
         _say(f"evaluation on a time split at {table.attrs.get('cutoff')} "
@@ -169,6 +179,11 @@ def run_evaluate(args) -> None:
         _say(table.to_string(index="model" not in table.columns))
     if table.attrs.get("sentence"):
         _say(table.attrs["sentence"])
+
+
+def run_validate(args):
+    from .mapped import run_validate as validate
+    return validate(args)
 
 
 def run_demo(args) -> None:

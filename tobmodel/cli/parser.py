@@ -37,6 +37,8 @@ examples:
   tobmodel fit --data sqlite:///crm.db --model weibull_aft --as-of 2025-12-31 \\
       --output models/weibull.json --features-out account_features.parquet
   tobmodel fit --data data/demo --model lead --output models/lead.json
+  tobmodel fit --data exports/ --mapping mapping.yaml --mapping zendesk \\
+      --mapping segment --output models/cox.json
   --data is a folder of <table>.csv/.parquet files or a database URL holding
   the tables accounts, contracts, usage, support (renewal) or leads (lead).""",
     "score": """\
@@ -47,6 +49,8 @@ examples:
       --output sqlite:///data/exports/tobmodel.sqlite
   tobmodel score --model models/lead.json --input "sqlite:///crm.db#leads" \\
       --output lead_scores.parquet --as-of 2025-12-31
+  tobmodel score --model models/cox.json --input exports/ --mapping mapping.yaml \\
+      --mapping zendesk --mapping segment --output churn_scores.csv
   one row per account (lead) with as_of, model name, id and version, the
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
   to <output stem>.rejects.csv or the *_rejects table, with the reason.
@@ -58,6 +62,16 @@ examples:
   refits the model's configuration on the data known at the cutoff and scores
   what happened afterwards, beside a simple baseline (and the simulator's
   truth when the folder holds truth_*.parquet).""",
+    "validate": """\
+examples:
+  tobmodel validate --input exports/ --suggest mapping.yaml
+  tobmodel validate --input exports/ --mapping mapping.yaml --mapping zendesk \\
+      --mapping segment
+  reads every file the mappings name (found anywhere under --input by the
+  usual export file names), reports every problem at once with the mapping
+  line that fixes it, and which model features each missing column costs.
+  Exit status 0 when the data is usable. Presets: salesforce, hubspot,
+  zendesk, segment, mixpanel; --suggest writes a starter mapping.""",
     "demo": """\
 example:
   tobmodel demo                      # ~3,000 accounts, seed 2026, < 1 minute
@@ -93,8 +107,15 @@ def _sub(subs, name, help_text):
                            formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def _mapping(p, what="--data / --input") -> None:
+    p.add_argument("--mapping", action="append", metavar="NAME|FILE",
+                   help=f"read {what} as exports through this mapping: a preset (salesforce, "
+                        "hubspot, zendesk, segment, mixpanel) or a YAML file; repeat to "
+                        "combine sources")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The ``tobmodel`` argument parser with its five subcommands."""
+    """The ``tobmodel`` argument parser with its subcommands."""
     p = argparse.ArgumentParser(prog="tobmodel", description=DESCRIPTION, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"tobmodel {__version__}")
@@ -123,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
     f.add_argument("--features-out", help="also write the per-account features (.parquet, "
                    ".csv) for `tobmodel score --input`")
+    _mapping(f, "--data")
 
     c = _sub(subs, "score", "Score active accounts or open leads and export the scores")
     c.add_argument("--model", required=True, help="saved model file (.json)")
@@ -145,12 +167,24 @@ def build_parser() -> argparse.ArgumentParser:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    _mapping(c, "--input")
+    c.add_argument("--call-list", help="with --mapping: where the call list goes (default "
+                   "<output stem>.call_list.csv)")
 
     e = _sub(subs, "evaluate", "Evaluate a model's configuration on a time split")
     e.add_argument("--model", required=True, help="saved model file (.json)")
     e.add_argument("--data", required=True, help="folder of tables or database URL")
     e.add_argument("--cutoff", help="fit on data up to this date, test after it")
     e.add_argument("--horizon", type=_positive_int, default=12)
+    _mapping(e, "--data")
+
+    v = _sub(subs, "validate", "Check a folder of CRM, help-desk and analytics exports")
+    v.add_argument("--input", required=True, help="folder of exports")
+    _mapping(v, "--input")
+    v.add_argument("--as-of", help="check the data known on this date (default: the latest)")
+    v.add_argument("--suggest", metavar="FILE",
+                   help="write a starter mapping from the columns and values seen (presets "
+                        "detected by file name unless --mapping is given)")
 
     d = _sub(subs, "demo", "Run the whole weekly job on a simulated SaaS business")
     d.add_argument("--accounts", type=_positive_int, default=3000)

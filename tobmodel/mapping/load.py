@@ -51,9 +51,18 @@ class ExportData:
 
 
 def account_key(ids) -> np.ndarray:
-    """Stable int64 key (0 <= key < 2**62) of text account ids: the same in every run."""
+    """Stable integer key (0 <= key < 2**53) of text account ids: the same in every run.
+
+    53 bits so that the key survives any float round trip (JSON, spreadsheets,
+    ``pd.to_numeric``); two ids meeting on one key are refused (a chance of
+    about n**2 / 2**54: 1 in 2 million for 100,000 accounts).
+
+    >>> account_key(["0015g000000000001IAQ"]).tolist() == account_key(
+    ...     ["0015g000000000001IAQ"]).tolist()
+    True
+    """
     arr = np.asarray(pd.Series(ids, dtype=object).fillna("").astype(str), dtype=object)
-    return (pd.util.hash_array(arr, categorize=True) >> np.uint64(2)).astype(np.int64)
+    return (pd.util.hash_array(arr, categorize=True) >> np.uint64(11)).astype(np.int64)
 
 
 # -- finding and reading files ------------------------------------------------------------
@@ -563,8 +572,10 @@ def _assemble(data, acc, con, events, tickets, usage_src, leads, m):
     con["arr"] = con["arr"].fillna(0.0)
     acc = acc.copy()
     acc["account_id"] = account_key(acc["crm_account_id"])
-    if acc["account_id"].duplicated().any():  # pragma: no cover - 2**-62 per pair
-        raise ValueError("two account ids hash to the same key; report this")
+    clash = acc["account_id"].duplicated(keep=False).to_numpy()
+    if clash.any():  # pragma: no cover - about n**2 / 2**54
+        raise ValueError(f"accounts {', '.join(acc.loc[clash, 'crm_account_id'][:2])} meet on "
+                         "one internal key; please report this")
     first = con.groupby("account_id")["start_date"].min()
     latest = con.drop_duplicates("account_id", keep="last").set_index("account_id")
     no_contract = ~acc["account_id"].isin(first.index)
