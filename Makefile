@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install demo test test-fast notebooks lab data benchmarks clean
+.PHONY: install fonts demo test test-fast notebooks lab data benchmarks clean
 
 install: $(STAMP)
 
@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@bash tools/install_cjk_font.sh
 	touch $(STAMP)
+
+# A font with Chinese glyphs for the plots (Debian's fonts-wqy-microhei); never fails.
+fonts:
+	@bash tools/install_cjk_font.sh
 
 demo: $(STAMP)
 	$(PY) -m tobmodel demo

@@ -178,3 +178,76 @@ def test_a_wrong_command_line_exits_2(capsys):
     with pytest.raises(SystemExit) as e:
         main(["score", "--horizon", "soon"])
     assert e.value.code == 2
+
+
+# -- runs that would be silently wrong (issue 13, section 2) --------------------------------
+def test_a_run_that_scores_nothing_fails_and_keeps_last_weeks_outputs(capsys, inputs, exports):
+    # the features were built at 2025-12-31: scored at another as_of, every row is rejected
+    fails(capsys, *score(inputs, exports, **{"as-of": "2025-12-24"}),
+          match="scored 0 of")
+
+
+def test_categories_matching_none_of_the_data_score_nothing(capsys, inputs, exports, tmp_path):
+    f = pd.read_parquet(inputs / "features.parquet")
+    f["tier"] = "enterprise-plus"  # a category the model never saw
+    f.to_parquet(tmp_path / "f.parquet")
+    err = fails(capsys, *score(inputs, exports, input=tmp_path / "f.parquet"),
+                match="scored 0 of")
+    assert "unknown category: tier" in err
+
+
+def test_far_fewer_rows_than_last_week_fails(capsys, inputs, exports, tmp_path):
+    f = pd.read_parquet(inputs / "features.parquet")
+    f.iloc[: len(f) // 10].to_parquet(tmp_path / "few.parquet")
+    err = fails(capsys, *score(inputs, exports, input=tmp_path / "few.parquet"),
+                match="of the previous run")
+    assert "scores.csv" in err
+
+
+def test_the_drop_check_is_configurable(inputs, exports, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("scores.csv", "scores.sqlite"):
+        (out / name).write_bytes((exports / name).read_bytes())
+    f = pd.read_parquet(inputs / "features.parquet")
+    f.iloc[: len(f) // 10].to_parquet(tmp_path / "few.parquet")
+    base = ["score", "--model", str(inputs / "cox.json"), "--input", str(tmp_path / "few.parquet"),
+            "--output", str(out / "scores.csv"), "--output", str(out / "scores.sqlite")]
+    assert main(base) == 1  # default 0.5
+    assert main(base + ["--min-scored-fraction", "0"]) == 0
+    assert len(pd.read_csv(out / "scores.csv")) == f.iloc[: len(f) // 10]["active"].sum()
+
+
+@pytest.mark.parametrize("as_of, match", [
+    ("12/01/2025", "is not an ISO date"),
+    ("2030-06-30", "is after the latest data"),
+    ("1990-01-01", "is before any account"),
+])
+def test_fit_refuses_an_as_of_outside_the_data_or_ambiguous(capsys, inputs, tmp_path, as_of,
+                                                             match):
+    fails(capsys, "fit", "--data", inputs / "data", "--as-of", as_of,
+          "--output", tmp_path / "m.json", match=match)
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_lead_fit_refuses_an_as_of_before_any_lead(capsys, inputs, tmp_path):
+    fails(capsys, "fit", "--data", inputs / "data", "--model", "lead", "--as-of", "1990-01-01",
+          "--output", tmp_path / "m.json", match="is before any lead")
+
+
+def test_an_explicit_date_format_reads_other_forms(capsys, inputs, tmp_path):
+    assert main(["fit", "--data", str(inputs / "data"), "--as-of", "12/31/2025",
+                 "--date-format", "%m/%d/%Y", "--covariates", "tier",
+                 "--output", str(tmp_path / "m.json")]) == 0
+    assert "as of 2025-12-31" in capsys.readouterr().out
+
+
+def test_score_refuses_an_as_of_after_the_data(capsys, inputs, exports):
+    fails(capsys, *score(inputs, exports, input=inputs / "data", **{"as-of": "2030-06-30"}),
+          match="is after the latest data (2025-12-31)")
+    fails(capsys, *score(inputs, exports, **{"as-of": "31.12.2025"}), match="not an ISO date")
+
+
+def test_horizon_bounds(capsys, inputs, exports):
+    fails(capsys, *score(inputs, exports, horizon=1_000_000_000),
+          match="horizon_months must be between 1 and 600")

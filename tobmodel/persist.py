@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .io.values import show
 from .io.writers import atomic_path
 
 FORMAT = "tobmodel-model"
@@ -95,11 +96,6 @@ def feature_schema(df: pd.DataFrame, columns) -> list[dict]:
     return out
 
 
-def _examples(rows) -> str:
-    rows = list(rows)[:3]
-    return ", ".join(map(str, rows))
-
-
 def check_schema(df: pd.DataFrame, features: list[dict], source: str = "data",
                  allow_unknown_categories: bool = False) -> None:
     """Raise :class:`SchemaMismatchError` unless ``df`` carries the model's features.
@@ -131,8 +127,8 @@ def check_schema(df: pd.DataFrame, features: list[dict], source: str = "data",
                 rows = np.flatnonzero(bad.to_numpy())
                 raise SchemaMismatchError(
                     f"{source}: column {f['name']!r} has values the model never saw: "
-                    f"{_examples(repr(v) for v in vals[bad].unique())} (rows "
-                    f"{_examples(r + 1 for r in rows)}; known: {', '.join(f['categories'])})")
+                    f"{show(vals[bad].unique())} (rows "
+                    f"{show(rows[:3] + 1)}; known: {', '.join(f['categories'])})")
 
 
 def _clean(obj):

@@ -39,6 +39,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"tobmodel: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
+def _iso_dates(args) -> None:
+    """``--as-of`` as ISO text: ambiguous forms refused unless ``--date-format`` reads them."""
+    if getattr(args, "as_of", None) is not None and hasattr(args, "date_format"):
+        from ..export.guards import parse_as_of
+        args.as_of = str(parse_as_of(args.as_of, args.date_format, "--as-of").date())
+
+
 def main(argv=None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -49,6 +56,7 @@ def main(argv=None) -> int:
         with warnings.catch_warnings():
             if not debug:
                 warnings.showwarning = _show_warning
+            _iso_dates(args)
             status = run(args)
     except KeyboardInterrupt:
         print("tobmodel: interrupted; outputs left as they were", file=sys.stderr)

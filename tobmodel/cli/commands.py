@@ -155,7 +155,8 @@ def run_score(args) -> None:
     summary = export_scores(model, source, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
-                            progress=args.progress)
+                            progress=args.progress,
+                            min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
     _say(str(summary))

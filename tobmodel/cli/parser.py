@@ -101,6 +101,20 @@ def _cutoffs(text: str) -> tuple[float, float]:
     return medium, high
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+DATE_FORMAT_HELP = ("strptime format of --as-of when it is not ISO YYYY-MM-DD, e.g. %%m/%%d/%%Y "
+                    "(forms like 12/01/2025 are refused without it)")
+
+
 def _sub(subs, name, help_text):
     return subs.add_parser(name, help=help_text, description=help_text + ".",
                            epilog=EXAMPLES[name],
@@ -139,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--model", choices=MODELS, default="cox")
     f.add_argument("--output", required=True, help="model file to write (.json)")
     f.add_argument("--as-of", help="use data up to this date (default: the data's as-of)")
+    f.add_argument("--date-format", help=DATE_FORMAT_HELP)
     f.add_argument("--covariates", help="comma-separated covariates (renewal; default: all)")
     f.add_argument("--penalizer", type=float,
                    help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
@@ -157,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".csv, .parquet, .sqlite or a database URL; repeat for several "
                         "(default: the SQLite database under data/exports/)")
     c.add_argument("--as-of", help="scoring date (default: the model's as-of)")
+    c.add_argument("--date-format", help=DATE_FORMAT_HELP)
+    c.add_argument("--min-scored-fraction", type=_fraction, default=0.5,
+                   help="fail, keeping last week's outputs, when fewer rows are scored than "
+                        "this fraction of the previous run (default 0.5; 0: off); a run that "
+                        "scores nothing always fails")
     c.add_argument("--horizon", type=_positive_int, default=12,
                    help="months for p_churn_horizon (default 12)")
     c.add_argument("--chunksize", type=_positive_int, default=100_000,

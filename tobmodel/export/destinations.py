@@ -21,13 +21,13 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from .history import clear_run, ensure_tables, finish_run, score_tables
-from .sources import SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, sqlite_url
+from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
+from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
+                      sqlite_url)
 from .specs import SPECS, ExportError, ExportSpec
 
 __all__ = ["open_destination", "FileDestination", "SQLDestination", "MemoryDestination",
@@ -35,17 +35,24 @@ __all__ = ["open_destination", "FileDestination", "SQLDestination", "MemoryDesti
 
 
 def open_destination(target, spec: ExportSpec):
-    """A destination for ``target``: a path (.csv, .parquet, .sqlite/.db) or a database URL."""
+    """A destination for ``target``: a path (.csv, .parquet, .sqlite/.db) or a database URL.
+
+    A database target may name the latest-scores table after ``#``
+    (``sqlite:///crm.db#my_scores``); see :class:`SQLDestination`.
+    """
     if hasattr(target, "write") and hasattr(target, "commit"):
         return target
+    target, table = split_table(target)
     if is_url(target):
-        return SQLDestination(target, spec)
+        return SQLDestination(target, spec, table)
     path = Path(target)
     suffix = path.suffix.lower()
     if suffix in SQLITE_SUFFIXES:
-        return SQLDestination(sqlite_url(path), spec)
+        return SQLDestination(sqlite_url(path), spec, table)
     if suffix in (".csv", ".parquet", ".pq"):
-        return FileDestination(path, spec)
+        dest = FileDestination(path, spec)
+        dest.check()
+        return dest
     raise ExportError(f"{path}: unknown output format {suffix or '(no suffix)'!r} (expected "
                       ".csv, .parquet, .sqlite or a database URL)")
 
@@ -84,14 +91,21 @@ class MemoryDestination:
 
 
 class FileDestination:
-    """CSV or Parquet file written through a temporary file and a rename."""
+    """CSV or Parquet file written through a temporary file and a rename.
+
+    The file keeps the mode of the one it replaces (new files: ``0666 & ~umask``);
+    whatever fails (a full disk included) the temporary files are removed and
+    the error names the file.
+    """
 
     def __init__(self, path, spec: ExportSpec):
         self.path = Path(path)
         self.spec = spec
         self.format = "csv" if self.path.suffix.lower() == ".csv" else "parquet"
         self.rejects_path = self.path.with_name(self.path.stem + ".rejects.csv")
+        self.previous_scored = None
         self._files = {}
+        self._parquet = None
 
     def describe(self) -> str:
         return str(self.path)
@@ -99,67 +113,128 @@ class FileDestination:
     def describe_rejects(self) -> str:
         return str(self.rejects_path)
 
+    def check(self) -> None:
+        """Refuse now (before any temporary file) a target that cannot be a file."""
+        for path in (self.path, self.rejects_path):
+            if path.is_dir():
+                raise ExportError(f"{path}: is a directory; give a file name for the scores")
+
     def _open_tmp(self, path: Path):
-        if path.is_dir():
-            raise ExportError(f"{path}: is a directory; give a file name for the scores")
+        from ..io.writers import create_temp
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            fd, tmp = create_temp(path)
         except OSError as e:
-            where = f": {e.filename}" if getattr(e, "filename", None) else ""
-            raise ExportError(f"{path}: cannot write ({e.strerror or e}{where})") from None
-        return os.fdopen(fd, "wb"), Path(tmp)
+            raise _write_error(path, e) from None
+        return os.fdopen(fd, "wb"), tmp
 
     def begin(self, run) -> None:
-        self._files["rejects"] = self._open_tmp(self.rejects_path)
-        self._files["scores"] = self._open_tmp(self.path)
-        self._write_csv_header("rejects", self.spec.rejects_columns)
-        if self.format == "csv":
-            self._write_csv_header("scores", self.spec.columns)
-        else:
-            import pyarrow.parquet as pq
-            self._schema = _arrow_schema(self.spec.columns)
-            self._parquet = pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                             compression="zstd")
+        self.check()
+        self.previous_scored = previous_rows(self.path, self.format)
+        try:
+            self._files["rejects"] = self._open_tmp(self.rejects_path)
+            self._files["scores"] = self._open_tmp(self.path)
+            self._write_csv_header("rejects", self.spec.rejects_columns)
+            if self.format == "csv":
+                self._write_csv_header("scores", self.spec.columns)
+            else:
+                import pyarrow.parquet as pq
+                self._schema = _arrow_schema(self.spec.columns)
+                self._parquet = pq.ParquetWriter(self._files["scores"][0], self._schema,
+                                                 compression="zstd")
+        except BaseException:
+            self.abort()
+            raise
+
+    def _write_bytes(self, which, data: bytes) -> None:
+        try:
+            self._files[which][0].write(data)
+        except OSError as e:
+            raise _write_error(self.path if which == "scores" else self.rejects_path,
+                               e) from None
 
     def _write_csv_header(self, which, columns) -> None:
-        self._files[which][0].write((",".join(columns) + "\n").encode())
+        self._write_bytes(which, (",".join(columns) + "\n").encode())
 
     def _write_csv(self, which, df) -> None:
         buf = io.StringIO()
         df.to_csv(buf, header=False, index=False, date_format="%Y-%m-%d")
-        self._files[which][0].write(buf.getvalue().encode())
+        self._write_bytes(which, buf.getvalue().encode())
 
     def write(self, scores: pd.DataFrame) -> None:
         if self.format == "csv":
             self._write_csv("scores", scores)
         else:
-            self._parquet.write_table(_arrow_table(scores, self._schema))
+            try:
+                self._parquet.write_table(_arrow_table(scores, self._schema))
+            except OSError as e:  # pyarrow raises OSError subclasses for the file
+                raise _write_error(self.path, e) from None
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._write_csv("rejects", rejects)
 
     def commit(self, run) -> None:
-        if self.format == "parquet":
-            self._parquet.close()
+        try:
+            if self._parquet is not None:
+                self._parquet.close()
+                self._parquet = None
+            for which in ("rejects", "scores"):
+                f, _ = self._files[which]
+                f.flush()
+                os.fsync(f.fileno())
+                f.close()
+        except OSError as e:
+            raise _write_error(self.path, e) from None
         for which, path in (("rejects", self.rejects_path), ("scores", self.path)):
-            f, tmp = self._files[which]
-            f.flush()
-            os.fsync(f.fileno())
-            f.close()
-            os.replace(tmp, path)
+            os.replace(self._files[which][1], path)
         self._files = {}
 
     def abort(self) -> None:
-        if self.format == "parquet" and getattr(self, "_parquet", None) is not None:
+        """Remove the temporary files; closing them may fail (full disk): unlink first."""
+        files, self._files = self._files, {}
+        for _, tmp in files.values():
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if self._parquet is not None:
             try:
                 self._parquet.close()
             except Exception:  # noqa: BLE001 - the file is discarded anyway
                 pass
-        for f, tmp in self._files.values():
-            f.close()
-            tmp.unlink(missing_ok=True)
-        self._files = {}
+            self._parquet = None
+        for f, _ in files.values():
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def _write_error(path: Path, e: OSError) -> ExportError:
+    """One line naming the file ("[Errno 28]" alone does not say which disk is full)."""
+    import errno
+    why = e.strerror or (str(e).strip().splitlines() or [type(e).__name__])[0]
+    if getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e):
+        why = "disk full: no space left on device"
+    return ExportError(f"{path}: cannot write ({why}); the previous file is kept")
+
+
+def previous_rows(path: Path, fmt: str) -> int | None:
+    """Rows in the file a run is about to replace (None if there is none or it is unreadable)."""
+    try:
+        if not path.is_file():
+            return None
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+            return pq.ParquetFile(path).metadata.num_rows
+        lines, last = 0, b"\n"
+        with open(path, "rb") as f:
+            while block := f.read(1 << 24):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        return max(0, lines + (last != b"\n") - 1)  # less the header
+    except Exception:  # noqa: BLE001 - a damaged old file only switches the comparison off
+        return None
 
 
 def _arrow_schema(columns: dict):
@@ -176,13 +251,21 @@ def _arrow_table(df: pd.DataFrame, schema):
 
 
 class SQLDestination:
-    """Score tables in a SQLAlchemy database; one transaction per run."""
+    """Score tables in a SQLAlchemy database; one transaction per run.
 
-    def __init__(self, url: str, spec: ExportSpec):
+    ``table`` (from ``sqlite:///crm.db#my_scores``) renames the tables: latest
+    ``my_scores``, history ``my_scores_history``, rejects ``my_scores_rejects``.
+    Identifiers are quoted by the database's own rules. SQLite: the run's DDL
+    is inside the transaction too (a refused run leaves no table behind), and
+    the file is switched to WAL only after a successful commit.
+    """
+
+    def __init__(self, url: str, spec: ExportSpec, table: str | None = None):
         self.url = url
-        self.spec = spec
-        self.tables = score_tables(spec)
+        self.spec = spec if table is None else _renamed_spec(spec, table, url)
+        self.tables = score_tables(self.spec)
         self.latest_updated = None
+        self.previous_scored = None
         self._conn = self._trans = None
 
     def describe(self) -> str:
@@ -198,20 +281,33 @@ class SQLDestination:
         self.copy = self.dialect == "postgresql" and engine.dialect.driver == "psycopg"
         if self.dialect == "sqlite":
             _make_sqlite_folder(self.url)
+            engine = make_engine(self.url, connect_args={"timeout": 120})
+            _transactional_sqlite(engine)
+        self.quote = engine.dialect.identifier_preparer.quote
         try:
             self._conn = engine.connect()
-            if self.dialect == "sqlite":  # readers do not block the writer, nor it them
-                self._conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-                self._conn.commit()
-            self._trans = self._conn.begin()
-            ensure_tables(self._conn, self.tables, redact(self.url))
-            clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
         except SQLAlchemyError as e:
             self.abort()
             raise connect_error(self.url, e) from None
         except BaseException:
             self.abort()
             raise
+        try:
+            self._trans = self._conn.begin()
+            self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
+                                                     run["model_name"], run["as_of"])
+            ensure_tables(self._conn, self.tables, redact(self.url))
+            clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
+        except SQLAlchemyError as e:
+            self.abort()
+            raise self._error(e) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def _error(self, e) -> ExportError:
+        """One line: the driver's first line, never the SQL statement and its rows."""
+        return ExportError(f"{redact(self.url)}: cannot write scores ({_driver_message(e)})")
 
     def write(self, scores: pd.DataFrame) -> None:
         self._insert(self.tables["history"], scores)
@@ -222,39 +318,99 @@ class SQLDestination:
     def _insert(self, table, df: pd.DataFrame) -> None:
         if len(df) == 0:
             return
+        from sqlalchemy.exc import SQLAlchemyError
+        try:
+            self._insert_rows(table, df)
+        except SQLAlchemyError as e:
+            raise self._error(e) from None
+        except Exception as e:  # noqa: BLE001 - psycopg's own errors from COPY
+            if type(e).__module__.split(".")[0] != "psycopg":
+                raise
+            raise self._error(e) from None
+
+    def _insert_rows(self, table, df: pd.DataFrame) -> None:
         cols = list(df.columns)
-        names = ", ".join(f'"{c}"' for c in cols)
+        names = ", ".join(self.quote(c) for c in cols)
+        target = self.quote(table.name)
         if self.copy:  # PostgreSQL through psycopg 3: COPY, several times faster
             buf = io.StringIO()
             df.to_csv(buf, header=False, index=False, date_format="%Y-%m-%d",
                       quoting=csv.QUOTE_MINIMAL)
             raw = self._conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(
-                    f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)') as cp:
+                    f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as cp:
                 cp.write(buf.getvalue())
         elif self.dialect == "sqlite":
             marks = ", ".join("?" for _ in cols)
-            self._conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+            self._conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})",
                                        _dbapi_rows(df))
         else:  # any other database: SQLAlchemy's generic executemany
             self._conn.execute(table.insert(), [dict(zip(cols, r)) for r in _dbapi_rows(df)])
 
     def commit(self, run) -> None:
-        self.latest_updated = finish_run(self._conn, self.tables, self.spec, run)
-        self._trans.commit()
+        from sqlalchemy.exc import SQLAlchemyError
+        try:
+            self.latest_updated = finish_run(self._conn, self.tables, self.spec, run)
+            self._trans.commit()
+        except SQLAlchemyError as e:
+            raise self._error(e) from None
+        if self.dialect == "sqlite":  # readers do not block the writer, nor it them
+            try:
+                self._conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
+            except Exception:  # noqa: BLE001 - the scores are committed; WAL is a nicety
+                pass
         self._close()
 
     def abort(self) -> None:
-        if self._trans is not None and self._trans.is_active:
-            self._trans.rollback()
+        try:
+            if self._trans is not None and self._trans.is_active:
+                self._trans.rollback()
+        except Exception:  # noqa: BLE001 - a dead connection rolls back by itself
+            pass
         self._close()
 
     def _close(self) -> None:
         if self._conn is not None:
             engine = self._conn.engine
-            self._conn.close()
-            engine.dispose()
+            try:
+                self._conn.close()
+            finally:
+                engine.dispose()
         self._conn = self._trans = None
+
+
+MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names silently
+
+
+def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:
+    import dataclasses
+    names = {"latest_table": table, "history_table": f"{table}_history",
+             "rejects_table": f"{table}_rejects"}
+    for name in names.values():
+        if not name.strip() or len(name.encode()) > MAX_IDENTIFIER or "\x00" in name:
+            raise ExportError(f"{redact(url)}: table name {table!r} is not usable (1 to "
+                              f"{MAX_IDENTIFIER - 8} bytes, no NUL)")
+    return dataclasses.replace(spec, **names)
+
+
+def _transactional_sqlite(engine) -> None:
+    """pysqlite's own transactions skip DDL; let SQLAlchemy emit BEGIN IMMEDIATE itself
+    (the write lock taken at once: a concurrent writer waits rather than deadlocks)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_conn, record):
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _driver_message(e) -> str:
+    orig = getattr(e, "orig", None) or e
+    text = str(orig).strip()
+    return text.splitlines()[0][:300] if text else type(orig).__name__
 
 
 def _dbapi_rows(df: pd.DataFrame) -> list[tuple]:

@@ -58,6 +58,19 @@ def score_tables(spec: ExportSpec) -> dict[str, Table]:
     return {"history": history, "latest": latest, "rejects": rejects, "runs": runs}
 
 
+def previous_run_rows(conn, tables: dict[str, Table], spec: ExportSpec, model_name: str,
+                      as_of) -> int | None:
+    """Rows scored by the latest logged run of this kind and model name dated before
+    ``as_of`` (last week's; None: no such run, e.g. back-filling an older week)."""
+    runs = tables["runs"]
+    if not inspect(conn).has_table(runs.name):
+        return None
+    n = conn.execute(select(runs.c.rows_scored).where(
+        and_(runs.c.kind == spec.kind, runs.c.model_name == model_name, runs.c.as_of < as_of))
+        .order_by(runs.c.as_of.desc(), runs.c.finished_at.desc()).limit(1)).scalar()
+    return None if n is None else int(n)
+
+
 def ensure_tables(conn, tables: dict[str, Table], where: str) -> None:
     """Create missing tables; refuse tables whose columns differ from tobmodel's."""
     insp = inspect(conn)

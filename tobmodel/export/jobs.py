@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..survival import infer_as_of
+from .guards import check_as_of_in_tables, parse_as_of
 from .specs import ExportError
 
 RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft")
@@ -46,11 +47,14 @@ def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
     """
     from ..renewal import build_account_features
     inferred = False
+    as_of = None if as_of is None else parse_as_of(as_of)
     if isinstance(tables, (str, Path)):
         from ..io.readers import read_tables
         source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
         if as_of is None:
             as_of, inferred = infer_as_of(tables | _maybe_leads(source)), True
+        else:
+            check_as_of_in_tables(tables, as_of, str(source))
     features = build_account_features(tables, as_of=as_of)
     features.attrs["as_of_inferred"] = inferred
     return features
@@ -69,7 +73,10 @@ def read_leads(tables, as_of=None) -> pd.DataFrame:
     """The leads table from a folder / database URL, a dict of tables or a Simulation."""
     if isinstance(tables, (str, Path)):
         from ..io.readers import read_tables
-        return read_tables(tables, ["leads"], as_of=as_of)["leads"]
+        as_of = None if as_of is None else parse_as_of(as_of)
+        leads = read_tables(tables, ["leads"], as_of=as_of)
+        check_as_of_in_tables(leads, as_of, str(tables), first=("leads", "created_date"))
+        return leads["leads"]
     return tables.leads if hasattr(tables, "leads") else tables["leads"]
 
 

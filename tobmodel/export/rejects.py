@@ -39,8 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
-_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+from ..io.values import category_codes, is_blank, parse_bool, parse_date, parse_number
+
 
 
 class SeenIds:
@@ -147,17 +147,24 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
                   chunk["as_of"])
     for f in features:
         _check_feature(rc, f)
-    if scope == "churn" and "tenure_months" in chunk:
-        t = pd.to_numeric(chunk["tenure_months"], errors="coerce")
-        rc.reject(t.isna().to_numpy(), "missing value", "tenure_months", chunk["tenure_months"])
-        rc.reject((t <= 0).to_numpy(), "tenure <= 0", "tenure_months", t)
+    if scope == "churn":
+        for name in _TIMING:
+            if name in chunk and not any(f["name"] == name for f in features):
+                _check_feature(rc, {"name": name, "dtype": "number"})
+        if "tenure_months" in chunk:
+            t = rc.frame["tenure_months"]
+            rc.reject((t <= 0).to_numpy(), "tenure <= 0", "tenure_months", t)
     return rc
+
+
+# timing columns of a churn score: numbers like the features (an infinite tenure is no tenure)
+_TIMING = ("tenure_months", "months_to_next_renewal")
 
 
 def _check_scope(rc, chunk, scope):
     if scope == "churn":
         if "active" in chunk:
-            inactive = ~_as_bool(chunk["active"])[0].fillna(True).to_numpy(bool)
+            inactive = ~parse_bool(chunk["active"]).values.fillna(True).to_numpy(bool)
             rc.reject(inactive, "inactive account", "active", chunk["active"])
         if "churned" in chunk:
             gone = pd.to_numeric(chunk["churned"], errors="coerce").fillna(0).to_numpy() == 1
@@ -169,47 +176,35 @@ def _check_scope(rc, chunk, scope):
 
 
 def as_datetime(s: pd.Series) -> pd.Series:
-    """Dates as datetime64 (NaT where unreadable); datetime columns pass as they are
-    (``pd.to_datetime`` would walk them element by element)."""
+    """Dates as datetime64 (NaT where blank or not a date), by the one vocabulary."""
     if s.dtype.kind == "M":
         return s
-    return pd.to_datetime(s, errors="coerce")
-
-
-def _as_bool(s: pd.Series):
-    """(values as nullable boolean, mask of values that are not true/false)."""
-    if s.dtype.kind == "b":
-        return s.astype("boolean"), np.zeros(len(s), bool)
-    text = s.astype("string").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[text.isin(_TRUE).fillna(False).to_numpy(bool)] = True
-    out[text.isin(_FALSE).fillna(False).to_numpy(bool)] = False
-    return out, (text.notna() & out.isna()).to_numpy(bool)
+    p = parse_date(s)
+    return p.values.where(~p.bad)
 
 
 def _check_feature(rc: RowCheck, f: dict) -> None:
+    """One model feature, by the vocabulary of :mod:`tobmodel.io.values`."""
     name, kind = f["name"], f.get("dtype")
     col = raw = rc.frame[name]
-    rc.reject(col.isna().to_numpy(), "missing value", name)
+    rc.reject(is_blank(col), "missing value", name)
     if kind == "number":
-        v = col if col.dtype.kind in "iuf" else pd.to_numeric(col, errors="coerce")
-        if v.dtype.kind == "b" or str(v.dtype) in ("boolean", "Int64", "Float64"):
-            v = v.astype(float)
-        rc.reject(v.isna().to_numpy(), "not a number", name, raw)
-        if v.dtype.kind == "f":
-            rc.reject(~np.isfinite(v.fillna(0).to_numpy()), "not a finite number", name, raw)
-        rc.frame[name] = v.fillna(0) if v.dtype.kind == "f" else v
+        if col.dtype.kind == "b" or str(col.dtype) == "boolean":
+            col = col.astype("Float64")  # a true/false column feeds the model as 1/0
+        p = parse_number(col)
+        rc.reject(p.not_number, "not a number", name, raw)
+        rc.reject(p.not_finite, "not a finite number", name, raw)
+        rc.frame[name] = p.values.fillna(0)
     elif kind == "bool":
-        v, bad = _as_bool(col)
-        rc.reject(bad, "not true/false", name, raw)
-        rc.frame[name] = v.fillna(False).astype(bool)
+        p = parse_bool(col)
+        rc.reject(p.bad, "not true/false", name, raw)
+        rc.frame[name] = p.values.fillna(False).astype(bool)
     elif kind == "date":
         v = as_datetime(col)
         rc.reject(v.isna().to_numpy(), "not a date", name, raw)
         rc.frame[name] = v
     elif kind == "category":
         cats = list(f.get("categories") or [])
-        text = col.astype("string")
-        known = text.isin(cats).fillna(False).to_numpy(bool)
-        rc.reject(text.notna().to_numpy(bool) & ~known, "unknown category", name, raw)
-        rc.frame[name] = pd.Categorical(text.astype(object).where(known, None), categories=cats)
+        p = category_codes(col.astype("string"), cats)
+        rc.reject(p.bad, "unknown category", name, raw)
+        rc.frame[name] = p.values

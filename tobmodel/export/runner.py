@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .destinations import MemoryDestination, open_destination
+from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored, parse_as_of
 from .rejects import SeenIds, check_rows
 from .sources import open_source
 from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
@@ -113,10 +114,7 @@ def _resolve_as_of(model, as_of) -> pd.Timestamp:
     if as_of is None:
         raise ExportError("as_of not given and the model does not record one: pass "
                           "as_of= (--as-of YYYY-MM-DD)")
-    try:
-        return pd.Timestamp(as_of).normalize()
-    except (ValueError, TypeError):
-        raise ExportError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    return parse_as_of(as_of)
 
 
 def _check_columns(chunk, names, id_column, source):
@@ -201,7 +199,8 @@ class _Job:
 
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,
                   horizon_months: int = 12, chunksize: int = CHUNKSIZE,
-                  risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None) -> ExportSummary:
+                  risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None,
+                  min_scored_fraction: float | None = MIN_SCORED_FRACTION) -> ExportSummary:
     """Score every row of ``source`` with ``model`` and write scores and rejects to ``output``.
 
     Parameters
@@ -228,6 +227,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         ``p_churn_horizon`` at which risk is ``medium`` and ``high``.
     progress : bool, optional
         tqdm progress bar; default: only when stderr is a terminal.
+    min_scored_fraction : float, optional
+        Fail (writing nothing) when fewer rows are scored than this fraction of
+        the previous run in any destination (default 0.5; 0 or None: off). A
+        run that scores no row always fails (:mod:`.guards`).
 
     Returns
     -------
@@ -243,6 +246,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     model = load_scoring_model(model)
     spec = spec_for_model(model)
     as_of_ts = _resolve_as_of(model, as_of)
+    if spec.kind == "churn":
+        horizon_months = check_horizon(horizon_months)
     outputs = output if isinstance(output, (list, tuple)) else [
         DEFAULT_DATABASE_URL if output is None else output]
     dests = [open_destination(o, spec) for o in outputs]
@@ -263,6 +268,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
             begun.append(d)
         _stream(job, src, dests, progress)
         run.update(read=summary.read, scored=summary.scored, rejected=summary.rejected)
+        if not all(isinstance(d, MemoryDestination) for d in dests):
+            check_scored(summary.read, summary.scored,
+                         {d.describe(): getattr(d, "previous_scored", None) for d in dests},
+                         min_scored_fraction, dict(job.reasons))
         # databases first: a refused commit must not leave a half-updated set of files
         for d in sorted(dests, key=lambda d: not hasattr(d, "url")):
             d.commit(run)

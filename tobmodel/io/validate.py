@@ -11,9 +11,11 @@ message names the source, the column, example values and example rows::
 Row numbers count from ``first_row`` (1 by default; the CSV reader passes 2,
 so that they are file line numbers with the header on line 1).
 
-Checks, in order: missing columns; types (text in a number column, dates
-that are not ``YYYY-MM-DD``, booleans other than true/false, 1/0, yes/no in
-any case, unknown categories); blanks in non-nullable columns; ``min`` bounds;
+Checks, in order: missing columns; types by the one vocabulary of
+:mod:`tobmodel.io.values` (text in a number column, infinite numbers, dates
+that are not ``YYYY-MM-DD``, booleans other than true/false, t/f, yes/no,
+y/n, 1/0 in any case, unknown categories); blanks in non-nullable columns;
+``min`` bounds;
 key uniqueness (``Table.key``, composite for usage and support); the row
 checks named in ``Table.checks`` (see ``ROW_CHECKS``).
 
@@ -46,12 +48,12 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from ..schema import TABLES
+from .values import BOOL_WORDS, category_codes, parse_bool, parse_date, parse_number, show
 
 __all__ = ["DataValidationError", "validate", "ROW_CHECKS", "ROW_DATE"]
 log = logging.getLogger(__name__)
 
 _SHOW_ROWS = 5
-_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
 # name in Table.checks -> (column blamed, reason, rows that fail)
 ROW_CHECKS = {
@@ -100,19 +102,6 @@ class DataValidationError(ValueError):
                              self.n_rows, self.hint))
 
 
-def _show(values, k=3) -> str:
-    """Up to ``k`` distinct example values, strings quoted, dates as YYYY-MM-DD."""
-    out = []
-    for v in pd.Series(list(values), dtype=object).unique()[:k]:
-        if isinstance(v, pd.Timestamp):
-            out.append(str(v.date()) if v == v.normalize() else str(v))
-        elif isinstance(v, tuple):
-            out.append("(" + ", ".join(_show([x]) for x in v) + ")")
-        else:
-            out.append(repr(v) if isinstance(v, str) else str(v))
-    return ", ".join(out)
-
-
 class _Checker:
     """Raises errors for one frame: knows its source, table and row numbering."""
 
@@ -125,103 +114,67 @@ class _Checker:
             pos = np.flatnonzero(np.asarray(mask, dtype=bool))
             rows, n = pos[:_SHOW_ROWS] + self.first_row, len(pos)
             if values is not None:
-                reason = f"{reason} {_show(np.asarray(values, dtype=object)[pos[:1000]])}"
+                reason = f"{reason} {show(np.asarray(values, dtype=object)[pos[:1000]])}"
         raise DataValidationError(self.source, self.table, column, reason, rows, n, hint)
 
-    # -- casting, one function per kind; each returns a nullable-capable series --
+    # -- casting, one function per kind; the rules are those of :mod:`.values` --
     def cast(self, s: pd.Series, col) -> pd.Series:
-        if col.kind in ("category", "bool"):
-            return self._cast_labels(s, col)
+        if col.kind == "category":
+            p = category_codes(s, col.allowed)
+            if p.bad.any():
+                self.fail(col.name, "has unknown values", p.bad, s.to_numpy(dtype=object),
+                          hint="allowed: " + ", ".join(col.allowed))
+            return p.values
+        if col.kind == "bool":
+            p = parse_bool(s)
+            if p.bad.any():
+                self.fail(col.name, "has values that are not booleans", p.bad,
+                          s.to_numpy(dtype=object), hint="allowed: " + BOOL_WORDS)
+            return p.values
         if pdt.is_bool_dtype(s.dtype) and not pdt.is_object_dtype(s.dtype):
             self.fail(col.name, f"has true/false values; expected {_WHAT[col.kind]}")
         if col.kind == "date":
             return self._cast_date(s, col)
         if pdt.is_datetime64_any_dtype(s.dtype):
             self.fail(col.name, f"has dates; expected {_WHAT[col.kind]}")
-        if not pdt.is_numeric_dtype(s.dtype):
-            num = pd.to_numeric(s, errors="coerce", dtype_backend="numpy_nullable")
-            self._check_parsed(s, num, col)
-            s = num
+        p = parse_number(s)
+        if p.not_number.any():
+            self.fail(col.name, f"has values that are not {_WHAT[col.kind]}", p.not_number,
+                      s.to_numpy(dtype=object))
+        if p.not_finite.any():
+            self.fail(col.name, "has values that are not finite numbers", p.not_finite,
+                      s.to_numpy(dtype=object), hint="infinity is not a value")
         if col.kind == "float":
-            return s.astype("float64")
-        v = s.to_numpy(dtype="float64", na_value=np.nan) if pdt.is_float_dtype(s.dtype) else None
-        if v is not None:
-            frac = np.isfinite(v) & (v != np.round(v)) | np.isinf(v)
+            return p.values
+        if not pdt.is_numeric_dtype(s.dtype):  # text: exact integers (ids beyond 2**53)
+            s = pd.to_numeric(s.astype("string").str.strip(), errors="coerce",
+                              dtype_backend="numpy_nullable")
+        if pdt.is_float_dtype(s.dtype):
+            v = p.values.to_numpy()
+            frac = np.isfinite(v) & (v != np.round(v))
             if frac.any():
                 self.fail(col.name, "has values that are not whole numbers", frac, s.to_numpy())
+            return p.values.astype("Int64")
         return s.astype("Int64")
-
-    def _check_parsed(self, raw, parsed, col):
-        bad = parsed.isna().to_numpy() & ~_blank(raw)
-        if bad.any():
-            self.fail(col.name, f"has values that are not {_WHAT[col.kind]}", bad, raw.to_numpy(),
-                      hint=_HINT.get(col.kind, ""))
 
     def _cast_date(self, s, col):
         if pdt.is_numeric_dtype(s.dtype):
             self.fail(col.name, f"has numbers; expected {_WHAT['date']}")
-        if isinstance(s.dtype, pd.DatetimeTZDtype):
-            s = s.dt.tz_localize(None)  # keep the local wall-clock date
-        if pdt.is_datetime64_any_dtype(s.dtype):
-            try:
-                out = s.astype("datetime64[ns]")
-            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-                out = pd.to_datetime(s.astype(object), errors="coerce")
-                self._check_parsed(s, out, col)
-        else:
-            out = pd.to_datetime(s.astype(object), errors="coerce", format="ISO8601")
-            self._check_parsed(s, out, col)
-        ns = out.to_numpy().view("int64")
-        timed = out.notna().to_numpy() & (ns % 86_400_000_000_000 != 0)
-        if timed.any():
-            self.fail(col.name, "has times of day", timed, out.to_numpy(dtype=object),
+        p = parse_date(s)
+        out = p.values
+        unread = p.bad & out.isna().to_numpy()
+        if unread.any():
+            self.fail(col.name, f"has values that are not {_WHAT['date']}", unread,
+                      s.to_numpy(dtype=object), hint=_HINT["date"])
+        if p.bad.any():
+            self.fail(col.name, "has times of day", p.bad, out.to_numpy(dtype=object),
                       hint="expected calendar dates YYYY-MM-DD")
         return out
-
-    def _cast_labels(self, s, col):
-        """Categories and booleans: map each distinct value once (vectorised)."""
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        uniques = np.asarray(uniques, dtype=object)
-        lookup = (dict(zip(col.allowed, range(len(col.allowed)))) if col.kind == "category"
-                  else _BOOL_CODES)
-        mapped = np.array([_label_code(u, lookup, col.kind) for u in uniques] + [-1],
-                          dtype=np.int64)
-        out = mapped[codes]  # -1: blank, -2: unknown (codes == -1 picks the sentinel)
-        if (out == -2).any():
-            bad = out == -2
-            if col.kind == "bool":
-                self.fail(col.name, "has values that are not booleans", bad, uniques[codes],
-                          hint="allowed: true/false, 1/0, yes/no")
-            self.fail(col.name, "has unknown values", bad, uniques[codes],
-                      hint="allowed: " + ", ".join(col.allowed))
-        if col.kind == "bool":
-            return pd.Series(pd.arrays.BooleanArray(out == 1, out == -1), index=s.index)
-        return pd.Series(pd.Categorical.from_codes(
-            out.clip(-1), dtype=pd.CategoricalDtype(list(col.allowed))), index=s.index)
 
 
 _WHAT = {"id": "whole numbers", "int": "whole numbers", "float": "numbers",
          "date": "dates"}
 _HINT = {"date": "expected YYYY-MM-DD between 1678 and 2261"}
-_BOOL_CODES = {**{k: 1 for k in _TRUE}, **{k: 0 for k in _FALSE}}
-
-
-def _label_code(u, lookup, kind) -> int:
-    if isinstance(u, str):
-        if not u.strip():
-            return -1
-        return lookup.get(u.strip().lower() if kind == "bool" else u, -2)
-    if kind == "bool" and isinstance(u, (bool, np.bool_, int, np.integer, float, np.floating)):
-        return int(u) if u in (0, 1) else -2
-    return -2
-
-
-def _blank(s: pd.Series) -> np.ndarray:
-    """Null, or a string of only spaces."""
-    na = s.isna().to_numpy()
-    if pdt.is_object_dtype(s.dtype) or pdt.is_string_dtype(s.dtype):
-        na |= s.astype(str).str.strip().eq("").to_numpy()
-    return na
 
 
 def validate(df: pd.DataFrame, table: str, source: str = "<data>", *, first_row: int = 1,
@@ -254,7 +207,7 @@ def validate(df: pd.DataFrame, table: str, source: str = "<data>", *, first_row:
     chk = _Checker(source, table, first_row)
     dup = df.columns[df.columns.duplicated()]
     if len(dup):
-        chk.fail(None, "has duplicate column names " + _show(list(dup)))
+        chk.fail(None, "has duplicate column names " + show(list(dup)))
     missing = [c for c in spec.names if c not in df.columns]
     if missing:
         near = {str(c).strip().lower(): c for c in df.columns}
@@ -283,7 +236,7 @@ def validate(df: pd.DataFrame, table: str, source: str = "<data>", *, first_row:
     dups = res.duplicated(keys, keep=False).to_numpy()
     if dups.any():
         first = res.loc[dups, keys].iloc[0]
-        example = _show([first.iloc[0]]) if len(keys) == 1 else _show([tuple(first)])
+        example = show([first.iloc[0]]) if len(keys) == 1 else show([tuple(first)])
         chk.fail(keys[0] if len(keys) == 1 else tuple(keys),
                  f"{'has' if len(keys) == 1 else 'have'} duplicate values {example}", dups)
     for name in spec.checks:

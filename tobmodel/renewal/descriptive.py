@@ -20,17 +20,13 @@ from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
 from ..survival import months_between, survival_view
+from .checks import check_durations_events
 
 TOLERANCE_MONTHS = 0.1
 DURATION, EVENT = "tenure_months", "churned"
 SEGMENT_COLUMNS = ("business_type", "tier", "industry", "region", "acquisition_channel",
                    "contract_term")
 _STEP = {"M": 1, "Q": 3, "Y": 12}
-
-
-def _examples(df, mask, col, id_col="account_id"):
-    cols = [c for c in (id_col, col) if c in df.columns]
-    return df.loc[np.asarray(mask), cols].head(3).to_dict("records")
 
 
 def check_survival_frame(df, duration_col=DURATION, event_col=EVENT, source="survival view"):
@@ -49,18 +45,8 @@ def check_survival_frame(df, duration_col=DURATION, event_col=EVENT, source="sur
                          f"tobmodel.survival_view (has {DURATION!r} and {EVENT!r})")
     if len(df) == 0:
         raise ValueError(f"{source}: no accounts (0 rows); check the as_of date and filters")
-    d = pd.to_numeric(df[duration_col], errors="coerce").to_numpy(float)
-    bad = ~(d > 0)
-    if bad.any():
-        raise ValueError(f"{source}: column {duration_col!r} must be > 0 months, {bad.sum()} "
-                         f"rows are not, e.g. {_examples(df, bad, duration_col)}; drop them or "
-                         "fix start/end dates")
-    e = df[event_col]
-    bad = ~e.isin([0, 1]).to_numpy()
-    if bad.any():
-        raise ValueError(f"{source}: column {event_col!r} must be 0 (censored) or 1 (churned), "
-                         f"{bad.sum()} rows are not, e.g. {_examples(df, bad, event_col)}")
-    return d, e.to_numpy().astype(np.int64)
+    return check_durations_events(df, duration_col, event_col, source,
+                                  advice="drop them or fix start/end dates")
 
 
 def view_as_of(view) -> pd.Timestamp:

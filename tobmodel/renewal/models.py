@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..persist import SchemaMismatchError, feature_schema
+from ..io.values import show, show_ids
+from .checks import check_durations_events, check_missing
 from .features import BOOLEAN, CATEGORICAL, NUMERIC, SNAPSHOT_ONLY
 
 TIMING = ("tenure_months", "months_to_next_renewal", "next_renewal_date")
@@ -32,10 +34,6 @@ class RenewalFitWarning(UserWarning):
 def _is_categorical(s: pd.Series) -> bool:
     return isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or \
         pd.api.types.is_string_dtype(s.dtype)
-
-
-def _examples(values, k=3) -> str:
-    return ", ".join(map(str, list(values)[:k]))
 
 
 def level_codes(s: pd.Series, levels) -> np.ndarray:
@@ -164,49 +162,18 @@ class DesignEncoder:
 # ---------------------------------------------------------------- input checks
 
 
-def _account_examples(df, mask) -> str:
-    rows = np.flatnonzero(np.asarray(mask))
-    if "account_id" in df:
-        return "account_id " + _examples(df["account_id"].to_numpy()[rows])
-    return "rows " + _examples(rows + 1)
-
-
 def check_survival_columns(df: pd.DataFrame, source: str = "features") -> None:
     """Durations must be positive and finite; churned must be 0/1; some churn must be seen."""
     for c in ("tenure_months", "churned"):
         if c not in df:
             raise ValueError(f"{source}: column {c!r} is missing; build the frame with "
                              "tobmodel.renewal.build_account_features(tables)")
-    t = pd.to_numeric(df["tenure_months"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(t) | (t <= 0)
-    if bad.any():
-        raise ValueError(
-            f"{source}: tenure_months must be a positive number of months; {int(bad.sum())} "
-            f"rows are not ({_account_examples(df, bad)}, values {_examples(t[bad])}); drop "
-            "them or fix their start and end dates")
-    e = df["churned"]
-    ev = pd.to_numeric(e.astype("object"), errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isin(ev, (0.0, 1.0))
-    if bad.any():
-        raise ValueError(
-            f"{source}: churned must be 0 (still a customer) or 1 (churned); {int(bad.sum())} "
-            f"rows hold other values ({_account_examples(df, bad)}, values "
-            f"{_examples(e.to_numpy()[bad])})")
+    _, ev = check_durations_events(df, source=source,
+                                   advice="drop them or fix their start and end dates")
     if ev.sum() == 0:
         raise ValueError(
             f"{source}: no churn observed among {len(df)} accounts (all censored), so a churn "
             "model cannot be fitted; use a longer history or a later as_of")
-
-
-def check_missing(df: pd.DataFrame, columns, source: str = "features") -> None:
-    """Refuse NaNs in model inputs, naming the column and example accounts."""
-    for c in columns:
-        na = df[c].isna().to_numpy()
-        if na.any():
-            raise ValueError(
-                f"{source}: column {c!r} has {int(na.sum())} missing values "
-                f"({_account_examples(df, na)}); fill them (e.g. with the median) or drop "
-                "those rows before fitting or scoring")
 
 
 def _is_constant(s: pd.Series) -> bool:
@@ -323,7 +290,7 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
             vals = df[c].astype("object")[bad].unique()
             raise SchemaMismatchError(
                 f"{source}: column {c!r} has values the model never saw: "
-                f"{_examples(repr(v) for v in vals)} ({_account_examples(df, bad)}; known: "
+                f"{show(vals)} ({show_ids(df, bad)}; known: "
                 f"{', '.join(model.encoder_.categorical[c]['levels'])}); refit the model or "
                 "pass allow_unknown_categories=True to score them as the reference level")
     check_missing(df, [*model.covariates_, *getattr(model, "strata_", [])], source)
@@ -335,7 +302,7 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
         vals = pd.to_datetime(pd.unique(df["as_of"].to_numpy())).dropna()  # few distinct
         if len(vals) > 1:
             raise ValueError(f"{source}: rows were built at different as_of dates "
-                             f"({_examples(v.date() for v in pd.to_datetime(vals))}); score one "
+                             f"({show(pd.to_datetime(vals))}); score one "
                              "snapshot at a time")
         frame_as_of = pd.Timestamp(vals[0]) if len(vals) else None
     elif df.attrs.get("as_of"):

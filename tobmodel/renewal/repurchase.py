@@ -31,8 +31,9 @@ import pandas as pd
 
 from ..survival import LAPSE_MONTHS
 from .features import SNAPSHOT_ONLY, build_account_features, calendar_months
-from .models import (DesignEncoder, _account_examples, _examples, _is_constant, check_missing,
-                     resolve_covariates, run_lifelines)
+from ..io.values import show_ids
+from .checks import check_durations_events, check_missing
+from .models import DesignEncoder, _is_constant, resolve_covariates, run_lifelines
 
 GAP_COLUMNS = ("account_id", "order_number", "start_date", "gap_months", "reordered", "latest")
 #: covariates known at each order (added to the default account covariates)
@@ -101,7 +102,7 @@ def order_gaps(data, as_of=None, lapse_months: int = LAPSE_MONTHS) -> pd.DataFra
     if c["start_date"].isna().any():
         bad = c["start_date"].isna().to_numpy()
         raise ValueError(f"contracts: column 'start_date' has {int(bad.sum())} missing order "
-                         f"dates ({_account_examples(c, bad)})")
+                         f"dates ({show_ids(c, bad)})")
     c = c.loc[(c["start_date"] <= as_of).to_numpy(), ["account_id", "start_date"]]
     c = c.sort_values(["account_id", "start_date"], kind="stable")
     acc = c["account_id"].to_numpy()
@@ -136,18 +137,8 @@ def _check_gaps(gaps: pd.DataFrame, lapse_months: float, source: str = "gaps") -
     if built is not None and built != lapse_months:
         raise ValueError(f"{source}: gaps were built with lapse_months={built} but the model "
                          f"uses lapse_months={lapse_months}; use the same value for both")
-    t = pd.to_numeric(gaps["gap_months"], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(t) | (t <= 0) | (t > lapse_months)
-    if bad.any():
-        raise ValueError(f"{source}: gap_months must be in (0, {lapse_months}]; {int(bad.sum())} "
-                         f"rows are not ({_account_examples(gaps, bad)}, values "
-                         f"{_examples(t[bad])})")
-    e = pd.to_numeric(gaps["reordered"].astype("object"), errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isin(e, (0.0, 1.0))
-    if bad.any():
-        raise ValueError(f"{source}: reordered must be 0 or 1; {int(bad.sum())} rows hold other "
-                         f"values ({_account_examples(gaps, bad)}, values "
-                         f"{_examples(gaps['reordered'].to_numpy()[bad])})")
+    check_durations_events(gaps, "gap_months", "reordered", source, max_duration=lapse_months,
+                           event_rule="0 or 1")
 
 
 class RepurchaseModel:
@@ -266,7 +257,7 @@ class RepurchaseModel:
         if "latest" in df and not df["latest"].all():
             bad = ~df["latest"].to_numpy(dtype=bool)
             raise ValueError(f"latest_gaps: {int(bad.sum())} rows are not a customer's latest "
-                             f"order ({_account_examples(df, bad)}); pass gaps[gaps['latest']]")
+                             f"order ({show_ids(df, bad)}); pass gaps[gaps['latest']]")
         check_missing(df, ["gap_months", *self.covariates_], source="latest_gaps")
         m = df["gap_months"].to_numpy(dtype=float)
         lp = np.zeros(len(df))

@@ -6,6 +6,13 @@
 ['accounts', 'contracts', 'leads', 'support', 'usage']
 >>> bool(sim.truth["leads"]["p_convert"].between(0, 1).all())
 True
+
+Truth tables are rounded to :data:`TRUTH_DECIMALS` decimal places before they are
+returned or written. They come from ``exp``/``log1p``/``expm1``, which numpy computes
+with CPU-specific SIMD code (AVX2 vs AVX-512 differ in the last bit); rounding makes
+the shipped Parquet bytes the same on any CPU (up to a ~1e-8 chance per value that
+a last-bit difference falls on a rounding boundary: compare truth with a tolerance,
+not bit for bit). Observable tables hold integers, dates, categories and cents.
 """
 from __future__ import annotations
 
@@ -27,6 +34,21 @@ from .oracle import oracle_scores
 __all__ = ["Simulation", "simulate", "simulate_to_parquet", "oracle_scores", "params"]
 
 DEFAULT_AS_OF = "2025-12-31"
+TRUTH_DECIMALS = 10  # truth probabilities and hazards; see the module docstring
+
+
+def round_truth(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every float column rounded to :data:`TRUTH_DECIMALS` places (in place).
+
+    Rounding (multiply, ``rint``, divide) is exact IEEE arithmetic, the same on any CPU.
+
+    >>> round_truth(pd.DataFrame({"p": [0.026397160975032107]}))["p"].tolist()
+    [0.026397161]
+    """
+    for c in df.columns:
+        if df[c].dtype.kind == "f":
+            df[c] = np.round(df[c].to_numpy(), TRUTH_DECIMALS)
+    return df
 
 
 @dataclass
@@ -117,6 +139,7 @@ def simulate(business_type: str = "saas", stage: str = "maturity", n_accounts: i
     contracts, usage, support, hazard, truth_acc = simulate_lifecycle(
         p["life_seed"], p["accounts"], p["latent"], business_type, stage, p["history_start"],
         p["as_of"], progress)
+    hazard = round_truth(hazard)
     truth = {"leads": p["truth_leads"], "hazard": hazard,
              "accounts": _with_oracle(truth_acc, hazard, p["as_of"])}
     leads, accounts, config = p["leads"], p["accounts"], p["config"]
@@ -158,13 +181,14 @@ class _BackgroundWrites:
 
 
 def _finish_chunk(as_of, chunk):
+    chunk[3] = round_truth(chunk[3])
     chunk[4] = _with_oracle(chunk[4], chunk[3], as_of)
     return chunk
 
 
 def _with_oracle(truth_acc, hazard, as_of):
     oracle = oracle_scores(hazard, pd.Timestamp(as_of), horizon_months=12)
-    return truth_acc.merge(oracle, on="account_id", how="left")
+    return round_truth(truth_acc.merge(oracle, on="account_id", how="left"))
 
 
 def _prepare(business_type, stage, n_accounts, seed, as_of) -> dict:
@@ -191,7 +215,8 @@ def _prepare(business_type, stage, n_accounts, seed, as_of) -> dict:
                                          business_type, stage)
     config = dict(business_type=business_type, stage=stage, n_accounts=int(n_accounts),
                   seed=int(seed), as_of=str(as_of_d), n_leads_generated=n_leads)
-    truth_leads = pd.DataFrame({"lead_id": leads["lead_id"].to_numpy(), "p_convert": p_convert})
+    truth_leads = round_truth(pd.DataFrame({"lead_id": leads["lead_id"].to_numpy(),
+                                            "p_convert": p_convert}))
     return dict(leads=leads, accounts=accounts, latent=latent, truth_leads=truth_leads,
                 config=config, life_seed=s_life, history_start=history_start, as_of=as_of_d)
 

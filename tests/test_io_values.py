@@ -1,0 +1,115 @@
+"""One vocabulary of cell values: the table loaders and the score job accept the same
+booleans, numbers, dates and categories, and refuse the same (infinite numbers included)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tobmodel
+from tobmodel.export.rejects import SeenIds, check_rows
+from tobmodel.io.readers import read_table
+from tobmodel.io.validate import DataValidationError, validate
+from tobmodel.io.values import FALSE_TEXT, TRUE_TEXT, parse_number
+from tobmodel.io.writers import write_csv
+
+BOOLEAN_CELLS = [*TRUE_TEXT, *FALSE_TEXT, "TRUE", " Yes ", "F", "N", 1, 0, 1.0, True, False,
+                 "maybe", "2", "-1", "oui", "tru", 2, 0.5]
+NUMBER_CELLS = ["1.5", " 2 ", "+0.25", "1e3", 3, 2.5, "inf", "-inf", "Infinity", "-Infinity",
+                float("inf"), float("-inf"), "nan", "NaN", "x", "1,5", "1e400"]
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    return tobmodel.simulate("saas", n_accounts=40, seed=3).accounts
+
+
+def _io_accepts(accounts, column, cell):
+    raw = accounts.astype({column: object})
+    raw[column] = raw[column].astype(object)
+    raw.at[5, column] = cell
+    try:
+        return True, validate(raw, "accounts")[column].iloc[5]
+    except DataValidationError as e:
+        assert e.column == column and e.rows == (6,)
+        return False, None
+
+
+def _export_accepts(cell, dtype):
+    chunk = pd.DataFrame({"account_id": [1, 2], "x": pd.Series([cell, cell], dtype=object)})
+    rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": dtype}], SeenIds())
+    if rc.ok.all():
+        return True, rc.frame["x"].iloc[0]
+    return False, None
+
+
+@pytest.mark.parametrize("column, dtype, cell",
+                         [("onboarding_completed", "bool", c) for c in BOOLEAN_CELLS]
+                         + [("arr", "number", c) for c in NUMBER_CELLS], ids=repr)
+def test_loaders_and_score_job_read_cells_alike(accounts, column, dtype, cell):
+    io_ok, io_value = _io_accepts(accounts, column, cell)
+    ex_ok, ex_value = _export_accepts(cell, dtype)
+    assert io_ok == ex_ok
+    word = str(cell).strip().lower()
+    if dtype == "bool":
+        assert io_ok == (word in (*TRUE_TEXT, *FALSE_TEXT))
+        if io_ok:
+            assert bool(io_value) == bool(ex_value) == (word in TRUE_TEXT)
+    elif io_ok:
+        assert io_value == ex_value == float(word) and np.isfinite(io_value)
+    else:
+        assert word in ("inf", "-inf", "infinity", "-infinity", "nan", "x", "1,5", "1e400")
+
+
+def test_infinite_arr_is_refused_by_the_loader(accounts, tmp_path):
+    # +inf satisfied ">= 0" and went on to shift the tier medians of other accounts' prices
+    raw = accounts.copy()
+    raw.loc[[3, 8], "arr"] = [np.inf, -np.inf]
+    with pytest.raises(DataValidationError, match=r"column 'arr' has values that are not "
+                       r"finite numbers inf, -inf \(rows 4, 9"):
+        validate(raw, "accounts", source="accounts")
+    path = tmp_path / "accounts.csv"
+    write_csv(accounts, path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("arr")] = "Infinity"
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"accounts.csv: column 'arr' has values that "
+                       r"are not finite numbers inf \(row 4;"):
+        read_table(path, "accounts")
+
+
+def test_infinite_timing_columns_are_rejected_by_the_score_job():
+    chunk = pd.DataFrame({"account_id": [1, 2, 3, 4], "active": True,
+                          "tenure_months": [5.0, np.inf, 7.0, 8.0],
+                          "months_to_next_renewal": [1.0, 2.0, -np.inf, 3.0],
+                          "seats": [1.0, 2.0, 3.0, 4.0]})
+    rc = check_rows(chunk, "account_id", [{"name": "seats", "dtype": "number"}], SeenIds(),
+                    scope="churn")
+    assert rc.reason.tolist() == [None, "not a finite number", "not a finite number", None]
+    assert rc.field.tolist()[1:3] == ["tenure_months", "months_to_next_renewal"]
+
+
+def test_blank_boolean_text_is_missing_not_false():
+    chunk = pd.DataFrame({"account_id": [1, 2], "flag": pd.Series(["  ", "yes"], dtype=object)})
+    rc = check_rows(chunk, "account_id", [{"name": "flag", "dtype": "bool"}], SeenIds())
+    assert rc.reason.tolist() == ["missing value", None]
+
+
+def test_text_numbers_are_parsed_round_trip_exactly(accounts):
+    rng = np.random.default_rng(5)
+    x = rng.random(2000) * np.exp(rng.normal(0, 4, 2000))
+    parsed = parse_number(pd.Series([repr(float(v)) for v in x], dtype=object)).values
+    assert (parsed.to_numpy() == x).all()  # pd.to_numeric gets about half of these wrong
+    raw = accounts.copy()
+    raw["arr"] = [repr(float(v)) for v in x[:len(raw)]]
+    assert (validate(raw, "accounts")["arr"].to_numpy() == x[:len(raw)]).all()
+
+
+def test_big_ids_as_text_stay_exact(accounts):
+    raw = accounts.astype({"account_id": object})
+    raw["account_id"] = [str(2**60 + i) for i in range(len(raw))]
+    out = validate(raw, "accounts")
+    assert out["account_id"].tolist() == [2**60 + i for i in range(len(raw))]
