@@ -133,9 +133,9 @@ class _Reader:
             name = path.relative_to(self.root).as_posix() if path.is_relative_to(
                 self.root) else str(path)
             have = {f: c for f, c in wanted.items() if c in head}
-            for f in self.m.required(source):
-                if f not in have:
-                    self._missing_column(name, source, f, wanted.get(f), head, "error")
+            lacking = [f for f in self.m.required(source) if f not in have]
+            for f in lacking:
+                self._missing_column(name, source, f, wanted.get(f), head, "error")
             for f, c in wanted.items():
                 if f not in have and f not in self.m.required(source) and \
                         c != f or (f not in have and f in (spec.get("columns") or {})):
@@ -147,6 +147,8 @@ class _Reader:
                 if c not in head:
                     self.problems.append(Problem(name, c, f"is missing (passthrough "
                                                  f"{out!r} left empty)", severity="notice"))
+            if lacking:
+                continue
             df = _read(path, cols)
             frame = pd.DataFrame({f: df[c] for f, c in have.items()})
             for out, c in passthrough.items():
@@ -154,6 +156,8 @@ class _Reader:
             frame["_file"] = name
             frame["_line"] = np.arange(len(df)) + 2
             frames.append(frame)
+        if len(frames) < len(paths):
+            return None
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         self.rows[source] = len(out)
         return out

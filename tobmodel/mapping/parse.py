@@ -44,7 +44,8 @@ class Problem:
         rows = ""
         if self.rows:
             more = self.count - len(self.rows)
-            rows = (f" ({self.count:,} rows: lines " + ", ".join(map(str, self.rows))
+            rows = (f" ({self.count:,} row{'s' * (self.count != 1)}: "
+                    f"line{'s' * (len(self.rows) != 1)} " + ", ".join(map(str, self.rows))
                     + (", ..." if more > 0 else "") + ")")
         fix = f"; fix: {self.fix}" if self.fix else ""
         return f"{self.file}:{col} {self.message}{rows}{fix}"
@@ -142,6 +143,7 @@ def parse_timestamps(col: Column, fmt: str | None = None, tz: str = "UTC") -> pd
         out = pd.to_datetime(num, unit="s" if fmt == "unix" else "ms", utc=True,
                              errors="coerce")
         return out.dt.tz_convert(tz).dt.tz_localize(None)
+    looks = np.zeros(len(t), bool)
     if fmt is None:
         looks = t.astype("string").str.fullmatch(_AMBIGUOUS).fillna(False).to_numpy(bool)
         if looks.any():
@@ -161,9 +163,7 @@ def parse_timestamps(col: Column, fmt: str | None = None, tz: str = "UTC") -> pd
     local = out.dt.tz_convert(tz).dt.tz_localize(None)
     res = pd.Series(np.where(zoned, local.to_numpy(), naive.to_numpy()), index=s.index,
                     dtype="datetime64[ns]")
-    bad = present & res.isna().to_numpy()
-    if fmt is None:
-        bad &= ~t.astype("string").str.fullmatch(_AMBIGUOUS).fillna(False).to_numpy(bool)
+    bad = present & res.isna().to_numpy() & ~looks
     col.report("has values that are not dates" + (f" in the format {fmt!r}" if fmt else ""),
                bad, fix=(f"{col.where}.date_formats: {{{col.field}: <strptime format>}}"
                          if fmt is None else "correct the format in date_formats"))
@@ -171,16 +171,15 @@ def parse_timestamps(col: Column, fmt: str | None = None, tz: str = "UTC") -> pd
 
 
 def parse_numbers(col: Column, unit: str | None = None, fraction: bool = False) -> pd.Series:
-    """Numbers (float); ``fraction`` fields are checked to lie in 0-1 (``unit: percent``
-    divides by 100)."""
-    t = text(col.values)
-    num = pd.to_numeric(t, errors="coerce")
-    col.report("has values that are not numbers", t.notna().to_numpy() & num.isna().to_numpy(),
+    """Numbers (float, the :mod:`tobmodel.io.values` rules); ``fraction`` fields are checked
+    to lie in 0-1 (``unit: percent`` divides by 100)."""
+    from ..io.values import parse_number
+    parsed = parse_number(text(col.values))
+    col.report("has values that are not numbers", parsed.not_number,
                fix="export plain numbers (no currency signs or thousands separators)")
-    num = num.astype(float)
-    inf = ~np.isfinite(num.fillna(0).to_numpy())
-    col.report("has infinite values", inf)
-    num = num.where(~inf)
+    col.report("has infinite values", parsed.not_finite)
+    num = pd.Series(parsed.values, index=col.values.index).astype(float)
+    num = num.where(~(parsed.not_number | parsed.not_finite))
     if not fraction:
         return num
     if unit == "percent":
@@ -197,16 +196,12 @@ def parse_numbers(col: Column, unit: str | None = None, fraction: bool = False) 
     return num
 
 
-_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
-
-
-def parse_bools(col: Column) -> pd.Series:
-    """true/false, 1/0, yes/no in any case (the io.validate vocabulary); blanks False."""
-    t = text(col.values).astype("string").str.lower()
-    yes, no = t.isin(_TRUE).fillna(False), t.isin(_FALSE).fillna(False)
-    col.report("has values that are not true/false:", (t.notna() & ~yes & ~no).fillna(
-        False).to_numpy(bool), fix="use true/false, 1/0 or yes/no")
-    return yes.to_numpy(bool)
+def parse_bools(col: Column) -> np.ndarray:
+    """Booleans by the :mod:`tobmodel.io.values` vocabulary; blanks are False."""
+    from ..io.values import BOOL_WORDS, parse_bool
+    parsed = parse_bool(text(col.values))
+    col.report("has values that are not true/false:", parsed.bad, fix=f"use {BOOL_WORDS}")
+    return parsed.values.fillna(False).to_numpy(bool)
 
 
 def parse_labels(col: Column, values: dict | None = None, pool_below: int = 0,

@@ -75,7 +75,7 @@ def _sf_id(prefix: str, n) -> np.ndarray:
         out = np.char.add(np.array([digits[d] for d in range(36)], dtype=object)[rest % 36]
                           .astype(str), out.astype(str))
         rest //= 36
-    return np.char.add(np.char.add(prefix + "5g0000", out.astype(str)), "IAQ").astype(object)
+    return np.char.add(np.char.add(prefix + "5g00", out.astype(str)), "IAQ").astype(object)
 
 
 def _zoned(ts: pd.Series, style: str) -> pd.Series:
