@@ -36,6 +36,9 @@ def run_simulate(args) -> None:
     out = Path(args.output)
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
+    if args.format in ("salesforce", "hubspot"):
+        from .mapped import run_simulate_exports
+        return run_simulate_exports(args)
     stream = args.stream or args.accounts > STREAM_ABOVE
     if stream:
         if args.format != "parquet":

@@ -90,3 +90,15 @@ def run_score_mapped(args) -> None:
         with pd.option_context("display.width", 140, "display.max_colwidth", 30):
             _say(top[cols].to_string(index=False))
     sys.stdout.flush()
+
+
+def run_simulate_exports(args) -> None:
+    from ..simulator.crm_exports import write_crm_exports
+    if args.business_type != "saas":
+        raise ValueError(f"--format {args.format} simulates a SaaS business (contracts "
+                         f"renew); got --business-type {args.business_type}")
+    out = write_crm_exports(args.output, n_accounts=args.accounts, seed=args.seed,
+                            crm=args.format, as_of=args.as_of)
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    _say(f"simulated saas as {args.format} + zendesk + segment exports as of {args.as_of}: "
+         f"{', '.join(names)} -> {out}")

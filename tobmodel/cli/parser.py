@@ -30,7 +30,10 @@ example:
       --seed 2026 --as-of 2025-12-31 --output data/sim
   writes accounts, leads, contracts, usage and support (and truth_*) as Parquet
   files in data/sim; --format csv writes CSV; --stream (automatic above
-  200,000 accounts) writes Parquet chunk by chunk in bounded memory.""",
+  200,000 accounts) writes Parquet chunk by chunk in bounded memory.
+  tobmodel simulate --format salesforce --accounts 300 --output exports
+  writes Account.csv, Contract.csv, Lead.csv, zendesk/ and segment/ exports
+  (with mapping.yaml for the custom fields) of a simulated SaaS business.""",
     "fit": """\
 examples:
   tobmodel fit --data data/demo --model cox --output models/cox.json
@@ -142,7 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=2026)
     s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
     s.add_argument("--output", required=True, help="folder for the tables")
-    s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    s.add_argument("--format", choices=("parquet", "csv", "salesforce", "hubspot"),
+                   default="parquet",
+                   help="parquet or csv tables; salesforce / hubspot: a SaaS business as "
+                        "CRM + Zendesk + Segment exports (to try `tobmodel validate`)")
     s.add_argument("--stream", action="store_true",
                    help="write Parquet chunk by chunk (bounded memory; automatic above "
                         "200,000 accounts)")

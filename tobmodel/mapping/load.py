@@ -233,15 +233,17 @@ def read_export(root, mappings, as_of=None, strict: bool = False) -> ExportData:
     tickets = _tickets(raw, m, problems, tz, acc)
     usage_src = _usage_table(raw.get("usage"), m, problems, tz)
     leads = _leads(raw.get("leads"), m, problems, tz)
-    dates = [d for d in (
-        con["start_date"].max() if con is not None else None,
+    # the snapshot: the latest activity recorded (contracts may be signed ahead of time)
+    activity = [d for d in (
         acc["created_date"].max() if acc is not None and "created_date" in acc else None,
         events.attrs.get("latest") if events is not None else None,
         tickets["created"].max() if tickets is not None and len(tickets) else None,
         leads["created_date"].max() if leads is not None and len(leads) else None)
         if d is not None and pd.notna(d)]
+    if not activity and con is not None and len(con):
+        activity = [con["start_date"].max()]
     as_of = pd.Timestamp(as_of).normalize() if as_of is not None else (
-        max(dates).normalize() if dates else pd.Timestamp.today().normalize())
+        max(activity).normalize() if activity else pd.Timestamp.today().normalize())
     data = ExportData({}, as_of, problems, rd.files, rd.rows, settings=dict(st))
     if acc is None or con is None or any(p.severity == "error" for p in problems):
         if strict:

@@ -118,6 +118,8 @@ def _contract_rows(sim, rng):
     add = main.loc[rng.random(len(main)) < 0.08].copy()
     span = (add["end_date"] - add["start_date"]).dt.days.to_numpy()
     add["start_date"] = add["start_date"] + pd.to_timedelta((span * 0.5).astype(int), "D")
+    add = add.loc[add["start_date"] <= pd.Timestamp(sim.config.get("as_of", "2025-12-31"))]
+    span = (add["end_date"] - add["start_date"]).dt.days.to_numpy() * 2
     add["arr"] = (add["arr"] * 0.2).round(2)
     add["term"] = np.maximum(1, np.rint(span * 0.5 / 30.44)).astype(int)
     add["status"] = "Activated"
