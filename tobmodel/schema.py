@@ -203,6 +203,120 @@ SUPPORT = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, LEADS, CONTRACTS, USAGE, SUPPORT)}
 
 
+# -- a team's own exports (tobmodel.mapping): what each mapped field is and what it buys --
+
+#: source -> (what a row is, {field: (required, meaning)}); fields in mapping order
+EXPORT_SOURCES = {
+    "accounts": ("one row per CRM account (Salesforce Account, HubSpot company)", {
+        "account_id": (True, "the CRM's account id, kept as text end to end"),
+        "industry": (False, "industry picklist (any labels; rare ones pooled into other)"),
+        "region": (False, "sales region or billing country (any labels, UTF-8)"),
+        "tier": (False, "customer size or segment (custom field, e.g. Tier__c)"),
+        "acquisition_channel": (False, "lead source of the account (AccountSource)"),
+        "seats": (False, "licensed seats (custom field, e.g. Seats__c)"),
+        "arr": (False, "annual recurring revenue (else the latest contract's value)"),
+        "price_per_seat_month": (False, "list price per seat and month"),
+        "sales_overpromised": (False, "sales promised what the product lacks (true/false)"),
+        "onboarding_completed": (False, "onboarding finished (true/false)"),
+        "created_date": (False, "date the account was created"),
+    }),
+    "contracts": ("one row per contract or subscription term (Salesforce Contract, HubSpot "
+                  "won deal)", {
+        "account_id": (True, "account id of the contract"),
+        "start_date": (True, "first day covered"),
+        "contract_id": (False, "the CRM's contract id"),
+        "end_date": (False, "last day covered (else start + term_months - 1 day)"),
+        "term_months": (False, "term in months (any: 1, 3, 12, 36, ...)"),
+        "arr": (False, "annualised contract value"),
+        "status": (False, "contract status; statuses.excluded (Draft, ...) are left out"),
+        "churn_reason": (False, "reason recorded when the customer left"),
+    }),
+    "organizations": ("one row per help-desk organization (Zendesk)", {
+        "organization_id": (True, "the help desk's organization id"),
+        "account_id": (True, "the CRM account id of the organization (external_id)"),
+    }),
+    "tickets": ("one row per support ticket (Zendesk tickets)", {
+        "created_at": (True, "timestamp the ticket was opened"),
+        "account_id": (False, "CRM account id (or organization_id + join)"),
+        "organization_id": (False, "organization of the requester"),
+        "status": (False, "new/open/pending/hold/solved/closed"),
+        "solved_at": (False, "timestamp solved (empty while open)"),
+    }),
+    "events": ("one row per tracked product event (Segment tracks, Mixpanel)", {
+        "account_id": (True, "the CRM account id (Segment group_id)"),
+        "timestamp": (True, "when the event happened (any zone)"),
+        "user_id": (False, "the user (active seats are distinct users per month)"),
+        "event": (False, "event name (login_events and key_events are named in the mapping)"),
+    }),
+    "usage": ("one row per account and month from a warehouse (instead of raw events)", {
+        "account_id": (True, "the CRM account id"),
+        "month": (True, "the month (any day of it)"),
+        "active_seats": (False, "users active in the month"),
+        "key_feature_adoption": (False, "share of active users using the key feature "
+                                 "(fraction 0-1, or units: percent)"),
+        "logins": (False, "sessions in the month"),
+    }),
+    "leads": ("one row per CRM lead (Salesforce Lead, HubSpot contact); read and checked, "
+              "not yet scored", {
+        "lead_id": (True, "the CRM's lead id"),
+        "created_date": (True, "when the lead was created"),
+        "channel": (False, "lead source"), "status": (False, "lead status"),
+        "is_converted": (False, "converted (true/false)"),
+        "converted_date": (False, "date converted"),
+        "converted_account_id": (False, "account created on conversion"),
+        "industry": (False, "industry"), "region": (False, "region or country"),
+        "company_size": (False, "size band"), "employees": (False, "head count"),
+    }),
+}
+#: model features each optional field feeds: what leaving it out costs
+FEATURE_COST = {
+    ("accounts", "industry"): ["industry"],
+    ("accounts", "region"): ["region"],
+    ("accounts", "tier"): ["tier", "price_vs_tier_median (compared within one tier)"],
+    ("accounts", "acquisition_channel"): ["acquisition_channel"],
+    ("accounts", "seats"): ["log_seats", "active_seat_share_3m"],
+    ("accounts", "arr"): ["arr in the scores (the latest contract's value is used)"],
+    ("accounts", "price_per_seat_month"): ["price_vs_tier_median (from ARR / seats)"],
+    ("accounts", "sales_overpromised"): ["sales_overpromised"],
+    ("accounts", "onboarding_completed"): ["onboarding_completed"],
+    ("contracts", "end_date"): ["renewal dates (from term_months instead)"],
+    ("contracts", "arr"): ["arr"],
+    ("contracts", "churn_reason"): ["churn reasons in reports"],
+    ("tickets", "solved_at"): ["unresolved_share_6m (from status instead)"],
+    ("events", "user_id"): ["active_seat_share_3m", "key_feature_adoption_3m"],
+    ("events", "event"): ["key_feature_adoption_3m", "logins_trend counts every event"],
+    ("usage", "key_feature_adoption"): ["key_feature_adoption_3m"],
+    ("usage", "active_seats"): ["active_seat_share_3m"],
+    ("usage", "logins"): ["logins_trend"],
+}
+#: what a whole missing source costs
+TABLE_COST = {
+    "events": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
+    "usage": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
+    "tickets": ["unresolved_share_6m"],
+    "leads": ["lead scores"],
+}
+
+
+def _exports_dictionary() -> list[str]:
+    out = ["", "## Your own exports", "",
+           "`tobmodel validate | fit | score | evaluate --mapping ...` read CRM, help-desk and"
+           " analytics exports through mapping files (`tobmodel/mapping/`, presets"
+           " salesforce, hubspot, zendesk, segment, mixpanel). Per source: the fields a"
+           " mapping can fill, whether each is required, and what leaving an optional one out"
+           " costs the churn model. Only `accounts` and `contracts` are required sources;"
+           " without tickets the model loses " + ", ".join(TABLE_COST["tickets"]) +
+           ", without events or usage " + ", ".join(TABLE_COST["events"]) + ". Chat-bot"
+           " sessions (bot_escalations_6m) come from no standard export."]
+    for src, (grain, fields) in EXPORT_SOURCES.items():
+        out += ["", f"### {src}", "", f"{grain}.", "",
+                "| field | required | meaning | without it the model loses |", "|---|---|---|---|"]
+        for name, (req, meaning) in fields.items():
+            cost = ", ".join(FEATURE_COST.get((src, name), [])) if not req else ""
+            out.append(f"| `{name}` | {'yes' if req else 'no'} | {meaning} | {cost} |")
+    return out
+
+
 def lead_columns_known_at_scoring() -> list[str]:
     """Lead columns a model may use: known when the lead is scored."""
     return [c.name for c in LEADS.columns if c.known_at_scoring and c.kind != "id"]
@@ -262,6 +376,7 @@ def data_dictionary() -> str:
             " is the first run of `inactive_months` (default 3) months without logins, dated"
             " at the run's first month; hardware: the event is churn as a lapse, no"
             " repurchase for `lapse_months` (default 12) after the latest order."]
+    out += _exports_dictionary()
     return "\n".join(out) + "\n"
 
 

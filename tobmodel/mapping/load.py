@@ -196,7 +196,8 @@ def read_export(root, mappings, as_of=None, strict: bool = False) -> ExportData:
     mappings : Mapping, or list of preset names / files / dicts
     as_of : date-like, optional
         Only what was known on this date is used (later rows are left out);
-        default: the latest date in the data.
+        default: the latest activity in the export (event, ticket, lead or
+        account creation; the latest contract start if there is nothing else).
     strict : bool
         Raise :class:`DataProblems` if any error was found.
 

@@ -53,24 +53,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from ..schema import EXPORT_SOURCES, FEATURE_COST, TABLE_COST  # noqa: F401 (re-exported)
+
 FORMAT = "tobmodel-mapping/1"
 PRESETS = ("salesforce", "hubspot", "zendesk", "segment", "mixpanel")
 
-#: tobmodel inputs a mapping can fill, and their fields (required ones first, marked *)
-SOURCE_FIELDS = {
-    "accounts": ("*account_id", "industry", "region", "tier", "acquisition_channel", "seats",
-                 "arr", "price_per_seat_month", "sales_overpromised", "onboarding_completed",
-                 "created_date"),
-    "contracts": ("*account_id", "*start_date", "contract_id", "end_date", "term_months",
-                  "arr", "status", "churn_reason"),
-    "organizations": ("*organization_id", "*account_id"),
-    "tickets": ("*created_at", "account_id", "organization_id", "status", "solved_at"),
-    "events": ("*account_id", "*timestamp", "user_id", "event"),
-    "usage": ("*account_id", "*month", "active_seats", "key_feature_adoption", "logins"),
-    "leads": ("*lead_id", "*created_date", "channel", "status", "is_converted",
-              "converted_date", "converted_account_id", "industry", "region", "company_size",
-              "employees"),
-}
+#: tobmodel inputs a mapping can fill, and their fields (required ones marked *)
+SOURCE_FIELDS = {src: tuple(("*" if req else "") + name for name, (req, _) in fields.items())
+                 for src, (_, fields) in EXPORT_SOURCES.items()}
 SOURCE_KEYS = ("files", "columns", "values", "date_formats", "units", "passthrough", "absent",
                "statuses", "login_events", "key_events", "join")
 SETTINGS = {"business_type": ("saas", "tool"), "timezone": str, "currency": str,
@@ -80,35 +70,6 @@ DEFAULT_SETTINGS = {"business_type": "saas", "timezone": "UTC", "currency": "",
 UNITS = ("fraction", "percent")
 # fields whose unit is checked: a share between 0 and 1
 FRACTION_FIELDS = {("usage", "key_feature_adoption")}
-
-#: model features each input field feeds (what a missing column costs)
-FEATURE_COST = {
-    ("accounts", "industry"): ["industry"],
-    ("accounts", "region"): ["region"],
-    ("accounts", "tier"): ["tier", "price_vs_tier_median (compared within one tier)"],
-    ("accounts", "acquisition_channel"): ["acquisition_channel"],
-    ("accounts", "seats"): ["log_seats", "active_seat_share_3m"],
-    ("accounts", "arr"): ["arr in the scores (the latest contract's value is used)"],
-    ("accounts", "price_per_seat_month"): ["price_vs_tier_median (from ARR / seats)"],
-    ("accounts", "sales_overpromised"): ["sales_overpromised"],
-    ("accounts", "onboarding_completed"): ["onboarding_completed"],
-    ("contracts", "end_date"): ["renewal dates (from term_months instead)"],
-    ("contracts", "arr"): ["arr"],
-    ("contracts", "churn_reason"): ["churn reasons in reports"],
-    ("tickets", "solved_at"): ["unresolved_share_6m (from status instead)"],
-    ("events", "user_id"): ["active_seat_share_3m", "key_feature_adoption_3m"],
-    ("events", "event"): ["key_feature_adoption_3m", "logins_trend counts every event"],
-    ("usage", "key_feature_adoption"): ["key_feature_adoption_3m"],
-    ("usage", "active_seats"): ["active_seat_share_3m"],
-    ("usage", "logins"): ["logins_trend"],
-}
-TABLE_COST = {
-    "events": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
-    "usage": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
-    "tickets": ["unresolved_share_6m"],
-    "leads": ["lead scores"],
-}
-
 
 class MappingError(ValueError):
     """A mapping file is not valid (one line naming the file and the key)."""
