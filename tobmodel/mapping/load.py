@@ -455,31 +455,45 @@ def _events(rd, m, problems, tz, acc, cut=None):
         offset = 0
         for batch in _batches(path, list(have.values())):
             df = pd.DataFrame({f: batch[c] for f, c in have.items()})
-            col = Column(name, have["timestamp"], "events", "timestamp", df["timestamp"],
-                         problems, np.arange(len(df)) + offset + 2)
-            ts = parse_timestamps(col, fmt, tz)
+            if pd.api.types.is_datetime64_any_dtype(df["timestamp"].dtype):
+                ts = df["timestamp"]
+                ts = ts.dt.tz_convert(tz).dt.tz_localize(None) if ts.dt.tz is not None else ts
+                ts = ts.astype("datetime64[ns]")
+            else:
+                col = Column(name, have["timestamp"], "events", "timestamp", df["timestamp"],
+                             problems, np.arange(len(df)) + offset + 2)
+                ts = parse_timestamps(col, fmt, tz)
             offset += len(df)
-            a = text(df["account_id"])
-            ok = ts.notna().to_numpy() & a.notna().to_numpy()
+            # ids and event names repeat: work on the distinct values, then index
+            a_codes, a_uniq = _distinct(df["account_id"])
+            ok = ts.notna().to_numpy() & (a_codes >= 0)
             if cut is not None:  # only what was known at as_of
                 ok &= (ts < cut).fillna(False).to_numpy(bool)
             if known is not None:
-                inside = a.isin(known).to_numpy()
+                inside = np.r_[a_uniq.isin(known).to_numpy(), False][a_codes]
                 n_unknown += int((ok & ~inside).sum())
                 ok &= inside
-            ev = text(df["event"]).astype("string").str.casefold() if "event" in df else None
-            is_login = ev.isin(logins).fillna(False).to_numpy(bool) if ev is not None and \
-                logins else np.ones(len(df), bool)
-            is_key = ev.isin(keys).fillna(False).to_numpy(bool) if ev is not None and keys \
-                else np.zeros(len(df), bool)
+            if "event" in df:
+                e_codes, e_uniq = _distinct(df["event"])
+                folded = e_uniq.astype("string").str.casefold()
+                is_login = (np.r_[folded.isin(logins).to_numpy(bool), False][e_codes]
+                            if logins else np.ones(len(df), bool))
+                is_key = (np.r_[folded.isin(keys).to_numpy(bool), False][e_codes] if keys
+                          else np.zeros(len(df), bool))
+            else:
+                is_login, is_key = np.ones(len(df), bool), np.zeros(len(df), bool)
             n_login += int(is_login[ok].sum())
-            user = text(df["user_id"]).fillna("") if "user_id" in df else pd.Series(
-                "", index=df.index)
+            if "user_id" in df:
+                u_codes, u_uniq = _distinct(df["user_id"])
+                user = np.r_[pd.util.hash_array(np.asarray(u_uniq, dtype=object)),
+                             np.uint64(0)][u_codes[ok]]
+            else:
+                user = np.zeros(int(ok.sum()), np.uint64)
+            keys_acc = np.r_[account_key(a_uniq), -1]
             part = pd.DataFrame({
-                "account_id": account_key(a[ok]),
+                "account_id": keys_acc[a_codes[ok]],
                 "month": ts[ok].to_numpy().astype("datetime64[M]").astype("datetime64[ns]"),
-                "user": pd.util.hash_array(np.asarray(user[ok], dtype=object)),
-                "login": is_login[ok].astype(np.int64), "key": is_key[ok]})
+                "user": user, "login": is_login[ok].astype(np.int64), "key": is_key[ok]})
             if len(part):
                 b_latest = ts[ok].max()
                 latest = b_latest if latest is None or b_latest > latest else latest
@@ -513,6 +527,16 @@ def _events(rd, m, problems, tz, acc, cut=None):
     return usage
 
 
+def _distinct(s: pd.Series):
+    """(codes, distinct stripped texts) of a column; code -1 for a blank."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    t = text(pd.Series(np.asarray(uniq, dtype=object)).astype(str))
+    blank = t.isna().to_numpy()
+    if blank.any():  # blank text values count as missing
+        codes = np.where(np.r_[blank, False][codes], -1, codes)
+    return codes, t
+
+
 def _fold(parts):
     df = pd.concat(parts, ignore_index=True)
     return df.groupby(["account_id", "month", "user"], sort=False).agg(
@@ -523,7 +547,7 @@ def _batches(path, columns):
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
         for b in pq.ParquetFile(path).iter_batches(batch_size=EVENT_BATCH, columns=columns):
-            yield b.to_pandas().astype("string")
+            yield b.to_pandas()
         return
     for chunk in pd.read_csv(path, usecols=lambda c: c.strip() in columns, dtype=str,
                              keep_default_na=False, na_values=[""], encoding="utf-8-sig",
