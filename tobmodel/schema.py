@@ -7,7 +7,9 @@ it, and ``data/README.md`` (the data dictionary) is generated from it by
 Kinds of column
 ---------------
 ``id``        integer key (int64)
-``category``  one of ``allowed`` (stored as a string / pandas category)
+``category``  one of ``allowed`` (stored as a string / pandas category); an ``open``
+              category takes any label (tier, industry, region, channel: learnt from
+              the data, any UTF-8 text; ``allowed`` lists the simulator's)
 ``date``      calendar date (datetime64[ns], no time of day)
 ``int``       whole number (int64); ``float`` real number (float64)
 ``bool``      True / False (CSV: true/false, 1/0, yes/no)
@@ -50,6 +52,7 @@ class Column:
     nullable: bool = False
     min: float | None = None
     known_at_scoring: bool = True  # leads only: False marks post-outcome columns
+    open: bool = False  # category: any label (learnt from the data); allowed = simulator's
 
     @property
     def dtype(self) -> str:
@@ -87,11 +90,11 @@ ACCOUNTS = Table(
         _C("account_id", "id", "customer account key"),
         _C("business_type", "category", "operating model of the seller", allowed=BUSINESS_TYPES),
         _C("tier", "category", "customer size: key account, mid-market, small business",
-           allowed=TIERS),
-        _C("industry", "category", "customer's industry", allowed=INDUSTRIES),
-        _C("region", "category", "customer's sales region", allowed=REGIONS),
+           allowed=TIERS, open=True),
+        _C("industry", "category", "customer's industry", allowed=INDUSTRIES, open=True),
+        _C("region", "category", "customer's sales region", allowed=REGIONS, open=True),
         _C("acquisition_channel", "category", "channel of the lead that converted",
-           allowed=CHANNELS),
+           allowed=CHANNELS, open=True),
         _C("first_contract_date", "date", "first contract signed / first purchase / first "
            "active month on a platform"),
         _C("contract_term", "category", "billing term; 'none' for platform (commission) and "
@@ -116,11 +119,11 @@ LEADS = Table(
         _C("created_date", "date", "date the lead registered"),
         _C("business_type", "category", "operating model of the seller", allowed=BUSINESS_TYPES),
         _C("channel", "category", "acquisition channel: bidding (SEM), referral (relationship), "
-           "content, events / trade shows, partner / distributor, offline BD", allowed=CHANNELS),
-        _C("company_size", "category", "prospect size band", allowed=TIERS),
+           "content, events / trade shows, partner / distributor, offline BD", allowed=CHANNELS, open=True),
+        _C("company_size", "category", "prospect size band", allowed=TIERS, open=True),
         _C("employees", "int", "prospect head count", unit="people", min=1),
-        _C("industry", "category", "prospect's industry", allowed=INDUSTRIES),
-        _C("region", "category", "prospect's sales region", allowed=REGIONS),
+        _C("industry", "category", "prospect's industry", allowed=INDUSTRIES, open=True),
+        _C("region", "category", "prospect's sales region", allowed=REGIONS, open=True),
         _C("decision_maker_engaged", "bool", "the boss (decision maker) took part in a call"),
         _C("user_engaged", "bool", "an end user (employee) took part"),
         _C("requester_engaged", "bool", "the requesting department head took part"),
@@ -338,7 +341,8 @@ def data_dictionary() -> str:
         " by `make data` (`python -m tobmodel.datasets.build`). Raw data is immutable: never"
         " edit these files by hand. `exports/` (not committed) receives score exports.",
         "",
-        "Kinds: `id` int64 key; `category` one of the allowed values; `date` calendar date;"
+        "Kinds: `id` int64 key; `category` one of the allowed values (an open category"
+        " takes any label: tier, industry, region, channel); `date` calendar date;"
         " `int` int64; `float` float64; `bool` true/false. A nullable column may be empty.",
     ]
     for t in TABLES.values():
@@ -348,6 +352,8 @@ def data_dictionary() -> str:
                 "|---|---|---|---|---|---|"]
         for c in t.columns:
             allowed = ", ".join(c.allowed)
+            if c.open:
+                allowed = f"any label (simulated: {allowed})"
             if c.min is not None and not allowed:
                 allowed = f">= {c.min:g}"
             meaning = c.meaning + ("" if c.known_at_scoring else " (post-outcome: never a"
