@@ -29,6 +29,7 @@ from .spec import FEATURE_COST, FRACTION_FIELDS, TABLE_COST, Mapping, load_mappi
 
 ACCOUNT_LABELS = ("industry", "region", "tier", "acquisition_channel")
 EVENT_BATCH = 2_000_000
+_MONTH0 = np.datetime64("1900-01", "M").astype(np.int64)  # months 1900-2241 fit in 12 bits
 
 
 @dataclass
@@ -437,8 +438,11 @@ def _events(rd, m, problems, tz, acc, cut=None):
     keys = {str(x).casefold() for x in spec.get("key_events", []) or []}
     wanted = {f: m.column("events", f) for f in m.fields("events")}
     wanted = {f: c for f, c in wanted.items() if c is not None}
-    known = set(acc["crm_account_id"]) if acc is not None else None
-    parts, n_rows, n_unknown, n_login, latest = [], 0, 0, 0, None
+    if acc is None:  # nothing to attach events to (the accounts problem is reported)
+        return None
+    known = pd.Index(acc["crm_account_id"])
+    seats, key_seats, logins_by = [], [], []  # distinct (account-month, user); login counts
+    n_rows, n_unknown, n_login, latest = 0, 0, 0, None
     fmt = _fmt(m, "events", "timestamp")
     for path in paths:
         name = path.relative_to(rd.root).as_posix()
@@ -469,10 +473,9 @@ def _events(rd, m, problems, tz, acc, cut=None):
             ok = ts.notna().to_numpy() & (a_codes >= 0)
             if cut is not None:  # only what was known at as_of
                 ok &= (ts < cut).fillna(False).to_numpy(bool)
-            if known is not None:
-                inside = np.r_[a_uniq.isin(known).to_numpy(), False][a_codes]
-                n_unknown += int((ok & ~inside).sum())
-                ok &= inside
+            a_pos = np.r_[known.get_indexer(a_uniq), -1][a_codes]
+            n_unknown += int((ok & (a_pos < 0)).sum())
+            ok &= a_pos >= 0
             if "event" in df:
                 e_codes, e_uniq = _distinct(df["event"])
                 folded = e_uniq.astype("string").str.casefold()
@@ -489,19 +492,21 @@ def _events(rd, m, problems, tz, acc, cut=None):
                              np.uint64(0)][u_codes[ok]]
             else:
                 user = np.zeros(int(ok.sum()), np.uint64)
-            keys_acc = np.r_[account_key(a_uniq), -1]
-            part = pd.DataFrame({
-                "account_id": keys_acc[a_codes[ok]],
-                "month": ts[ok].to_numpy().astype("datetime64[M]").astype("datetime64[ns]"),
-                "user": user, "login": is_login[ok].astype(np.int64), "key": is_key[ok]})
-            if len(part):
+            month = ts[ok].to_numpy().astype("datetime64[M]").astype(np.int64)
+            # one int64 per account-month: position in the accounts x 4096 + month
+            am = a_pos[ok].astype(np.int64) * 4096 + (month - _MONTH0)
+            pairs = pd.DataFrame({"am": am, "user": user})
+            seats.append(pairs.drop_duplicates())
+            key_seats.append(pairs.loc[is_key[ok]].drop_duplicates())
+            logins_by.append(pd.Series(is_login[ok].astype(np.int64)).groupby(am).sum())
+            if ok.any():
                 b_latest = ts[ok].max()
                 latest = b_latest if latest is None or b_latest > latest else latest
             n_rows += len(df)
-            parts.append(part.groupby(["account_id", "month", "user"], sort=False).agg(
-                logins=("login", "sum"), key=("key", "max")).reset_index())
-            while len(parts) > 4:  # fold partial aggregates: bounded memory
-                parts = [_fold(parts)]
+            if len(seats) > 4:  # fold the partial sets: memory bounded by distinct pairs
+                seats = [pd.concat(seats, ignore_index=True).drop_duplicates()]
+                key_seats = [pd.concat(key_seats, ignore_index=True).drop_duplicates()]
+                logins_by = [pd.concat(logins_by).groupby(level=0).sum()]
     rd.rows["events"] = n_rows
     if n_unknown:
         problems.append(Problem(", ".join(p.relative_to(rd.root).as_posix() for p in paths),
@@ -513,14 +518,21 @@ def _events(rd, m, problems, tz, acc, cut=None):
                                 "events " + ", ".join(sorted(spec.get("login_events"))),
                                 fix="name your sign-in event in sources.events.login_events",
                                 severity="notice"))
-    if not parts:
+    if not seats:
         return None
-    per_user = _fold(parts)
-    g = per_user.groupby(["account_id", "month"], sort=True)
-    usage = g.agg(logins=("logins", "sum"), active_seats=("user", "size"),
-                  key_users=("key", "sum")).reset_index()
-    usage["key_feature_adoption"] = usage["key_users"] / usage["active_seats"]
-    usage = usage.drop(columns="key_users")
+    active = pd.concat(seats, ignore_index=True).drop_duplicates()["am"].value_counts()
+    keyed = pd.concat(key_seats, ignore_index=True).drop_duplicates()["am"].value_counts()
+    login = pd.concat(logins_by).groupby(level=0).sum()
+    am = np.sort(active.index.to_numpy())
+    pos, month = am // 4096, am % 4096 + _MONTH0
+    usage = pd.DataFrame({
+        "account_id": account_key(acc["crm_account_id"].to_numpy()[pos]),
+        "month": month.astype("datetime64[M]").astype("datetime64[ns]"),
+        "active_seats": active.reindex(am).to_numpy(np.int64),
+        "key_feature_adoption": keyed.reindex(am, fill_value=0).to_numpy(float)
+        / active.reindex(am).to_numpy(float),
+        "logins": login.reindex(am, fill_value=0).to_numpy(np.int64)})
+    usage = usage.sort_values(["account_id", "month"], kind="stable").reset_index(drop=True)
     usage.attrs["latest"] = latest
     usage.attrs["key_events"] = bool(keys)
     usage.attrs["users"] = "user_id" in wanted
@@ -535,12 +547,6 @@ def _distinct(s: pd.Series):
     if blank.any():  # blank text values count as missing
         codes = np.where(np.r_[blank, False][codes], -1, codes)
     return codes, t
-
-
-def _fold(parts):
-    df = pd.concat(parts, ignore_index=True)
-    return df.groupby(["account_id", "month", "user"], sort=False).agg(
-        logins=("logins", "sum"), key=("key", "max")).reset_index()
 
 
 def _batches(path, columns):
