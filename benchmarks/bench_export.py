@@ -9,6 +9,15 @@ its own.
 PostgreSQL runs on a throwaway local server when Debian's binaries exist.
 Prints rows per second and peak memory per destination; it is not a test.
 
+Two ratios, each against a baseline measured in the same run:
+
+* score Parquet -> Parquet against the floor: reading the same features
+  Parquet with pandas and writing it back (the I/O any score job pays);
+  target: within 4x;
+* PostgreSQL write rate of the score rows alone (COPY, what the export uses)
+  against SQLAlchemy's executemany insert of the same rows; target: COPY at
+  >= 200,000 rows/s.
+
 Usage: python benchmarks/bench_export.py [n_rows [chunksize [destinations]]]
 (destinations: comma-separated subset of parquet,sqlite,postgresql; default all)
 """
@@ -44,7 +53,8 @@ def run_one(model: str, source: str, output: str, chunksize: int) -> None:
     """Child process: one export; prints a JSON line with its figures."""
     from tobmodel.export import export_scores
     start = time.perf_counter()
-    s = export_scores(model, source, output, chunksize=chunksize, progress=False)
+    s = export_scores(model, source, output, chunksize=chunksize, progress=False,
+                      min_scored_fraction=0)
     seconds = time.perf_counter() - start
     # ru_maxrss survives fork + execve on Linux, so in a child it starts at the
     # parent's size; VmHWM is this process image's own high-water mark.
@@ -64,12 +74,50 @@ def _vm_hwm() -> int | None:
     return None
 
 
-def child(model, source, output, chunksize) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", str(model), str(source),
-                        str(output), str(chunksize)], capture_output=True, text=True)
+def child(*args) -> dict:
+    r = subprocess.run([sys.executable, __file__, *map(str, args)], capture_output=True,
+                       text=True)
     if r.returncode != 0:
         raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "failed")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def run_floor(source: str, output: str) -> None:
+    """Child process: read the features Parquet with pandas and write it back."""
+    import pandas as pd
+    start = time.perf_counter()
+    pd.read_parquet(source).to_parquet(output, index=False, compression="zstd")
+    print(json.dumps({"seconds": time.perf_counter() - start}))
+
+
+def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
+    """Child process: write the score rows of a Parquet file into PostgreSQL, timing only
+    the destination (begin, write chunks, commit); ``how``: copy or executemany."""
+    import pyarrow.parquet as pq
+
+    from tobmodel.export.destinations import SQLDestination
+    from tobmodel.export.specs import SPECS, typed_frame
+    spec = SPECS["churn"]
+    table = pq.read_table(scores)
+    frames = [typed_frame(b.to_pandas(), spec.columns)
+              for b in table.to_batches(max_chunksize=chunksize)]
+    run = {"as_of": frames[0]["as_of"].iloc[0].date(), "model_id": f"bench-{how}",
+           "model_name": f"bench-{how}", "model_version": "0", "source": scores,
+           "horizon_months": 12, "read": table.num_rows, "scored": table.num_rows,
+           "rejected": 0}
+    for f in frames:
+        f["model_id"], f["model_name"] = run["model_id"], run["model_name"]
+    dest = SQLDestination(url, spec)
+    start = time.perf_counter()
+    dest.begin(run)
+    dest.copy = how == "copy"
+    begun = time.perf_counter()
+    for f in frames:
+        dest.write(f)
+    written = time.perf_counter()
+    dest.commit(run)  # refreshes the latest table from the history, logs the run, commits
+    print(json.dumps({"rows": table.num_rows, "seconds": time.perf_counter() - start,
+                      "write_seconds": written - begun}))
 
 
 def main(n: int = 1_000_000, chunksize: int = 100_000,
@@ -83,27 +131,49 @@ def main(n: int = 1_000_000, chunksize: int = 100_000,
         print(f"prepared {n:,} accounts' features (Parquet, "
               f"{source.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f} s; "
               f"chunks of {chunksize:,} rows")
+        floor = child("--floor", source, folder / "floor.parquet")["seconds"]
         targets = {"Parquet": folder / "scores.parquet",
                    "SQLite": f"sqlite:///{folder / 'scores.sqlite'}"}
         results = {}
         for name, target in targets.items():
-            if name.lower() in wanted:
-                results[name] = child(model, source, target, chunksize)
+            if name.lower() in wanted or name == "Parquet":
+                results[name] = child("--child", model, source, target, chunksize)
+        pg = {}
         if "postgresql" not in wanted:
             pass
         elif find_pg_bin() is not None:
             with throwaway_postgres() as url:
-                results["PostgreSQL"] = child(model, source, url, chunksize)
+                results["PostgreSQL"] = child("--child", model, source, url, chunksize)
+                scores = folder / "scores.parquet"
+                pg["copy"] = child("--pg-write", scores, url, chunksize, "copy")
+                few = folder / "few.parquet"  # executemany is slow: time it on 100,000 rows
+                import pyarrow.parquet as pq
+                pq.write_table(pq.read_table(scores).slice(0, min(n, 100_000)), few)
+                pg["executemany"] = child("--pg-write", few, url, chunksize, "executemany")
         else:
             print("PostgreSQL: skipped (no server binaries; apt-get install postgresql)")
         print(f"{'destination':<12} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak MB':>8}")
         for name, r in results.items():
             print(f"{name:<12} {r['scored']:>10,} {r['seconds']:>8.1f} "
                   f"{r['scored'] / r['seconds']:>10,.0f} {r['peak_bytes'] / 2**20:>8.0f}")
+        p = results["Parquet"]["seconds"]
+        print(f"score Parquet -> Parquet {p:.2f} s vs reading + writing the same Parquet "
+              f"{floor:.2f} s: ratio {p / floor:.1f}x (target <= 4x)")
+        if pg:
+            rate = {k: v["rows"] / v["write_seconds"] for k, v in pg.items()}
+            whole = pg["copy"]["rows"] / pg["copy"]["seconds"]
+            print(f"PostgreSQL score rows into the history table: COPY {rate['copy']:,.0f} "
+                  f"rows/s ({pg['copy']['rows']:,} rows, target >= 200,000) vs executemany "
+                  f"{rate['executemany']:,.0f} rows/s: {rate['copy'] / rate['executemany']:.0f}x;"
+                  f" with the latest-table refresh and commit {whole:,.0f} rows/s")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         run_one(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif sys.argv[1:2] == ["--floor"]:
+        run_floor(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:2] == ["--pg-write"]:
+        run_pg_write(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     else:
         main(*(int(a) for a in sys.argv[1:3]), *sys.argv[3:4])

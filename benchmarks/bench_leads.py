@@ -1,13 +1,27 @@
-"""Train a lead model on 1,000,000 leads and score 1,000,000 leads.
+"""Fit a lead model on 1.1 million leads, score and explain 1,000,000 leads; old vs new.
 
 The leads come from the simulator's own lead generator
 (``tobmodel.simulator.leads.simulate_leads``: the leads table and each lead's
 true conversion probability, without the accounts' lifetimes), one seed for
-training and another for scoring. Prints times, peak memory (ru_maxrss) and
-ROC AUC against the truth; it is not a test.
+training and another for scoring. The training leads are split in time: the
+older ones (about 1.1 million) fit the model, the closed leads created after
+them grade it (ROC AUC and calibration error on leads the model never saw).
 
-Usage: python benchmarks/bench_leads.py [n_leads [threads [kind]]]
-(defaults 1000000, 1 OpenMP thread (the machine is shared), hgb)
+Printed, in one run:
+
+* fit: ``fit_lead_model`` (LightGBM, sigmoid calibration on the newest 20% of
+  the closed leads, one fit) against the previous approach, measured here on the
+  same leads: HistGradientBoostingClassifier in CalibratedClassifierCV
+  (``cv=3, ensemble=False``: three fold fits plus one on all leads);
+* quality of both on the later leads;
+* scoring with and without reasons (per-feature tree contributions) and the
+  previous "what if" reasons, timed on ``n_whatif`` leads and scaled to all;
+* save/load, file size, peak memory (ru_maxrss).
+
+Usage: python benchmarks/bench_leads.py [n_leads [threads [n_whatif [--no-baseline]]]]
+(defaults 1300000 simulated training leads, 1 OpenMP thread (the machine is
+shared), 100000 what-if leads; ``--no-baseline`` skips the previous fit, which
+takes minutes). It is not a test.
 """
 from __future__ import annotations
 
@@ -18,11 +32,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from tobmodel.leads import fit_lead_model, load_lead_model
+from tobmodel.leads import fit_lead_model, load_lead_model, make_lead_model, outcome_labels
+from tobmodel.leads.evaluate import calibration_error
+from tobmodel.leads.model import MONOTONE_INCREASING
+from tobmodel.leads.reasons import effects
 from tobmodel.simulator import params
 from tobmodel.simulator.leads import simulate_leads
 
@@ -43,43 +64,102 @@ def simulated_leads(n: int, seed: int, business_type="saas", stage="maturity"):
 def timed(label, fn):
     t = time.perf_counter()
     out = fn()
-    print(f"{label:<42s} {time.perf_counter() - t:8.1f} s   peak {peak_mb():8,.0f} MB",
-          flush=True)
-    return out
+    took = time.perf_counter() - t
+    print(f"{label:<46s} {took:8.1f} s   peak {peak_mb():8,.0f} MB", flush=True)
+    return out, took
 
 
-def main(n: int = 1_000_000, threads: int = 1, kind: str = "hgb") -> None:
-    print(f"lead benchmark: {n:,} training and {n:,} scoring leads, {kind}, "
-          f"{threads} OpenMP thread(s)")
-    train, _ = timed("simulate training leads", lambda: simulated_leads(n, seed=1))
-    new, p_true = timed("simulate leads to score", lambda: simulated_leads(n, seed=2))
-    new, p_true = new.iloc[:n], p_true[:n]
+def previous_pipeline(features):
+    """The lead model before LightGBM: HGB in 3-fold CalibratedClassifierCV (ensemble=False)."""
+    new = make_lead_model("hgb", calibration=None, features=features)
+    prepare = new.named_steps["prepare"]
+    cats = list(prepare.transformers[0][2])
+    nums = [f for f in features if f not in cats]
+    hgb = HistGradientBoostingClassifier(
+        categorical_features=cats or None, max_leaf_nodes=31, random_state=0,
+        monotonic_cst={f: 1 for f in nums if f in MONOTONE_INCREASING} or None)
+    return Pipeline([("prepare", prepare),
+                     ("classify", CalibratedClassifierCV(hgb, method="sigmoid", cv=3,
+                                                         ensemble=False))])
+
+
+class _WhatIf:
+    """A tree state without contributions: reasons by the previous "what if" scores."""
+
+    def __init__(self, state):
+        self.raw, self.raw_with = state.raw, state.raw_with
+
+
+def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
+         baseline: bool = True) -> None:
+    print(f"lead benchmark: {n:,} simulated training leads, {threads} OpenMP thread(s)")
+    (leads, _), _ = timed("simulate training leads", lambda: simulated_leads(n, seed=1))
+    (new, p_true), _ = timed("simulate 1,000,000 leads to score",
+                             lambda: simulated_leads(1_000_000, seed=2))
+    new, p_true = new.iloc[:1_000_000], p_true[:1_000_000]
+    days = leads["created_date"].to_numpy()
+    cutoff = np.sort(days)[min(int(0.85 * len(days)), 1_100_000)]
+    train, later = leads[days < cutoff], leads[days >= cutoff]
+    test, y_test, _ = outcome_labels(later)
     n_closed = int((train["status"] != "open").sum())
-    print(f"  {len(train):,} training leads ({n_closed:,} closed), scoring {len(new):,}")
+    print(f"  fit on {len(train):,} leads created before {str(cutoff)[:10]} ({n_closed:,} "
+          f"closed); grade on {len(test):,} later closed leads; score {len(new):,}")
     with threadpool_limits(threads, user_api="openmp"):
-        model = timed(f"fit {kind} + sigmoid calibration", lambda: fit_lead_model(train, kind))
+        model, t_fit = timed("fit: LightGBM + sigmoid on newest 20%",
+                             lambda: fit_lead_model(train, "hgb"))
         print(f"  {model!r}")
-        plain = timed("score, no reasons", lambda: model.score(new, n_reasons=0, progress=False))
-        scored = timed("score with 3 reasons", lambda: model.score(new, progress=False))
+        p_new = model.predict_proba(test)
+        if baseline:
+            closed, y, _ = outcome_labels(train)
+            old, t_old = timed("fit, previous: HGB + 3-fold CalibratedClassifierCV",
+                               lambda: previous_pipeline(model.config["features"]).fit(closed, y))
+            p_old = old.predict_proba(test)[:, 1]
+        plain, t_plain = timed("score 1M, no reasons",
+                               lambda: model.score(new, n_reasons=0, progress=False))
+        scored, t_reasons = timed("score 1M with 3 reasons (contributions)",
+                                  lambda: model.score(new, progress=False))
+        Z = model.encoding.encode(new.iloc[:n_whatif], warn=False)
+        state = model.engine.prepare(Z)
+        p = model.calibrator(state.raw)
+        E_fast, t_fast = timed(f"  effects only, contributions, {n_whatif:,} leads",
+                               lambda: effects(state, model.calibrator, p, model.references))
+        E_old, t_whatif = timed(f"  effects only, previous what-if, {n_whatif:,} leads",
+                                lambda: effects(_WhatIf(state), model.calibrator, p,
+                                                model.references))
     assert np.array_equal(plain["p_convert"].to_numpy(), scored["p_convert"].to_numpy())
     with tempfile.TemporaryDirectory() as tmp:
-        path = timed("save (JSON)", lambda: model.save(Path(tmp) / "lead.json"))
+        (path, _), _ = timed("save (JSON)", lambda: (model.save(Path(tmp) / "lead.json"), 0))
         size = path.stat().st_size
-        again = timed("load", lambda: load_lead_model(path))
-    print(f"  model file {size / 1e6:.1f} MB")
-    rho = spearmanr(scored["p_convert"], p_true).statistic
-    print(f"  Spearman correlation of p_convert with the true probability: {rho:.3f}")
-    closed = (new["status"] != "open").to_numpy()
-    y = (new["status"] == "converted").to_numpy()[closed]
-    print(f"  ROC AUC on closed scored leads: model "
-          f"{roc_auc_score(y, scored['p_convert'].to_numpy()[closed]):.3f}, oracle "
-          f"{roc_auc_score(y, p_true[closed]):.3f}")
-    print(f"  loaded model id {again.model_id} "
+        again, _ = timed("load", lambda: load_lead_model(path))
+    print(f"  model file {size / 1e6:.1f} MB; loaded model id {again.model_id} "
           f"(same as fitted: {again.model_id == model.model_id})")
+    rows = [("new: LightGBM, newest-20% sigmoid", p_new)]
+    if baseline:
+        rows.append(("previous: HGB, 3-fold CV sigmoid", p_old))
+    print(f"quality on {len(test):,} later closed leads (conversion rate {y_test.mean():.4f}):")
+    for label, q in rows:
+        print(f"  {label:<36s} ROC AUC {roc_auc_score(y_test, q):.4f}   calibration error "
+              f"{calibration_error(y_test, q):.4f}   mean p {q.mean():.4f}")
+    rho = spearmanr(scored["p_convert"], p_true).statistic
+    print(f"  Spearman correlation of p_convert with the true probability (scored leads): "
+          f"{rho:.3f}")
+    top_fast = np.argmax(np.abs(E_fast), axis=1)
+    top_old = np.argmax(np.abs(E_old), axis=1)
+    big = np.abs(E_old) >= 0.005
+    print(f"  reasons: same top feature as what-if for {np.mean(top_fast == top_old):.1%} of "
+          f"leads; same sign for {np.mean(np.sign(E_fast[big]) == np.sign(E_old[big])):.1%} of "
+          "effects >= 0.005")
+    print("figures:")
+    if baseline:
+        print(f"  fit {t_fit:.1f} s vs previous {t_old:.1f} s: {t_old / t_fit:.1f}x faster")
+    scale = len(new) / max(n_whatif, 1)
+    print(f"  score+reasons 1M {t_reasons:.1f} s (scoring alone {t_plain:.1f} s); "
+          f"effects {t_fast * scale:.1f} s vs previous what-if {t_whatif * scale:.1f} s per 1M "
+          f"(scaled from {n_whatif:,}): {t_whatif / max(t_fast, 1e-9):.0f}x faster")
     print(f"peak memory (ru_maxrss): {peak_mb():,.0f} MB")
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    main(int(args[0]) if args else 1_000_000, int(args[1]) if len(args) > 1 else 1,
-         args[2] if len(args) > 2 else "hgb")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 1_300_000, int(args[1]) if len(args) > 1 else 1,
+         int(args[2]) if len(args) > 2 else 100_000, "--no-baseline" not in sys.argv)

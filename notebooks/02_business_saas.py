@@ -221,7 +221,8 @@ p_test = {"model": lead_model.predict_proba(closed_test),
           "oracle": sim.truth["leads"].set_index("lead_id")["p_convert"]
           .reindex(closed_test["lead_id"]).to_numpy()}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-ax1 = L.plot_calibration(y_test, {"model": p_test["model"]}, n_bins=8, ax=ax1)
+ax1 = L.plot_calibration(L.calibration_table(y_test, p_test["model"], n_bins=8), ax=ax1,
+                        label="model")
 _ = ax1.set_title("Lead model calibration on later leads")
 ax2 = L.plot_gains(y_test, p_test, ax=ax2)
 _ = ax2.set_title("Cumulative gains: conversions found by calling the top leads")

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 import tobmodel
+from tobmodel.survival import calendar_months
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
@@ -89,7 +90,7 @@ n_contacts = len(dev.leads)
 n_pilots = len(dev.accounts)
 ratio_accounts = len(mat.accounts) / n_pilots
 ratio_usage = len(mat.usage) / len(dev.usage)
-history_months = (dev.as_of - dev.leads["created_date"].min()).days / 30.44
+history_months = float(calendar_months(dev.leads["created_date"].min(), dev.as_of))
 print(f"Development stage: {history_months:.0f} months of history, {n_contacts} research "
       f"contacts (leads) and {n_pilots} pilot customers; the mature business has {ratio_accounts:.0f} times as many customers and "
       f"{ratio_usage:.0f} times as many months of usage data.")

@@ -55,7 +55,7 @@ from tobmodel.renewal import (DiscreteTimeHazard, ShiftedBetaGeometric, add_segm
                               person_period, plot_calibration, plot_censoring, plot_kaplan_meier,
                               plot_metric_comparison, plot_sbg_projection, plot_sbg_retention,
                               retention_at, time_split)
-from tobmodel.survival import DAYS_PER_MONTH
+from tobmodel.survival import calendar_months
 
 plt.rcParams["figure.figsize"] = (8, 4.5)
 pd.set_option("display.width", 120)
@@ -66,8 +66,8 @@ AS_OF = sim.as_of
 view = add_segments(tobmodel.survival_view(sim), sim.accounts)
 truth = sim.truth["accounts"].set_index("account_id")
 # the true tenure of every customer (the simulator runs 24 months past as_of)
-view["true_tenure"] = ((truth.loc[view["account_id"], "churn_date"].to_numpy()
-                        - view["start_date"].to_numpy()) / pd.Timedelta(days=1)) / DAYS_PER_MONTH
+view["true_tenure"] = calendar_months(view["start_date"].to_numpy(),
+                                      truth.loc[view["account_id"], "churn_date"].to_numpy())
 print(sim)
 
 # %% [markdown]
@@ -406,7 +406,7 @@ assert h.loc["cox", "calibration_error"] < 0.08
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
-cal = calibration_table(p_then["cox"], split.test, horizon_months=12, n_bins=8,
+cal = calibration_table(split.test, p_then["cox"], horizon_months=12, n_bins=8,
                         horizon_time=split.horizon_time(12))
 ax1 = plot_calibration(cal, ax=ax1, label="Cox, fitted at the cutoff")
 _ = ax1.set_title("Calibration of 12-month churn (8 bins)")

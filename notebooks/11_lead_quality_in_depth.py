@@ -245,16 +245,16 @@ assert abs(gap) < 0.05
 hgb_raw = L.fit_lead_model(train, kind="hgb", calibration=None)
 p_test = {"gradient boosting, calibrated": hgb.predict_proba(test_closed),
           "gradient boosting, not calibrated": hgb_raw.predict_proba(test_closed)}
+calib = {name: L.calibration_table(y_test, p) for name, p in p_test.items()}
 fig, ax = plt.subplots()
-ax = L.plot_calibration(y_test, p_test, ax=ax)
+ax = L.plot_calibration(calib, ax=ax)
 _ = ax.set_title("Calibration on the test leads: predicted vs observed conversion")
 plt.tight_layout()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-calib = {name: L.calibration_table(y_test, p) for name, p in p_test.items()}
-calib_error = pd.Series({name: float(np.average((t["mean_p_convert"] - t["observed_rate"]).abs(),
-                                                weights=t["leads"])) for name, t in calib.items()},
+calib_error = pd.Series({name: float(np.average((t["mean_predicted"] - t["observed"]).abs(),
+                                                weights=t["n_leads"])) for name, t in calib.items()},
                         name="mean |predicted - observed|")
 print(calib_error.round(2))
 assert calib_error.max() < 0.06

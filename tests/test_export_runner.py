@@ -175,3 +175,12 @@ def test_a_model_short_of_the_protocol_is_adapted(make_features):
     assert scores[["lead_id", "model_name", "model_version"]].values.tolist() == [
         [1, "lead-hgb", "9.9"]]
     assert rejects["reason"].tolist() == ["unknown category"]
+
+
+def test_horizon_out_of_bounds_fails_before_anything_is_written(churn_model, make_features,
+                                                                 tmp_path):
+    out = tmp_path / "scores.parquet"
+    with pytest.raises(ValueError, match=r"horizon_months must be between 1 and 600, "
+                                         r"got 1000000000"):
+        export_scores(churn_model, make_features(20), out, horizon_months=1_000_000_000)
+    assert list(tmp_path.iterdir()) == []

@@ -213,3 +213,44 @@ def test_gzip_header_only(saas, tmp_path):
     path.write_bytes(gzip.compress((",".join(saas.usage.columns) + "\n").encode()))
     err, msg = _raises(path, "usage")
     assert "no data rows" in msg
+
+
+# -- issue 13: messages that name the file (and column) -----------------------------------
+def _one_line(exc) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg and len(msg) < 400, msg
+    return msg
+
+
+def test_a_csv_gz_that_is_not_gzip(saas, tmp_path):
+    path = tmp_path / "accounts.csv.gz"
+    saas.accounts.to_csv(path, index=False, compression=None)
+    with pytest.raises(DataValidationError) as e:
+        read_table(path, "accounts")
+    msg = _one_line(e)
+    assert "accounts.csv.gz: is not gzip-compressed" in msg and "zlib" not in msg
+
+
+def test_a_truncated_csv_gz(saas, tmp_path):
+    path = tmp_path / "usage.csv.gz"
+    saas.usage.to_csv(path, index=False, compression="gzip")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(DataValidationError) as e:
+        read_table(path, "usage")
+    assert "usage.csv.gz: cannot be decompressed as gzip" in _one_line(e)
+
+
+def test_a_cell_over_a_pyarrow_block_is_read(saas, tmp_path):
+    df = saas.accounts.copy()
+    df["notes"] = ""
+    df.loc[3, "notes"] = "x" * 5_000_000  # pyarrow's 1 MB block: "straddling object"
+    df.to_csv(tmp_path / "accounts.csv", index=False)
+    back = read_table(tmp_path / "accounts.csv", "accounts")
+    assert len(back) == len(df) and len(back.loc[3, "notes"]) == 5_000_000
+    df = saas.accounts.astype({"industry": object})
+    df.loc[3, "industry"] = "y" * 5_000_000
+    df.to_csv(tmp_path / "big.csv", index=False)
+    with pytest.raises(DataValidationError) as e:
+        read_table(tmp_path / "big.csv", "accounts")
+    msg = _one_line(e)
+    assert "big.csv: column 'industry' has unknown values" in msg and "5,000,000 char" in msg

@@ -15,6 +15,8 @@ from tobmodel.io.writers import write_csv
 
 BOOLEAN_CELLS = [*TRUE_TEXT, *FALSE_TEXT, "TRUE", " Yes ", "F", "N", 1, 0, 1.0, True, False,
                  "maybe", "2", "-1", "oui", "tru", 2, 0.5]
+DATE_CELLS = ["2024-03-05", " 2024-03-05", "2024-03-05T00:00:00", pd.Timestamp("2024-03-05"),
+              "12/01/2025", "2024-13-01", "2024-03-05 10:30", "yesterday", 20240305]
 NUMBER_CELLS = ["1.5", " 2 ", "+0.25", "1e3", 3, 2.5, "inf", "-inf", "Infinity", "-Infinity",
                 float("inf"), float("-inf"), "nan", "NaN", "x", "1,5", "1e400"]
 
@@ -45,7 +47,8 @@ def _export_accepts(cell, dtype):
 
 @pytest.mark.parametrize("column, dtype, cell",
                          [("onboarding_completed", "bool", c) for c in BOOLEAN_CELLS]
-                         + [("arr", "number", c) for c in NUMBER_CELLS], ids=repr)
+                         + [("arr", "number", c) for c in NUMBER_CELLS]
+                         + [("first_contract_date", "date", c) for c in DATE_CELLS], ids=repr)
 def test_loaders_and_score_job_read_cells_alike(accounts, column, dtype, cell):
     io_ok, io_value = _io_accepts(accounts, column, cell)
     ex_ok, ex_value = _export_accepts(cell, dtype)
@@ -55,6 +58,10 @@ def test_loaders_and_score_job_read_cells_alike(accounts, column, dtype, cell):
         assert io_ok == (word in (*TRUE_TEXT, *FALSE_TEXT))
         if io_ok:
             assert bool(io_value) == bool(ex_value) == (word in TRUE_TEXT)
+    elif dtype == "date":
+        assert io_ok == (cell in DATE_CELLS[:4])  # ISO calendar dates only
+        if io_ok:
+            assert io_value == ex_value == pd.Timestamp("2024-03-05")
     elif io_ok:
         assert io_value == ex_value == float(word) and np.isfinite(io_value)
     else:

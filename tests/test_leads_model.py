@@ -13,7 +13,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from lightgbm import LGBMClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline
@@ -118,7 +118,7 @@ def test_cross_validate_by_time_reports_folds_in_order(leads):
 # --- factory pipelines -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kind, estimator", [("logistic", LogisticRegression),
-                                             ("hgb", HistGradientBoostingClassifier)])
+                                             ("hgb", LGBMClassifier)])
 def test_factory_builds_calibrated_pipeline_of_stock_parts(kind, estimator, closed):
     c, y = closed
     pipe = make_lead_model(kind)
@@ -180,8 +180,8 @@ def test_engine_matches_sklearn_predict_proba(kind, calibration, leads):
 def test_tree_engine_with_more_than_32_leaves_and_what_if_scores(closed):
     c, y = closed
     pipe = make_lead_model("hgb", calibration=None)
-    pipe.set_params(classify__max_leaf_nodes=48, classify__max_iter=30,
-                    classify__min_samples_leaf=5)
+    pipe.set_params(classify__num_leaves=48, classify__n_estimators=30,
+                    classify__min_child_samples=5)
     pipe.fit(c, y)
     encoding, engine, calibrator, _ = engine_from_pipeline(pipe)
     assert engine.dtype == np.uint64
@@ -220,3 +220,47 @@ def test_pooled_business_types_get_a_business_type_feature(leads):
     assert "business_type" not in fit_lead_model(leads, kind="logistic").feature_names_
     out = model.explain(pooled.head(3))
     assert "business_type" in out.columns
+
+
+# --- calibration on the newest leads (large data) ----------------------------------------------
+
+@pytest.mark.parametrize("kind, calibration", [("hgb", "sigmoid"), ("logistic", "isotonic")])
+def test_large_data_calibrates_on_the_newest_leads_only(kind, calibration, leads, monkeypatch):
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # this data counts as large
+    # plant a later world: among the newest 20% of closed leads, half the lost ones converted
+    c, y, _ = outcome_labels(leads)
+    days = c["created_date"].to_numpy()
+    newest = days >= np.sort(days)[int(len(days) * 0.8)]
+    rng = np.random.default_rng(3)
+    flip = newest & (c["status"].to_numpy() == "lost") & (rng.random(len(c)) < 0.5)
+    planted = c.assign(status=c["status"].where(~flip, "converted"))
+    model = fit_lead_model(planted, kind=kind, calibration=calibration)
+    assert model.config["calibrated_on"] == "newest leads"
+    assert model.training_["n_calibration"] == int(newest.sum())
+    p = model.predict_proba(planted)
+    y_new = (planted["status"] == "converted").to_numpy()
+    # probabilities follow the newest leads' conversion rate, not the older ones'
+    assert abs(p.mean() - y_new[newest].mean()) < 0.03 < y_new[newest].mean() - y_new[~newest].mean()
+    np.testing.assert_allclose(p, model.pipeline_.predict_proba(planted)[:, 1], rtol=0, atol=1e-9)
+    # the classifier never saw the calibrating leads: other outcomes there, same raw scores
+    other = fit_lead_model(planted.assign(status=c["status"]), kind=kind, calibration=calibration)
+    Z = model.encoding.encode(planted)
+    np.testing.assert_array_equal(model.engine.prepare(Z).raw, other.engine.prepare(Z).raw)
+
+
+def test_tree_contributions_add_up_to_the_raw_score(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None).fit(c, y)
+    encoding, engine, calibrator, _ = engine_from_pipeline(pipe)
+    state = engine.prepare(encoding.encode(c))
+    contrib = state.contributions()
+    assert contrib.shape == (len(c), len(encoding.names))
+    np.testing.assert_allclose(engine.bias + contrib.sum(axis=1), state.raw, atol=1e-9)
+    # engaging the decision maker is credited to that feature, with the right sign
+    j = encoding.names.index("decision_maker_engaged")
+    engaged = c["decision_maker_engaged"].to_numpy()
+    assert contrib[engaged, j].mean() > 0 > contrib[~engaged, j].mean()
+    # a feature no tree splits on gets no credit
+    unused = [k for k in range(len(encoding.names)) if len(engine.uses[k]) == 0]
+    assert all((contrib[:, k] == 0).all() for k in unused)

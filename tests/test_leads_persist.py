@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -160,3 +164,60 @@ def test_missing_or_unusable_feature_columns_at_fit(leads):
             np.arange(len(leads)) >= 3)))
     with pytest.raises(TypeError, match="expected a pandas DataFrame"):
         L.fit_lead_model(leads.to_numpy())
+
+
+# --- files saved by earlier versions ---------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _old_leads():
+    """The 120 leads scored by tobmodel 0.1.0, with the scores it gave (see fixtures/README)."""
+    old = pd.read_csv(FIXTURES / "lead_scores_v0.1.0.csv", keep_default_na=False,
+                      na_values=[""])
+    for col in ("decision_maker_engaged", "user_engaged", "requester_engaged",
+                "budget_confirmed", "reengaged_from_loss_pool"):
+        assert old[col].dtype == bool
+    return old
+
+
+@pytest.mark.parametrize("kind", ["hgb", "logistic"])
+def test_files_saved_by_tobmodel_0_1_0_load_and_score_as_they_did(kind):
+    path = FIXTURES / f"lead_{kind}_v0.1.0.json"
+    assert json.loads(path.read_text())["lead_format"] == 1
+    old = _old_leads()
+    model = load_model(path)
+    assert isinstance(model, L.LeadModel) and model.name == f"lead_{kind}"
+    with pytest.warns(L.UnknownCategoryWarning, match="'industry': 5 rows \\('space_mining'\\)"):
+        out = model.score(old)
+    np.testing.assert_allclose(out["p_convert"], old[f"p_{kind}"], rtol=0, atol=1e-12)
+    assert out["reasons"].tolist() == old[f"reasons_{kind}"].fillna("").tolist()
+
+
+def test_loading_needs_no_lightgbm():
+    code = ("import sys; from tobmodel.leads import load_lead_model; "
+            f"m = load_lead_model({str(FIXTURES / 'lead_hgb_v0.1.0.json')!r}); "
+            "assert 'lightgbm' not in sys.modules, 'lightgbm imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+
+
+def test_files_of_a_newer_format_are_refused_naming_the_versions(models, tmp_path):
+    doc = json.loads(models["hgb"].save(tmp_path / "m.json").read_text())
+    assert doc["lead_format"] == L.persist.LEAD_FORMAT == 2
+    assert doc["versions"]["lightgbm"] and doc["calibrator"]["input"] in ("raw", "probability")
+    doc["lead_format"] = 3
+    doc["versions"]["tobmodel"] = "9.0.0"
+    (tmp_path / "new.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="lead model format 3 \\(saved by tobmodel 9.0.0\\) "
+                                             "is not supported.*reads formats 1, 2"):
+        L.load_lead_model(tmp_path / "new.json")
+
+
+def test_damaged_calibrator_is_refused_in_one_line(models, tmp_path):
+    doc = json.loads(models["hgb"].save(tmp_path / "m.json").read_text())
+    doc["calibrator"] = {"method": "isotonic", "input": "raw", "x": [0.0, 1.0], "y": [0.5]}
+    (tmp_path / "bad.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="damaged.*isotonic calibration needs thresholds"):
+        L.load_lead_model(tmp_path / "bad.json")

@@ -208,9 +208,10 @@ def test_model_plots_return_labelled_axes(closed_test, truth):
     closed, y, out = closed_test
     both = {"model": out["p_convert"].to_numpy(),
             "oracle": truth.reindex(closed["lead_id"]).to_numpy()}
+    tables = {name: L.calibration_table(y, p) for name, p in both.items()}
     fig, ax = plt.subplots()
-    assert L.plot_calibration(y, both, ax=ax) is ax
-    for draw in (lambda: L.plot_calibration(y, both), lambda: L.plot_gains(y, both),
+    assert L.plot_calibration(tables, ax=ax) is ax
+    for draw in (lambda: L.plot_calibration(tables), lambda: L.plot_gains(y, both),
                  lambda: L.plot_lift(y, both), lambda: L.plot_conversion_by_grade(out, y),
                  lambda: L.plot_capacity(L.capacity_plan(out, 20))):
         plt.figure()

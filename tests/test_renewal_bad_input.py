@@ -101,3 +101,28 @@ def test_discrete_models_refuse_bad_durations(features):
     v.loc[v.index[0], "tenure_months"] = -1.0
     with pytest.raises(ValueError, match="tenure_months"):
         Q.person_period(v, features[["account_id", "tier"]])
+
+
+def test_parameters_out_of_bounds_are_refused(features):
+    with pytest.raises(ValueError, match=r"penalizer must be a finite number >= 0, got -0.5"):
+        fit_renewal_model(features, covariates=COVS, penalizer=-0.5)
+    with pytest.raises(ValueError, match=r"penalizer must be a finite number >= 0, got nan"):
+        fit_renewal_model(features, "weibull_aft", covariates=COVS, penalizer=float("nan"))
+    with pytest.raises(ValueError, match=r"l1_ratio must be a finite number >= 0 at most 1"):
+        fit_renewal_model(features, covariates=COVS, l1_ratio=2.0)
+    m = fit_renewal_model(features, covariates=COVS)
+    for h in (601, 1_000_000_000, float("inf"), -1):
+        with pytest.raises(ValueError, match=r"horizon_months must be a positive number of "
+                                             r"months at most 600, got"):
+            m.score(features, horizon_months=h)
+    assert len(m.score(features.head(5), horizon_months=600)) == 5
+
+
+def test_infinite_covariate_is_refused_when_scoring(features):
+    m = fit_renewal_model(features, covariates=COVS)
+    num = next(c for c in COVS if features[c].dtype.kind == "f")
+    bad = features.copy()
+    bad.loc[bad.index[3], num] = np.inf
+    with pytest.raises(ValueError, match=rf"column '{num}' has 1 infinite values \(account_id "
+                                         rf"{bad['account_id'].iloc[3]}\)"):
+        m.score(bad)

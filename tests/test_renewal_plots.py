@@ -73,7 +73,7 @@ def test_evaluation_plots(book):
     f = build_account_features(sim, as_of=split.cutoff)
     curves = EV.model_churn_curves(fit_renewal_model(f, covariates=COVS), f)
     table = EV.evaluate_against_truth(sim, split.cutoff, {"cox": curves}, split=split)
-    cal = EV.calibration_table(curves[12.0], split.test, 12, 5, split.horizon_time(12))
+    cal = EV.calibration_table(split.test, curves[12.0], 12, 5, split.horizon_time(12))
     _labelled(P.plot_calibration(cal))
     ax = _labelled(P.plot_metric_comparison(table, "brier"))
     assert [t.get_text() for t in ax.get_yticklabels()] == table["model"].tolist()

@@ -89,3 +89,25 @@ def test_tables_from_files_infer_the_snapshot_not_open_contract_ends(business_ty
     assert sim.as_of - pd.Timedelta(days=3) <= infer_as_of(tables) <= sim.as_of
     pd.testing.assert_frame_equal(survival_view(tables, as_of=infer_as_of(tables)),
                                   survival_view(sim, as_of=infer_as_of(tables)))
+
+
+@pytest.mark.parametrize("business", ["saas", "tool", "platform", "hardware"])
+def test_one_month_convention_survival_view_and_features_agree(business):
+    from tobmodel.renewal import build_account_features
+    sim = tobmodel.simulate(business, n_accounts=300, seed=11)
+    view = tobmodel.survival_view(sim).set_index("account_id")
+    feats = build_account_features(sim).set_index("account_id")
+    assert len(feats) == len(view) > 100
+    assert np.allclose(feats["tenure_months"], view.loc[feats.index, "tenure_months"],
+                       rtol=0, atol=1e-12)
+    # a contract that runs a whole number of calendar months has a whole-number tenure
+    ended = view[view["end_date"].dt.day == view["start_date"].dt.day]
+    assert len(ended) and np.allclose(ended["tenure_months"], ended["tenure_months"].round())
+
+
+def test_churn_rule_constants_are_defined_once():
+    from tobmodel import schema, survival
+    from tobmodel.simulator import params
+    assert survival.LAPSE_MONTHS is schema.LAPSE_MONTHS is params.LAPSE_MONTHS
+    assert survival.INACTIVE_MONTHS is schema.INACTIVE_MONTHS is params.INACTIVE_MONTHS
+    assert schema.MONTH_CONVENTION in schema.data_dictionary()

@@ -41,6 +41,19 @@ LEAD_STATUSES = ("converted", "lost", "open")
 INTENT_LEVELS = ("low", "medium", "high")
 CHURN_REASONS = ("product_fit", "competitor", "price", "disengaged", "other")
 
+# The churn rules where no contract says "churned" (see ``tobmodel.survival``), defined once
+# here for the survival view, the simulator and the data dictionary.
+INACTIVE_MONTHS = 3  # platform: calendar months without a login that count as churn
+LAPSE_MONTHS = 12    # hardware: calendar months without an order that count as churn
+#: how every duration in months is measured (survival view, account features, order gaps)
+MONTH_CONVENTION = (
+    "Every duration in months (`tenure_months`, `duration_months`, `gap_months`,"
+    " `months_to_next_renewal`) counts calendar months: whole months by the calendar plus"
+    " the fraction of the running month (`tobmodel.survival.calendar_months`), so"
+    " 2024-01-15 to 2025-01-15 is exactly 12 and 2024-01-31 to 2024-02-29 is 1 (a day past"
+    " a month's end is clamped to it). The survival view and the account features measure"
+    " tenure the same way, and a contract anniversary falls on a whole number.")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -379,9 +392,14 @@ def data_dictionary() -> str:
             "`tobmodel.survival_view(tables)` derives one row per account: `account_id`,"
             " `start_date`, `tenure_months`, `churned` (1 = churn observed, 0 = censored at"
             " as_of), `periods_completed`. saas and tool: the contract outcome; platform: churn"
-            " is the first run of `inactive_months` (default 3) months without logins, dated"
-            " at the run's first month; hardware: the event is churn as a lapse, no"
-            " repurchase for `lapse_months` (default 12) after the latest order."]
+            f" is the first run of `inactive_months` (default {INACTIVE_MONTHS}) months"
+            " without logins, dated at the run's first month; hardware: the event is churn"
+            f" as a lapse, no repurchase for `lapse_months` (default {LAPSE_MONTHS}) after"
+            " the latest order.",
+            "",
+            "## Months",
+            "",
+            MONTH_CONVENTION]
     out += _exports_dictionary()
     return "\n".join(out) + "\n"
 

@@ -10,6 +10,11 @@ What "churn" means depends on the business type (see ``data/README.md``):
   again after a lapse counts as churned at the first lapse (a win-back starts
   a new relationship).
 
+Tenure runs in calendar months (:func:`calendar_months`: whole months by the
+calendar plus the fraction of the running month), the one month convention of
+the package: a 12-month contract that churns at its end has a tenure of exactly
+12, and ``build_account_features`` measures tenure the same way.
+
 Customers without churn by ``as_of`` are right-censored at ``as_of``. Any
 earlier ``as_of`` gives the view as it was known then, which is how models are
 evaluated honestly (fit on the past, check on what happened afterwards).
@@ -19,16 +24,49 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-DAYS_PER_MONTH = 365.25 / 12
-INACTIVE_MONTHS = 3
-LAPSE_MONTHS = 12
+from .schema import INACTIVE_MONTHS, LAPSE_MONTHS  # noqa: F401  (the churn rules' defaults)
+
+#: the shortest tenure (one day in a 31-day month): a customer who churned on day one
+MIN_TENURE_MONTHS = 1 / 31
 
 
-def months_between(start, end) -> np.ndarray:
-    """Length in months (of 30.44 days) from ``start`` to ``end``."""
-    d = (pd.to_datetime(end).to_numpy() if not isinstance(end, np.ndarray) else end) - (
-        pd.to_datetime(start).to_numpy() if not isinstance(start, np.ndarray) else start)
-    return (d / np.timedelta64(1, "D")) / DAYS_PER_MONTH
+def _dates(x) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind == "M":
+        return a
+    return pd.to_datetime(pd.Series(a.ravel())).to_numpy().reshape(a.shape)
+
+
+def add_calendar_months(dates, months) -> np.ndarray:
+    """``dates`` plus whole calendar months; a day past the month's end is clamped to it."""
+    d = np.asarray(dates).astype("datetime64[D]")
+    first = d.astype("datetime64[M]")
+    day = d - first.astype("datetime64[D]")
+    target = first + np.asarray(months).astype(np.int64)
+    last_day = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]") - 1
+    return (target.astype("datetime64[D]") + np.minimum(day, last_day)).astype("datetime64[ns]")
+
+
+def calendar_months(start, end) -> np.ndarray:
+    """Calendar months from ``start`` to ``end``: whole months plus the running fraction.
+
+    The one month of the package: every ``tenure_months``, ``duration_months``
+    and gap in months is measured with it (NaN where a date is missing).
+
+    >>> import numpy as np
+    >>> s = np.array(["2024-01-15", "2024-01-31"], dtype="datetime64[ns]")
+    >>> e = np.array(["2025-01-15", "2024-02-29"], dtype="datetime64[ns]")
+    >>> calendar_months(s, e).tolist()
+    [12.0, 1.0]
+    """
+    s = _dates(start).astype("datetime64[D]")
+    e = _dates(end).astype("datetime64[D]")
+    whole = (e.astype("datetime64[M]") - s.astype("datetime64[M]")).astype(np.int64)
+    whole = np.where(add_calendar_months(s, whole) > e, whole - 1, whole)
+    a = add_calendar_months(s, whole)
+    b = add_calendar_months(s, whole + 1)
+    out = whole + (e - a) / (b - a)
+    return np.where(np.isnat(s) | np.isnat(e), np.nan, out)
 
 
 def infer_as_of(tables: dict) -> pd.Timestamp:
@@ -130,7 +168,7 @@ def survival_view(data, as_of=None, business_type: str | None = None,
         churn_date, periods = _contractual(tables["contracts"], ids, as_of)
     churned = ~pd.isna(churn_date)
     end = np.where(churned, churn_date, np.datetime64(as_of, "ns"))
-    tenure = np.maximum(months_between(start, end), 1 / DAYS_PER_MONTH)
+    tenure = np.maximum(calendar_months(start, end), MIN_TENURE_MONTHS)
     out = pd.DataFrame({
         "account_id": ids,
         "start_date": start,

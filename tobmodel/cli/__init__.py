@@ -1,4 +1,4 @@
-"""The ``tobmodel`` command: simulate, fit, score, evaluate, demo.
+"""The ``tobmodel`` command: simulate, fit, score, evaluate, report, demo.
 
 A thin layer over the Python API (:func:`tobmodel.simulate`,
 :func:`tobmodel.export.fit_model`, :func:`tobmodel.export.export_scores`,
@@ -8,7 +8,8 @@ lifelines), so ``tobmodel --help`` answers at once; each command imports what
 it needs.
 
 Errors end the command with one line on stderr, ``tobmodel: error: ...``,
-and exit status 1 (2 for a wrong command line, 130 for Ctrl-C); set
+and exit status 1 (2 for a wrong command line, 3 for a stale model or drifted
+data when ``tobmodel score`` was asked to fail on it, 130 for Ctrl-C); set
 ``TOBMODEL_DEBUG=1`` to see the traceback.
 
 Examples
@@ -66,4 +67,4 @@ def main(argv=None) -> int:
             raise
         print(f"tobmodel: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    return status if isinstance(status, int) else 0
+    return status or 0

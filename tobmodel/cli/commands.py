@@ -84,6 +84,9 @@ def run_fit(args) -> None:
     if options and model_kind(args.model) != "renewal":
         raise ValueError(f"--{'-'.join(next(iter(options)).split('_'))} applies to renewal "
                          "models (cox, weibull_aft, loglogistic_aft)")
+    if options and args.model == "dynamic":
+        raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
+                         "loglogistic_aft; the dynamic model uses its person-month covariates")
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)
@@ -137,16 +140,17 @@ def scoring_input(model, source, as_of=None):
     if path is not None and path.is_dir() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
         raise IsADirectoryError(f"{path}: is a directory, not a {path.suffix} file")
     if path is not None and path.is_dir():
-        from ..export.jobs import read_leads, read_renewal_features
+        from ..export.jobs import read_dynamic_features, read_leads, read_renewal_features
         if model.kind == "renewal":
             as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
                 or getattr(model, "as_of_", None)
-            return read_renewal_features(str(source), as_of)
+            read = read_dynamic_features if model.name == "dynamic" else read_renewal_features
+            return read(str(source), as_of)
         return read_leads(str(source))
     return source
 
 
-def run_score(args) -> None:
+def run_score(args) -> int:
     from ..export import export_scores
     if getattr(args, "mapping", None):
         from .mapped import run_score_mapped
@@ -162,9 +166,21 @@ def run_score(args) -> None:
                             min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    from ..monitor.staleness import summary_staleness
+    stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
+                              fail_on_drift=args.fail_on_drift)
     _say(str(summary))
     _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
+    for w in stale.warnings:
+        print(f"tobmodel: warning: {w}", file=sys.stderr)
+    return stale.exit_code
+
+
+def run_report(args) -> None:
+    from ..monitor.report import report_from_args
+    report = report_from_args(args)
+    _say(report.describe())
 
 
 def run_evaluate(args) -> None:

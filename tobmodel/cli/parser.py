@@ -7,7 +7,7 @@ from .._version import __version__
 
 BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
 STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "lead", "lead-hgb", "lead-logistic")
+MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic", "lead", "lead-hgb", "lead-logistic")
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal
@@ -57,7 +57,19 @@ examples:
   one row per account (lead) with as_of, model name, id and version, the
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
   to <output stem>.rejects.csv or the *_rejects table, with the reason.
-  Databases keep every run in *_score_history; re-running an as_of replaces it.""",
+  Databases keep every run in *_score_history; re-running an as_of replaces it.
+  The summary warns when the model is old or the data drifted from its training
+  data (PSI > 0.25); --max-model-age-weeks N and --fail-on-drift make that exit
+  with status 3 (scores are still written).""",
+    "report": """\
+examples:
+  tobmodel report --history sqlite:///data/exports/tobmodel.sqlite --output report.html
+  tobmodel report --history data/exports/tobmodel.sqlite --model models/cox.json \\
+      --features data/demo --segment tier --output report.html
+  one self-contained HTML file (plots embedded): score distribution against the
+  previous run, drift table (PSI < 0.1 stable, 0.1-0.25 watch, > 0.25 shift),
+  top movers and risk by segment. A database history also gets the tables
+  churn_drift and churn_movers (lead_* for lead scores).""",
     "evaluate": """\
 examples:
   tobmodel evaluate --model models/cox.json --data data/demo --cutoff 2024-06-30
@@ -196,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     _mapping(c, "--input")
     c.add_argument("--call-list", help="with --mapping: where the call list goes (default "
                    "<output stem>.call_list.csv)")
+    c.add_argument("--max-model-age-weeks", type=float,
+                   help="exit with status 3 when the model was fitted more than this many "
+                        "weeks before --as-of (default: warn above 26, never fail)")
+    c.add_argument("--fail-on-drift", action="store_true",
+                   help="exit with status 3 when a feature or the score drifted from the "
+                        "training data (PSI > 0.25)")
 
     e = _sub(subs, "evaluate", "Evaluate a model's configuration on a time split")
     e.add_argument("--model", required=True, help="saved model file (.json)")
@@ -211,6 +229,30 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--suggest", metavar="FILE",
                    help="write a starter mapping from the columns and values seen (presets "
                         "detected by file name unless --mapping is given)")
+
+    r = _sub(subs, "report", "Weekly report: drift, movers and risk by segment, as one HTML "
+             "file")
+    r.add_argument("--history", required=True, action="append",
+                   help="score history: a database URL or .sqlite file, or .csv/.parquet "
+                        "score files (repeat for several weeks)")
+    r.add_argument("--output", required=True, help="HTML file to write")
+    r.add_argument("--model", help="model file (.json): drift against its training profile")
+    r.add_argument("--features", help="this week's features (.csv/.parquet, or the folder of "
+                   "tables) for feature drift and risk by segment")
+    r.add_argument("--previous-features", help="last week's features: feature drift against "
+                   "last week")
+    r.add_argument("--training", help="training features (.csv/.parquet or folder) when the "
+                   "model file has no training profile")
+    r.add_argument("--kind", choices=("churn", "lead"), default="churn")
+    r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
+    r.add_argument("--as-of", help="report on the run of this date (default: the latest)")
+    r.add_argument("--segment", help="column of --features for risk by segment (default: tier "
+                   "if present, else risk tier)")
+    r.add_argument("--top", type=_positive_int, default=20, help="largest rises (default 20)")
+    r.add_argument("--weeks-rising", type=_positive_int, default=3,
+                   help="also list accounts rising this many runs in a row (default 3)")
+    r.add_argument("--no-tables", action="store_true",
+                   help="do not write the drift and movers tables to the database")
 
     d = _sub(subs, "demo", "Run the whole weekly job on a simulated SaaS business")
     d.add_argument("--accounts", type=_positive_int, default=3000)

@@ -18,7 +18,6 @@ Examples
 """
 from __future__ import annotations
 
-import csv
 import io
 import os
 from pathlib import Path
@@ -105,7 +104,7 @@ class FileDestination:
         self.rejects_path = self.path.with_name(self.path.stem + ".rejects.csv")
         self.previous_scored = None
         self._files = {}
-        self._parquet = None
+        self._parquet = self._pool = self._pending = None
 
     def describe(self) -> str:
         return str(self.path)
@@ -164,17 +163,39 @@ class FileDestination:
     def write(self, scores: pd.DataFrame) -> None:
         if self.format == "csv":
             self._write_csv("scores", scores)
-        else:
+            return
+        table = _arrow_table(scores, self._schema)
+        self._wait()
+        # encoding + compression run in a thread (pyarrow releases the GIL) while the
+        # next chunk is read and scored; one chunk in flight, errors raised on the next call
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
+        self._pending = self._pool.submit(self._parquet.write_table, table)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
             try:
-                self._parquet.write_table(_arrow_table(scores, self._schema))
+                pending.result()
             except OSError as e:  # pyarrow raises OSError subclasses for the file
                 raise _write_error(self.path, e) from None
+
+    def _stop_pool(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()  # wait; the error (if any) was or will be reported
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._write_csv("rejects", rejects)
 
     def commit(self, run) -> None:
         try:
+            self._wait()
+            self._stop_pool()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
@@ -191,6 +212,7 @@ class FileDestination:
 
     def abort(self) -> None:
         """Remove the temporary files; closing them may fail (full disk): unlink first."""
+        self._stop_pool()
         files, self._files = self._files, {}
         for _, tmp in files.values():
             try:
@@ -237,6 +259,16 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         return None
 
 
+def _copy_csv(df: pd.DataFrame, kinds: dict) -> bytes:
+    """Rows as CSV for PostgreSQL's COPY: floats round-trip exact, ISO dates, true/false,
+    NULL as an unquoted empty field (pandas' ``to_csv`` took 20 s a million rows)."""
+    import pyarrow.csv as pacsv
+    table = _arrow_table(df, _arrow_schema({c: kinds[c] for c in df.columns}))
+    buf = io.BytesIO()
+    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+    return buf.getvalue()
+
+
 def _arrow_schema(columns: dict):
     import pyarrow as pa
     types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(),
@@ -266,7 +298,7 @@ class SQLDestination:
         self.tables = score_tables(self.spec)
         self.latest_updated = None
         self.previous_scored = None
-        self._conn = self._trans = None
+        self._conn = self._trans = self._new_file = None
 
     def describe(self) -> str:
         return f"{redact(self.url)} ({self.spec.history_table}, {self.spec.latest_table})"
@@ -281,6 +313,9 @@ class SQLDestination:
         self.copy = self.dialect == "postgresql" and engine.dialect.driver == "psycopg"
         if self.dialect == "sqlite":
             _make_sqlite_folder(self.url)
+            db = engine.url.database
+            self._new_file = (Path(db) if db and db != ":memory:" and not Path(db).exists()
+                              else None)
             engine = make_engine(self.url, connect_args={"timeout": 120})
             _transactional_sqlite(engine)
         self.quote = engine.dialect.identifier_preparer.quote
@@ -294,9 +329,9 @@ class SQLDestination:
             raise
         try:
             self._trans = self._conn.begin()
+            ensure_tables(self._conn, self.tables, redact(self.url))
             self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
                                                      run["model_name"], run["as_of"])
-            ensure_tables(self._conn, self.tables, redact(self.url))
             clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
         except SQLAlchemyError as e:
             self.abort()
@@ -310,17 +345,17 @@ class SQLDestination:
         return ExportError(f"{redact(self.url)}: cannot write scores ({_driver_message(e)})")
 
     def write(self, scores: pd.DataFrame) -> None:
-        self._insert(self.tables["history"], scores)
+        self._insert(self.tables["history"], scores, self.spec.columns)
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
-        self._insert(self.tables["rejects"], rejects)
+        self._insert(self.tables["rejects"], rejects, self.spec.rejects_columns)
 
-    def _insert(self, table, df: pd.DataFrame) -> None:
+    def _insert(self, table, df: pd.DataFrame, kinds: dict) -> None:
         if len(df) == 0:
             return
         from sqlalchemy.exc import SQLAlchemyError
         try:
-            self._insert_rows(table, df)
+            self._insert_rows(table, df, kinds)
         except SQLAlchemyError as e:
             raise self._error(e) from None
         except Exception as e:  # noqa: BLE001 - psycopg's own errors from COPY
@@ -328,18 +363,15 @@ class SQLDestination:
                 raise
             raise self._error(e) from None
 
-    def _insert_rows(self, table, df: pd.DataFrame) -> None:
+    def _insert_rows(self, table, df: pd.DataFrame, kinds: dict) -> None:
         cols = list(df.columns)
         names = ", ".join(self.quote(c) for c in cols)
         target = self.quote(table.name)
-        if self.copy:  # PostgreSQL through psycopg 3: COPY, several times faster
-            buf = io.StringIO()
-            df.to_csv(buf, header=False, index=False, date_format="%Y-%m-%d",
-                      quoting=csv.QUOTE_MINIMAL)
+        if self.copy:  # PostgreSQL through psycopg 3: COPY of CSV that Arrow formats
             raw = self._conn.connection.driver_connection
             with raw.cursor() as cur, cur.copy(
                     f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as cp:
-                cp.write(buf.getvalue())
+                cp.write(_copy_csv(df, kinds))
         elif self.dialect == "sqlite":
             marks = ", ".join("?" for _ in cols)
             self._conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})",
@@ -368,6 +400,8 @@ class SQLDestination:
         except Exception:  # noqa: BLE001 - a dead connection rolls back by itself
             pass
         self._close()
+        _remove_if_empty(self._new_file)
+        self._new_file = None
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -391,6 +425,22 @@ def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:
             raise ExportError(f"{redact(url)}: table name {table!r} is not usable (1 to "
                               f"{MAX_IDENTIFIER - 8} bytes, no NUL)")
     return dataclasses.replace(spec, **names)
+
+
+def _remove_if_empty(db: Path | None) -> None:
+    """Remove a SQLite file this run created if it holds no table (a refused first run)."""
+    if db is None or not db.is_file():
+        return
+    import sqlite3
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+            if c.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                return
+        c.close()
+        for f in (db, Path(f"{db}-journal"), Path(f"{db}-wal"), Path(f"{db}-shm")):
+            f.unlink(missing_ok=True)
+    except (sqlite3.Error, OSError):
+        pass
 
 
 def _transactional_sqlite(engine) -> None:

@@ -32,9 +32,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..io.values import MAX_HORIZON_MONTHS
 from .specs import ExportError
 
-MAX_HORIZON_MONTHS = 600
 MAX_AS_OF_GAP_DAYS = 31  # files carry no snapshot date: the latest row may be a few days early
 MIN_SCORED_FRACTION = 0.5
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")

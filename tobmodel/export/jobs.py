@@ -23,7 +23,7 @@ from ..survival import infer_as_of
 from .guards import check_as_of_in_tables, parse_as_of
 from .specs import ExportError
 
-RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft")
+RENEWAL_MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic")
 LEAD_MODELS = {"lead": "hgb", "lead-hgb": "hgb", "lead-logistic": "logistic"}
 MODEL_CHOICES = (*RENEWAL_MODELS, *LEAD_MODELS)
 RENEWAL_TABLES = ("accounts", "contracts", "usage", "support")
@@ -60,6 +60,26 @@ def read_renewal_features(tables, as_of=None) -> pd.DataFrame:
     return features
 
 
+def read_renewal_tables(tables, as_of=None):
+    """``(tables, as_of, inferred)`` from a folder / URL, a dict of tables or a Simulation."""
+    if isinstance(tables, (str, Path)):
+        from ..io.readers import read_tables
+        source, tables = tables, read_tables(tables, RENEWAL_TABLES, as_of=as_of)
+        if as_of is None:
+            return tables, infer_as_of(tables | _maybe_leads(source)), True
+    return tables, as_of, False
+
+
+def read_dynamic_features(tables, as_of=None) -> pd.DataFrame:
+    """The running month of every active account
+    (:func:`tobmodel.renewal.person_months.current_month`): what the dynamic model scores."""
+    from ..renewal.person_months import current_month
+    tables, as_of, inferred = read_renewal_tables(tables, as_of)
+    current = current_month(tables, as_of=as_of)
+    current.attrs["as_of_inferred"] = inferred
+    return current
+
+
 def _maybe_leads(source) -> dict:
     from ..io.readers import read_tables
     from ..io.validate import DataValidationError
@@ -87,7 +107,10 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
     ----------
     tables : folder, database URL, dict of DataFrames or Simulation
         ``accounts, contracts, usage, support`` (renewal) or ``leads`` (lead).
-    model : {'cox', 'weibull_aft', 'loglogistic_aft', 'lead', 'lead-hgb', 'lead-logistic'}
+    model : {'cox', 'weibull_aft', 'loglogistic_aft', 'dynamic', 'lead', 'lead-hgb', 'lead-logistic'}
+        ``'dynamic'``: :class:`tobmodel.renewal.dynamic.DynamicHazardModel` on
+        person-months; the returned data is then the running month of each
+        active account (what it scores).
     as_of : date-like, optional
         Use only data up to this date (default: the data's own as-of).
     output : path, optional
@@ -98,10 +121,17 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
 
     Returns
     -------
-    (model, training data)
-        The fitted model and the frame it was fitted on (account features or leads).
+    (model, data)
+        The fitted model and the frame it was fitted on (account features or
+        leads; for ``'dynamic'`` the frame to score).
     """
-    if model_kind(model) == "renewal":
+    if model == "dynamic":
+        from ..renewal.dynamic import DynamicHazardModel
+        frames, as_of, inferred = read_renewal_tables(tables, as_of)
+        fitted = DynamicHazardModel(**options).fit(frames, as_of=as_of)
+        data = read_dynamic_features(frames, as_of)
+        data.attrs["as_of_inferred"] = inferred
+    elif model_kind(model) == "renewal":
         from ..renewal import fit_renewal_model
         data = read_renewal_features(tables, as_of)
         fitted = fit_renewal_model(data, model=model, **options)
@@ -152,8 +182,7 @@ def evaluate_model(model, tables, cutoff=None, horizon_months: int = 12) -> pd.D
 def _evaluate_renewal(model, tables, cutoff, horizon_months):
     from ..io.readers import read_tables
     from ..renewal import build_account_features, fit_renewal_model
-    from ..renewal.evaluate import (baseline_churn_curves, evaluate_scores,
-                                    model_churn_curves, oracle_churn_curves, time_split)
+    from ..renewal.evaluate import baseline_churn_curves, model_churn_curves, time_split
     as_of = None
     if isinstance(tables, (str, Path)):
         frames = read_tables(tables, RENEWAL_TABLES)
@@ -164,15 +193,32 @@ def _evaluate_renewal(model, tables, cutoff, horizon_months):
         end = as_of if as_of is not None else build_account_features(frames)["as_of"].max()
         cutoff = end - pd.DateOffset(months=horizon_months + 6)
     split = time_split(frames, cutoff, as_of=as_of)
+    accounts = frames.accounts if hasattr(frames, "accounts") else frames["accounts"]
+    scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months)}
+    if model.name == "dynamic":
+        from ..renewal.dynamic import DynamicHazardModel
+        from ..renewal.person_months import current_month
+        refit = DynamicHazardModel(**refit_options(model)).fit(frames, as_of=split.cutoff)
+        scores[model.name] = refit.churn_curves(current_month(frames, as_of=split.cutoff),
+                                                horizon_months=horizon_months)
+        return _graded(scores, tables, split, horizon_months)
     past = build_account_features(frames, as_of=split.cutoff)
     refit = fit_renewal_model(past, model=model.name, **refit_options(model))
     active = past.loc[past["active"]]
-    accounts = frames.accounts if hasattr(frames, "accounts") else frames["accounts"]
-    scores = {"baseline": baseline_churn_curves(split, accounts, horizon_months=horizon_months),
-              model.name: model_churn_curves(refit, active, horizon_months=horizon_months)}
+    scores[model.name] = model_churn_curves(refit, active, horizon_months=horizon_months)
+    return _graded(scores, tables, split, horizon_months)
+
+
+def _graded(scores, tables, split, horizon_months):
+    from ..renewal.evaluate import evaluate_scores, oracle_churn_curves
     truth = _truth(tables, "hazard")
     if truth is not None:
-        scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months)
+        frames = tables if not isinstance(tables, (str, Path)) else None
+        if frames is None:
+            from ..io.readers import read_tables
+            frames = read_tables(tables, ["contracts"])
+        scores["oracle"] = oracle_churn_curves(truth, split, horizon_months=horizon_months,
+                                               tables=frames)
     table = evaluate_scores(scores, split, horizon_months)
     table.attrs["cutoff"] = str(split.cutoff.date())
     return table

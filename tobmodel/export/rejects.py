@@ -85,17 +85,38 @@ class RowCheck:
     reason: np.ndarray        # None where the row is fit to score
     field: np.ndarray
     value: np.ndarray
-    id_text: np.ndarray | None = None
+    raw_id: pd.Series | None = None  # the id column as read, for the rejects' text
+    ids: np.ndarray | None = None     # the ids as integers (-1 where not an integer)
+    id_ok: np.ndarray | None = None   # the id is an integer
+
+    @property
+    def id_text(self) -> np.ndarray:
+        """The id as text for the rejects, the same whatever dtype the chunk was read with
+        (built only for the rejected rows: turning every id into text cost 3 s a million)."""
+        out = np.full(len(self.reason), None, object)
+        rej = self._rejected
+        if self.ids is not None and rej.any():
+            ok_id = self.id_ok[rej]
+            raw = pd.Series(self.raw_id.to_numpy()[rej]).astype("string").fillna("").to_numpy(
+                dtype=object)
+            out[rej] = np.where(ok_id, pd.Series(self.ids[rej]).astype(str).to_numpy(
+                dtype=object), raw)
+        return out
+
+    def __post_init__(self):
+        # kept beside ``reason``: pd.isna over an object array per check was a profile's top
+        self._rejected = ~pd.isna(self.reason)
 
     @property
     def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
+        return ~self._rejected
 
     def reject(self, bad, reason: str, field=None, value=None) -> None:
         """Record ``reason`` for rows in ``bad`` that have no reason yet."""
-        new = np.asarray(bad, bool) & self.ok
+        new = np.asarray(bad, bool) & ~self._rejected
         if not new.any():
             return
+        self._rejected |= new
         self.reason[new] = reason
         self.field[new] = field
         if value is not None:  # only the rejected rows are turned into text
@@ -133,9 +154,7 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     rc.reject(~np.isfinite(num_id) | (num_id % 1 != 0), "id is not an integer", id_column,
               raw_id.to_numpy())
     ids = np.where(rc.ok, num_id, -1).astype(np.int64)
-    # the id as text for the rejects, the same whatever dtype the chunk was read with
-    rc.id_text = np.where(rc.ok, pd.Series(ids).astype(str).to_numpy(dtype=object),
-                          raw_id.astype("string").fillna("").to_numpy(dtype=object))
+    rc.raw_id, rc.ids, rc.id_ok = raw_id, ids, rc.ok.copy()
     dup = pd.Series(ids).duplicated().to_numpy() | seen.contains(ids)
     rc.reject(dup, "duplicate id", id_column, ids)
     seen.add(ids[rc.ok])
@@ -183,6 +202,13 @@ def as_datetime(s: pd.Series) -> pd.Series:
     return p.values.where(~p.bad)
 
 
+def _text_categories(col: pd.Series) -> bool:
+    """A categorical of text labels: compared as it is (``astype("string")`` would build
+    one Python string per row)."""
+    return isinstance(col.dtype, pd.CategoricalDtype) and all(
+        isinstance(c, str) for c in col.cat.categories)
+
+
 def _check_feature(rc: RowCheck, f: dict) -> None:
     """One model feature, by the vocabulary of :mod:`tobmodel.io.values`."""
     name, kind = f["name"], f.get("dtype")
@@ -205,6 +231,7 @@ def _check_feature(rc: RowCheck, f: dict) -> None:
         rc.frame[name] = v
     elif kind == "category":
         cats = list(f.get("categories") or [])
-        p = category_codes(col.astype("string"), cats)
+        text = col if _text_categories(col) else col.astype("string")
+        p = category_codes(text, cats)
         rc.reject(p.bad, "unknown category", name, raw)
         rc.frame[name] = p.values

@@ -63,6 +63,8 @@ class ExportSummary:
     rejects_destinations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    model_as_of: str | None = None  # date the model's training data was known up to
+    drift: list = field(default_factory=list)  # PSI vs the training profile (feature, psi, status)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -140,18 +142,21 @@ class _Job:
         self.score_options = {"progress": False} if "progress" in params else {}
         self.seen = SeenIds()
         self.reasons, self.groups = Counter(), Counter()
+        self.profile = _TrainingDrift(model, spec, horizon_months)
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
         spec, m = self.spec, self.model
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        scores = self._score(rc.frame.loc[ok].reset_index(drop=True))
+        valid = rc.frame.loc[ok].reset_index(drop=True)
+        scores = self._score(valid)
         p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
         no_score = np.zeros(len(chunk), bool)
         no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
         rc.reject(no_score, "no score from model", PROBABILITY[spec.kind])
         scores = scores.loc[np.isfinite(p)]
+        self.profile.add(valid, p)
         rej = ~rc.ok
         rejects = pd.DataFrame({
             "row_number": row_offset + 1 + np.flatnonzero(rej),
@@ -285,11 +290,43 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.rejects_by_reason = dict(job.reasons)
     order = ("high", "medium", "low") if spec.kind == "churn" else sorted(job.groups)
     summary.groups = {k: job.groups[k] for k in order if job.groups[k]}
+    fitted = getattr(model, "as_of_", None) or (getattr(model, "created_from", None) or {}
+                                                 ).get("as_of")
+    summary.model_as_of = None if fitted is None else str(pd.Timestamp(fitted).date())
+    summary.drift = job.profile.rows()
     for d in dests:
         if getattr(d, "latest_updated", None) is False:
             summary.notes.append(f"{d.describe()}: {spec.latest_table} kept newer scores than "
                                  f"as_of {summary.as_of}; this run is in {spec.history_table}")
     return summary
+
+
+class _TrainingDrift:
+    """This run's rows counted in the bins of the model's training profile (if it has one)."""
+
+    def __init__(self, model, spec, horizon_months):
+        from ..io.profile import ProfileCounts
+        profile = getattr(model, "reference_profile_", None)  # optional protocol attribute
+        self.counts = ProfileCounts(profile) if profile else None
+        score = (profile or {}).get("score") or {}
+        self.same_score = (score.get("column") == PROBABILITY[spec.kind] and
+                           score.get("horizon_months") in (None, horizon_months)
+                           if spec.kind == "churn" else score.get("column") == "p_convert")
+
+    def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
+        if self.counts is not None:
+            self.counts.add(valid, p[np.isfinite(p)] if self.same_score else None)
+
+    def rows(self) -> list[dict]:
+        """(feature, psi, status) of every profiled feature and the score, worst first."""
+        if self.counts is None or self.counts.rows == 0:
+            return []
+        from ..io.profile import psi_status
+        values = dict(self.counts.psi())
+        if self.same_score and self.counts.score_counts is not None:
+            values["score"] = self.counts.score_psi()
+        rows = [{"feature": k, "psi": v, "status": psi_status(v)} for k, v in values.items()]
+        return sorted(rows, key=lambda r: -r["psi"] if np.isfinite(r["psi"]) else 0.0)
 
 
 def _stream(job, src, dests, progress) -> None:

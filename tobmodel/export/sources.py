@@ -131,20 +131,23 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
     if path.is_dir():
         raise ExportError(f"{path}: is a directory, not a table file (give a .csv or .parquet"
                           " file, or a database URL)")
-    suffix = path.suffix.lower()
+    suffix = ".csv.gz" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix in SQLITE_SUFFIXES:
         return _sql_source(sqlite_url(path), table, id_column, chunksize)
     try:
         with open(path, "rb") as f:
-            f.read(1)
+            head = f.read(2)
     except OSError as e:
         raise ExportError(f"{path}: cannot read ({e.strerror})") from None
-    if suffix == ".csv":
+    if suffix == ".csv.gz" and head != b"\x1f\x8b":
+        raise ExportError(f"{path}: is not gzip-compressed though its name ends in .gz "
+                          f"(rename it to {path.name[:-3]} if it is plain CSV)")
+    if suffix in (".csv", ".csv.gz"):
         return Source(str(path), None, _csv_chunks(path, chunksize))
     if suffix in (".parquet", ".pq"):
         return _parquet_source(path, chunksize)
-    raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .parquet, "
-                      ".sqlite or a database URL)")
+    raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .csv.gz, "
+                      ".parquet, .sqlite or a database URL)")
 
 
 def _frame_chunks(df, chunksize):
@@ -162,6 +165,9 @@ def _csv_chunks(path, chunksize):
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         line = str(e).strip().splitlines()[0]
         raise ExportError(f"{path}: not a readable CSV table ({line})") from None
+    except (OSError, EOFError) as e:  # gzip / zlib: a damaged or truncated .csv.gz
+        line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ExportError(f"{path}: cannot be decompressed as gzip ({line})") from None
 
 
 def _parquet_source(path, chunksize):
@@ -195,22 +201,28 @@ def _sql_source(url, table, id_column, chunksize):
         raise ExportError(f"{redact(url)}: name the table to read (--table)")
     _check_sqlite_file(url)
     engine = make_engine(url)
+    quote = engine.dialect.identifier_preparer.quote  # the database's own quoting rules
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise connect_error(url, e) from None
+    try:
+        with conn:
             insp = inspect(conn)
             if not insp.has_table(table):
                 names = ", ".join(sorted(insp.get_table_names())[:10]) or "none"
                 raise ExportError(f"{redact(url)}: no table {table!r} (tables: {names})")
             cols = [c["name"] for c in insp.get_columns(table)]
-            total = conn.execute(text(f'SELECT COUNT(*) FROM "{table}"')).scalar_one()
+            total = conn.execute(text(f"SELECT COUNT(*) FROM {quote(table)}")).scalar_one()
     except SQLAlchemyError as e:
         engine.dispose()
-        raise connect_error(url, e) from None
+        raise read_error(url, table, e) from None
     except BaseException:
         engine.dispose()  # a missing table must not leave the connection (and SQLite WAL) open
         raise
-    order = f' ORDER BY "{id_column}"' if id_column in cols else ""
-    query = text(f'SELECT * FROM "{table}"{order}')
+    order = f" ORDER BY {quote(id_column)}" if id_column in cols else ""
+    query = text(f"SELECT * FROM {quote(table)}{order}")
 
     def chunks():
         try:
@@ -218,8 +230,19 @@ def _sql_source(url, table, id_column, chunksize):
                 conn = conn.execution_options(stream_results=True)
                 yield from pd.read_sql_query(query, conn, chunksize=chunksize)
         except SQLAlchemyError as e:
-            raise connect_error(url, e) from None
+            raise read_error(url, table, e) from None
         finally:
             engine.dispose()
 
     return Source(f"{redact(url)} table {table}", int(total), chunks())
+
+
+def read_error(url: str, table: str, exc: Exception) -> ExportError:
+    """One line for a table that cannot be read once connected (not "cannot connect")."""
+    from sqlalchemy.exc import DisconnectionError, OperationalError
+    if isinstance(exc, (DisconnectionError, OperationalError)) and getattr(
+            exc, "connection_invalidated", False):
+        return connect_error(url, exc)
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return ExportError(f"{redact(url)}: cannot read table {table!r} ({first})")

@@ -104,10 +104,22 @@ def typed_frame(df, columns: dict):
     for name, kind in columns.items():
         s = df[name]
         if kind == "date":
-            s = (s if s.dtype.kind == "M" else pd.to_datetime(s)).dt.normalize()
+            s = s if s.dtype.kind == "M" else pd.to_datetime(s)
+            if isinstance(s.dtype, np.dtype):  # naive: truncate to the day in numpy (fast)
+                out[name] = s.to_numpy(dtype="datetime64[ns]").astype(
+                    "datetime64[D]").astype("datetime64[ns]")
+                continue
+            s = s.dt.normalize()
         elif kind == "str":
-            s = s.astype(object)
-            s = s.where(s.notna() & (s != ""), None)  # empty text is NULL everywhere
+            a = s.to_numpy(dtype=object)
+            # empty text is NULL everywhere; all-text columns (the usual) skip the isna scan
+            only_text = pd.api.types.infer_dtype(a, skipna=False) in ("string", "empty")
+            blank = (a == "") if only_text else (pd.isna(a) | (a == ""))
+            if blank.any():
+                a = a.copy()
+                a[blank] = None
+            out[name] = a
+            continue
         else:
             s = s.astype(_PANDAS_KIND[kind])
         out[name] = s.to_numpy()

@@ -149,12 +149,50 @@ def _csv_options(types, **parse):
                     timestamp_parsers=[pacsv.ISO8601]))
 
 
+_BLOCK = 1 << 20          # pyarrow's default block: a cell must fit in one
+_MAX_BLOCK = 1 << 30      # retry with larger blocks up to this (a cell of ~1 GB)
+
+
+def _arrow_csv(path: Path, table: str, read_options=None, **options):
+    """``pyarrow.csv.read_csv`` that reads cells larger than a block (retrying with
+    larger blocks) and names the file when a .gz file does not decompress."""
+    ro = read_options or pacsv.ReadOptions()
+    block = _BLOCK
+    while True:
+        ro.block_size = block
+        try:
+            return pacsv.read_csv(path, read_options=ro, **options)
+        except pa.ArrowInvalid as e:
+            if "straddling" not in str(e):
+                raise
+            if block >= _MAX_BLOCK:
+                raise DataValidationError(str(path), table, None, "has a cell larger than "
+                                          f"{_MAX_BLOCK >> 20} MB") from None
+            block *= 16
+        except (OSError, EOFError) as e:  # zlib / gzip errors: the file is damaged
+            raise DataValidationError(str(path), table, None, "cannot be decompressed as gzip"
+                                      f" ({_first_line(e)})",
+                                      hint="check the download or re-create the file with "
+                                      "gzip") from None
+
+
+def _check_gzip(path: Path, table: str) -> None:
+    if path.name.lower().endswith(".gz"):
+        with open(path, "rb") as f:
+            magic = f.read(2)
+        if magic != b"\x1f\x8b":
+            raise DataValidationError(str(path), table, None, "is not gzip-compressed though "
+                                      "its name ends in .gz",
+                                      hint=f"rename it to {path.name[:-3]} if it is plain CSV")
+
+
 def _read_csv(path: Path, table: str) -> pd.DataFrame:
     """Fast path: typed pyarrow read. If any cell does not convert, read every cell as
     text and let ``validate`` find the bad rows."""
+    _check_gzip(path, table)
     types = {c.name: _ARROW_TYPE[c.kind] for c in TABLES[table].columns}
     try:
-        arrow = pacsv.read_csv(path, **_csv_options(types))
+        arrow = _arrow_csv(path, table, **_csv_options(types))
         if not any(pa.types.is_binary(f.type) for f in arrow.schema):  # binary: not UTF-8
             return arrow.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -168,9 +206,9 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
         return "skip"
 
     try:
-        arrow = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=False),
-                               **_csv_options({h: pa.string() for h in header},
-                                              invalid_row_handler=invalid))
+        arrow = _arrow_csv(path, table, read_options=pacsv.ReadOptions(use_threads=False),
+                           **_csv_options({h: pa.string() for h in header},
+                                          invalid_row_handler=invalid))
     except pa.ArrowInvalid as e:
         raise DataValidationError(str(path), table, None, "cannot be read as CSV: "
                                   + _first_line(e)) from None

@@ -16,36 +16,76 @@ and follow ``missing_left`` when missing or never seen in training.
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 NODE_FIELDS = ("value", "feature", "threshold", "missing_left", "left", "right", "is_leaf")
 MAX_LEAVES = 64
 
 
-def trees_from_hgb(hgb) -> dict:
-    """Plain-array description of a fitted binary HistGradientBoostingClassifier."""
-    is_cat = np.asarray(getattr(hgb, "is_categorical_", None)
-                        if getattr(hgb, "is_categorical_", None) is not None
-                        else np.zeros(hgb.n_features_in_, bool))
-    known = {int(j): hgb._bin_mapper.bin_thresholds_[j].astype(int).tolist()
-             for j in np.flatnonzero(is_cat)}
+def trees_from_lightgbm(dump: dict, n_categories) -> dict:
+    """Plain-array trees of a binary LightGBM model, from its documented model dump.
+
+    ``dump`` is ``booster.dump_model()`` (LightGBM's JSON model description);
+    ``n_categories`` the number of codes of each feature (0 for numbers). Each
+    node keeps LightGBM's rule: numbers go left when ``x <= threshold``; a
+    missing number goes where ``default_left`` says if the tree learnt a rule
+    for missing values (``missing_type`` NaN) and is read as 0 otherwise;
+    categories go left when listed in the split, right otherwise (also when
+    missing, negative or unknown). ``count`` holds the training leads per node,
+    which the per-feature contributions of :meth:`TreeEnsemble.contributions` use.
+    """
+    if dump.get("num_tree_per_iteration", 1) != 1 or dump.get("num_class", 1) != 1:
+        raise ValueError("only binary LightGBM models are supported")
+    if not str(dump.get("objective", "")).startswith("binary") or \
+            "sigmoid:1" not in str(dump.get("objective")):
+        raise ValueError(f"LightGBM objective {dump.get('objective')!r} is not 'binary sigmoid:1'")
+    if dump.get("average_output"):
+        raise ValueError("averaged LightGBM outputs (random forest mode) are not supported")
+    n_categories = [int(k) for k in n_categories]
     trees = []
-    for (pred,) in hgb._predictors:  # binary: one tree per iteration
-        nodes = pred.nodes
-        left_cats = [[] for _ in range(len(nodes))]
-        for i in np.flatnonzero(nodes["is_categorical"] & ~nodes["is_leaf"].astype(bool)):
-            words = pred.raw_left_cat_bitsets[nodes["bitset_idx"][i]].astype(np.uint64)
-            codes = np.arange(256)
-            left_cats[i] = codes[(words[codes // 32] >> (codes % 32).astype(np.uint64)) & 1 == 1
-                                 ].tolist()
-        trees.append({"value": nodes["value"].tolist(), "feature": nodes["feature_idx"].tolist(),
-                      "threshold": nodes["num_threshold"].tolist(),
-                      "missing_left": nodes["missing_go_to_left"].astype(bool).tolist(),
-                      "left": nodes["left"].tolist(), "right": nodes["right"].tolist(),
-                      "is_leaf": nodes["is_leaf"].astype(bool).tolist(),
-                      "left_categories": left_cats})
-    return {"baseline": float(np.ravel(hgb._baseline_prediction)[0]),
-            "categorical": is_cat.astype(bool).tolist(),
-            "known_categories": {str(k): v for k, v in known.items()}, "trees": trees}
+    for info in dump["tree_info"]:
+        nodes = []
+
+        def visit(node):
+            i = len(nodes)
+            nodes.append(None)
+            if "leaf_value" in node or "split_feature" not in node:
+                nodes[i] = (float(node.get("leaf_value", 0.0)), 0, 0.0, False, -1, -1, True, [],
+                            int(node.get("leaf_count", 0)))
+                return i
+            j, kind = int(node["split_feature"]), node["decision_type"]
+            missing = node.get("missing_type", "None")
+            if kind == "==":
+                cats = sorted(int(c) for c in str(node["threshold"]).split("||"))
+                row = (0.0, j, 0.0, False, cats)
+            elif kind == "<=":
+                thr = float(node["threshold"])
+                if missing == "NaN":
+                    missing_left = bool(node["default_left"])
+                elif missing == "None":
+                    missing_left = 0.0 <= thr  # LightGBM reads a missing number as 0
+                else:
+                    raise ValueError(f"LightGBM missing_type {missing!r} is not supported "
+                                     "(zero_as_missing must stay off)")
+                row = (0.0, j, thr, missing_left, [])
+            else:
+                raise ValueError(f"LightGBM decision_type {kind!r} is not supported")
+            left, right = visit(node["left_child"]), visit(node["right_child"])
+            nodes[i] = (float(node.get("internal_value", 0.0)), row[1], row[2], row[3], left,
+                        right, False, row[4], int(node.get("internal_count", 0)))
+            return i
+
+        visit(info["tree_structure"])
+        cols = list(zip(*nodes))
+        trees.append({"value": list(cols[0]), "feature": list(cols[1]),
+                      "threshold": list(cols[2]), "missing_left": list(cols[3]),
+                      "left": list(cols[4]), "right": list(cols[5]), "is_leaf": list(cols[6]),
+                      "left_categories": [list(c) for c in cols[7]], "count": list(cols[8])})
+    categorical = [k > 0 for k in n_categories]
+    return {"baseline": 0.0, "categorical": categorical, "source": "lightgbm",
+            "known_categories": {str(j): list(range(k)) for j, k in enumerate(n_categories)
+                                 if k > 0},
+            "trees": trees}
 
 
 def _leaf_index(mask: np.ndarray) -> np.ndarray:
@@ -80,6 +120,10 @@ class TreeEnsemble:
                              f"(found {max(n_leaves)}); lower max_leaf_nodes")
         self._bins(trees, n_categories, spec.get("known_categories", {}))
         self._tables(trees, n_leaves)
+        self.has_contributions = bool(trees) and all("count" in t for t in spec["trees"])
+        if self.has_contributions:
+            self._contributions([t | {"count": np.asarray(s["count"], float)}
+                                 for t, s in zip(trees, spec["trees"])])
 
     def _bins(self, trees, n_categories, known):
         self.thresholds, self.n_bins, self.known = [], [], []
@@ -129,6 +173,50 @@ class TreeEnsemble:
                 self.tables[j][~go_left, t] &= ~sub[int(tree["left"][n])]
         self.uses = [np.asarray(sorted(u), dtype=np.intp) for u in self.uses]
 
+    def _contributions(self, trees):
+        """Per-leaf, per-feature contributions (log-odds) of each tree, and their bias.
+
+        The expected value of a node is the training-count-weighted mean of the
+        leaves below it. Going down a lead's path, each split moves the expected
+        value from the node's to the child's; the move is credited to the split's
+        feature (the path decomposition of Saabas, which LightGBM and XGBoost
+        also offer as approximate contributions). Per leaf: bias + sum of
+        contributions = leaf value, so the contributions of a lead add up to its
+        raw score minus :attr:`bias`.
+        """
+        n_trees = len(trees)
+        self.contrib = np.zeros((n_trees * MAX_LEAVES, self.n_features))
+        self.bias = self.baseline
+        for t, tree in enumerate(trees):
+            is_leaf = tree["is_leaf"].astype(bool)
+            left, right = tree["left"].astype(int), tree["right"].astype(int)
+            count, value = tree["count"], tree["value"].astype(float)
+            mean, weight = value.copy(), count.copy()
+            order, i = [0], 0
+            while i < len(order):  # breadth-first: parents before children
+                if not is_leaf[order[i]]:
+                    order += [int(left[order[i]]), int(right[order[i]])]
+                i += 1
+            for n in reversed(order):
+                if not is_leaf[n]:
+                    a, b = left[n], right[n]
+                    w = weight[a] + weight[b]
+                    mean[n] = (mean[a] * weight[a] + mean[b] * weight[b]) / w if w > 0 \
+                        else (mean[a] + mean[b]) / 2
+                    weight[n] = w
+            self.bias += mean[0]
+            leaves = [n for n in sorted(order) if is_leaf[n]]
+            bit = {n: b for b, n in enumerate(leaves)}
+            path = {0: np.zeros(self.n_features)}
+            for n in order:
+                if is_leaf[n]:
+                    self.contrib[t * MAX_LEAVES + bit[n]] = path[n]
+                    continue
+                j = int(tree["feature"][n])
+                for child in (left[n], right[n]):
+                    path[child] = path[n].copy()
+                    path[child][j] += mean[child] - mean[n]
+
     def _goes_left(self, j, tree, n) -> np.ndarray:
         """Direction of each bin of feature j at node n of a tree."""
         missing_left = bool(tree["missing_left"][n])
@@ -173,7 +261,8 @@ class _TreeState:
         acc = np.full((len(Z), n_trees), ~ens.dtype(0), ens.dtype)
         for m in self.masks:
             acc &= m
-        self.leaf_value = self._values(acc, np.arange(n_trees))
+        self.leaf = _leaf_index(acc) + (np.arange(n_trees) * MAX_LEAVES)[None, :]
+        self.leaf_value = np.take(ens.leaf_values.ravel(), self.leaf)
         self.raw = ens.baseline + self.leaf_value.sum(axis=1)
         self.prefix = self.suffix = None
 
@@ -181,6 +270,24 @@ class _TreeState:
         """Leaf value reached in each tree ``cols`` (masks have one bit left per tree)."""
         flat = self.ens.leaf_values.ravel()
         return np.take(flat, _leaf_index(mask) + (cols * MAX_LEAVES)[None, :])
+
+    def contributions(self) -> np.ndarray | None:
+        """Log-odds contribution of each feature to each lead's raw score, (n, features).
+
+        ``raw = ens.bias + contributions.sum(axis=1)``; None for trees saved without
+        node counts (lead format 1), which explain leads by "what if" scores instead.
+        """
+        ens = self.ens
+        if not ens.has_contributions:
+            return None
+        n, n_trees = self.leaf.shape
+        if n == 0:
+            return np.zeros((0, ens.n_features))
+        # one-hot rows of the reached leaves times the per-leaf table: a sparse product
+        onehot = csr_matrix((np.ones(n * n_trees), self.leaf.ravel(),
+                             np.arange(0, n * n_trees + 1, n_trees)),
+                            shape=(n, n_trees * MAX_LEAVES))
+        return np.asarray(onehot @ ens.contrib)
 
     def _prefix_suffix(self):
         """AND of the masks of features before j (prefix) and from j on (suffix)."""

@@ -1,12 +1,22 @@
 """A fitted lead Pipeline as plain numbers: encode leads, raw score, calibrate.
 
-:func:`engine_from_pipeline` reads a Pipeline made by
-:func:`~tobmodel.leads.model.make_lead_model` into three parts that hold only
-lists and arrays (so they can be saved as JSON and rebuilt without running
-code): the feature encoding, the classifier (logistic terms or trees) and the
-calibrator. They reproduce the Pipeline's probabilities to rounding error and
-also answer "what if this one feature had another value" quickly, which the
-lead reasons need.
+:func:`engine_from_pipeline` reads an uncalibrated Pipeline made by
+:func:`~tobmodel.leads.model.make_lead_model` into parts that hold only lists
+and arrays (so they can be saved as JSON and rebuilt without running code): the
+feature encoding, the classifier (logistic terms or trees). :func:`calibrate_on`
+adds the calibrator, fitted on held-out leads. Together they reproduce the
+Pipeline's probabilities to rounding error, split a lead's score into
+per-feature contributions and answer "what if this one feature had another
+value", which the lead reasons need.
+
+Only documented scikit-learn and LightGBM interfaces are read: the encoders'
+``categories_``, the scaler's ``mean_``/``scale_``, the logistic model's
+``coef_``/``intercept_``, LightGBM's ``booster_.dump_model()``, and for the
+calibration the calibrated model's ``predict_proba`` together with
+IsotonicRegression's ``X_thresholds_``/``y_thresholds_``. A library release that
+changed what these mean is caught when fitting (:func:`calibrate_on` checks
+the plain-number model against scikit-learn's to 1e-9), never when loading:
+loading needs neither library.
 """
 from __future__ import annotations
 
@@ -14,12 +24,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+from scipy.special import expit, logit
 
-from ._trees import TreeEnsemble, trees_from_hgb
+from ._trees import TreeEnsemble, trees_from_lightgbm
 from .features import LeadDataError, examples
 
 
@@ -114,16 +121,36 @@ class _LogisticState:
 
 
 class Calibrator:
-    """Raw score (log-odds) to probability: logistic link, Platt (sigmoid) or isotonic."""
+    """Raw score (log-odds) to probability: logistic link, Platt (sigmoid) or isotonic.
+
+    ``input`` says what the sigmoid or isotonic map reads: ``"raw"``, the log-odds
+    (a logistic model's ``decision_function``), or ``"probability"``, the
+    classifier's own probability ``expit(raw)`` (LightGBM, which has no
+    ``decision_function``).
+    """
+
+    INPUTS = ("raw", "probability")
 
     def __init__(self, method: str | None = None, a: float = 0.0, b: float = 0.0,
-                 x=None, y=None):
-        self.method, self.a, self.b = method, float(a), float(b)
+                 x=None, y=None, input: str = "raw"):
+        if method not in ("sigmoid", "isotonic", None):
+            raise ValueError(f"calibration method {method!r} is not supported")
+        if input not in self.INPUTS:
+            raise ValueError(f"calibrator input {input!r} is not one of {self.INPUTS}")
+        self.method, self.a, self.b, self.input = method, float(a), float(b), input
         self.x = None if x is None else np.asarray(x, float)
         self.y = None if y is None else np.asarray(y, float)
+        if method == "isotonic" and (self.x is None or len(self.x) == 0
+                                     or self.y is None or len(self.y) != len(self.x)):
+            raise ValueError("isotonic calibration needs thresholds x and y of equal length")
+        for name, v in (("a", self.a), ("b", self.b), ("x", self.x), ("y", self.y)):
+            if v is not None and not np.all(np.isfinite(v)):
+                raise ValueError(f"calibrator {name} is not finite")
 
     def to_dict(self) -> dict:
         d = {"method": self.method}
+        if self.method is not None:
+            d["input"] = self.input
         if self.method == "sigmoid":
             d |= {"a": self.a, "b": self.b}
         if self.method == "isotonic":
@@ -132,9 +159,13 @@ class Calibrator:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Calibrator":
-        return cls(d["method"], d.get("a", 0.0), d.get("b", 0.0), d.get("x"), d.get("y"))
+        # lead format 1 files have no "input": their maps read the log-odds
+        return cls(d["method"], d.get("a", 0.0), d.get("b", 0.0), d.get("x"), d.get("y"),
+                   d.get("input", "raw"))
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
+        if self.method is not None and self.input == "probability":
+            raw = expit(raw)
         if self.method == "sigmoid":
             return expit(-(self.a * raw + self.b))
         if self.method == "isotonic":
@@ -144,27 +175,30 @@ class Calibrator:
         return expit(raw)
 
 
-def _calibrator_from(classify):
-    if not isinstance(classify, CalibratedClassifierCV):
-        return classify, Calibrator(None)
-    if len(classify.calibrated_classifiers_) != 1:
-        raise ValueError("only CalibratedClassifierCV(ensemble=False) lead models are supported")
-    cc = classify.calibrated_classifiers_[0]
-    cal = cc.calibrators[0]
-    if classify.method == "sigmoid":
-        return cc.estimator, Calibrator("sigmoid", a=cal.a_, b=cal.b_)
-    if classify.method == "isotonic":
-        return cc.estimator, Calibrator("isotonic", x=cal.X_thresholds_, y=cal.y_thresholds_)
-    raise ValueError(f"calibration method {classify.method!r} is not supported")
+def _classifier_of(pipeline):
+    """The Pipeline's fitted classifier (not calibrated), by its public parameters."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    classify = pipeline.named_steps["classify"]
+    if isinstance(classify, CalibratedClassifierCV):
+        raise ValueError("engine_from_pipeline reads an uncalibrated lead Pipeline "
+                         "(make_lead_model(..., calibration=None)); calibrate_on adds "
+                         "the calibration")
+    return classify
 
 
 def engine_from_pipeline(pipeline):
     """``(Encoding, LogisticTerms | TreeEnsemble, Calibrator, spec)`` of a fitted lead Pipeline.
 
-    ``spec`` is the JSON-ready description of the classifier part.
+    ``pipeline`` is an uncalibrated Pipeline from
+    :func:`~tobmodel.leads.model.make_lead_model`; the calibrator returned is
+    the classifier's own link (``expit``). ``spec`` is the JSON-ready
+    description of the classifier part.
     """
-    prepare, classify = pipeline.named_steps["prepare"], pipeline.named_steps["classify"]
-    est, calibrator = _calibrator_from(classify)
+    from sklearn.linear_model import LogisticRegression
+
+    prepare = pipeline.named_steps["prepare"]
+    est = _classifier_of(pipeline)
     names, kinds, cats, parts = [], [], [], []
     for label, tr, cols in prepare.transformers_:
         if label == "remainder" or len(cols) == 0:
@@ -177,9 +211,11 @@ def engine_from_pipeline(pipeline):
             cats.append(list(step.categories_[i]) if is_cat else None)
             parts.append((label, step, i))
     encoding = Encoding(names, kinds, cats)
-    if isinstance(est, HistGradientBoostingClassifier):
-        spec = trees_from_hgb(est)
-        return encoding, TreeEnsemble(spec, [len(c or []) for c in cats]), calibrator, \
+    if type(est).__name__ == "LGBMClassifier":
+        if list(est.feature_name_) != [str(n) for n in names]:
+            raise ValueError(f"LightGBM saw columns {est.feature_name_}, expected {names}")
+        spec = trees_from_lightgbm(est.booster_.dump_model(), [len(c or []) for c in cats])
+        return encoding, TreeEnsemble(spec, [len(c or []) for c in cats]), Calibrator(None), \
             {"estimator": "hgb", "trees": spec}
     if not isinstance(est, LogisticRegression):
         raise ValueError(f"unsupported lead classifier {type(est).__name__}")
@@ -194,7 +230,122 @@ def engine_from_pipeline(pipeline):
                           "scale": float(step.scale_[i]), "log1p": label == "log_number"})
             at += 1
     lr = LogisticTerms(float(est.intercept_[0]), terms)
-    return encoding, lr, calibrator, {"estimator": "logistic", "logistic": lr.to_dict()}
+    return encoding, lr, Calibrator(None), {"estimator": "logistic", "logistic": lr.to_dict()}
+
+
+CHECK_ROWS = 20_000  # leads on which the plain-number calibration is checked
+
+
+def _check_rows(n: int) -> np.ndarray:
+    """Evenly spread row positions, at most :data:`CHECK_ROWS`."""
+    return np.unique(np.linspace(0, n - 1, min(n, CHECK_ROWS)).astype(np.intp)) if n else \
+        np.arange(0)
+
+
+def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | None,
+                 source: str = "leads"):
+    """Calibrate a fitted, uncalibrated lead Pipeline on held-out ``leads``.
+
+    ``raw`` are the engine's log-odds of ``leads``.
+
+    Returns ``(calibrated Pipeline, Calibrator)``. The Pipeline's classifier
+    becomes ``CalibratedClassifierCV(FrozenEstimator(classifier), method)`` fitted
+    on the held-out leads (scikit-learn's own calibration; the classifier is not
+    refitted). The Calibrator holds the same map as plain numbers, read through
+    public interfaces (see :func:`plain_calibrator`).
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.pipeline import Pipeline
+
+    if method is None:
+        return pipeline, Calibrator(None)
+    est = _classifier_of(pipeline)
+    Xt = pipeline.named_steps["prepare"].transform(leads)
+    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, np.asarray(y))
+    calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
+    rows = _check_rows(len(raw))
+    inp = _calibrator_input(est)
+    calibrator = plain_calibrator(method, inp, raw, y, raw if inp == "raw" else expit(raw),
+                                  rows, cal.predict_proba(Xt.iloc[rows])[:, 1], source)
+    return calibrated, calibrator
+
+
+def _calibrator_input(est) -> str:
+    """What scikit-learn's calibration reads: decision_function if there is one."""
+    return "raw" if hasattr(est, "decision_function") else "probability"
+
+
+def calibrate_by_folds(calibrated, pipeline, leads: pd.DataFrame, y, raw, folds: int,
+                       source: str = "leads"):
+    """The Calibrator of ``calibrated``, a factory Pipeline calibrated by ``folds``-fold CV.
+
+    ``calibrated`` is ``make_lead_model(kind, method, calibration_folds=folds)``
+    fitted on ``leads``; ``pipeline`` the same model without calibration, fitted
+    on the same leads (the classifier that ``calibrated`` refits on all leads;
+    both fits are deterministic), ``raw`` the engine's log-odds of ``leads``. The out-of-fold scores the calibration was
+    fitted on are recomputed with ``cross_val_predict`` and the
+    ``StratifiedKFold(folds)`` that scikit-learn documents for an integer ``cv``.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    method = calibrated.named_steps["classify"].method
+    est = _classifier_of(pipeline)
+    inp = _calibrator_input(est)
+    y = np.asarray(y)
+    oof = None
+    if method == "isotonic":
+        Xt = calibrated.named_steps["prepare"].transform(leads)
+        response = "decision_function" if inp == "raw" else "predict_proba"
+        oof = cross_val_predict(clone(est), Xt, y, cv=StratifiedKFold(folds), method=response)
+        if response == "predict_proba":
+            oof = oof[:, 1]
+    rows = _check_rows(len(raw))
+    return plain_calibrator(method, inp, raw, y, oof, rows,
+                            calibrated.predict_proba(leads.iloc[rows])[:, 1], source)
+
+
+def plain_calibrator(method, inp, raw, y, fitted_on, rows, p_sklearn,
+                     source="leads") -> Calibrator:
+    """scikit-learn's fitted calibration map as a :class:`Calibrator`, checked to 1e-9.
+
+    ``raw`` are the engine's log-odds of some leads and ``p_sklearn`` the calibrated
+    Pipeline's probabilities of the leads at positions ``rows``; the map reads
+    ``f``, the log-odds or (``inp="probability"``) the classifier's probability.
+    For ``"sigmoid"``, ``a`` and ``b`` of the documented form
+    ``p = 1 / (1 + exp(a f + b))`` are solved from them. For ``"isotonic"``, an
+    ``IsotonicRegression(out_of_bounds="clip")`` (the calibrator scikit-learn
+    documents for that method) is fitted on the scores the calibration was
+    fitted on (``fitted_on``, labels ``y``) and its public
+    ``X_thresholds_``/``y_thresholds_`` are kept.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    f = (raw if inp == "raw" else expit(raw))[rows]
+    if method == "sigmoid":
+        ok = (p_sklearn > 1e-12) & (p_sklearn < 1 - 1e-12)
+        if ok.sum() >= 2 and np.ptp(f[ok]) > 0:
+            # weights dp/dlogit: residuals in probability, so that the rounding of
+            # probabilities near 0 or 1 (logit imprecise) does not pull a and b
+            w = p_sklearn[ok] * (1 - p_sklearn[ok])
+            (a, b), *_ = np.linalg.lstsq(np.column_stack([f[ok], np.ones(ok.sum())]) * w[:, None],
+                                         -logit(p_sklearn[ok]) * w, rcond=None)
+        else:  # one distinct score: the map is a constant
+            a, b = 0.0, float(-logit(np.clip(np.median(p_sklearn), 1e-12, 1 - 1e-12)))
+        calibrator = Calibrator("sigmoid", a=a, b=b, input=inp)
+    elif method == "isotonic":
+        iso = IsotonicRegression(out_of_bounds="clip").fit(fitted_on, np.asarray(y))
+        calibrator = Calibrator("isotonic", x=iso.X_thresholds_, y=iso.y_thresholds_, input=inp)
+    else:
+        raise ValueError(f"calibration method {method!r} is not supported")
+    gap = float(np.max(np.abs(calibrator(raw[rows]) - p_sklearn), initial=0.0))
+    if not gap <= 1e-9:
+        raise LeadDataError(f"{source}: the {method} calibration read from scikit-learn does "
+                            f"not reproduce it (differs by up to {gap:.2g} > 1e-9), so it "
+                            "cannot be saved as plain numbers; use scikit-learn within "
+                            "pyproject.toml's range, or another calibration")
+    return calibrator
 
 
 def engine_from_spec(encoding: Encoding, spec: dict):

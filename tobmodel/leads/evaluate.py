@@ -65,8 +65,8 @@ def calibration_error(y, p, n_bins: int = 10) -> float:
     noise: about ``sqrt(rate * (1 - rate) * n_bins / n) * 0.8`` for a perfect model.
     """
     t = calibration_table(y, p, n_bins)
-    w = t["leads"] / t["leads"].sum()
-    return float((w * (t["mean_p_convert"] - t["observed_rate"]).abs()).sum())
+    w = t["n_leads"] / t["n_leads"].sum()
+    return float((w * (t["mean_predicted"] - t["observed"]).abs()).sum())
 
 
 def lead_metrics(y, p) -> dict:
@@ -107,15 +107,23 @@ def gains_table(y, p, n_bins: int = 10) -> pd.DataFrame:
 
 
 def calibration_table(y, p, n_bins: int = 10) -> pd.DataFrame:
-    """Mean predicted vs observed conversion in ``n_bins`` groups of equal size."""
+    """Mean predicted vs observed conversion in ``n_bins`` groups of equal size.
+
+    Columns ``bin, mean_predicted, observed, lower, upper, n_leads`` (``lower``
+    and ``upper``: observed rate -/+ two standard errors), the same layout as
+    :func:`tobmodel.renewal.calibration_table`; draw it with
+    :func:`~tobmodel.leads.plot_calibration`.
+    """
     y, p = _check(y, p)
     order = np.argsort(p, kind="stable")
     group = np.minimum(np.arange(len(y)) * n_bins // max(len(y), 1), n_bins - 1) + 1
-    df = pd.DataFrame({"group": group, "y": y[order], "p": p[order]})
-    t = df.groupby("group").agg(leads=("y", "size"), mean_p_convert=("p", "mean"),
-                                observed_rate=("y", "mean")).reset_index()
-    se = np.sqrt(t["observed_rate"] * (1 - t["observed_rate"]) / t["leads"])
-    t["observed_low"], t["observed_high"] = t["observed_rate"] - 2 * se, t["observed_rate"] + 2 * se
+    df = pd.DataFrame({"bin": group, "y": y[order], "p": p[order]})
+    t = df.groupby("bin").agg(mean_predicted=("p", "mean"), observed=("y", "mean"),
+                              n_leads=("y", "size")).reset_index()
+    se = np.sqrt(t["observed"] * (1 - t["observed"]) / t["n_leads"])
+    t.insert(3, "lower", t["observed"] - 2 * se)
+    t.insert(4, "upper", t["observed"] + 2 * se)
+    t.attrs["outcome"] = "conversion"
     return t
 
 

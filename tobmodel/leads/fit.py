@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from ..persist import data_fingerprint, feature_schema, library_versions, make_model_id
-from .engine import engine_from_pipeline
+from .engine import calibrate_by_folds, calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
@@ -32,6 +32,9 @@ __all__ = ["fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
 
 MIN_CONVERSIONS = 10    # fewer converted (or lost) leads: refuse to fit
 FEW_CONVERSIONS = 100   # fewer: warn that the model is rough
+CALIBRATION_SHARE = 0.2  # newest share of closed leads that calibrates, the rest trains
+CALIBRATION_FOLDS = 3    # folds of the cross-validated calibration, for fewer leads
+HOLDOUT_MIN_LEADS = 50_000  # closed leads from which the newest share calibrates alone
 
 
 class SmallDataWarning(UserWarning):
@@ -79,7 +82,12 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         The leads table (see ``data/README.md``). Open leads are left out and
         counted in ``model.training_["n_open_excluded"]``.
     kind, calibration, random_state
-        See :func:`~tobmodel.leads.make_lead_model`.
+        See :func:`~tobmodel.leads.make_lead_model`. With a calibration, the
+        classifier is fitted on the older 80% of closed leads and the
+        calibration on the newest 20% (whole days by ``created_date``), once:
+        no cross-validated refits. Below 50,000 closed leads (or with fewer
+        than 100 converted or lost leads in either part), the calibration uses
+        3-fold out-of-fold predictions and the classifier all leads. Without calibration, all closed leads train.
     features : list of str, optional
         Default: every column known when a lead is scored
         (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
@@ -100,31 +108,83 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         With the column, the reason and example rows.
     """
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
+    categorical = [f for f in features if kinds[f] == "category"]
+    hold = _calibration_holdout(closed, y, calibration)
     config = {"kind": kind, "calibration": calibration, "random_state": int(random_state),
-              "features": features, "calibration_folds": 3,
+              "features": features,
+              "calibrated_on": None if calibration is None else
+              "newest leads" if hold is not None else f"{CALIBRATION_FOLDS}-fold cv",
               "monotone_increasing": [f for f in MONOTONE_INCREASING if f in features]}
-    pipeline = make_lead_model(kind, calibration, random_state, features,
-                               categorical=[f for f in features if kinds[f] == "category"])
-    pipeline.fit(closed, y)
+    train = np.arange(len(y)) if hold is None else np.flatnonzero(~hold)
+    pipeline = make_lead_model(kind, None, random_state, features, categorical=categorical)
+    pipeline.fit(closed.iloc[train], y[train])
     encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
     encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
     Z = encoding.encode(closed, source=source, warn=False)
-    p = np.empty(len(Z))
+    raw = np.empty(len(Z))
     for part in chunks(len(Z), False, engine.chunk_rows):
-        p[part] = calibrator(engine.prepare(Z[part]).raw)
+        raw[part] = engine.prepare(Z[part]).raw
+    if hold is not None:
+        pipeline, calibrator = calibrate_on(pipeline, engine, closed.iloc[hold], y[hold],
+                                            raw[hold], calibration, source)
+    elif calibration is not None:
+        calibrated = make_lead_model(kind, calibration, random_state, features,
+                                     categorical=categorical,
+                                     calibration_folds=CALIBRATION_FOLDS).fit(closed, y)
+        calibrator = calibrate_by_folds(calibrated, pipeline, closed, y, raw,
+                                        CALIBRATION_FOLDS, source)
+        pipeline = calibrated
+    p = calibrator(raw)
     dates = pd.to_datetime(closed["created_date"]) if "created_date" in closed.columns else None
     training = {"n_train": int(len(y)), "n_converted": int(y.sum()),
                 "n_open_excluded": n_open, "conversion_rate": float(y.mean()),
                 "first_created": None if dates is None else str(dates.min().date()),
                 "last_created": None if dates is None else str(dates.max().date()),
+                "n_calibration": 0 if hold is None else int(hold.sum()),
                 "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
     return LeadModel(encoding, engine, calibrator, spec,
                      features=feature_schema(closed, encoding.names), kinds=model_kinds,
                      references=reference_values(Z, model_kinds), grid=score_grid(p),
                      config=config, training=training,
                      model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
-                     versions=library_versions("scikit-learn"), pipeline=pipeline)
+                     versions=library_versions("scikit-learn",
+                                               *(["lightgbm"] if kind == "hgb" else [])),
+                     pipeline=pipeline)
+
+
+def _calibration_holdout(closed, y, calibration):
+    """Which closed leads calibrate (the newest whole days), or None to use CV folds.
+
+    The newest :data:`CALIBRATION_SHARE` of closed leads (by ``created_date``,
+    whole days; input order without that column) calibrate the probabilities
+    and the older ones train the classifier: one fit, on leads in the order the
+    model will meet them. With fewer than :data:`HOLDOUT_MIN_LEADS` closed leads
+    (or fewer than ``FEW_CONVERSIONS`` converted or lost leads in either part),
+    every lead is needed for training: the calibration then uses out-of-fold
+    predictions (:data:`CALIBRATION_FOLDS` folds, the classifier fitted once
+    more per fold), which costs seconds at that size. On 3,930 leads the
+    hold-out lost 0.01 ROC AUC and 0.01-0.02 calibration error against the folds.
+    """
+    n = len(y)
+    if calibration is None or n < HOLDOUT_MIN_LEADS:
+        return None
+    start = int(np.floor(n * (1 - CALIBRATION_SHARE)))
+    hold = np.zeros(n, bool)
+    if "created_date" in closed.columns:
+        days = pd.to_datetime(closed["created_date"]).to_numpy().astype("datetime64[D]")
+        order = np.argsort(days, kind="stable")
+        hold = days >= days[order[start]]
+        if hold.all():  # every lead on one day: split by row order instead
+            hold = np.zeros(n, bool)
+            hold[order[start:]] = True
+    else:
+        hold[start:] = True
+    for part in (hold, ~hold):
+        k = int(y[part].sum())
+        if min(k, int(part.sum()) - k) < FEW_CONVERSIONS:
+            return None
+    return hold
 
 
 def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:

@@ -4,13 +4,21 @@
 
     prepare   ColumnTransformer: categories -> one-hot (logistic) or codes (hgb),
               numbers -> log1p for head counts + standard scaling (logistic) or as is
-    classify  LogisticRegression or HistGradientBoostingClassifier (engagement,
-              budget and activity may only raise the probability), wrapped in
-              CalibratedClassifierCV unless calibration=None
+    classify  LogisticRegression or LightGBM's LGBMClassifier (histogram gradient
+              boosting; engagement, budget and activity may only raise the
+              probability), wrapped in CalibratedClassifierCV unless calibration=None
 
 The pipeline takes a raw leads frame (it picks its own columns), keeps column
 names (``model[:-1].get_feature_names_out()``) and composes with scikit-learn
 (``clone``, ``cross_val_score``, ``GridSearchCV``).
+
+Why LightGBM for ``kind="hgb"``: a saved lead model is evaluated by tobmodel's own
+code from plain arrays (:mod:`tobmodel.leads._trees`), so the trees must be readable
+through a documented interface. LightGBM documents its model dump
+(``Booster.dump_model()``: every node's feature, threshold, missing-value rule,
+categories and counts); scikit-learn's HistGradientBoostingClassifier keeps its trees
+in private attributes that may change in any minor release. Both fit histogram
+boosting at the same speed and accuracy on our leads (see ``benchmarks/bench_leads.py``).
 
 Calibration defaults to ``"sigmoid"``: it keeps the ranking of leads (so
 grades and capacity plans do not tie) and needs little data. ``"isotonic"`` is
@@ -32,7 +40,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, \
@@ -70,13 +77,16 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
     Parameters
     ----------
     kind : {'hgb', 'logistic'}
-        HistGradientBoostingClassifier (captures interactions) or
+        Histogram gradient boosting (``lightgbm.LGBMClassifier``: 100 trees of at
+        most 31 leaves, categories split natively; captures interactions) or
         LogisticRegression (a transparent baseline).
     calibration : {'sigmoid', 'isotonic', None}
         Probability calibration by CalibratedClassifierCV on out-of-fold
         predictions (``ensemble=False``: one classifier fit on all leads).
+        :func:`~tobmodel.leads.fit_lead_model` calibrates on a time-ordered
+        hold-out instead (one fit instead of ``calibration_folds + 1``).
     random_state : int
-        Seed for the boosting's early-stopping split.
+        Seed for the boosting.
     features : list of str, optional
         Lead columns to use; default :data:`~tobmodel.leads.features.DEFAULT_FEATURES`.
     categorical : list of str, optional
@@ -86,7 +96,7 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         Folds for the calibration's out-of-fold predictions.
     monotone_increasing : tuple of str
         Numeric or true/false features whose effect the boosting may only make
-        positive (``monotonic_cst``); default :data:`MONOTONE_INCREASING`. Pass
+        positive (``monotone_constraints``); default :data:`MONOTONE_INCREASING`. Pass
         ``()`` to let the data decide. Ignored by the logistic model.
 
     Returns
@@ -120,10 +130,8 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         parts = [("category", OrdinalEncoder(handle_unknown="use_encoded_value",
                                              unknown_value=np.nan), cats),
                  ("number", "passthrough", nums)]
-        monotone = {f: 1 for f in nums if f in set(monotone_increasing)}
-        clf = HistGradientBoostingClassifier(
-            categorical_features=cats or None, max_leaf_nodes=31, random_state=random_state,
-            monotonic_cst=monotone or None)
+        clf = boosting_classifier(len(cats), [f in set(monotone_increasing) for f in nums],
+                                  random_state)
     prepare = ColumnTransformer([p for p in parts if p[2]], remainder="drop",
                                 verbose_feature_names_out=False)
     prepare.set_output(transform="pandas")
@@ -131,3 +139,27 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         clf = CalibratedClassifierCV(clf, method=calibration, cv=calibration_folds,
                                      ensemble=False)
     return Pipeline([("prepare", prepare), ("classify", clf)])
+
+
+def boosting_classifier(n_categories: int, increasing, random_state: int = 0):
+    """The boosting step: ``LGBMClassifier`` on ``n_categories`` code columns, then numbers.
+
+    ``increasing`` flags, per number column, a monotone (never lowering) effect.
+    Settings follow scikit-learn's HistGradientBoostingClassifier defaults (100
+    trees, 31 leaves, learning rate 0.1, at least 20 leads per leaf);
+    ``deterministic=True``: the same leads and seed give the same trees. One thread
+    (``n_jobs=1``): LightGBM's threads wait actively and slow down tenfold on a
+    busy machine; on a machine of your own, ``set_params(classify__n_jobs=-1)``.
+    """
+    from lightgbm import LGBMClassifier
+
+    monotone = [0] * n_categories + [int(bool(f)) for f in increasing]
+    # 'categorical_column' is LightGBM's alias of categorical_feature: given at
+    # construction it survives clone(), GridSearchCV and CalibratedClassifierCV.
+    options = {"categorical_column": list(range(n_categories))} if n_categories else {}
+    if any(monotone):
+        options["monotone_constraints"] = monotone
+    return LGBMClassifier(n_estimators=100, learning_rate=0.1, num_leaves=31,
+                          min_child_samples=20, random_state=random_state,
+                          n_jobs=1, deterministic=True, force_row_wise=True, verbose=-1,
+                          **options)

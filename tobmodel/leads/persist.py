@@ -8,6 +8,30 @@ arrays), the calibrator (sigmoid a, b or isotonic thresholds), the reference
 values for reasons and the score yardstick. The loaded model scores with the
 same code as the fitted one, so the numbers agree exactly.
 
+What a file saved today needs to load tomorrow
+----------------------------------------------
+Only tobmodel and numpy/pandas/scipy: loading builds no scikit-learn or
+LightGBM object and reads none of their attributes (LightGBM is not even
+imported), so upgrading either never breaks a saved model. The payload is versioned by ``lead_format``:
+
+* format 2 (current): boosted trees from LightGBM's documented model
+  dump, with per-node training counts (``count``, used for per-feature
+  contributions); the calibrator records its ``input`` (``"raw"`` log-odds or the
+  classifier's ``"probability"``).
+* format 1 (tobmodel 0.1.0, before the move to LightGBM): trees from
+  scikit-learn's HistGradientBoosting, calibrator on the log-odds, no counts.
+  Still loaded and scored identically; their trees explain leads by "what if"
+  scores as before (see :mod:`.reasons`).
+
+Every future tobmodel reads every earlier format (``tests/fixtures`` holds files
+saved by 0.1.0, and a test scores them against the scores that version gave);
+a file of a newer format than the running tobmodel is refused with a one-line
+message naming both formats, never read half-way. Saved models also carry the
+library versions they were fitted with and the feature schema the data must
+match. A fitting-time change of scikit-learn or LightGBM that altered what
+their documented outputs mean is caught when fitting (the plain-number model
+is checked against scikit-learn's to 1e-9), not when scoring.
+
 Examples
 --------
 >>> import tempfile, pathlib, tobmodel
@@ -23,13 +47,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._version import __version__
 from ..persist import ModelFileError, read_model_json, write_model_json
 from .engine import Calibrator, Encoding, engine_from_spec
 from .leadmodel import LeadModel
 
-__all__ = ["save_lead_model", "load_lead_model", "LEAD_FORMAT"]
+__all__ = ["save_lead_model", "load_lead_model", "LEAD_FORMAT", "READS_FORMATS"]
 
-LEAD_FORMAT = 1
+LEAD_FORMAT = 2
+READS_FORMATS = (1, 2)
 _KEYS = ("lead_format", "encoding", "classifier", "calibrator", "references", "score_grid",
          "kinds", "config", "training", "versions", "features", "model_id")
 
@@ -63,16 +89,22 @@ def save_lead_model(model: LeadModel, path) -> Path:
 def load_lead_model(path) -> LeadModel:
     """Read a lead model saved by :func:`save_lead_model`.
 
-    Refuses (``ModelFileError``, one line) files that are not tobmodel lead
-    models, come from a newer lead format, or are incomplete.
+    Reads every lead format listed in :data:`READS_FORMATS` (see the module
+    docstring). Refuses (``ModelFileError``, one line) files that are not
+    tobmodel lead models, come from a newer lead format, or are incomplete or
+    damaged.
     """
     doc = read_model_json(path, kind="lead")
     missing = [k for k in _KEYS if k not in doc]
     if missing:
         raise ModelFileError(f"{path}: lead model file is incomplete (no {', '.join(missing)})")
-    if doc["lead_format"] != LEAD_FORMAT:
-        raise ModelFileError(f"{path}: lead model format {doc['lead_format']} is not supported "
-                             f"(this tobmodel reads format {LEAD_FORMAT})")
+    if doc["lead_format"] not in READS_FORMATS:
+        saved_by = doc.get("versions", {}).get("tobmodel", "?") \
+            if isinstance(doc.get("versions"), dict) else "?"
+        raise ModelFileError(
+            f"{path}: lead model format {doc['lead_format']!r} (saved by tobmodel {saved_by}) "
+            f"is not supported: this tobmodel {__version__} reads formats "
+            f"{', '.join(map(str, READS_FORMATS))}; upgrade tobmodel to load it")
     try:
         encoding = Encoding.from_dict(doc["encoding"])
         engine = engine_from_spec(encoding, doc["classifier"])

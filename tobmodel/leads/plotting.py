@@ -1,7 +1,9 @@
 """Plots for lead quality, lifelines style: ``ax=None`` in, the Axes out.
 
 Model plots take the outcomes ``y`` and either one probability array or a dict
-``{"model": p, "oracle": p_true, ...}`` to draw several on the same axes.
+``{"model": p, "oracle": p_true, ...}`` to draw several on the same axes;
+:func:`plot_calibration` (shared with renewal) takes computed tables:
+``plot_calibration({"model": calibration_table(y, p)})``.
 
 Examples
 --------
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..evaluation import plot_calibration
 from .capacity import CapacityPlan
-from .evaluate import calibration_table, conversion_by_grade, gains_table
+from .evaluate import conversion_by_grade, gains_table
 
 __all__ = ["plot_calibration", "plot_gains", "plot_lift", "plot_conversion_by_grade",
            "plot_funnel", "plot_step_times", "plot_capacity"]
@@ -33,24 +36,6 @@ def _ax(ax):
 
 def _named(p) -> dict:
     return dict(p) if isinstance(p, dict) else {"model": p}
-
-
-def plot_calibration(y, p, n_bins: int = 10, ax=None):
-    """Predicted vs observed conversion in groups of equal size; the diagonal is perfect."""
-    ax = _ax(ax)
-    top = 0.0
-    for name, pp in _named(p).items():
-        t = calibration_table(y, pp, n_bins)
-        ax.errorbar(t["mean_p_convert"], t["observed_rate"],
-                    yerr=2 * np.sqrt(t["observed_rate"] * (1 - t["observed_rate"]) / t["leads"]),
-                    marker="o", capsize=2, label=name)
-        top = max(top, t["mean_p_convert"].max(), t["observed_rate"].max())
-    ax.plot([0, top], [0, top], ls="--", color="grey", label="perfect calibration")
-    ax.set(title="Calibration: predicted vs observed conversion",
-           xlabel="predicted conversion probability (group mean)",
-           ylabel="observed conversion rate")
-    ax.legend()
-    return ax
 
 
 def plot_gains(y, p, ax=None):

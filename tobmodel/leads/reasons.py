@@ -1,14 +1,28 @@
 """Why a lead scores high or low: per-feature effects in words.
 
 The effect of feature f on lead i is how far the lead's probability sits above
-or below what it would be if f took its usual values, everything else kept::
+or below what it would be if f took its usual values, everything else kept.
+Positive effects raise the lead's score, negative ones lower it. It is
+computed for all leads at once, in one of two ways:
 
-    effect[i, f] = p(lead i) - sum_v w_v * p(lead i with f set to v)
+* boosted trees (lead format 2): from per-feature contributions. Each tree's
+  score for the lead is split along the lead's path, each split crediting its
+  feature with the change of the expected score (training-count weighted),
+  so ``raw = bias + sum_f c[i, f]`` in log-odds (:meth:`TreeEnsemble.contributions`).
+  Removing f's contribution gives what the lead would score with a usual f::
 
-where v runs over the feature's categories (true/false) with weights = their
-share among training leads, or is the training median for a number. Positive
-effects raise the lead's score, negative ones lower it. It is computed for all
-leads at once, one "what if" per feature value.
+      effect[i, f] = p(lead i) - calibrate(raw[i] - c[i, f])
+
+  One table look-up per tree and lead: about ten times faster than the "what
+  if" below, which re-scores every tree for every feature value.
+* logistic models and trees saved in lead format 1 (no node counts): "what if"
+  scores::
+
+      effect[i, f] = p(lead i) - sum_v w_v * p(lead i with f set to v)
+
+  where v runs over the feature's categories (true/false) with weights = their
+  share among training leads, or is the training median for a number. For the
+  logistic model this is one term per feature, already cheap.
 
 Examples
 --------
@@ -83,6 +97,10 @@ def reference_values(Z: np.ndarray, kinds) -> list[dict]:
 
 def effects(state, calibrate, p: np.ndarray, refs) -> np.ndarray:
     """Effect of each feature on each lead's probability, shape (n leads, n features)."""
+    contributions = getattr(state, "contributions", None)
+    c = contributions() if contributions is not None else None
+    if c is not None:
+        return p[:, None] - calibrate(state.raw[:, None] - c)
     out = np.empty((len(p), len(refs)))
     for j, ref in enumerate(refs):
         alt = calibrate(state.raw_with(j, ref["values"]))
@@ -90,40 +108,59 @@ def effects(state, calibrate, p: np.ndarray, refs) -> np.ndarray:
     return out
 
 
-def _phrases(encoding, j: int, kind: str, z: np.ndarray) -> np.ndarray:
-    """Words for feature j of every lead (formatted once per distinct value)."""
-    name = encoding.names[j]
-    vals, inverse = np.unique(z, return_inverse=True)  # NaN sorts last, kept once per NaN
-    if kind == "category":
-        cats = encoding.categories[j]
-        words = [phrase(name, kind, cats[int(v)] if not np.isnan(v) else None) for v in vals]
-    else:
-        words = [phrase(name, kind, v) for v in vals]
-    return np.asarray(words, dtype=object)[inverse.ravel()]
+def _phrase_ids(encoding, kinds, J: np.ndarray, Z: np.ndarray, vocab: list) -> np.ndarray:
+    """Index into ``vocab`` of the words for feature ``J[i, r]`` of lead i (grows ``vocab``).
+
+    Words are formatted once per distinct value of each feature, not per lead.
+    """
+    ids = np.empty(J.shape, np.int64)
+    for f in np.unique(J):
+        sel = J == f
+        z = Z[np.nonzero(sel)[0], f]
+        vals, inverse = np.unique(z, return_inverse=True)
+        name, kind = encoding.names[f], kinds[f]
+        if kind == "category":
+            cats = encoding.categories[f]
+            words = [phrase(name, kind, cats[int(v)] if not np.isnan(v) else None) for v in vals]
+        else:
+            words = [phrase(name, kind, v) for v in vals]
+        ids[sel] = len(vocab) + inverse.ravel()
+        vocab.extend(words)
+    return ids
 
 
 def reason_text(E: np.ndarray, Z: np.ndarray, encoding, kinds, n_reasons: int = 3,
                 min_effect: float = MIN_EFFECT) -> np.ndarray:
-    """Top reasons of each lead as ``"+ decision maker engaged; - came from paid bidding"``."""
+    """Top reasons of each lead as ``"+ decision maker engaged; - came from paid bidding"``.
+
+    The ``n_reasons`` largest effects (by size; ties: the feature listed first)
+    with at least ``min_effect`` become words. Each distinct combination of
+    reasons is written once and shared by every lead that has it.
+    """
     n = len(E)
     if n == 0 or n_reasons <= 0 or E.shape[1] == 0:
         return np.full(n, "", dtype=object)
     k = min(n_reasons, E.shape[1])
-    top = np.argsort(-np.abs(E), axis=1, kind="stable")[:, :k]
     rows = np.arange(n)
-    out = pd.Series([""] * n, dtype=object)
-    cache = {}
-    for r in range(k):
-        j = top[:, r]
-        e = E[rows, j]
-        text = np.empty(n, dtype=object)
-        for f in np.unique(j):  # one pass per feature, not per lead
-            sel = j == f
-            if f not in cache:
-                cache[f] = _phrases(encoding, f, kinds[f], Z[:, f])
-            text[sel] = cache[f][sel]
-        part = pd.Series(np.where(e > 0, "+ ", "- "), dtype=object) + pd.Series(text)
-        keep = pd.Series(np.abs(e) >= min_effect)
-        sep = np.where((out != "") & keep, "; ", "")
-        out = out + pd.Series(sep, dtype=object) + part.where(keep, "")
-    return out.to_numpy()
+    size = np.abs(E)
+    J = np.empty((n, k), np.intp)
+    for r in range(k):  # k largest effects in order; argmax takes the first of ties
+        J[:, r] = size.argmax(axis=1)
+        size[rows, J[:, r]] = -1.0
+    top = E[rows[:, None], J]
+    vocab: list[str] = []
+    code = 2 * _phrase_ids(encoding, kinds, J, Z, vocab) + (top > 0)
+    code[~(np.abs(top) >= min_effect)] = -1
+    base = 2 * len(vocab) + 1
+    if base ** k < 2 ** 62:
+        key = np.zeros(n, np.int64)
+        for r in range(k):
+            key = key * base + (code[:, r] + 1)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        combos = code[first]
+    else:
+        combos, inverse = np.unique(code, axis=0, return_inverse=True)
+    signs = ("- ", "+ ")
+    text = np.array(["; ".join(signs[c & 1] + vocab[c >> 1] for c in combo if c >= 0)
+                     for combo in combos.tolist()] or [""], dtype=object)
+    return text[inverse.ravel()]

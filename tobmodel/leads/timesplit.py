@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import TimeSeriesSplit
 
+from ..evaluation import TimeSplit
 from .features import LeadDataError
 
-__all__ = ["time_split", "TimeOrderedSplit"]
+__all__ = ["time_split", "TimeSplit", "TimeOrderedSplit"]
 
 
 def _dates(leads: pd.DataFrame, column: str, source: str) -> np.ndarray:
@@ -60,15 +61,19 @@ def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
 
     Returns
     -------
-    train, test : DataFrame
-        All statuses are kept; fitting and evaluation drop open leads themselves.
+    TimeSplit
+        ``train`` and ``test`` (DataFrames; unpack as ``train, test``), ``cutoff``
+        and ``as_of`` (``leads.attrs["as_of"]`` when recorded), the same type as
+        :func:`tobmodel.renewal.time_split` returns. All statuses are kept;
+        fitting and evaluation drop open leads themselves.
 
     Examples
     --------
     >>> import pandas as pd
     >>> df = pd.DataFrame({"created_date": pd.to_datetime(["2024-05-01", "2025-02-01"])})
-    >>> [len(part) for part in time_split(df, "2025-01-01")]
-    [1, 1]
+    >>> split = time_split(df, "2025-01-01")
+    >>> [len(part) for part in split], str(split.cutoff.date())
+    ([1, 1], '2025-01-01')
     """
     cutoff = pd.Timestamp(cutoff)
     before = _dates(leads, date_column, source) < np.datetime64(cutoff)
@@ -79,7 +84,9 @@ def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
     train = leads.loc[before]
     if as_seen_at_cutoff:
         train = _as_seen_at(train, cutoff)
-    return train, leads.loc[~before]
+    as_of = leads.attrs.get("as_of")
+    return TimeSplit(train, leads.loc[~before], cutoff,
+                     pd.Timestamp(as_of) if as_of is not None else None)
 
 
 def _as_seen_at(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:

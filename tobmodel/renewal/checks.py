@@ -25,9 +25,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.values import check_range, check_zero_one, parse_number, show_ids
+from ..io.values import check_param, check_range, check_zero_one, parse_number, show_ids
 
 EVENT_RULE = "0 (still a customer) or 1 (churned)"
+
+
+def check_penalizer(penalizer, l1_ratio=0.0) -> None:
+    """A lifelines penalty: ``penalizer >= 0`` and ``l1_ratio`` in [0, 1]."""
+    check_param("penalizer", penalizer, 0)
+    check_param("l1_ratio", l1_ratio, 0, 1)
 
 
 def check_durations_events(df: pd.DataFrame, duration_col: str = "tenure_months",

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from ..persist import data_fingerprint, make_model_id
+from .checks import check_penalizer
 from .models import (DesignEncoder, level_codes, run_lifelines, schema_for, snapshot_info,
                      training_design, warn_near_separation)
 from .scoring import RenewalModel
@@ -74,6 +75,19 @@ def fit_weibull_tail(event_times, cum_hazard) -> tuple[float, float]:
         shape = 1.0
     scale = float(t[-1] / h[-1] ** (1.0 / shape))  # through the last point: continuous
     return scale, shape
+
+
+def _stratum_levels(s: pd.Series) -> list:
+    """Levels of a strata column as strings: categories, or the sorted distinct values
+    (integers such as 0/1 included)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return [str(c) for c in s.cat.categories if (s == c).any()]
+    vals = pd.unique(s.dropna())
+    try:
+        vals = sorted(vals)
+    except TypeError:
+        vals = sorted(vals, key=str)
+    return [str(v) for v in vals]
 
 
 class CoxRenewalModel(RenewalModel):
@@ -169,13 +183,13 @@ class CoxRenewalModel(RenewalModel):
         from lifelines import CoxPHFitter
         if self.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {self.baseline!r}")
+        check_penalizer(self.penalizer, self.l1_ratio)
         strata = self._resolve_strata(features)
         enc, dropped, X, T, E = training_design(features, self.covariates, self.penalizer,
                                                 exclude=strata)
         covs = enc.covariates
         self.strata_ = strata
-        self.strata_levels_ = {c: DesignEncoder.fit(features, [c]).categorical.get(c, {"levels": [
-            str(features[c].iloc[0])]})["levels"] for c in strata}
+        self.strata_levels_ = {c: _stratum_levels(features[c]) for c in strata}
         keys = features[strata].astype(str).drop_duplicates() if strata else pd.DataFrame()
         self.stratum_keys_ = (sorted(map(list, keys.itertuples(index=False)), key=lambda k: [
             self.strata_levels_[c].index(v) for c, v in zip(strata, k)]) if strata else [[]])
@@ -204,6 +218,9 @@ class CoxRenewalModel(RenewalModel):
         self._set_baseline(cph.baseline_cumulative_hazard_, T, E, stratum)
         warn_near_separation(enc.columns, self.coef_, X.std(axis=0))
         self.lifelines_fitter_ = cph
+        self.log_likelihood_ = float(cph.log_likelihood_)
+        self.concordance_index_ = float(cph.concordance_index_)
+        self.AIC_ = float(cph.AIC_partial_)  # partial likelihood: no baseline parameters
         self._training_frame = frame
         self.n_accounts_, self.n_events_ = len(frame), int(E.sum())
         self.as_of_, self.business_type_ = snapshot_info(features)
@@ -212,6 +229,7 @@ class CoxRenewalModel(RenewalModel):
             if f["name"] in self.strata_levels_:
                 f["categories"] = list(self.strata_levels_[f["name"]])
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
+        self._profile_training(features)
         return self
 
     def _set_baseline(self, bch: pd.DataFrame, T, E, stratum):

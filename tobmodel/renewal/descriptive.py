@@ -4,9 +4,11 @@ Every function takes the account-level survival view of
 :func:`tobmodel.survival.survival_view` (any business type), joined with segment
 columns by :func:`add_segments` when you compare segments.
 
-A churn dated at the m-month renewal counts as lost *at* m months: durations up
-to ``TOLERANCE_MONTHS`` (3 days) past m count as m, because calendar months
-and the 30.44-day months of ``tenure_months`` differ by up to a day.
+Durations are calendar months (the package's one month convention, see
+:func:`tobmodel.survival.calendar_months`), so a churn at the m-month renewal
+has a tenure of exactly m. A churn recorded a few days after the renewal date
+still counts as lost *at* m months: durations up to ``TOLERANCE_MONTHS``
+(about 3 days) past m count as m.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from ..survival import months_between, survival_view
+from ..survival import calendar_months, survival_view
 from .checks import check_durations_events
 
 TOLERANCE_MONTHS = 0.1
@@ -288,7 +290,7 @@ def cohort_retention_table(view, freq: str = "Q", step_months: int | None = None
         raise ValueError(f"freq must be one of {list(_STEP)}, got {freq!r}")
     step = step_months or _STEP[freq]
     start = pd.to_datetime(view["start_date"])
-    follow = months_between(start, view_as_of(view))
+    follow = calendar_months(start, view_as_of(view))
     top = max_months if max_months is not None else int(follow.max() // step * step)
     m = np.arange(0, top + 1, step)
     # month 0 is the start: every account is a customer then

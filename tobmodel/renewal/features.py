@@ -1,9 +1,10 @@
 """Account features for renewal models: one row per account, known at a snapshot date.
 
-Time runs in *calendar months* since the first contract: whole months by the
-calendar plus the fraction of the running month. Contract anniversaries then
-fall on whole numbers (an annual customer renews at exactly 12, 24, ...
-months), which keeps renewal-date churn on the same clock for every account.
+Time runs in *calendar months* since the first contract (the one month
+convention of the package, :func:`tobmodel.survival.calendar_months`): whole
+months by the calendar plus the fraction of the running month. Contract
+anniversaries then fall on whole numbers (an annual customer renews at exactly
+12, 24, ... months), and ``tenure_months`` here equals the survival view's.
 
 Usage and support covariates are measured over the last complete calendar
 months before a reference date: ``as_of`` for active accounts and the churn
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..survival import months_between, survival_view
+from ..survival import MIN_TENURE_MONTHS, add_calendar_months, calendar_months, survival_view
 
 #: default covariates, in the order design columns are built
 CATEGORICAL = ("tier", "acquisition_channel", "industry", "region", "contract_term")
@@ -39,34 +40,6 @@ NUMERIC = ("log_seats", "price_vs_tier_median", "logins_trend", "key_feature_ado
 # months without an order), so in a model of tenure it leaks the outcome: kept for
 # reading, never a default covariate. Model repurchase gaps instead.
 SNAPSHOT_ONLY = ("months_since_last_order",)
-
-
-def add_calendar_months(dates, months) -> np.ndarray:
-    """``dates`` plus whole calendar months; a day past the month's end is clamped to it."""
-    d = np.asarray(dates).astype("datetime64[D]")
-    first = d.astype("datetime64[M]")
-    day = d - first.astype("datetime64[D]")
-    target = first + np.asarray(months).astype(np.int64)
-    last_day = (target + 1).astype("datetime64[D]") - target.astype("datetime64[D]") - 1
-    return (target.astype("datetime64[D]") + np.minimum(day, last_day)).astype("datetime64[ns]")
-
-
-def calendar_months(start, end) -> np.ndarray:
-    """Calendar months from ``start`` to ``end``: whole months plus the running fraction.
-
-    >>> import numpy as np
-    >>> s = np.array(["2024-01-15", "2024-01-31"], dtype="datetime64[ns]")
-    >>> e = np.array(["2025-01-15", "2024-02-29"], dtype="datetime64[ns]")
-    >>> calendar_months(s, e).tolist()
-    [12.0, 1.0]
-    """
-    s = np.asarray(start).astype("datetime64[D]")
-    e = np.asarray(end).astype("datetime64[D]")
-    whole = (e.astype("datetime64[M]") - s.astype("datetime64[M]")).astype(np.int64)
-    whole = np.where(add_calendar_months(s, whole) > e, whole - 1, whole)
-    a = add_calendar_months(s, whole)
-    b = add_calendar_months(s, whole + 1)
-    return whole + (e - a) / (b - a)
 
 
 def _month_int(dates) -> np.ndarray:
@@ -171,7 +144,7 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
     end = sv["end_date"].to_numpy().astype("datetime64[ns]")
     churned = sv["churned"].to_numpy().astype(np.int64)
     active = churned == 0
-    tenure = np.maximum(calendar_months(start, end), 1 / 31)
+    tenure = np.maximum(calendar_months(start, end), MIN_TENURE_MONTHS)
 
     out = pd.DataFrame({"account_id": ids, "start_date": start, "end_date": end,
                         "as_of": np.full(n, np.datetime64(as_of, "ns")),
@@ -295,5 +268,5 @@ def _months_since_last_order(contracts, ids, ref):
     last = pd.Series(d[ok]).groupby(pos[ok]).max()
     lo = np.full(len(ids), np.datetime64("NaT"), dtype="datetime64[ns]")
     lo[last.index.to_numpy()] = last.to_numpy()
-    gap = months_between(lo, ref)
+    gap = calendar_months(lo, ref)
     return np.nan_to_num(np.maximum(gap, 0.0), nan=0.0)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..persist import SchemaMismatchError, feature_schema
 from ..io.values import show, show_ids
-from .checks import check_durations_events, check_missing
+from .checks import check_durations_events, check_missing, check_penalizer
 from .features import BOOLEAN, CATEGORICAL, NUMERIC, SNAPSHOT_ONLY
 
 TIMING = ("tenure_months", "months_to_next_renewal", "next_renewal_date")
@@ -189,6 +189,10 @@ def resolve_covariates(df: pd.DataFrame, covariates, exclude=(), source="feature
     """
     if covariates is None:
         cand = [c for c in (*CATEGORICAL, *BOOLEAN, *NUMERIC) if c in df and c not in exclude]
+        if not cand:  # not account features: any survival data, every other column
+            skip = {"tenure_months", "churned", "account_id", "active", "as_of", *TIMING,
+                    *exclude}
+            cand = [c for c in df.columns if c not in skip and df[c].dtype.kind != "M"]
         keep = [c for c in cand if not _is_constant(df[c])]
         return keep, [c for c in cand if c not in keep]
     covariates = list(covariates)
@@ -318,7 +322,7 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
 
 def schema_for(features: pd.DataFrame, encoder: DesignEncoder, extra=()) -> list[dict]:
     """Feature schema for the model file; categories are the levels seen in training."""
-    cols = [*TIMING, *encoder.covariates, *extra]
+    cols = [*[c for c in TIMING if c in features], *encoder.covariates, *extra]
     schema = feature_schema(features, cols)
     for f in schema:
         if f["name"] in encoder.categorical:
@@ -334,6 +338,7 @@ def training_design(features: pd.DataFrame, covariates, penalizer: float, exclud
 
     Returns ``(encoder, dropped, X, durations, events)``.
     """
+    check_penalizer(penalizer)
     check_survival_columns(features)
     covs, dropped = resolve_covariates(features, covariates, exclude=exclude)
     check_missing(features, [*covs, *exclude])
@@ -384,14 +389,22 @@ def model_class(name: str):
     return getattr(importlib.import_module(mod), cls)
 
 
-def fit_renewal_model(features: pd.DataFrame, model: str = "cox", **options):
-    """Fit a renewal (churn-timing) model on :func:`build_account_features` output.
+def fit_renewal_model(features: pd.DataFrame, model: str = "cox", *,
+                      duration_col: str = "tenure_months", event_col: str = "churned",
+                      **options):
+    """Fit a renewal (churn-timing) model on :func:`build_account_features` output, or a
+    survival model on any DataFrame with a duration and an event column.
 
     Parameters
     ----------
     features : DataFrame
-        One row per account with ``tenure_months``, ``churned`` and covariates.
+        One row per account (or subject) with a duration, a 0/1 event and covariates.
     model : {"cox", "weibull_aft", "loglogistic_aft"}
+    duration_col, event_col : str
+        Names of the duration and event columns (default the account features'
+        ``tenure_months`` and ``churned``), as in lifelines' ``fit(df, duration_col,
+        event_col)``. No id or date column is needed to fit; scoring churn at the
+        next renewal needs the account timing columns.
     **options
         Constructor options of the model class (``covariates``, ``penalizer``,
         and for Cox ``strata``, ``baseline``, ``l1_ratio``).
@@ -408,5 +421,33 @@ def fit_renewal_model(features: pd.DataFrame, model: str = "cox", **options):
     >>> m = fit_renewal_model(f, "weibull_aft", covariates=["tier", "logins_trend"])
     >>> m.name, m.model_id.startswith("weibull_aft-")
     ('weibull_aft', True)
+
+    Any survival data, e.g. lifelines' Rossi recidivism data:
+
+    >>> from lifelines.datasets import load_rossi
+    >>> cox = fit_renewal_model(load_rossi(), duration_col="week", event_col="arrest",
+    ...                         strata=["race"])
+    >>> round(cox.log_likelihood_, 1) < 0, cox.strata_
+    (True, ['race'])
     """
-    return model_class(model)(**options).fit(features)
+    return model_class(model)(**options).fit(
+        as_survival_frame(features, duration_col, event_col))
+
+
+def as_survival_frame(df: pd.DataFrame, duration_col: str = "tenure_months",
+                      event_col: str = "churned") -> pd.DataFrame:
+    """``df`` with its duration and event columns named ``tenure_months`` and ``churned``."""
+    if (duration_col, event_col) == ("tenure_months", "churned"):
+        return df
+    for what, c in (("duration_col", duration_col), ("event_col", event_col)):
+        if c not in df:
+            raise ValueError(f"data: {what}={c!r} is not a column (has: "
+                             f"{', '.join(map(str, df.columns[:8]))})")
+    if duration_col == event_col:
+        raise ValueError("data: duration_col and event_col must be two different columns")
+    clash = [c for c in ("tenure_months", "churned") if c in df and c not in (duration_col,
+                                                                             event_col)]
+    if clash:
+        raise ValueError(f"data: has a column {clash[0]!r} beside duration_col={duration_col!r}"
+                         f" / event_col={event_col!r}; drop or rename it")
+    return df.rename(columns={duration_col: "tenure_months", event_col: "churned"})

@@ -61,10 +61,16 @@ class _AFTRenewalModel(RenewalModel):
         self.shape_ = float(np.exp(params[(self._shape_param, "Intercept")]))
         self.last_event_time_ = float(T[E == 1].max())
         self.lifelines_fitter_ = fitter
+        # lifelines' regression intercept (log scale at covariates 0) and fit statistics
+        self.regression_intercept_ = float(params[(self._scale_param, "Intercept")])
+        self.log_likelihood_ = float(fitter.log_likelihood_)
+        self.concordance_index_ = float(fitter.concordance_index_)
+        self.AIC_ = float(fitter.AIC_)
         self.n_accounts_, self.n_events_ = len(frame), int(E.sum())
         self.as_of_, self.business_type_ = snapshot_info(features)
         self.features_ = schema_for(features, enc)
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
+        self._profile_training(features)
         return self
 
     def config_(self) -> dict:

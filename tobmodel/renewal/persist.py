@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.profile import check_profile
 from ..persist import ModelFileError, library_versions, read_model_json, write_model_json
 from .models import MODELS, DesignEncoder, model_class
 
@@ -42,6 +43,8 @@ def model_document(model) -> dict:
         "coefficients": {"names": model.encoder_.columns, "coef": model.coef_,
                          "se": model.se_, "p": model.p_, "center": model.center_},
     }
+    if model.reference_profile_ is not None:  # training distribution, for drift checks
+        doc["reference_profile"] = model.reference_profile_
     if model.name == "cox":
         doc["strata"] = {"columns": model.strata_, "levels": model.strata_levels_,
                          "keys": model.stratum_keys_}
@@ -78,6 +81,9 @@ def load_renewal_model(path):
 
 def _from_document(doc: dict):
     name = doc["name"]
+    if name == "dynamic":
+        from .dynamic import DynamicHazardModel
+        return DynamicHazardModel.from_document(doc)
     if name not in MODELS:
         raise ValueError(f"unknown renewal model {name!r}")
     cfg = doc["created_from"]
@@ -93,6 +99,8 @@ def _from_document(doc: dict):
         raise ValueError("coefficient names do not match the encoder's design columns")
     m.coef_, m.se_, m.p_, m.center_ = (_arr(coefs[k]) for k in ("coef", "se", "p", "center"))
     m.features_ = doc["features"]
+    profile = doc.get("reference_profile")  # training distribution (drift checks)
+    m.reference_profile_ = None if profile is None else check_profile(profile)
     m.model_id_ = doc["model_id"]
     m.saved_by_version_ = doc["versions"]["tobmodel"]
     m.as_of_, m.business_type_ = cfg["as_of"], cfg["business_type"]

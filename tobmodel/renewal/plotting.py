@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..evaluation import plot_calibration  # noqa: F401  (shared with leads)
 from .descriptive import fit_kaplan_meier, view_as_of
 
 SPECIAL = {"oracle": "0.35", "baseline": "0.7"}
@@ -121,18 +122,6 @@ def plot_sbg_retention(model, n_periods: int = 12, survivors=None, ax=None):
                     label="observed" if i == 0 else None)
     return _label(ax, "renewal period t", "share of period t-1 customers who renew",
                   "Retention rate by tenure", percent=True)
-
-
-def plot_calibration(cal: pd.DataFrame, ax=None, label: str | None = None):
-    """Predicted vs observed churn within the horizon per bin (``calibration_table``)."""
-    ax = _axes(ax, (5, 5))
-    err = np.vstack([cal["observed"] - cal["lower"], cal["upper"] - cal["observed"]])
-    ax.errorbar(cal["mean_predicted"], cal["observed"], yerr=np.clip(err, 0, None), fmt="o",
-                capsize=3, label=label or "bins of the prediction")
-    top = float(np.nanmax([cal["mean_predicted"].max(), cal["upper"].max(), 0.05]))
-    ax.plot([0, top], [0, top], color="0.5", ls="--", label="perfect calibration")
-    return _label(ax, "predicted churn probability (bin mean)", "observed churn (Kaplan-Meier)",
-                  "Calibration at the horizon")
 
 
 def plot_metric_comparison(table: pd.DataFrame, metric: str = "c_index", ax=None):

@@ -109,6 +109,29 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
     if name == "bot_escalations_6m":
         return _by_value(np.rint(x).astype(np.int64), lambda v: _count(
             v, "bot escalation", "bot escalations") + " in 6 months")
+    if name == "active_seat_share_1m":
+        return _by_value(_pct(x), lambda v: f"{v}% of seats active last month")
+    if name == "seat_share_trend":
+        return _by_value(_pct(x), lambda v: (
+            f"active seats {'down' if v < 0 else 'up'} {abs(v)} points in 3 months" if v
+            else "active seats steady"))
+    if name == "inactive_months":
+        return _by_value(np.rint(x).astype(np.int64), lambda v: _count(
+            v, "month without a login", "months without a login"))
+    if name == "unresolved_share_to_date":
+        return _by_value(_pct(x), lambda v: f"{v}% of tickets unresolved (to date)")
+    if name == "unresolved_tickets_6m":
+        return _by_value(np.rint(x).astype(np.int64), lambda v: _count(
+            v, "unresolved ticket", "unresolved tickets") + " in 6 months")
+    if name == "tickets_per_seat_6m":
+        return _by_value(np.round(x, 1), lambda v: f"{v:g} tickets per seat in 6 months")
+    if name == "log_arr_change":
+        return _by_value(_pct(np.expm1(x)), lambda v: (
+            f"contract value {'up' if v > 0 else 'down'} {abs(v)}% since the first contract"
+            if v else "contract value unchanged since the first contract"))
+    if name == "tenure_at_month_start":
+        return _by_value(np.rint(x).astype(np.int64), lambda v: _count(
+            v, "month as a customer", "months as a customer"))
     if name == "months_since_last_order":
         return _by_value(np.rint(x).astype(np.int64), lambda v: f"{v} months since last order")
     if s.dtype.kind in "fiu":

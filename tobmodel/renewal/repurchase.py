@@ -32,7 +32,7 @@ import pandas as pd
 from ..survival import LAPSE_MONTHS
 from .features import SNAPSHOT_ONLY, build_account_features, calendar_months
 from ..io.values import show_ids
-from .checks import check_durations_events, check_missing
+from .checks import check_durations_events, check_missing, check_penalizer
 from .models import DesignEncoder, _is_constant, resolve_covariates, run_lifelines
 
 GAP_COLUMNS = ("account_id", "order_number", "start_date", "gap_months", "reordered", "latest")
@@ -195,6 +195,7 @@ class RepurchaseModel:
     def fit(self, gaps: pd.DataFrame) -> "RepurchaseModel":
         """Fit on :func:`order_gaps` output; returns ``self``."""
         from lifelines import CoxPHFitter
+        check_penalizer(self.penalizer)
         _check_gaps(gaps, self.lapse_months)
         T = gaps["gap_months"].to_numpy(dtype=float)
         E = pd.to_numeric(gaps["reordered"].astype("object")).to_numpy().astype(np.int64)

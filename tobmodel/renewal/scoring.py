@@ -77,6 +77,23 @@ class RenewalModel:
     id_column = "account_id"
     name = ""
     allow_unknown_categories = False
+    reference_profile_ = None  # training distribution of features and scores (monitoring)
+
+    def _profile_training(self, features: pd.DataFrame) -> None:
+        """Keep a compact profile of the active training accounts and their 12-month scores.
+
+        These are the accounts the weekly job scores, so later weeks are compared
+        like with like (:mod:`tobmodel.io.profile`; written to the model file).
+        """
+        from ..io.profile import reference_profile
+        active = features[features["active"].to_numpy(bool)] if "active" in features \
+            else features
+        from .models import TIMING
+        timed = all(c in active for c in TIMING)
+        p = self.churn_probability(active, 12) if len(active) and timed else None
+        self.reference_profile_ = reference_profile(active, self.features_, scores=p,
+                                                    score_column="p_churn_horizon",
+                                                    horizon_months=12)
 
     # -- protocol attributes ---------------------------------------------------
     @property
@@ -258,8 +275,8 @@ class RenewalModel:
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
         expected_remaining_months, beyond_followup, reasons``.
         """
-        if not np.isfinite(horizon_months) or horizon_months <= 0:
-            raise ValueError(f"horizon_months must be a positive number, got {horizon_months}")
+        from ..io.values import check_horizon_months
+        check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source)
         from .reasons import reason_texts

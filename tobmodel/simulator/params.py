@@ -6,7 +6,7 @@ each one shows in the data.
 """
 from __future__ import annotations
 
-from ..schema import CHANNELS, INDUSTRIES, REGIONS, TIERS
+from ..schema import CHANNELS, INACTIVE_MONTHS, INDUSTRIES, LAPSE_MONTHS, REGIONS, TIERS  # noqa: F401
 
 # ---- lifecycle stages ------------------------------------------------------
 # history_months: how long the business has existed at as_of.
@@ -93,8 +93,6 @@ INDUSTRY_WEIGHTS = {
 REGION_WEIGHTS = (0.22, 0.32, 0.24, 0.12, 0.10)
 
 FUTURE_MONTHS = 24   # simulated beyond as_of for the ground truth
-LAPSE_MONTHS = 12    # hardware: months without an order that count as churn
-INACTIVE_MONTHS = 3  # platform: months without logins that count as churn
 
 assert len(CHANNELS) == 6 and len(TIERS) == 3
 assert all(len(w) == len(INDUSTRIES) for w in INDUSTRY_WEIGHTS.values())

@@ -1,0 +1,185 @@
+"""Dynamic churn model: person-months known at each month, hazards projected forward."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tobmodel
+from tobmodel.protocol import RENEWAL_SCORE_COLUMNS, ScoringModel
+from tobmodel.renewal.dynamic import DynamicHazardModel, fit_logistic
+from tobmodel.renewal.person_months import (BEHAVIOUR, current_month, inactive_run_churn,
+                                            person_months)
+from tobmodel.survival import survival_view
+
+
+@pytest.fixture(scope="module")
+def saas():
+    return tobmodel.simulate("saas", n_accounts=800, seed=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(saas):
+    return DynamicHazardModel().fit(saas)
+
+
+def _copy(sim):
+    return {k: v.copy() for k, v in sim.tables.items()}
+
+
+def test_events_match_the_survival_view_and_annual_churn_only_at_renewals(saas):
+    pm = person_months(saas)
+    sv = survival_view(saas)
+    per_account = pm.groupby("account_id")["churn"].sum()
+    assert per_account.max() == 1
+    churned = set(sv.loc[sv["churned"] == 1, "account_id"])
+    assert set(per_account[per_account == 1].index) == churned
+    annual = pm["contract_term"].astype(str) == "annual"
+    ev = pm["churn"] == 1
+    assert (pm.loc[annual & ev, "month_index"] % 12 == 0).all()
+    assert not pm.loc[annual & ~pm["at_risk"], "churn"].any()
+    # the last row of an account is its event month (or its last complete month)
+    assert (pm.groupby("account_id")["month_index"].diff().dropna() == 1).all()
+
+
+def test_no_leakage_a_planted_future_value_never_reaches_earlier_rows(saas):
+    """Usage planted in month M changes no row that began before M ends; later rows see it."""
+    tables = _copy(saas)
+    base = person_months(tables, as_of="2024-06-30")
+    u = tables["usage"]
+    acc = int(base.loc[base["month_index"] == 20, "account_id"].iloc[0])
+    month = pd.Timestamp(base.loc[(base["account_id"] == acc) & (base["month_index"] == 12),
+                                  "month_start"].iloc[0]).to_period("M").to_timestamp()
+    hit = (u["account_id"] == acc) & (u["month"] == month)
+    assert hit.sum() == 1
+    u.loc[hit, "active_seats"] = 0
+    u.loc[hit, "logins"] = 0
+    tables["support"].loc[(tables["support"]["account_id"] == acc)
+                          & (tables["support"]["month"] == month), "bot_escalations"] = 50
+    planted = person_months(tables, as_of="2024-06-30")
+    cols = list(BEHAVIOUR)
+    mine = base["account_id"] == acc
+    known_before = mine & (base["month_start"] < month + pd.offsets.MonthBegin(1))
+    pd.testing.assert_frame_equal(base.loc[known_before, cols], planted.loc[known_before, cols])
+    later = mine & (base["month_start"] >= month + pd.offsets.MonthBegin(1))
+    assert (planted.loc[later, "bot_escalations_6m"] > base.loc[later, "bot_escalations_6m"]
+            ).any()
+    assert (planted.loc[later, "inactive_months"] >= 1).any()
+
+
+def test_data_after_as_of_changes_neither_training_rows_nor_scores(saas, fitted):
+    as_of = pd.Timestamp("2024-06-30")
+    tables = _copy(saas)
+    base_pm, base_now = person_months(tables, as_of=as_of), current_month(tables, as_of=as_of)
+    for name in ("usage", "support"):
+        t = tables[name]
+        late = t["month"] > as_of
+        assert late.any()
+        num = [c for c in t.columns if c not in ("account_id", "month")]
+        t.loc[late, num] = t.loc[late, num] * 0 + 7
+    pd.testing.assert_frame_equal(base_pm, person_months(tables, as_of=as_of))
+    now = current_month(tables, as_of=as_of)
+    pd.testing.assert_frame_equal(base_now, now)
+    pd.testing.assert_frame_equal(fitted.score(base_now), fitted.score(now))
+
+
+def test_projection_holds_behaviour_and_advances_the_clocks(saas, fitted):
+    now = current_month(saas).head(50).reset_index(drop=True)
+    H = fitted.project_hazards(now, 14)
+    for j in (0, 5, 13):
+        rows = now.copy()
+        rows["month_index"] = now["month_index"] + j
+        rows["tenure_at_month_start"] = now["month_index"] - 1 + j
+        np.testing.assert_allclose(H[:, j], fitted.predict_hazard(rows), rtol=1e-10)
+    annual = (now["contract_term"].astype(str) == "annual").to_numpy()
+    k = now["month_index"].to_numpy()[:, None] + np.arange(14)
+    assert (H[annual][(k[annual] % 12) != 0] == 0).all()
+    assert (H[~annual] > 0).all()
+
+
+def test_scores_follow_the_protocol_and_rise_when_usage_collapses(saas, fitted):
+    now = current_month(saas)
+    s = fitted.score(now)
+    assert tuple(s.columns) == RENEWAL_SCORE_COLUMNS
+    assert s["account_id"].tolist() == now["account_id"].tolist()
+    p_next, p_h = s["p_churn_next_renewal"], s["p_churn_horizon"]
+    assert p_next.between(0, 1).all() and (p_h >= p_next - 1e-12).all()
+    assert s["expected_remaining_months"].between(0, 12).all()
+    assert ((1 - p_h) * 12 <= s["expected_remaining_months"] + 1e-9).all()
+    collapsed = now.copy()
+    small = (collapsed["tier"].astype(str) == "SMB").to_numpy()
+    for c in ("active_seat_share_1m", "active_seat_share_3m", "key_feature_adoption_3m"):
+        collapsed.loc[small, c] = 0.0
+    worse = fitted.score(collapsed)
+    assert (worse.loc[small, "p_churn_horizon"] > p_h[small] + 0.01).mean() > 0.8
+    assert s.loc[small, "reasons"].str.len().gt(0).mean() > 0.5
+    assert worse.loc[small, "reasons"].str.contains("seats active|adoption").mean() > 0.5
+
+
+def test_json_round_trip_scores_the_same_and_follows_the_protocol(saas, fitted, tmp_path):
+    assert isinstance(fitted, ScoringModel)
+    path = fitted.save(tmp_path / "dynamic.json")
+    doc = json.loads(path.read_text())
+    assert doc["name"] == "dynamic" and doc["kind"] == "renewal"
+    from tobmodel.persist import load_model
+    loaded = load_model(path)
+    now = current_month(saas)
+    pd.testing.assert_frame_equal(loaded.score(now), fitted.score(now))
+    del doc["coefficients"]
+    with pytest.raises(KeyError):
+        DynamicHazardModel.from_document(doc)
+
+
+def test_schema_refuses_rows_without_the_dynamic_covariates(saas, fitted):
+    from tobmodel.persist import SchemaMismatchError
+    from tobmodel.renewal import build_account_features
+    with pytest.raises(SchemaMismatchError, match="inactive_months"):
+        fitted.score(build_account_features(saas), source="features.csv")
+
+
+def test_newton_fit_matches_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+    rng = np.random.default_rng(3)
+    Z = rng.normal(size=(5000, 4))
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(-2 + Z @ [0.8, -0.4, 0.0, 0.3])))).astype(int)
+    b, beta = fit_logistic(Z, y, penalty=2.0)
+    lr = LogisticRegression(C=0.5, tol=1e-10, max_iter=1000).fit(Z, y)
+    np.testing.assert_allclose(beta, lr.coef_[0], atol=1e-4)
+    assert abs(b - lr.intercept_[0]) < 1e-4
+    b2, beta2 = fit_logistic(Z, y, penalty=2.0, hessian_rows=1000)  # curvature from a subset
+    np.testing.assert_allclose(beta2, beta, atol=1e-5)
+
+
+def test_platform_inactive_runs_count_as_possibly_churned():
+    sim = tobmodel.simulate("platform", n_accounts=1500, seed=4)
+    q = inactive_run_churn(sim)
+    assert set(q) == {1, 2} and 0 < q[1] < q[2] <= 1
+    m = DynamicHazardModel().fit(sim)
+    now = current_month(sim)
+    quiet = now.copy()
+    quiet["inactive_months"] = 2.0
+    p = m.score(quiet)["p_churn_horizon"]
+    assert (p >= q[2] - 1e-12).all()
+    assert (p > m.score(now)["p_churn_horizon"]).mean() > 0.95
+
+
+def test_plots_return_axes(saas, fitted):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ax = fitted.plot_projection(current_month(saas).head(3))
+    assert len(ax.lines) == 3
+    _, ax2 = plt.subplots()
+    assert fitted.plot_coefficients(ax=ax2) is ax2
+    plt.close("all")
+
+
+def test_cli_fits_scores_and_evaluates_the_dynamic_model(tmp_path):
+    from tobmodel.cli import main
+    data = tobmodel.simulate("tool", n_accounts=600, seed=5).to_parquet(tmp_path / "data")
+    assert main(["fit", "--data", str(data), "--model", "dynamic",
+                 "--output", str(tmp_path / "m.json")]) in (0, None)
+    assert main(["score", "--model", str(tmp_path / "m.json"), "--input", str(data),
+                 "--output", str(tmp_path / "s.csv")]) in (0, None)
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert (s["model_name"] == "dynamic").all() and s["p_churn_horizon"].between(0, 1).all()

@@ -1,0 +1,535 @@
+"""Dynamic churn prediction: a discrete-time hazard on person-months, projected month by month.
+
+:func:`~tobmodel.renewal.person_months.person_months` gives one row per
+account per month at risk with what was known when the month began (usage
+and its trend, seats, support backlog and escalations, price changes, orders,
+tenure and renewal timing). :class:`DynamicHazardModel` fits a logistic
+regression of "churn became known this month" on those rows, one set of
+coefficients per group (contract renewals of annual accounts vs monthly
+decisions, and by ``groups``, default the tier: small businesses react to
+usage far more than key accounts).
+
+Scoring an active account starts from its running month
+(:func:`~tobmodel.renewal.person_months.current_month`) and multiplies the
+monthly survival probabilities forward. **Assumption about the future:**
+behaviour covariates (usage, support, price, orders) are *held at their last
+observed value*; the clocks (tenure, first-year flag, which months are
+renewals) advance as they will. So a score answers "if this account goes on as
+it is now". On a platform, where a churn is dated at the first month without a
+login but known only three months later, an account already ``j`` months
+inactive has churned with the share ``q_j`` measured in training
+(:func:`~tobmodel.renewal.person_months.inactive_run_churn`), so its scores are
+``q_j + (1 - q_j) * P(model)``.
+
+Examples
+--------
+>>> import tobmodel
+>>> sim = tobmodel.simulate("saas", n_accounts=600, seed=3)
+>>> m = DynamicHazardModel().fit(sim)
+>>> s = m.score(current_month(sim))
+>>> bool(((s["p_churn_horizon"] >= s["p_churn_next_renewal"] - 1e-12)).all())
+True
+>>> m2 = DynamicHazardModel.from_document(m.to_document())
+>>> bool(np.allclose(m2.score(current_month(sim))["p_churn_horizon"], s["p_churn_horizon"]))
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
+from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
+                            current_month, person_months)
+
+#: derived design columns: name -> (source covariate for reasons, depends on the clocks)
+DERIVED = {
+    "log_tenure": ("tenure_at_month_start", True),
+    "tenure_after_12": ("tenure_at_month_start", True),
+    "tenure_after_24": ("tenure_at_month_start", True),
+    "first_year": ("tenure_at_month_start", True),
+    "log_renewal_number": ("tenure_at_month_start", True),
+    "overpromised_first_year": ("sales_overpromised", True),
+    "share_logit_1m": ("active_seat_share_1m", False),
+    "share_logit_3m": ("active_seat_share_3m", False),
+    "any_inactive_month": ("inactive_months", False),
+    "order_gap_after_9": ("months_since_last_order", False),
+}
+DEFAULT_NUMERIC = (*[c for c in BEHAVIOUR], *STATIC_NUMERIC)
+DEFAULT_CATEGORICAL = ("contract_term", "industry")
+
+
+def _logit_share(x):
+    x = np.clip(np.asarray(x, float), 0.02, 0.98)
+    return np.log(x / (1 - x))
+
+
+def _clocks(t0: np.ndarray, k: np.ndarray, annual: np.ndarray, over: np.ndarray) -> dict:
+    """Columns known in advance for any future month (``t0``: tenure at month start, ``k``)."""
+    first = (t0 < 12).astype(float)
+    renewal_no = np.where(annual, np.ceil(k / 12), k)
+    return {"tenure_at_month_start": t0 / 12, "log_tenure": np.log1p(t0),
+            "tenure_after_12": np.maximum(t0 - 12, 0) / 12,
+            "tenure_after_24": np.maximum(t0 - 24, 0) / 12, "first_year": first,
+            "log_renewal_number": np.log(np.maximum(renewal_no, 1)),
+            "overpromised_first_year": over * first}
+
+
+def _derived(df: pd.DataFrame, t0: np.ndarray, k: np.ndarray, annual: np.ndarray) -> dict:
+    """Clock columns and transformed behaviour columns of the rows ``df``."""
+    return {
+        **_clocks(t0, k, annual, df["sales_overpromised"].to_numpy(dtype=float)),
+        "share_logit_1m": _logit_share(df["active_seat_share_1m"]),
+        "share_logit_3m": _logit_share(df["active_seat_share_3m"]),
+        "any_inactive_month": (df["inactive_months"].to_numpy(float) > 0).astype(float),
+        "order_gap_after_9": np.maximum(df["months_since_last_order"].to_numpy(float) - 9, 0),
+    }
+
+
+class DynamicHazardModel(ModelBase):
+    """Discrete-time churn hazard on person-months with time-varying covariates.
+
+    Parameters
+    ----------
+    numeric : list of str, optional
+        Numeric / 0-1 covariates of the person-month rows (default: every
+        behaviour covariate and the static account ones).
+    categorical : list of str, optional
+        Categorical covariates (default ``contract_term, industry``).
+    groups : tuple of str
+        Columns whose levels get their own coefficients (default ``("tier",)``).
+        Annual renewals and monthly decisions are always separate.
+    C : float
+        Inverse L2 penalty of the logistic regression on standardised columns.
+    max_iter : int
+
+    Attributes
+    ----------
+    columns_ : list of str
+        Design columns (numeric, derived, one-hot ``name=level``).
+    coef_ : dict
+        Group key (``"annual|KA"``...) -> intercept and coefficients (raw scale).
+    center_ : ndarray
+        Training means of the design columns (for reasons).
+    max_event_tenure_ : float
+        Longest tenure at which a churn was seen (beyond it scores extrapolate).
+    inactive_run_churn_ : dict
+        Platform: months without a login at scoring -> share already churned.
+    n_rows_, n_events_ : int
+    log_likelihood_ : float
+        Of the fitted hazards on the training rows.
+    """
+
+    kind = "renewal"
+    name = "dynamic"
+    id_column = ID
+
+    def __init__(self, numeric=None, categorical=None, groups=("tier",), C: float = 1.0,
+                 max_iter: int = 50):
+        self.numeric = numeric
+        self.categorical = categorical
+        self.groups = groups
+        self.C = C
+        self.max_iter = max_iter
+
+    # -- design ------------------------------------------------------------------
+    def config_(self) -> dict:
+        return {"numeric": list(self.numeric) if self.numeric is not None else None,
+                "categorical": list(self.categorical) if self.categorical is not None
+                else None, "groups": list(self.groups), "C": float(self.C),
+                "max_iter": int(self.max_iter)}
+
+    def _group_keys(self, df) -> np.ndarray:
+        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        key = np.where(annual, "annual", "monthly").astype(object)
+        for g in self.groups_:
+            key = key + "|" + df[g].astype(str).to_numpy().astype(object)
+        return key
+
+    def _matrix(self, df, t0=None, k=None) -> np.ndarray:
+        """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
+        t0 = df["tenure_at_month_start"].to_numpy(float) if t0 is None else t0
+        k = df["month_index"].to_numpy(float) if k is None else k
+        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        der = _derived(df, t0, k, annual)
+        cols = []
+        for c in self.columns_:
+            if c in der:
+                cols.append(der[c])
+            elif "=" in c:
+                name, level = c.split("=", 1)
+                cols.append((df[name].astype(str).to_numpy() == level).astype(float))
+            else:
+                cols.append(df[c].to_numpy(dtype=float))
+        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+
+    # -- fit -------------------------------------------------------------------------
+    def fit(self, data, as_of=None) -> "DynamicHazardModel":
+        """Fit on person-month rows, or on tables / a Simulation (rows built as of ``as_of``)."""
+        from ..persist import data_fingerprint, feature_schema, make_model_id
+        pm = data if isinstance(data, pd.DataFrame) else person_months(data, as_of=as_of)
+        if "churn" not in pm:
+            raise ValueError("fit needs person-month rows with a 'churn' column "
+                             "(tobmodel.renewal.person_months) or the tables themselves")
+        pm = pm.loc[pm["at_risk"].to_numpy(bool)]
+        if pm["churn"].sum() == 0:
+            raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
+        numeric = list(DEFAULT_NUMERIC if self.numeric is None else self.numeric)
+        categorical = list(DEFAULT_CATEGORICAL if self.categorical is None else self.categorical)
+        self.groups_ = [g for g in self.groups if g in pm]
+        missing = [c for c in [*numeric, *categorical, *self.groups_, "contract_term",
+                               "sales_overpromised", "tenure_at_month_start", "month_index"]
+                   if c not in pm]
+        if missing:
+            raise ValueError(f"person-month rows lack columns {missing}")
+        numeric = [c for c in numeric if pm[c].nunique() > 1]
+        onehot = []
+        for c in categorical:
+            levels = sorted(pm[c].astype(str).unique())
+            onehot += [f"{c}={v}" for v in levels[1:]]
+        derived = [d for d, (src, _) in DERIVED.items()
+                   if src in numeric or src == "tenure_at_month_start"]
+        self.columns_ = ["tenure_at_month_start", *derived, *numeric, *onehot]
+        self.clock_columns_ = [c for c in self.columns_ if c == "tenure_at_month_start"
+                               or DERIVED.get(c, ("", False))[1]]
+        X = self._matrix(pm)
+        y = pm["churn"].to_numpy(np.int64)
+        self.center_ = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        keys = self._group_keys(pm)
+        self.coef_, ll = {}, 0.0
+        for key in sorted(set(keys)):
+            rows = keys == key
+            yk = y[rows]
+            if yk.min() == yk.max():  # no churn (or all churn) in a group: its mean rate
+                rate = np.clip(yk.mean(), 0.5 / len(yk), 1 - 0.5 / len(yk))
+                b, beta = float(np.log(rate / (1 - rate))), np.zeros(X.shape[1])
+            else:
+                Z = (X[rows] - self.center_) / scale
+                b0, beta_z = fit_logistic(Z, yk, 1.0 / self.C, self.max_iter)
+                beta = beta_z / scale
+                b = float(b0 - beta @ self.center_)
+            self.coef_[key] = {"intercept": b, "coef": beta}
+            eta = b + X[rows] @ beta
+            ll += float(np.sum(yk * eta - np.logaddexp(0, eta)))
+        self.log_likelihood_ = ll
+        self.n_rows_, self.n_events_ = int(len(pm)), int(y.sum())
+        self.max_event_tenure_ = float(pm.loc[y == 1, "tenure_at_month_start"].max() + 1)
+        self.inactive_run_churn_ = {int(j): float(q) for j, q in
+                                    (pm.attrs.get("inactive_run_churn") or {}).items()}
+        self.business_type_ = pm.attrs.get("business_type")
+        self.as_of_ = pd.Timestamp(pm.attrs["as_of"]) if pm.attrs.get("as_of") else None
+        needed = list(dict.fromkeys(
+            ["month_index", "tenure_at_month_start", "contract_term", "sales_overpromised",
+             *self.groups_, *numeric, *categorical,
+             *[DERIVED[d][0] for d in derived if DERIVED[d][0] != "tenure_at_month_start"]]))
+        self.features_ = feature_schema(pm, needed)
+        self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(
+            pm[["account_id", "month_index", "churn"]]))
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "coef_"):
+            raise ValueError("this DynamicHazardModel is not fitted yet; call fit(data)")
+
+    # -- hazards ------------------------------------------------------------------
+    def _eta_parts(self, df):
+        """Per row: the linear predictor without the clock columns, and the group's clock
+        coefficients (n x clocks); rows of a group unseen in training get the overall one."""
+        X = self._matrix(df)
+        clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
+        keys = self._group_keys(df)
+        base = np.zeros(len(df))
+        beta_clock = np.zeros((len(df), len(clock)))
+        Xs = X.copy()
+        Xs[:, clock] = 0.0
+        known = list(self.coef_)
+        for key in np.unique(keys):  # a handful of groups, not accounts
+            rows = keys == key
+            c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
+            base[rows] = c["intercept"] + Xs[rows] @ c["coef"]
+            beta_clock[rows] = np.asarray(c["coef"])[clock]
+        return base, beta_clock
+
+    def predict_hazard(self, rows: pd.DataFrame) -> np.ndarray:
+        """Monthly churn hazard of person-month rows (0 for months not at risk)."""
+        self._check_fitted()
+        base, bc = self._eta_parts(rows)
+        Xc = self._matrix_clocks(rows, rows["tenure_at_month_start"].to_numpy(float),
+                                 rows["month_index"].to_numpy(float))
+        h = 1 / (1 + np.exp(-(base + (Xc * bc).sum(axis=1))))
+        return np.where(_at_risk(rows, rows["month_index"].to_numpy(float)), h, 0.0)
+
+    def project_hazards(self, current: pd.DataFrame, n_months: int) -> np.ndarray:
+        """Hazards of the next ``n_months`` months (columns) from each account's running month.
+
+        Behaviour covariates are held at their last observed value; tenure, the
+        first-year flag and the renewal months advance (see the module docstring).
+        """
+        self._check_fitted()
+        base, bc = self._eta_parts(current)
+        k0 = current["month_index"].to_numpy(float)
+        out = np.empty((len(current), int(n_months)))
+        for j in range(int(n_months)):  # months ahead, vectorised over accounts
+            k = k0 + j
+            Xc = self._matrix_clocks(current, k - 1, k)
+            eta = base + (Xc * bc).sum(axis=1)
+            out[:, j] = np.where(_at_risk(current, k), 1 / (1 + np.exp(-eta)), 0.0)
+        return out
+
+    def _matrix_clocks(self, df, t0, k):
+        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        der = _clocks(t0, k, annual, df["sales_overpromised"].to_numpy(float))
+        return np.column_stack([der[c] for c in self.clock_columns_])
+
+    def _already_churned(self, current) -> np.ndarray:
+        """Per row: the share of accounts this many months inactive that had churned."""
+        q = np.zeros(len(current))
+        if self.inactive_run_churn_ and "inactive_months" in current:
+            j = current["inactive_months"].to_numpy(float)
+            for run, share in self.inactive_run_churn_.items():
+                q = np.where(j == run, share, q)
+        return q
+
+    def survival(self, current: pd.DataFrame, n_months: int) -> np.ndarray:
+        """P(no churn within 1..n_months months) per account (n x n_months)."""
+        S = np.cumprod(1 - self.project_hazards(current, n_months), axis=1)
+        return S * (1 - self._already_churned(current))[:, None]
+
+    def churn_curves(self, current: pd.DataFrame, months=None,
+                     horizon_months: int = DEFAULT_HORIZON_MONTHS) -> pd.DataFrame:
+        """P(churn within t months | active now) for t in ``months`` (for the evaluation)."""
+        months = list(range(1, horizon_months + 1)) if months is None else list(months)
+        S = self.survival(current, int(max(months)))
+        cols = {float(t): 1 - S[:, int(t) - 1] for t in months}
+        return pd.DataFrame(cols, index=pd.Index(current[ID].to_numpy(), name=ID))
+
+    # -- scoring (the protocol) -------------------------------------------------------
+    def score(self, df, *, as_of=None, horizon_months=None, source="data", progress=False):
+        """Churn scores of the running months in ``df`` (:func:`current_month` output).
+
+        Returns one row per input row: ``account_id, next_renewal_date,
+        p_churn_next_renewal, horizon_months, p_churn_horizon,
+        expected_remaining_months, beyond_followup, reasons``. Rows not
+        ``active`` get NaN.
+        """
+        self._check_fitted()
+        H = DEFAULT_HORIZON_MONTHS if horizon_months is None else horizon_months
+        if not np.isfinite(H) or H <= 0 or H != int(H):
+            raise ValueError(f"horizon_months must be a whole number of months > 0, got {H}")
+        H = int(H)
+        self.check_schema(df, source)
+        for c in ("tenure_months", "months_to_next_renewal", "next_renewal_date"):
+            if c not in df:
+                raise ValueError(f"{source}: column {c!r} missing; score the running months "
+                                 "from tobmodel.renewal.current_month(tables, as_of)")
+        if as_of is not None and "as_of" in df and len(df):
+            got = pd.Timestamp(df["as_of"].iloc[0]).normalize()
+            if got != pd.Timestamp(as_of).normalize():
+                raise ValueError(f"{source}: rows were built as of {got.date()}, not "
+                                 f"{pd.Timestamp(as_of).date()}")
+        active = df["active"].to_numpy(bool) if "active" in df else np.ones(len(df), bool)
+        s = df["tenure_months"].to_numpy(float)
+        to_next = np.where(active, df["months_to_next_renewal"].to_numpy(float), 1.0)
+        n_next = np.ceil(s + to_next - 1e-6) - np.floor(s)
+        n_next = np.clip(n_next, 1, 120).astype(np.int64)
+        need = max(H, int(n_next.max()) if len(df) else 1)
+        S = self.survival(df, need)
+        p_next = 1 - S[np.arange(len(df)), n_next - 1]
+        p_h = 1 - S[:, H - 1]
+        S0 = np.column_stack([1 - self._already_churned(df), S[:, :H]])
+        rmst = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+        beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
+        reasons = self.reasons(df)
+        nan = np.where(active, 1.0, np.nan)
+        nxt = df["next_renewal_date"]
+        return pd.DataFrame({
+            ID: df[ID].to_numpy(),
+            "next_renewal_date": nxt.to_numpy() if nxt.dtype.kind == "M"
+            else pd.to_datetime(nxt).to_numpy(),
+            "p_churn_next_renewal": p_next * nan, "horizon_months": np.full(len(df), H),
+            "p_churn_horizon": p_h * nan, "expected_remaining_months": rmst * nan,
+            "beyond_followup": beyond, "reasons": np.where(active, reasons, ""),
+        })
+
+    # -- reasons ---------------------------------------------------------------------
+    def contributions(self, df: pd.DataFrame):
+        """Log-odds contributions ``(x - mean) * beta`` summed per source covariate.
+
+        Returns ``(names, matrix n x names)``; positive pushes churn risk up.
+        """
+        self._check_fitted()
+        X = self._matrix(df) - self.center_
+        keys = self._group_keys(df)
+        C = np.zeros_like(X)
+        known = list(self.coef_)
+        for key in np.unique(keys):
+            rows = keys == key
+            c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
+            C[rows] = X[rows] * np.asarray(c["coef"])
+        source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
+        names = list(dict.fromkeys(source))
+        M = np.zeros((len(df), len(names)), np.float32)
+        for j, s in enumerate(source):
+            M[:, names.index(s)] += C[:, j]
+        return names, M
+
+    def reasons(self, df: pd.DataFrame, top: int = 3) -> np.ndarray:
+        """The ``top`` covariates pushing each account's risk up, in words."""
+        from .reasons import reason_texts
+        names, M = self.contributions(df)
+        keep = [i for i, n in enumerate(names) if n in df and n != "no_history"]
+        return reason_texts(df, [names[i] for i in keep], M[:, keep], top=top)
+
+    # -- persistence -----------------------------------------------------------------
+    def to_document(self) -> dict:
+        """Plain JSON: columns, centres and per-group coefficients (loading runs no code)."""
+        from ..persist import library_versions
+        self._check_fitted()
+        return {"kind": self.kind, "name": self.name, "model_id": self.model_id_,
+                "versions": library_versions("scikit-learn"), "features": self.features_,
+                "id_column": self.id_column,
+                "as_of": None if self.as_of_ is None else str(self.as_of_.date()),
+                "config": self.config_(), "created_from": self.config_(),
+                "columns": list(self.columns_), "clock_columns": list(self.clock_columns_),
+                "groups": list(self.groups_), "center": [float(x) for x in self.center_],
+                "coefficients": {k: {"intercept": float(v["intercept"]),
+                                     "coef": [float(x) for x in v["coef"]]}
+                                 for k, v in self.coef_.items()},
+                "max_event_tenure": self.max_event_tenure_,
+                "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
+                "business_type": self.business_type_,
+                "fit_statistics": {"n_rows": self.n_rows_, "n_events": self.n_events_,
+                                   "log_likelihood": self.log_likelihood_}}
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "DynamicHazardModel":
+        """Rebuild a fitted model from :meth:`to_document` (raises KeyError if incomplete)."""
+        cfg = doc["config"]
+        m = cls(numeric=cfg["numeric"], categorical=cfg["categorical"],
+                groups=tuple(cfg["groups"]), C=cfg["C"], max_iter=cfg["max_iter"])
+        m.columns_, m.clock_columns_ = list(doc["columns"]), list(doc["clock_columns"])
+        m.groups_ = list(doc["groups"])
+        m.center_ = np.asarray(doc["center"], float)
+        m.coef_ = {k: {"intercept": float(v["intercept"]), "coef": np.asarray(v["coef"], float)}
+                   for k, v in doc["coefficients"].items()}
+        if any(len(v["coef"]) != len(m.columns_) for v in m.coef_.values()):
+            raise ValueError("model file: coefficient lengths do not match the columns")
+        m.max_event_tenure_ = float(doc["max_event_tenure"])
+        m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
+        m.business_type_ = doc.get("business_type")
+        m.features_ = list(doc["features"])
+        m.model_id_ = doc["model_id"]
+        m.as_of_ = pd.Timestamp(doc["as_of"]) if doc.get("as_of") else None
+        st = doc.get("fit_statistics", {})
+        m.n_rows_, m.n_events_ = st.get("n_rows"), st.get("n_events")
+        m.log_likelihood_ = st.get("log_likelihood")
+        saved = (doc.get("versions") or {}).get("tobmodel")
+        if saved:
+            m.saved_by_version_ = saved
+        return m
+
+    # -- plots -------------------------------------------------------------------------
+    def plot_projection(self, current: pd.DataFrame, months: int = 24, ax=None):
+        """Projected P(still a customer) month by month for a few accounts; returns the Axes."""
+        import matplotlib.pyplot as plt
+        ax = plt.figure().gca() if ax is None else ax
+        S = np.cumprod(1 - self.project_hazards(current, months), axis=1)
+        x = np.arange(0, months + 1)
+        for i, acc in enumerate(current[ID].to_numpy()[:20]):
+            ax.step(x, np.r_[1.0, S[i]], where="post", label=f"account {acc}")
+        ax.set_xlabel("months from now")
+        ax.set_ylabel("P(still a customer)")
+        ax.set_ylim(0, 1.02)
+        ax.set_title("Projected retention (behaviour held at its last value)")
+        if len(current) <= 8:
+            ax.legend(fontsize="small")
+        return ax
+
+    def plot_coefficients(self, group: str | None = None, ax=None):
+        """Log-odds per standard deviation of each design column (one group); returns the Axes."""
+        import matplotlib.pyplot as plt
+        ax = plt.figure().gca() if ax is None else ax
+        key = group or max(self.coef_, key=lambda k: np.abs(self.coef_[k]["coef"]).sum())
+        coef = np.asarray(self.coef_[key]["coef"])
+        order = np.argsort(coef)
+        ax.barh(np.array(self.columns_)[order], coef[order])
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_xlabel("log-odds of churn per unit")
+        ax.set_title(f"Dynamic hazard, group {key}")
+        return ax
+
+
+def fit_logistic(Z: np.ndarray, y: np.ndarray, penalty: float = 1.0, max_iter: int = 50,
+                 tol: float = 1e-9, hessian_rows: int = 200_000) -> tuple[float, np.ndarray]:
+    """L2-penalised logistic regression by Newton's method: ``(intercept, coefficients)``.
+
+    Minimises ``-loglik + penalty / 2 * |beta|^2`` (the intercept is not
+    penalised), as scikit-learn's ``LogisticRegression(C=1/penalty)`` does. The
+    gradient uses every row; above ``hessian_rows`` rows the curvature is taken
+    from a fixed random subset of that size (same seed, same result), which
+    changes only the path to the optimum, not the optimum.
+
+    >>> rng = np.random.default_rng(0)
+    >>> Z = rng.normal(size=(20000, 2))
+    >>> y = (rng.random(20000) < 1 / (1 + np.exp(-(-1 + Z @ [1.0, -0.5])))).astype(int)
+    >>> b, beta = fit_logistic(Z, y)
+    >>> round(b, 1), np.round(beta, 1).tolist()
+    (-1.0, [1.0, -0.5])
+    """
+    n, p = Z.shape
+    A = np.column_stack([np.ones(n), Z])
+    At = np.ascontiguousarray(A.T)
+    sub = (np.sort(np.random.default_rng(0).choice(n, hessian_rows, replace=False))
+           if n > hessian_rows else slice(None))
+    As = A[sub]
+    AsT = np.ascontiguousarray(As.T)
+    scale = n / len(As)
+    yf = y.astype(float)
+    w = np.zeros(p + 1)
+    rate = np.clip(yf.mean(), 1e-6, 1 - 1e-6)
+    w[0] = np.log(rate / (1 - rate))
+    pen = np.full(p + 1, penalty)
+    pen[0] = 0.0
+
+    def objective(w):
+        eta = A @ w
+        return float(np.sum(np.logaddexp(0, eta) - yf * eta) + 0.5 * np.sum(pen * w * w)), eta
+
+    f, eta = objective(w)
+    for _ in range(max_iter):
+        mu = 1 / (1 + np.exp(-eta))
+        grad = At @ (mu - yf) + pen * w
+        ms = 1 / (1 + np.exp(-(As @ w)))
+        H = scale * ((AsT * (ms * (1 - ms))) @ As) + np.diag(pen + 1e-9)
+        step = np.linalg.solve(H, grad)
+        t = 1.0
+        while True:  # backtracking keeps every step a descent
+            f_new, eta_new = objective(w - t * step)
+            if f_new <= f or t < 1e-4:
+                break
+            t /= 2
+        w, f_old, f, eta = w - t * step, f, f_new, eta_new
+        if abs(f_old - f) <= tol * max(1.0, abs(f)):
+            break
+    return float(w[0]), w[1:]
+
+
+def _nearest(key: str, known: list) -> str:
+    """The trained group sharing the decision type (annual/monthly) of ``key``."""
+    same = [k for k in known if k.split("|")[0] == key.split("|")[0]]
+    return (same or known)[0]
+
+
+def _at_risk(df, k) -> np.ndarray:
+    annual = df["contract_term"].astype(str).to_numpy() == "annual"
+    return ~annual | (np.asarray(k) % 12 == 0)
+
+
+def fit_dynamic_model(data, as_of=None, **options) -> DynamicHazardModel:
+    """``DynamicHazardModel(**options).fit(data, as_of)``."""
+    return DynamicHazardModel(**options).fit(data, as_of=as_of)
+
+
+__all__ = ["DynamicHazardModel", "fit_dynamic_model", "person_months", "current_month"]
