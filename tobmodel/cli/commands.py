@@ -145,9 +145,23 @@ def scoring_input(model, source, as_of=None):
             as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
                 or getattr(model, "as_of_", None)
             read = read_dynamic_features if model.name == "dynamic" else read_renewal_features
-            return read(str(source), as_of)
-        return read_leads(str(source))
+            return _in_scope(read(str(source), as_of), "active", "churned")
+        leads = read_leads(str(source))
+        return _in_scope(leads, leads["status"].astype(str) == "open", "closed")
     return source
+
+
+def _in_scope(df, keep, reason):
+    """Only active accounts / open leads are scored; the others are counted, not rejected
+    (``attrs["not_scored"]``)."""
+    if isinstance(keep, str):
+        if keep not in df:  # e.g. the dynamic model's current months: active only already
+            return df
+        keep = df[keep]
+    keep = keep.to_numpy(bool)
+    out = df.loc[keep].reset_index(drop=True)
+    out.attrs = {**df.attrs, "not_scored": {reason: int((~keep).sum())}}
+    return out
 
 
 def run_score(args) -> int:
@@ -170,7 +184,11 @@ def run_score(args) -> int:
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)
     _say(str(summary))
-    _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
+    not_scored = getattr(source, "attrs", {}).get("not_scored") if hasattr(
+        source, "attrs") else None
+    skipped = (" not scored (" + ", ".join(f"{k} {v:,}" for k, v in not_scored.items())
+               + ");") if not_scored else ""
+    _say(f"scored {summary.scored:,},{skipped} rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
     for w in stale.warnings:
         print(f"tobmodel: warning: {w}", file=sys.stderr)
