@@ -30,3 +30,19 @@ def test_folder_scoring_counts_churned_accounts_and_closed_leads_as_not_scored(
     leads = pd.read_parquet(data / "leads.parquet")
     closed = int((leads["status"] != "open").sum())
     assert f"not scored (closed {closed:,}); rejected 0" in out
+
+
+def test_default_outputs_are_relative_to_the_working_directory(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "TOBMODEL_HOME"}
+    env["PYTHONPATH"] = str(root)
+    r = subprocess.run([sys.executable, "-c", "from tobmodel import paths; "
+                        "print(paths.DEFAULT_DATABASE_URL); print(paths.SAMPLES_DIR)"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    url, samples = r.stdout.split()
+    assert url == f"sqlite:///{tmp_path.resolve() / 'data' / 'exports' / 'tobmodel.sqlite'}"
+    assert Path(samples) == root / "data"  # the shipped samples stay where they are
