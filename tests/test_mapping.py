@@ -316,3 +316,25 @@ def test_hubspot_exports(tmp_path, monkeypatch, capsys):
     calls = pd.read_csv(tmp_path / "s.call_list.csv", dtype={"crm_account_id": str})
     assert calls["crm_account_id"].str.fullmatch(r"9\d{9}").all()
     assert np.isfinite(calls["p_churn_horizon"]).all()
+
+
+def test_mixpanel_events_in_unix_seconds(copy):
+    shutil.rmtree(copy / "segment")
+    ids = pd.read_csv(copy / "Account.csv", dtype=str, encoding="utf-8-sig")["Id"][:3]
+    t = pd.Timestamp("2025-11-03 23:30", tz="UTC").timestamp()
+    pd.DataFrame({"event": ["Sign In", "Sign In", "Report Exported", "Sign In"],
+                  "time": [int(t), int(t) + 60, int(t) + 90, int(t) + 86_400 * 40],
+                  "distinct_id": ["a", "b", "a", "a"],
+                  "company_id": [ids[0], ids[0], ids[0], ids[1]]}
+                 ).to_csv(copy / "mixpanel_export.csv", index=False)
+    extra = copy / "mp.yaml"
+    extra.write_text("format: tobmodel-mapping/1\nextends: mixpanel\nsettings: {timezone: "
+                     "Asia/Shanghai}\nsources:\n  events:\n    key_events: [Report Exported]\n")
+    d = read_export(copy, [str(copy / "mapping.yaml"), "zendesk", str(extra)])
+    assert not d.errors
+    u = d.tables["usage"].set_index(["account_id", "month"])
+    # 23:30 UTC on 3 November is 4 November in Shanghai: still November
+    row = u.loc[(account_key([ids[0]])[0], pd.Timestamp("2025-11-01"))]
+    assert (row["active_seats"], row["logins"]) == (2, 2)
+    assert row["key_feature_adoption"] == pytest.approx(0.5)
+    assert (account_key([ids[1]])[0], pd.Timestamp("2025-12-01")) in u.index
