@@ -338,3 +338,22 @@ def test_mixpanel_events_in_unix_seconds(copy):
     assert (row["active_seats"], row["logins"]) == (2, 2)
     assert row["key_feature_adoption"] == pytest.approx(0.5)
     assert (account_key([ids[1]])[0], pd.Timestamp("2025-12-01")) in u.index
+
+
+def test_sources_from_database_tables(export_dir, tmp_path):
+    import sqlalchemy as sa
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    eng = sa.create_engine(url)
+    for name, f in (("sf_account", "Account.csv"), ("sf_contract", "Contract.csv")):
+        pd.read_csv(export_dir / f, dtype=str, encoding="utf-8-sig").to_sql(name, eng,
+                                                                           index=False)
+    eng.dispose()
+    db_map = tmp_path / "db.yaml"
+    db_map.write_text("format: tobmodel-mapping/1\nextends: " + str(export_dir / "mapping.yaml")
+                      + "\nsources:\n  accounts: {table: sf_account}\n"
+                      "  contracts: {table: sf_contract}\n")
+    f = read_export(export_dir, [str(export_dir / "mapping.yaml")])
+    d = read_export(url, [str(db_map)], as_of=f.as_of)
+    assert not d.errors and d.files["accounts"] == [f"{url} table sf_account"]
+    pd.testing.assert_frame_equal(d.tables["contracts"], f.tables["contracts"])
+    pd.testing.assert_frame_equal(d.tables["accounts"], f.tables["accounts"])

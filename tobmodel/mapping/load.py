@@ -83,7 +83,62 @@ def find_files(root, patterns) -> list[Path]:
     return []
 
 
-def _header(path: Path) -> list[str]:
+@dataclass(frozen=True)
+class SqlTable:
+    """A source read from a database table (``sources.<name>.table``, ``--input URL``)."""
+
+    url: str
+    table: str
+    suffix = ".sql"
+
+    @property
+    def name(self) -> str:
+        from ..export.sources import redact
+        return f"{redact(self.url)} table {self.table}"
+
+    def engine(self):
+        from ..export.sources import make_engine
+        return make_engine(self.url)
+
+
+def is_url(root) -> bool:
+    return isinstance(root, str) and "://" in root
+
+
+def locate(root, spec) -> list:
+    """The files (or the database table) of one source."""
+    if is_url(root):
+        table = spec.get("table")
+        if not table:
+            return []
+        import sqlalchemy as sa
+        eng = SqlTable(root, table).engine()
+        try:
+            with eng.connect() as c:
+                return [SqlTable(root, table)] if sa.inspect(c).has_table(table) else []
+        except sa.exc.SQLAlchemyError as e:
+            from ..export.sources import connect_error
+            raise connect_error(root, e) from None
+        finally:
+            eng.dispose()
+    return find_files(root, spec.get("files", []))
+
+
+def display(path, root) -> str:
+    if isinstance(path, SqlTable):
+        return path.name
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _header(path) -> list[str]:
+    if isinstance(path, SqlTable):
+        import sqlalchemy as sa
+        eng = path.engine()
+        try:
+            with eng.connect() as c:
+                return [col["name"] for col in sa.inspect(c).get_columns(path.table)]
+        finally:
+            eng.dispose()
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
         return list(pq.read_schema(path).names)
@@ -94,6 +149,8 @@ def _header(path: Path) -> list[str]:
 
 def _read(path: Path, columns: list[str]) -> pd.DataFrame:
     """Only ``columns`` of one file, as text (ids keep leading zeros, nothing is guessed)."""
+    if isinstance(path, SqlTable):
+        return pd.concat(list(_sql_chunks(path, columns, 1_000_000)), ignore_index=True)
     if path.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(path, columns=columns)
         return df.astype(object).where(df.notna(), None).astype("string").astype(object)
@@ -106,22 +163,24 @@ class _Reader:
     """Reads one source's files: header check, the mapped columns, row positions."""
 
     def __init__(self, root, mapping: Mapping, problems: list):
-        self.root, self.m, self.problems = Path(root), mapping, problems
+        self.root, self.m, self.problems = root, mapping, problems
         self.files, self.rows = {}, {}
 
     def missing_file(self, source):
         spec = self.m.sources[source]
         self.problems.append(Problem(
-            f"{self.root}", None, f"no file for {source} ({', '.join(spec.get('files', []))}) "
+            f"{self.root}", None, f"no {'table' if is_url(self.root) else 'file'} for {source} "
+            f"({spec.get('table') if is_url(self.root) else ', '.join(spec.get('files', []))}) "
             f"from {self.m.origins.get(source, 'the mapping')}",
-            fix=f"put the export under {self.root} or set sources.{source}.files",
+            fix=f"set sources.{source}.table" if is_url(self.root) else
+            f"put the export under {self.root} or set sources.{source}.files",
             severity="error" if source in ("accounts", "contracts") else "notice"))
 
     def read(self, source, lines=False):
         """(frame of field -> raw text, file names per row, line numbers) or None."""
         spec = self.m.sources[source]
-        paths = find_files(self.root, spec.get("files", []))
-        self.files[source] = [str(p) for p in paths]
+        paths = locate(self.root, spec)
+        self.files[source] = [display(p, self.root) for p in paths]
         if not paths:
             self.missing_file(source)
             return None
@@ -131,8 +190,7 @@ class _Reader:
         frames = []
         for path in paths:
             head = _header(path)
-            name = path.relative_to(self.root).as_posix() if path.is_relative_to(
-                self.root) else str(path)
+            name = display(path, self.root)
             have = {f: c for f, c in wanted.items() if c in head}
             lacking = [f for f in self.m.required(source) if f not in have]
             for f in lacking:
@@ -210,9 +268,10 @@ def read_export(root, mappings, as_of=None, strict: bool = False) -> ExportData:
         and passthrough columns on ``accounts``.
     """
     m = mappings if isinstance(mappings, Mapping) else load_mappings(mappings)
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root}: no such folder (--input is the folder of exports)")
+    root = str(root) if is_url(str(root)) else Path(root)
+    if not is_url(root) and not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder (--input is the folder of exports "
+                                "or a database URL)")
     problems: list = []
     rd = _Reader(root, m, problems)
     st = m.settings
@@ -429,8 +488,8 @@ def _events(rd, m, problems, tz, acc, cut=None):
     (account, month, user) triples, not by the number of events.
     """
     spec = m.sources["events"]
-    paths = find_files(rd.root, spec.get("files", []))
-    rd.files["events"] = [str(p) for p in paths]
+    paths = locate(rd.root, spec)
+    rd.files["events"] = [display(p, rd.root) for p in paths]
     if not paths:
         rd.missing_file("events")
         return None
@@ -445,7 +504,7 @@ def _events(rd, m, problems, tz, acc, cut=None):
     n_rows, n_unknown, n_login, latest = 0, 0, 0, None
     fmt = _fmt(m, "events", "timestamp")
     for path in paths:
-        name = path.relative_to(rd.root).as_posix()
+        name = display(path, rd.root)
         head = _header(path)
         have = {f: c for f, c in wanted.items() if c in head}
         for f in m.required("events"):
@@ -509,7 +568,7 @@ def _events(rd, m, problems, tz, acc, cut=None):
                 logins_by = [pd.concat(logins_by).groupby(level=0).sum()]
     rd.rows["events"] = n_rows
     if n_unknown:
-        problems.append(Problem(", ".join(p.relative_to(rd.root).as_posix() for p in paths),
+        problems.append(Problem(", ".join(display(p, rd.root) for p in paths),
                                 wanted.get("account_id"), f"names accounts not in the "
                                 f"accounts export on {n_unknown:,} events: left out",
                                 severity="notice"))
@@ -549,7 +608,24 @@ def _distinct(s: pd.Series):
     return codes, t
 
 
+def _sql_chunks(path, columns, size):
+    """A database table's columns as text, in chunks (the row order of the table)."""
+    eng = path.engine()
+    q = "SELECT " + ", ".join('"' + c.replace('"', '""') + '"' for c in columns) + \
+        ' FROM "' + path.table.replace('"', '""') + '"'
+    try:
+        with eng.connect() as c:
+            for chunk in pd.read_sql_query(q, c, chunksize=size):
+                yield chunk.astype(object).where(chunk.notna(), None).astype(
+                    "string").astype(object)
+    finally:
+        eng.dispose()
+
+
 def _batches(path, columns):
+    if isinstance(path, SqlTable):
+        yield from _sql_chunks(path, columns, EVENT_BATCH)
+        return
     if path.suffix.lower() in (".parquet", ".pq"):
         import pyarrow.parquet as pq
         for b in pq.ParquetFile(path).iter_batches(batch_size=EVENT_BATCH, columns=columns):

@@ -21,6 +21,7 @@ Format (every key is checked; an unknown key is an error naming the file)::
     sources:
       accounts:                    # one of SOURCE_FIELDS
         files: [Account.csv]       # globs, searched anywhere under --input
+        table: crm.account         # or: a table, when --input is a database URL
         columns:                   # tobmodel field: column in the export
           account_id: Id
           industry: Industry
@@ -61,7 +62,7 @@ PRESETS = ("salesforce", "hubspot", "zendesk", "segment", "mixpanel")
 #: tobmodel inputs a mapping can fill, and their fields (required ones marked *)
 SOURCE_FIELDS = {src: tuple(("*" if req else "") + name for name, (req, _) in fields.items())
                  for src, (_, fields) in EXPORT_SOURCES.items()}
-SOURCE_KEYS = ("files", "columns", "values", "date_formats", "units", "passthrough", "absent",
+SOURCE_KEYS = ("files", "table", "columns", "values", "date_formats", "units", "passthrough", "absent",
                "statuses", "login_events", "key_events", "join")
 SETTINGS = {"business_type": ("saas", "tool"), "timezone": str, "currency": str,
             "renewal_gap_days": int, "pool_below": int, "unresolved_after_days": int}
@@ -164,6 +165,8 @@ def _check_document(doc, name):
 def _check_source(spec, src, where):
     _check_keys(spec, SOURCE_KEYS, where)
     fields = [f.lstrip("*") for f in SOURCE_FIELDS[src]]
+    if "table" in spec and not isinstance(spec["table"], str):
+        raise MappingError(f"{where}.table: expected a table name")
     files = spec.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise MappingError(f"{where}.files: expected a list of file names or globs")
