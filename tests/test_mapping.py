@@ -216,6 +216,7 @@ def test_validate_without_mapping_detects_presets_and_suggest_fixes_custom_field
     assert main(["validate", "--input", str(export_dir)]) == 0
     out = capsys.readouterr().out
     assert "salesforce, zendesk, segment" in out and "tier (no tier column mapped)" in out
+    assert "Account.csv: has custom fields no mapping uses: Tier__c, Seats__c" in out
     starter = tmp_path / "mapping.yaml"
     assert main(["validate", "--input", str(export_dir), "--suggest", str(starter)]) == 0
     out = capsys.readouterr().out

@@ -206,6 +206,13 @@ class _Reader:
                 if c not in head:
                     self.problems.append(Problem(name, c, f"is missing (passthrough "
                                                  f"{out!r} left empty)", severity="notice"))
+            custom = [h for h in head if h not in cols and h.lower().endswith("__c")]
+            if custom:
+                self.problems.append(Problem(
+                    name, None, f"has custom fields no mapping uses: {', '.join(custom[:8])}"
+                    + (" ..." if len(custom) > 8 else ""), severity="notice",
+                    fix=f"map them in a file that extends the preset (sources.{source}.columns;"
+                        " tobmodel validate --suggest FILE guesses them)"))
             if lacking:
                 continue
             df = _read(path, cols)
