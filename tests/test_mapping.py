@@ -358,3 +358,23 @@ def test_sources_from_database_tables(export_dir, tmp_path):
     assert not d.errors and d.files["accounts"] == [f"{url} table sf_account"]
     pd.testing.assert_frame_equal(d.tables["contracts"], f.tables["contracts"])
     pd.testing.assert_frame_equal(d.tables["accounts"], f.tables["accounts"])
+
+
+def test_salesforce_leads_fit_and_score(export_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    raw = pd.read_csv(export_dir / "Lead.csv", dtype=str, encoding="utf-8-sig")
+    d = read_export(export_dir, ["salesforce"])
+    leads = d.tables["leads"]
+    assert (leads["status"] == "converted").sum() == (raw["IsConverted"] == "true").sum()
+    assert set(d.lead_features) == {"channel", "industry", "region", "employees"}
+    assert main(["fit", "--data", str(export_dir), "--mapping", "salesforce", "--model",
+                 "lead-logistic", "--output", "lead.json"]) == 0
+    assert main(["score", "--model", "lead.json", "--input", str(export_dir), "--mapping",
+                 "salesforce", "--output", "leads.csv"]) == 0
+    out = capsys.readouterr().out
+    n_open = int((leads["status"] == "open").sum())
+    assert f"scored {n_open:,} open leads; not scored (closed {len(leads) - n_open:,})" in out
+    calls = pd.read_csv("leads.call_list.csv", dtype=str)
+    assert len(calls) == n_open and calls["crm_lead_id"].str.startswith("00Q5g").all()
+    assert calls["p_convert"].astype(float).is_monotonic_decreasing
+    assert calls["company"].str.startswith("Prospect").all()

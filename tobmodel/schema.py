@@ -272,11 +272,12 @@ EXPORT_SOURCES = {
                                  "(fraction 0-1, or units: percent)"),
         "logins": (False, "sessions in the month"),
     }),
-    "leads": ("one row per CRM lead (Salesforce Lead, HubSpot contact); read and checked, "
-              "not yet scored", {
+    "leads": ("one row per CRM lead (Salesforce Lead, HubSpot contact): lead models fit on "
+              "the closed ones and score the open ones", {
         "lead_id": (True, "the CRM's lead id"),
         "created_date": (True, "when the lead was created"),
-        "channel": (False, "lead source"), "status": (False, "lead status"),
+        "channel": (False, "lead source"),
+        "status": (False, "lead status; statuses.closed ones are lost unless converted"),
         "is_converted": (False, "converted (true/false)"),
         "converted_date": (False, "date converted"),
         "converted_account_id": (False, "account created on conversion"),
@@ -312,6 +313,8 @@ TABLE_COST = {
     "tickets": ["unresolved_share_6m"],
     "leads": ["lead scores"],
 }
+FEATURE_COST.update({("leads", f): [f] for f in ("channel", "industry", "region",
+                                                 "company_size", "employees")})
 
 
 def _exports_dictionary() -> list[str]:

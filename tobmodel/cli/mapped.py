@@ -59,6 +59,12 @@ def run_fit_mapped(args) -> None:
                               output=args.output, **options)
     if args.features_out:
         _write_frame(feats, args.features_out)
+    if model.kind == "lead":
+        closed = int((feats["status"] != "open").sum())
+        _say(f"fitted {model.name} (lead) on {closed:,} closed leads from {args.data}: model "
+             f"id {model.model_id}; features: {', '.join(model.feature_names_)}")
+        _say(f"model -> {args.output}")
+        return
     _say(f"fitted {model.name} ({model.kind}) on {len(feats):,} accounts "
          f"({int(feats['churned'].sum()):,} churned) from {args.data}: model id "
          f"{model.model_id}")
@@ -79,13 +85,16 @@ def run_score_mapped(args) -> None:
     s = run.summary
     _say(str(s))
     not_scored = ", ".join(f"{k} {v:,}" for k, v in run.not_scored.items())
-    _say(f"scored {s.scored:,} active accounts; not scored ({not_scored}); rejected "
+    what = "open leads" if "closed" in run.not_scored else "active accounts"
+    _say(f"scored {s.scored:,} {what}; not scored ({not_scored}); rejected "
          f"{s.rejected:,} (written to {'; '.join(s.rejects_destinations)})")
-    _say(f"call list (highest risk first) -> {run.call_list_path}")
+    _say(f"call list ({'best leads' if what == 'open leads' else 'highest risk'} first) -> "
+         f"{run.call_list_path}")
     top = run.call_list.head(10)
     if len(top):
-        cols = [c for c in ("rank", "crm_account_id", "account_name", "owner", "risk_tier",
-                            "p_churn_horizon", "next_renewal_date") if c in top]
+        cols = [c for c in ("rank", "crm_account_id", "crm_lead_id", "account_name", "company",
+                            "owner", "risk_tier", "p_churn_horizon", "next_renewal_date",
+                            "grade", "p_convert") if c in top]
         import pandas as pd
         with pd.option_context("display.width", 140, "display.max_colwidth", 30):
             _say(top[cols].to_string(index=False))

@@ -58,11 +58,16 @@ def fit_mapped(source, mappings, model: str = "cox", *, as_of=None, output=None,
 
     Returns ``(model, features)`` like :func:`tobmodel.export.fit_model`.
     """
-    from .jobs import model_kind
-    if model_kind(model) != "renewal":
-        raise ValueError(f"--mapping fits renewal models (cox, weibull_aft, loglogistic_aft);"
-                         f" lead models from CRM leads are not mapped yet (got {model!r})")
+    from .jobs import LEAD_MODELS, model_kind
     data = read_mapped(source, mappings, as_of)
+    if model_kind(model) == "lead":
+        from ..leads import fit_lead_model
+        leads = _leads_of(data)
+        options.setdefault("features", list(data.lead_features))
+        fitted = fit_lead_model(leads, kind=LEAD_MODELS[model], **options)
+        if output is not None:
+            fitted.save(output)
+        return fitted, leads
     feats = mapped_features(data)
     options.setdefault("covariates", list(data.covariates))
     unknown = [c for c in options["covariates"] if c not in feats.columns]
@@ -103,13 +108,16 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
     from .specs import spec_for_model
     from ..io.writers import write_csv
     model = load_scoring_model(model)
-    if model.kind != "renewal":
-        raise ValueError("--mapping scores renewal (churn) models; lead scoring from CRM "
-                         "leads is not mapped yet")
     data = read_mapped(source, mappings, as_of)
-    feats = mapped_features(data)
-    active = feats.loc[feats["active"].to_numpy(bool)].reset_index(drop=True)
-    not_scored = {"churned": int((~feats["active"]).sum())}
+    if model.kind == "lead":
+        leads = _leads_of(data)
+        is_open = (leads["status"] == "open").to_numpy()
+        active = leads.loc[is_open].reset_index(drop=True)
+        not_scored = {"closed": int((~is_open).sum())}
+    else:
+        feats = mapped_features(data)
+        active = feats.loc[feats["active"].to_numpy(bool)].reset_index(drop=True)
+        not_scored = {"churned": int((~feats["active"]).sum())}
     outputs = list(output) if isinstance(output, (list, tuple)) else [output]
     memory = MemoryDestination(spec_for_model(model))
     summary = export_scores(model, active, [*outputs, memory], as_of=data.as_of,
@@ -118,7 +126,8 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
     summary.destinations = [d for d in summary.destinations if d != "<memory>"]
     summary.rejects_destinations = [d for d in summary.rejects_destinations if d != "<memory>"]
     summary.source = str(source)
-    calls = build_call_list(memory.scores, active, data.passthrough)
+    calls = (build_lead_list(memory.scores, active) if model.kind == "lead" else
+             build_call_list(memory.scores, active, data.passthrough))
     path = Path(call_list) if call_list else _call_list_path(outputs)
     write_csv(calls, path)
     return MappedRun(summary, data.as_of, not_scored, calls, path)
@@ -136,6 +145,28 @@ def build_call_list(scores, features, passthrough=()) -> pd.DataFrame:
     cols = [c for c in CALL_LIST_COLUMNS if c in df]
     cols[2:2] = [c for c in passthrough if c in df]
     return df[cols]
+
+
+def _leads_of(data) -> pd.DataFrame:
+    if "leads" not in data.tables:
+        raise ValueError("the mappings read no leads (Salesforce Lead.csv, HubSpot contacts): "
+                         "a lead model needs them")
+    return data.tables["leads"]
+
+
+def build_lead_list(scores, leads) -> pd.DataFrame:
+    """Open leads with the CRM lead id, best first (higher p_convert = better lead)."""
+    extra = [c for c in leads.columns if c not in ("lead_id", "crm_lead_id", "created_date",
+                                                    "status", "outcome_date", "crm_account_id")
+             and leads[c].dtype == object and c not in ("channel", "industry", "region",
+                                                        "company_size")]
+    df = scores.merge(leads[["lead_id", "crm_lead_id", "created_date", *extra]], on="lead_id",
+                      how="left")
+    df = df.sort_values(["p_convert", "crm_lead_id"], ascending=[False, True],
+                        kind="stable").reset_index(drop=True)
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df[["rank", "crm_lead_id", *extra, "grade", "p_convert", "score", "created_date",
+               "reasons"]]
 
 
 def _call_list_path(outputs) -> Path:

@@ -44,6 +44,7 @@ class ExportData:
     absent: dict = field(default_factory=dict)     # feature -> why it is absent
     covariates: list = field(default_factory=list)
     passthrough: list = field(default_factory=list)
+    lead_features: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
 
     @property
@@ -661,13 +662,47 @@ def _usage_table(df, m, problems, tz):
     return out
 
 
+LEAD_LABELS = ("channel", "industry", "region", "company_size")
+
+
 def _leads(df, m, problems, tz):
+    """CRM leads -> tobmodel's leads: status converted / lost / open, outcome date."""
     if df is None:
         return None
+    spec, st = m.sources["leads"], m.settings
     out = pd.DataFrame({"crm_lead_id": parse_ids(_col(df, "leads", "lead_id", problems, m))})
     out["created_date"] = parse_dates(_col(df, "leads", "created_date", problems, m),
                                       _fmt(m, "leads", "created_date"), tz)
-    return out
+    for f in LEAD_LABELS:
+        c = _col(df, "leads", f, problems, m)
+        if c is not None:
+            out[f] = parse_labels(c, (spec.get("values") or {}).get(f), st["pool_below"])
+    c = _col(df, "leads", "employees", problems, m)
+    if c is not None:
+        out["employees"] = parse_numbers(c)
+    conv = _col(df, "leads", "is_converted", problems, m)
+    converted = parse_bools(conv) if conv is not None else np.zeros(len(df), bool)
+    s = _col(df, "leads", "status", problems, m)
+    closed_words = {str(x).casefold() for x in (spec.get("statuses") or {}).get("closed", [])}
+    status_text = text(s.values).astype("string").str.casefold() if s is not None else None
+    closed = (status_text.isin(closed_words).fillna(False).to_numpy(bool)
+              if status_text is not None else np.zeros(len(df), bool))
+    d = _col(df, "leads", "converted_date", problems, m)
+    conv_date = parse_dates(d, _fmt(m, "leads", "converted_date"), tz) if d is not None else \
+        pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if conv is None:  # HubSpot: a lead is converted once it has a customer date
+        converted = conv_date.notna().to_numpy()
+    out["status"] = np.select([converted, closed], ["converted", "lost"], "open")
+    out["outcome_date"] = conv_date.where(converted)
+    a = _col(df, "leads", "converted_account_id", problems, m)
+    out["crm_account_id"] = parse_ids(a, required=False) if a is not None else None
+    for k in df.columns:
+        if k.startswith("pt:"):
+            out[k[3:]] = text(df[k])
+    out = out.loc[out["crm_lead_id"].notna().to_numpy() & out["created_date"].notna()
+                  .to_numpy()].drop_duplicates("crm_lead_id")
+    out.insert(0, "lead_id", account_key(out["crm_lead_id"]))
+    return out.reset_index(drop=True)
 
 
 # -- assembling tobmodel's tables ----------------------------------------------------------
@@ -746,7 +781,12 @@ def _assemble(data, acc, con, events, tickets, usage_src, leads, m):
     data.tables = {"accounts": acc, "contracts": contracts, "usage": usage,
                    "support": support}
     if leads is not None:
-        data.tables["leads_raw"] = leads
+        leads = leads.loc[(leads["created_date"] <= as_of).to_numpy()].reset_index(drop=True)
+        later = (leads["outcome_date"] > as_of).fillna(False).to_numpy()  # not known yet
+        leads.loc[later, "status"] = "open"
+        leads.loc[later, "outcome_date"] = pd.NaT
+        data.tables["leads"] = leads
+        data.lead_features = [f for f in (*LEAD_LABELS, "employees") if f in leads]
     for t in data.tables.values():
         t.attrs["as_of"] = str(as_of.date())
     # a covariate that does not vary teaches the model nothing (and breaks the fit)

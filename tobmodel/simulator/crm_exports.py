@@ -226,6 +226,7 @@ def _write_leads(sim, folder, key, rng):
     pd.DataFrame({
         "Id": _sf_id("00Q", ld["lead_id"].to_numpy()),
         "Company": "Prospect " + ld["lead_id"].astype(str),
+        "OwnerId": _sf_id("005", rng.integers(1, 12, len(ld))),
         "CreatedDate": _zoned(ts, "salesforce").to_numpy(),
         "LeadSource": ld["channel"].astype(str).map(SOURCE).to_numpy(),
         "Status": status, "IsConverted": np.where(conv, "true", "false"),
