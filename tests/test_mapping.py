@@ -288,8 +288,18 @@ def test_validate_fit_score_evaluate(export_dir, tmp_path, monkeypatch, capsys):
     assert calls["p_churn_horizon"].is_monotonic_decreasing
     assert calls["crm_account_id"].str.startswith("0015g").all()
     assert calls["account_name"].notna().all() and calls["owner"].notna().all()
-    scores = pd.read_csv(tmp_path / "churn_scores.csv")
+    scores = pd.read_csv(tmp_path / "churn_scores.csv", dtype={"crm_account_id": str})
     assert len(scores) == n_active
+    # the CRM's own ids and the passthrough columns are in the score output itself
+    assert set(scores["crm_account_id"]) == set(calls["crm_account_id"])
+    assert {"account_name", "owner"} <= set(scores.columns)
+    assert main(["score", "--model", "models/cox.json", "--input", str(export_dir), *flags,
+                 "--output", "scores.sqlite"]) == 0
+    import sqlalchemy as sa
+    eng = sa.create_engine(f"sqlite:///{tmp_path / 'scores.sqlite'}")
+    hist = pd.read_sql("select crm_account_id, account_name from churn_score_history", eng)
+    eng.dispose()
+    assert set(hist["crm_account_id"]) == set(calls["crm_account_id"])
     # the scores rank the truly risky first (the simulator's oracle), better than chance
     truth = pd.read_csv(export_dir / "truth_accounts.csv", dtype={"crm_account_id": str})
     j = calls.merge(truth, on="crm_account_id")

@@ -8,9 +8,11 @@ CRM / help-desk / analytics exports by :func:`tobmodel.mapping.read_export`:
   as absent;
 * only active accounts are scored; churned accounts are counted as "not
   scored (churned)", never as rejects;
-* beside the score outputs a **call list** is written: the CRM's own account
-  id, the passthrough columns (account name, owner), risk and reasons,
-  sorted by risk (highest first).
+* every score output (files, database tables and their history) carries the
+  CRM's own text id (``crm_account_id`` / ``crm_lead_id``) and the passthrough
+  columns (account name, owner) beside tobmodel's integer key;
+* beside the score outputs a **call list** is written: the same ids and
+  columns, risk and reasons, sorted by risk (highest first).
 
 Examples
 --------
@@ -120,9 +122,11 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
         not_scored = {"churned": int((~feats["active"]).sum())}
     outputs = list(output) if isinstance(output, (list, tuple)) else [output]
     memory = MemoryDestination(spec_for_model(model))
+    keep = (["crm_lead_id"] if model.kind == "lead" else
+            ["crm_account_id", *data.passthrough])
     summary = export_scores(model, active, [*outputs, memory], as_of=data.as_of,
                             horizon_months=horizon_months, chunksize=chunksize,
-                            risk_cutoffs=risk_cutoffs, progress=progress)
+                            risk_cutoffs=risk_cutoffs, progress=progress, keep_columns=keep)
     summary.destinations = [d for d in summary.destinations if d != "<memory>"]
     summary.rejects_destinations = [d for d in summary.rejects_destinations if d != "<memory>"]
     summary.source = str(source)
@@ -135,7 +139,7 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
 
 def build_call_list(scores, features, passthrough=()) -> pd.DataFrame:
     """Scores with the CRM id and passthrough columns, highest risk first."""
-    keep = ["account_id", "crm_account_id", *passthrough]
+    keep = ["account_id", *(c for c in ("crm_account_id", *passthrough) if c not in scores)]
     if "arr" in features:
         keep.append("arr")
     df = scores.merge(features[keep], on="account_id", how="left")
@@ -156,6 +160,7 @@ def _leads_of(data) -> pd.DataFrame:
 
 def build_lead_list(scores, leads) -> pd.DataFrame:
     """Open leads with the CRM lead id, best first (higher p_convert = better lead)."""
+    scores = scores.drop(columns=[c for c in ("crm_lead_id",) if c in scores])
     extra = [c for c in leads.columns if c not in ("lead_id", "crm_lead_id", "created_date",
                                                     "status", "outcome_date", "crm_account_id")
              and leads[c].dtype == object and c not in ("channel", "industry", "region",

@@ -189,6 +189,8 @@ class _Job:
             s = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.columns})
             s[spec.id_column] = s[spec.id_column].astype(np.int64)
         out = s.copy()
+        for c in getattr(self, "keep", ()):
+            out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
         out["model_name"], out["model_id"] = m.name, m.model_id
         out["model_version"] = run["model_version"]
@@ -205,7 +207,8 @@ class _Job:
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,
                   horizon_months: int = 12, chunksize: int = CHUNKSIZE,
                   risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None,
-                  min_scored_fraction: float | None = MIN_SCORED_FRACTION) -> ExportSummary:
+                  min_scored_fraction: float | None = MIN_SCORED_FRACTION,
+                  keep_columns=()) -> ExportSummary:
     """Score every row of ``source`` with ``model`` and write scores and rejects to ``output``.
 
     Parameters
@@ -237,6 +240,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         the previous run in any destination (default 0.5; 0 or None: off). A
         run that scores no row always fails (:mod:`.guards`).
 
+    keep_columns : list of str, optional
+        Source columns copied as text onto every score row, in files and tables
+        alike (e.g. the CRM's own id ``crm_account_id`` and the account name).
+
     Returns
     -------
     ExportSummary
@@ -250,6 +257,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     from ..paths import DEFAULT_DATABASE_URL
     model = load_scoring_model(model)
     spec = spec_for_model(model)
+    keep_columns = [c for c in keep_columns if c not in spec.columns]
+    if keep_columns:  # extra text columns after tobmodel's own
+        from dataclasses import replace
+        spec = replace(spec, columns={**spec.columns, **{c: "str" for c in keep_columns}})
     as_of_ts = _resolve_as_of(model, as_of)
     if spec.kind == "churn":
         horizon_months = check_horizon(horizon_months)
@@ -266,6 +277,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
                             destinations=[d.describe() for d in dests],
                             rejects_destinations=[d.describe_rejects() for d in dests])
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
+    job.keep = keep_columns
     started, begun = time.perf_counter(), []
     try:
         for d in dests:
@@ -338,7 +350,8 @@ def _stream(job, src, dests, progress) -> None:
               file=sys.stderr) as bar:
         for chunk in src.chunks:
             if first:
-                _check_columns(chunk, [f["name"] for f in job.features], spec.id_column,
+                _check_columns(chunk, [*(f["name"] for f in job.features),
+                                       *getattr(job, "keep", ())], spec.id_column,
                                src.name)
                 first = False
             scores, rejects = job.process(chunk, summary.read)
