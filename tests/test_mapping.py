@@ -180,6 +180,34 @@ def test_percent_in_a_fraction_column_is_an_error_with_the_fix(copy):
     assert got.max() == pytest.approx(0.413)
 
 
+def test_events_and_a_usage_table_combine(copy):
+    """Segment gives logins and active users, a warehouse sheet gives adoption: the
+    features each source gives are kept (a feature is absent only if no source has it)."""
+    maps = [str(copy / "mapping.yaml"), "zendesk", "segment"]
+    alone = read_export(copy, maps)  # the Segment preset names no key events
+    assert "key_feature_adoption_3m" in alone.absent and "logins_trend" in alone.covariates
+    u = alone.tables["usage"]
+    busy = u.loc[(u["month"] == "2025-10-01") & (u["logins"] > 0), "account_id"][:3]
+    crm = alone.tables["accounts"].set_index("account_id").loc[busy, "crm_account_id"]
+    pd.DataFrame({"Account": crm.to_numpy(), "Month": "2025-10-01",
+                  "Adoption": ["41.3", "12", "90"]}).to_csv(copy / "adoption.csv", index=False)
+    extra = copy / "usage.yaml"
+    extra.write_text("format: tobmodel-mapping/1\nsources:\n  usage:\n    files: [adoption.csv]"
+                     "\n    columns: {account_id: Account, month: Month, key_feature_adoption: "
+                     "Adoption}\n    units: {key_feature_adoption: percent}\n"
+                     "    absent: [active_seats, logins]\n")
+    d = read_export(copy, [*maps, str(extra)])
+    assert not d.errors
+    for feat in ("logins_trend", "active_seat_share_3m", "key_feature_adoption_3m"):
+        assert feat in d.covariates and feat not in d.absent
+    both = d.tables["usage"].set_index(["account_id", "month"])
+    first = (busy.iloc[0], pd.Timestamp("2025-10-01"))
+    assert both.loc[first, "key_feature_adoption"] == pytest.approx(0.413)
+    # the Segment sign-ins and active users of that month are still counted
+    assert both.loc[first, "logins"] == u.set_index(["account_id", "month"]).loc[first, "logins"]
+    assert both.loc[first, "active_seats"] > 0
+
+
 def test_tickets_without_an_account_are_counted_not_lost(export_dir, data):
     raw = pd.read_csv(export_dir / "zendesk" / "tickets.csv", dtype=str)
     no_org = int(raw["organization_id"].isna().sum())

@@ -801,22 +801,30 @@ def _assemble(data, acc, con, events, tickets, usage_src, leads, m):
 
 def _usage(events, usage_src, ids, absent, data):
     cols = ["account_id", "month", "active_seats", "key_feature_adoption", "logins"]
-    frames = []
+    frames, missing = [], []  # per source: feature -> why that source cannot give it
     if events is not None:
         frames.append(events[cols])
+        gaps = {}
         if not events.attrs.get("key_events"):
-            absent["key_feature_adoption_3m"] = "no key_events named for the events source"
+            gaps["key_feature_adoption_3m"] = "no key_events named for the events source"
         if not events.attrs.get("users"):
-            absent["active_seat_share_3m"] = "events have no user_id"
+            gaps["active_seat_share_3m"] = "events have no user_id"
+        missing.append(gaps)
     if usage_src is not None:
         u = usage_src.copy()
         u["account_id"] = account_key(u.pop("crm_account_id"))
+        gaps = {}
         for c in cols:
             if c not in u:
                 u[c] = 0
                 for feat in FEATURE_COST.get(("usage", c), []):
-                    absent[feat] = f"usage has no {c} column"
+                    gaps[feat] = f"usage has no {c} column"
         frames.append(u[cols])
+        missing.append(gaps)
+    # events and a usage table combine: a feature is absent only if no source gives it
+    for feat in (missing[0] if missing else ()):
+        if all(feat in g for g in missing):
+            absent[feat] = "; ".join(g[feat] for g in missing)
     if not frames:
         for feat in TABLE_COST["events"]:
             absent[feat] = "no usage source (events or usage) mapped"
