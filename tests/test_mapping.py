@@ -388,3 +388,6 @@ def test_salesforce_leads_fit_and_score(export_dir, tmp_path, monkeypatch, capsy
     assert len(calls) == n_open and calls["crm_lead_id"].str.startswith("00Q5g").all()
     assert calls["p_convert"].astype(float).is_monotonic_decreasing
     assert calls["company"].str.startswith("Prospect").all()
+    assert main(["evaluate", "--model", "lead.json", "--data", str(export_dir), "--mapping",
+                 "salesforce"]) == 0
+    assert "channel only" in capsys.readouterr().out
