@@ -391,3 +391,17 @@ def test_salesforce_leads_fit_and_score(export_dir, tmp_path, monkeypatch, capsy
     assert main(["evaluate", "--model", "lead.json", "--data", str(export_dir), "--mapping",
                  "salesforce"]) == 0
     assert "channel only" in capsys.readouterr().out
+
+
+def test_a_file_that_is_not_utf8_is_one_problem_not_a_crash(copy):
+    raw = (copy / "Account.csv").read_bytes().decode("utf-8-sig")
+    (copy / "Account.csv").write_bytes(raw.encode("gb18030"))  # 华北 in a Chinese code page
+    d = read_export(copy, _maps(copy))
+    lines = [p.line() for p in d.errors]
+    assert any(x.startswith("Account.csv: cannot be read (") and "UTF-8" in x for x in lines)
+
+
+def test_unreadable_events_file_is_one_problem(copy):
+    (copy / "segment" / "tracks.csv").write_bytes(b"timestamp,user_id,group_id,event\n\xff\xfe\x00")
+    d = read_export(copy, _maps(copy))
+    assert any(p.line().startswith("segment/tracks.csv: cannot be read (") for p in d.errors)

@@ -29,6 +29,8 @@ from .spec import FEATURE_COST, FRACTION_FIELDS, TABLE_COST, Mapping, load_mappi
 
 ACCOUNT_LABELS = ("industry", "region", "tier", "acquisition_channel")
 EVENT_BATCH = 2_000_000
+_UNREADABLE = (UnicodeDecodeError, OSError, ValueError, pd.errors.ParserError,
+               pd.errors.EmptyDataError)
 _MONTH0 = np.datetime64("1900-01", "M").astype(np.int64)  # months 1900-2241 fit in 12 bits
 
 
@@ -190,8 +192,12 @@ class _Reader:
         passthrough = dict(spec.get("passthrough", {}) or {})
         frames = []
         for path in paths:
-            head = _header(path)
             name = display(path, self.root)
+            try:
+                head = _header(path)
+            except _UNREADABLE as e:
+                self.unreadable(name, e)
+                return None
             have = {f: c for f, c in wanted.items() if c in head}
             lacking = [f for f in self.m.required(source) if f not in have]
             for f in lacking:
@@ -216,7 +222,11 @@ class _Reader:
                         " tobmodel validate --suggest FILE guesses them)"))
             if lacking:
                 continue
-            df = _read(path, cols)
+            try:
+                df = _read(path, cols)
+            except _UNREADABLE as e:
+                self.unreadable(name, e)
+                return None
             frame = pd.DataFrame({f: df[c] for f, c in have.items()})
             for out, c in passthrough.items():
                 frame["pt:" + out] = df[c] if c in df else None
@@ -228,6 +238,14 @@ class _Reader:
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         self.rows[source] = len(out)
         return out
+
+    def unreadable(self, name, e):
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        self.problems.append(Problem(
+            name, None, f"cannot be read ({first})",
+            fix="export it again as UTF-8 CSV with a header row (or Parquet)"
+            if isinstance(e, UnicodeDecodeError) else "check that the file is a complete "
+            "CSV or Parquet export"))
 
     def _missing_column(self, name, source, f, col, head, severity):
         near = [h for h in head if h.strip().lower() == str(col).strip().lower()
@@ -513,7 +531,11 @@ def _events(rd, m, problems, tz, acc, cut=None):
     fmt = _fmt(m, "events", "timestamp")
     for path in paths:
         name = display(path, rd.root)
-        head = _header(path)
+        try:
+            head = _header(path)
+        except _UNREADABLE as e:
+            rd.unreadable(name, e)
+            continue
         have = {f: c for f, c in wanted.items() if c in head}
         for f in m.required("events"):
             if f not in have:
@@ -524,7 +546,7 @@ def _events(rd, m, problems, tz, acc, cut=None):
         if any(f not in have for f in m.required("events")):
             continue
         offset = 0
-        for batch in _batches(path, list(have.values())):
+        for batch in _readable(_batches(path, list(have.values())), rd, name):
             df = pd.DataFrame({f: batch[c] for f, c in have.items()})
             if pd.api.types.is_datetime64_any_dtype(df["timestamp"].dtype):
                 ts = df["timestamp"]
@@ -628,6 +650,19 @@ def _sql_chunks(path, columns, size):
                     "string").astype(object)
     finally:
         eng.dispose()
+
+
+def _readable(batches, rd, name):
+    """The batches of a file; a read error ends them as one problem (not a crash)."""
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except _UNREADABLE as e:
+            rd.unreadable(name, e)
+            return
+        yield batch
 
 
 def _batches(path, columns):
