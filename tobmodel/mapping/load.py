@@ -32,6 +32,7 @@ EVENT_BATCH = 2_000_000
 _UNREADABLE = (UnicodeDecodeError, OSError, ValueError, pd.errors.ParserError,
                pd.errors.EmptyDataError)
 _MONTH0 = np.datetime64("1900-01", "M").astype(np.int64)  # months 1900-2241 fit in 12 bits
+_USER_BITS = 28  # user codes; account positions get 64 - 28 - 12 = 24 bits (16M accounts)
 
 
 @dataclass
@@ -526,7 +527,11 @@ def _events(rd, m, problems, tz, acc, cut=None):
     if acc is None:  # nothing to attach events to (the accounts problem is reported)
         return None
     known = pd.Index(acc["crm_account_id"])
+    if len(known) >= 2 ** (64 - _USER_BITS - 12):  # pragma: no cover - 16M accounts
+        raise ValueError(f"{len(known):,} accounts: events are aggregated for up to "
+                         f"{2 ** (64 - _USER_BITS - 12):,} (use the DuckDB engine)")
     seats, key_seats, logins_by = [], [], []  # distinct (account-month, user); login counts
+    users = pd.Index([], dtype=object)  # every user id seen: its position is its code
     n_rows, n_unknown, n_login, latest = 0, 0, 0, None
     fmt = _fmt(m, "events", "timestamp")
     for path in paths:
@@ -577,24 +582,30 @@ def _events(rd, m, problems, tz, acc, cut=None):
             n_login += int(is_login[ok].sum())
             if "user_id" in df:
                 u_codes, u_uniq = _distinct(df["user_id"])
-                user = np.r_[pd.util.hash_array(np.asarray(u_uniq, dtype=object)),
-                             np.uint64(0)][u_codes[ok]]
+                code = users.get_indexer(u_uniq)
+                new = pd.Index(u_uniq[code < 0].to_numpy(dtype=object))
+                code[code < 0] = len(users) + np.arange(len(new))
+                users = users.append(new)
+                if len(users) >= 2 ** _USER_BITS:
+                    raise ValueError(f"{name}: more than {2 ** _USER_BITS:,} distinct users")
+                user = np.r_[code, 0][u_codes[ok]].astype(np.uint64)  # blank: one user
             else:
                 user = np.zeros(int(ok.sum()), np.uint64)
             month = ts[ok].to_numpy().astype("datetime64[M]").astype(np.int64)
-            # one int64 per account-month: position in the accounts x 4096 + month
+            # one integer per account-month (position in the accounts x 4096 + month) and
+            # one per (account-month, user): exact, no hashing
             am = a_pos[ok].astype(np.int64) * 4096 + (month - _MONTH0)
-            pairs = pd.DataFrame({"am": am, "user": user})
-            seats.append(pairs.drop_duplicates())
-            key_seats.append(pairs.loc[is_key[ok]].drop_duplicates())
+            pair = (am.astype(np.uint64) << np.uint64(_USER_BITS)) | user
+            seats.append(pd.unique(pair))
+            key_seats.append(pd.unique(pair[is_key[ok]]))
             logins_by.append(pd.Series(is_login[ok].astype(np.int64)).groupby(am).sum())
             if ok.any():
                 b_latest = ts[ok].max()
                 latest = b_latest if latest is None or b_latest > latest else latest
             n_rows += len(df)
             if len(seats) > 4:  # fold the partial sets: memory bounded by distinct pairs
-                seats = [pd.concat(seats, ignore_index=True).drop_duplicates()]
-                key_seats = [pd.concat(key_seats, ignore_index=True).drop_duplicates()]
+                seats = [pd.unique(np.concatenate(seats))]
+                key_seats = [pd.unique(np.concatenate(key_seats))]
                 logins_by = [pd.concat(logins_by).groupby(level=0).sum()]
     rd.rows["events"] = n_rows
     if n_unknown:
@@ -609,8 +620,10 @@ def _events(rd, m, problems, tz, acc, cut=None):
                                 severity="notice"))
     if not seats:
         return None
-    active = pd.concat(seats, ignore_index=True).drop_duplicates()["am"].value_counts()
-    keyed = pd.concat(key_seats, ignore_index=True).drop_duplicates()["am"].value_counts()
+    shift = np.uint64(_USER_BITS)
+    active = pd.Series(pd.unique(np.concatenate(seats)) >> shift).astype(np.int64).value_counts()
+    keyed = pd.Series(pd.unique(np.concatenate(key_seats)) >> shift).astype(
+        np.int64).value_counts()
     login = pd.concat(logins_by).groupby(level=0).sum()
     am = np.sort(active.index.to_numpy())
     pos, month = am // 4096, am % 4096 + _MONTH0
