@@ -288,6 +288,7 @@ def test_validate_fit_score_evaluate(export_dir, tmp_path, monkeypatch, capsys):
     assert calls["p_churn_horizon"].is_monotonic_decreasing
     assert calls["crm_account_id"].str.startswith("0015g").all()
     assert calls["account_name"].notna().all() and calls["owner"].notna().all()
+    assert "currency" not in calls  # the fixture's mapping states none
     scores = pd.read_csv(tmp_path / "churn_scores.csv", dtype={"crm_account_id": str})
     assert len(scores) == n_active
     # the CRM's own ids and the passthrough columns are in the score output itself
