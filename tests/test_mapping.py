@@ -406,3 +406,15 @@ def test_unreadable_events_file_is_one_problem(copy):
     (copy / "segment" / "tracks.csv").write_bytes(b"timestamp,user_id,group_id,event\n\xff\xfe\x00")
     d = read_export(copy, _maps(copy))
     assert any(p.line().startswith("segment/tracks.csv: cannot be read (") for p in d.errors)
+
+
+def test_value_maps_with_a_catch_all():
+    from tobmodel.mapping.parse import parse_labels
+    s = pd.Series(["Enterprise", "enterprise ", "SMB", "Startup", None, "Mid"])
+    col = Column("Account.csv", "Tier__c", "accounts", "tier", s, [])
+    got = parse_labels(col, {"Enterprise": "KA", "Mid": "mid", "SMB": "SMB", "*": "other"})
+    assert got.tolist() == ["KA", "KA", "SMB", "other", "unknown", "mid"]
+    # without a map: spellings that differ in case or spaces are one level
+    col = Column("Account.csv", "Industry", "accounts", "industry",
+                 pd.Series(["Retail", "retail", " Retail", "零售"]), [])
+    assert parse_labels(col).tolist() == ["Retail", "Retail", "Retail", "零售"]
