@@ -316,6 +316,7 @@ def test_validate_fit_score_evaluate(export_dir, tmp_path, monkeypatch, capsys):
     assert calls["p_churn_horizon"].is_monotonic_decreasing
     assert calls["crm_account_id"].str.startswith("0015g").all()
     assert calls["account_name"].notna().all() and calls["owner"].notna().all()
+    assert "currency" not in calls  # the fixture's mapping states none
     scores = pd.read_csv(tmp_path / "churn_scores.csv", dtype={"crm_account_id": str})
     assert len(scores) == n_active
     # the CRM's own ids and the passthrough columns are in the score output itself
@@ -416,3 +417,32 @@ def test_salesforce_leads_fit_and_score(export_dir, tmp_path, monkeypatch, capsy
     assert len(calls) == n_open and calls["crm_lead_id"].str.startswith("00Q5g").all()
     assert calls["p_convert"].astype(float).is_monotonic_decreasing
     assert calls["company"].str.startswith("Prospect").all()
+    assert main(["evaluate", "--model", "lead.json", "--data", str(export_dir), "--mapping",
+                 "salesforce"]) == 0
+    assert "channel only" in capsys.readouterr().out
+
+
+def test_a_file_that_is_not_utf8_is_one_problem_not_a_crash(copy):
+    raw = (copy / "Account.csv").read_bytes().decode("utf-8-sig")
+    (copy / "Account.csv").write_bytes(raw.encode("gb18030"))  # 华北 in a Chinese code page
+    d = read_export(copy, _maps(copy))
+    lines = [p.line() for p in d.errors]
+    assert any(x.startswith("Account.csv: cannot be read (") and "UTF-8" in x for x in lines)
+
+
+def test_unreadable_events_file_is_one_problem(copy):
+    (copy / "segment" / "tracks.csv").write_bytes(b"timestamp,user_id,group_id,event\n\xff\xfe\x00")
+    d = read_export(copy, _maps(copy))
+    assert any(p.line().startswith("segment/tracks.csv: cannot be read (") for p in d.errors)
+
+
+def test_value_maps_with_a_catch_all():
+    from tobmodel.mapping.parse import parse_labels
+    s = pd.Series(["Enterprise", "enterprise ", "SMB", "Startup", None, "Mid"])
+    col = Column("Account.csv", "Tier__c", "accounts", "tier", s, [])
+    got = parse_labels(col, {"Enterprise": "KA", "Mid": "mid", "SMB": "SMB", "*": "other"})
+    assert got.tolist() == ["KA", "KA", "SMB", "other", "unknown", "mid"]
+    # without a map: spellings that differ in case or spaces are one level
+    col = Column("Account.csv", "Industry", "accounts", "industry",
+                 pd.Series(["Retail", "retail", " Retail", "零售"]), [])
+    assert parse_labels(col).tolist() == ["Retail", "Retail", "Retail", "零售"]

@@ -20,6 +20,9 @@ the weekly job:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
   tobmodel demo            # all of it on a simulated SaaS business
+your own CRM / help-desk / analytics exports:
+  tobmodel validate --input exports/ --suggest mapping.yaml
+  tobmodel fit --data exports/ --mapping mapping.yaml --output models/cox.json
 
 Run `tobmodel <command> --help` for each command's options and an example."""
 

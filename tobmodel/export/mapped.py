@@ -132,6 +132,9 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
     summary.source = str(source)
     calls = (build_lead_list(memory.scores, active) if model.kind == "lead" else
              build_call_list(memory.scores, active, data.passthrough))
+    currency = data.settings.get("currency")
+    if currency and "arr" in calls:  # stated once in the mapping, shown beside the money
+        calls.insert(calls.columns.get_loc("arr") + 1, "currency", currency)
     path = Path(call_list) if call_list else _call_list_path(outputs)
     write_csv(calls, path)
     return MappedRun(summary, data.as_of, not_scored, calls, path)

@@ -29,7 +29,10 @@ from .spec import FEATURE_COST, FRACTION_FIELDS, TABLE_COST, Mapping, load_mappi
 
 ACCOUNT_LABELS = ("industry", "region", "tier", "acquisition_channel")
 EVENT_BATCH = 2_000_000
+_UNREADABLE = (UnicodeDecodeError, OSError, ValueError, pd.errors.ParserError,
+               pd.errors.EmptyDataError)
 _MONTH0 = np.datetime64("1900-01", "M").astype(np.int64)  # months 1900-2241 fit in 12 bits
+_USER_BITS = 28  # user codes; account positions get 64 - 28 - 12 = 24 bits (16M accounts)
 
 
 @dataclass
@@ -190,8 +193,12 @@ class _Reader:
         passthrough = dict(spec.get("passthrough", {}) or {})
         frames = []
         for path in paths:
-            head = _header(path)
             name = display(path, self.root)
+            try:
+                head = _header(path)
+            except _UNREADABLE as e:
+                self.unreadable(name, e)
+                return None
             have = {f: c for f, c in wanted.items() if c in head}
             lacking = [f for f in self.m.required(source) if f not in have]
             for f in lacking:
@@ -216,7 +223,11 @@ class _Reader:
                         " tobmodel validate --suggest FILE guesses them)"))
             if lacking:
                 continue
-            df = _read(path, cols)
+            try:
+                df = _read(path, cols)
+            except _UNREADABLE as e:
+                self.unreadable(name, e)
+                return None
             frame = pd.DataFrame({f: df[c] for f, c in have.items()})
             for out, c in passthrough.items():
                 frame["pt:" + out] = df[c] if c in df else None
@@ -228,6 +239,14 @@ class _Reader:
         out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         self.rows[source] = len(out)
         return out
+
+    def unreadable(self, name, e):
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        self.problems.append(Problem(
+            name, None, f"cannot be read ({first})",
+            fix="export it again as UTF-8 CSV with a header row (or Parquet)"
+            if isinstance(e, UnicodeDecodeError) else "check that the file is a complete "
+            "CSV or Parquet export"))
 
     def _missing_column(self, name, source, f, col, head, severity):
         near = [h for h in head if h.strip().lower() == str(col).strip().lower()
@@ -508,12 +527,20 @@ def _events(rd, m, problems, tz, acc, cut=None):
     if acc is None:  # nothing to attach events to (the accounts problem is reported)
         return None
     known = pd.Index(acc["crm_account_id"])
+    if len(known) >= 2 ** (64 - _USER_BITS - 12):  # pragma: no cover - 16M accounts
+        raise ValueError(f"{len(known):,} accounts: events are aggregated for up to "
+                         f"{2 ** (64 - _USER_BITS - 12):,} (use the DuckDB engine)")
     seats, key_seats, logins_by = [], [], []  # distinct (account-month, user); login counts
+    users = pd.Index([], dtype=object)  # every user id seen: its position is its code
     n_rows, n_unknown, n_login, latest = 0, 0, 0, None
     fmt = _fmt(m, "events", "timestamp")
     for path in paths:
         name = display(path, rd.root)
-        head = _header(path)
+        try:
+            head = _header(path)
+        except _UNREADABLE as e:
+            rd.unreadable(name, e)
+            continue
         have = {f: c for f, c in wanted.items() if c in head}
         for f in m.required("events"):
             if f not in have:
@@ -524,7 +551,7 @@ def _events(rd, m, problems, tz, acc, cut=None):
         if any(f not in have for f in m.required("events")):
             continue
         offset = 0
-        for batch in _batches(path, list(have.values())):
+        for batch in _readable(_batches(path, list(have.values())), rd, name):
             df = pd.DataFrame({f: batch[c] for f, c in have.items()})
             if pd.api.types.is_datetime64_any_dtype(df["timestamp"].dtype):
                 ts = df["timestamp"]
@@ -555,24 +582,30 @@ def _events(rd, m, problems, tz, acc, cut=None):
             n_login += int(is_login[ok].sum())
             if "user_id" in df:
                 u_codes, u_uniq = _distinct(df["user_id"])
-                user = np.r_[pd.util.hash_array(np.asarray(u_uniq, dtype=object)),
-                             np.uint64(0)][u_codes[ok]]
+                code = users.get_indexer(u_uniq)
+                new = pd.Index(u_uniq[code < 0].to_numpy(dtype=object))
+                code[code < 0] = len(users) + np.arange(len(new))
+                users = users.append(new)
+                if len(users) >= 2 ** _USER_BITS:
+                    raise ValueError(f"{name}: more than {2 ** _USER_BITS:,} distinct users")
+                user = np.r_[code, 0][u_codes[ok]].astype(np.uint64)  # blank: one user
             else:
                 user = np.zeros(int(ok.sum()), np.uint64)
             month = ts[ok].to_numpy().astype("datetime64[M]").astype(np.int64)
-            # one int64 per account-month: position in the accounts x 4096 + month
+            # one integer per account-month (position in the accounts x 4096 + month) and
+            # one per (account-month, user): exact, no hashing
             am = a_pos[ok].astype(np.int64) * 4096 + (month - _MONTH0)
-            pairs = pd.DataFrame({"am": am, "user": user})
-            seats.append(pairs.drop_duplicates())
-            key_seats.append(pairs.loc[is_key[ok]].drop_duplicates())
+            pair = (am.astype(np.uint64) << np.uint64(_USER_BITS)) | user
+            seats.append(pd.unique(pair))
+            key_seats.append(pd.unique(pair[is_key[ok]]))
             logins_by.append(pd.Series(is_login[ok].astype(np.int64)).groupby(am).sum())
             if ok.any():
                 b_latest = ts[ok].max()
                 latest = b_latest if latest is None or b_latest > latest else latest
             n_rows += len(df)
             if len(seats) > 4:  # fold the partial sets: memory bounded by distinct pairs
-                seats = [pd.concat(seats, ignore_index=True).drop_duplicates()]
-                key_seats = [pd.concat(key_seats, ignore_index=True).drop_duplicates()]
+                seats = [pd.unique(np.concatenate(seats))]
+                key_seats = [pd.unique(np.concatenate(key_seats))]
                 logins_by = [pd.concat(logins_by).groupby(level=0).sum()]
     rd.rows["events"] = n_rows
     if n_unknown:
@@ -587,8 +620,10 @@ def _events(rd, m, problems, tz, acc, cut=None):
                                 severity="notice"))
     if not seats:
         return None
-    active = pd.concat(seats, ignore_index=True).drop_duplicates()["am"].value_counts()
-    keyed = pd.concat(key_seats, ignore_index=True).drop_duplicates()["am"].value_counts()
+    shift = np.uint64(_USER_BITS)
+    active = pd.Series(pd.unique(np.concatenate(seats)) >> shift).astype(np.int64).value_counts()
+    keyed = pd.Series(pd.unique(np.concatenate(key_seats)) >> shift).astype(
+        np.int64).value_counts()
     login = pd.concat(logins_by).groupby(level=0).sum()
     am = np.sort(active.index.to_numpy())
     pos, month = am // 4096, am % 4096 + _MONTH0
@@ -628,6 +663,19 @@ def _sql_chunks(path, columns, size):
                     "string").astype(object)
     finally:
         eng.dispose()
+
+
+def _readable(batches, rd, name):
+    """The batches of a file; a read error ends them as one problem (not a crash)."""
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except _UNREADABLE as e:
+            rd.unreadable(name, e)
+            return
+        yield batch
 
 
 def _batches(path, columns):

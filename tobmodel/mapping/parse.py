@@ -96,20 +96,39 @@ class Column:
 
 
 def text(s: pd.Series) -> pd.Series:
-    """Stripped text with blanks as missing (object dtype)."""
-    t = s.astype("string").str.strip()
-    return t.where(t != "", None).astype(object)
+    """Stripped text with blanks as missing (object dtype), vectorised in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    vals = s.to_numpy(dtype=object)
+    try:
+        arr = pa.array(vals, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers, dates: their text
+        arr = pa.array(s.astype("string").to_numpy(dtype=object), type=pa.string(),
+                       from_pandas=True)
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(arr.to_numpy(zero_copy_only=False), index=s.index, dtype=object)
 
 
 def blank(s: pd.Series) -> np.ndarray:
     return text(s).isna().to_numpy()
 
 
+def matches(t: pd.Series, pattern: str) -> np.ndarray:
+    """Which texts match the regular expression (anchor it yourself), vectorised in Arrow;
+    missing values do not match."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = pa.array(t.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False).to_numpy(
+        zero_copy_only=False)
+
+
 def parse_ids(col: Column, required=True) -> pd.Series:
     """Ids as text, exactly as exported (Salesforce 0015g00000ABCDE, HubSpot 123...)."""
     t = text(col.values)
     # "123.0" from a spreadsheet round trip is the id 123
-    t = t.where(~t.astype("string").str.fullmatch(r"\d+\.0").fillna(False).to_numpy(bool),
+    t = t.where(~matches(t, r"^\d+\.0$"),
                 t.astype("string").str[:-2].astype(object))
     if required:
         col.report("has blank ids", t.isna().to_numpy(), examples=False,
@@ -145,7 +164,7 @@ def parse_timestamps(col: Column, fmt: str | None = None, tz: str = "UTC") -> pd
         return out.dt.tz_convert(tz).dt.tz_localize(None)
     looks = np.zeros(len(t), bool)
     if fmt is None:
-        looks = t.astype("string").str.fullmatch(_AMBIGUOUS).fillna(False).to_numpy(bool)
+        looks = matches(t, f"^{_AMBIGUOUS}$")
         if looks.any():
             col.report("has dates like", looks,
                        fix=f"these could be month/day or day/month: set {fix_field} (US) or "
@@ -156,8 +175,7 @@ def parse_timestamps(col: Column, fmt: str | None = None, tz: str = "UTC") -> pd
         out = pd.to_datetime(s, format=fmt or "ISO8601", utc=True, errors="coerce")
     except (ValueError, TypeError):
         out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
-    zoned = t.astype("string").str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(
-        False).to_numpy(bool)
+    zoned = matches(t, r"(?:Z|[+-]\d\d:?\d\d)$")
     naive = pd.to_datetime(s.where(~zoned, None), format=fmt or "ISO8601", errors="coerce") \
         if (~zoned & present).any() else pd.Series(pd.NaT, index=s.index)
     local = out.dt.tz_convert(tz).dt.tz_localize(None)
