@@ -67,7 +67,6 @@ from tobmodel.style import use_teaching_style
 use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_columns", 12)
-RNG = np.random.default_rng(13)  # seeded; used in the exercises
 WORK = Path(tempfile.mkdtemp(prefix="tobmodel-owndata-"))
 os.chdir(WORK)  # like a terminal: every path below is relative to this folder
 
