@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install fonts demo test test-fast notebooks lab data benchmarks clean
+.PHONY: install fonts demo test test-fast notebooks notebooks-build lab data benchmarks clean
 
 install: $(STAMP)
 
@@ -36,6 +36,13 @@ notebooks: $(STAMP)
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks; \
 	else echo "no notebooks yet"; fi
+
+# Re-execute every notebook from its .py source and commit-ready tidy it (figures kept).
+notebooks-build: $(STAMP)
+	for f in notebooks/[0-9]*.py; do \
+		$(VENV)/bin/jupytext --to ipynb --execute $$f >/dev/null || exit 1; \
+		$(PY) notebooks/tidy_outputs.py $${f%.py}.ipynb || exit 1; \
+	done
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

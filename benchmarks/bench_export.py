@@ -123,7 +123,8 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
 def main(n: int = 1_000_000, chunksize: int = 100_000,
          destinations: str = "parquet,sqlite,postgresql") -> None:
     wanted = set(destinations.lower().split(","))
-    from tobmodel.export.pgserver import find_pg_bin, throwaway_postgres
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pgserver import find_pg_bin, throwaway_postgres  # test helper, not shipped
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         folder = Path(tmp)
         t = time.perf_counter()

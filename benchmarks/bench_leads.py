@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from tobmodel.leads import fit_lead_model, load_lead_model, make_lead_model, outcome_labels
 from tobmodel.leads.evaluate import calibration_error
-from tobmodel.leads.model import MONOTONE_INCREASING
+from tobmodel.leads.pipeline import MONOTONE_INCREASING
 from tobmodel.leads.reasons import effects
 from tobmodel.simulator import params
 from tobmodel.simulator.leads import simulate_leads
@@ -112,20 +112,20 @@ def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
         if baseline:
             closed, y, _ = outcome_labels(train)
             old, t_old = timed("fit, previous: HGB + 3-fold CalibratedClassifierCV",
-                               lambda: previous_pipeline(model.config["features"]).fit(closed, y))
+                               lambda: previous_pipeline(model.fit_config_["features"]).fit(closed, y))
             p_old = old.predict_proba(test)[:, 1]
         plain, t_plain = timed("score 1M, no reasons",
                                lambda: model.score(new, n_reasons=0, progress=False))
         scored, t_reasons = timed("score 1M with 3 reasons (contributions)",
                                   lambda: model.score(new, progress=False))
-        Z = model.encoding.encode(new.iloc[:n_whatif], warn=False)
-        state = model.engine.prepare(Z)
-        p = model.calibrator(state.raw)
+        Z = model.encoding_.encode(new.iloc[:n_whatif], warn=False)
+        state = model.engine_.prepare(Z)
+        p = model.calibrator_(state.raw)
         E_fast, t_fast = timed(f"  effects only, contributions, {n_whatif:,} leads",
-                               lambda: effects(state, model.calibrator, p, model.references))
+                               lambda: effects(state, model.calibrator_, p, model.references_))
         E_old, t_whatif = timed(f"  effects only, previous what-if, {n_whatif:,} leads",
-                                lambda: effects(_WhatIf(state), model.calibrator, p,
-                                                model.references))
+                                lambda: effects(_WhatIf(state), model.calibrator_, p,
+                                                model.references_))
     assert np.array_equal(plain["p_convert"].to_numpy(), scored["p_convert"].to_numpy())
     with tempfile.TemporaryDirectory() as tmp:
         (path, _), _ = timed("save (JSON)", lambda: (model.save(Path(tmp) / "lead.json"), 0))

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -44,7 +46,9 @@ import pandas as pd
 import tobmodel
 from tobmodel.datasets import load_business
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 RNG = np.random.default_rng(0)  # seeded; used only in the exercises
 
@@ -87,11 +91,12 @@ loop = pd.Series({
     "still customers at as_of": int((sv["churned"] == 0).sum()),
 }, name="count")
 loop_table = loop.to_frame().assign(share_of_leads=(loop / loop.iloc[0]).round(3))
-assert loop.is_monotonic_decreasing, "each step of the loop keeps a subset of the previous"
 loop_table
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert loop.is_monotonic_decreasing, "each step of the loop keeps a subset of the previous"
+
+# %% tags=["nbval-check-output"]
 lead_to_customer = loop["customers (signed)"] / loop["leads"]
 renewed_share = loop["renewed at least once"] / loop["customers (signed)"]
 print(f"{lead_to_customer:.0%} of leads became customers; "
@@ -107,14 +112,15 @@ print(f"{lead_to_customer:.0%} of leads became customers; "
 # %%
 fig, ax = plt.subplots()
 y = np.arange(len(loop))[::-1]
-_ = ax.barh(y, loop.to_numpy(), color=["#9ecae1"] * 3 + ["#3182bd"] + ["#31a354"] * 2)
+ax.barh(y, loop.to_numpy(), color=["#9ecae1"] * 3 + ["#3182bd"] + ["#31a354"] * 2)
 for yi, v, s in zip(y, loop.to_numpy(), loop_table["share_of_leads"]):
     _ = ax.text(v, yi, f"  {v:,} ({s:.0%})", va="center")
-_ = ax.set_yticks(y, loop.index)
-_ = ax.set_xlim(0, loop.iloc[0] * 1.3)
-_ = ax.set_xlabel("number of leads / customers")
-_ = ax.set_title("The to-B loop in numbers (simulated SaaS business, maturity stage)")
+ax.set_yticks(y, loop.index)
+ax.set_xlim(0, loop.iloc[0] * 1.3)
+ax.set_xlabel("number of leads / customers")
+ax.set_title("The to-B loop in numbers (simulated SaaS business, maturity stage)")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 2. Why to-B is not to-C
@@ -123,7 +129,7 @@ plt.tight_layout()
 # Activation, Retention, Revenue, Referral. One person decides, in minutes, and
 # the operator's job is traffic and habit.
 #
-# The second source article (`002_*.txt`) proposes **VABS** for to-B operations,
+# The domain guide (`docs/domain.md`) uses **VABS** for to-B operations instead,
 # because a company pays only for value it can see:
 #
 # | letter | meaning | Chinese | what operations does |
@@ -142,9 +148,27 @@ plt.tight_layout()
 #   is it pleasant) and the **requester** (the department head: scenarios, value).
 # * **Customers differ enormously in size**: key accounts (KA, 大客户) against
 #   small businesses (SMB, 中小客户).
+#
+# What size changes, in the simulator as in real books of business:
+#
+# * A **key account** that has paid rarely leaves before its contract ends, even
+#   when unhappy: switching mid-term wastes money already spent. Its churn shows
+#   at the **renewal date**. In-product usage says little about it; its
+#   customer-success manager sees its health directly.
+# * A **small customer** is price-sensitive and served at scale: self-service
+#   help, tickets (工单) and chat bots. Its in-product behaviour (埋点, tracking)
+#   is the main early warning: usage falls before it leaves.
+# * **When self-service fails, the case escalates**: a bot that fails to solve a
+#   problem three times in a row hands the customer to a ticket or to a person,
+#   depending on the customer's tier. Unresolved problems raise churn risk.
+# * After a deal, customers leave for two main reasons: the product cannot meet
+#   their needs (often because sales **over-promised**, 过度承诺, to close) or a
+#   **competitor poaches** them (竞品撬单).
+#
+# The full list, with how each business type trials and activates, is in the
+# domain guide (`docs/domain.md`); every term is defined in `docs/glossary.md`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 converted = leads["status"] == "converted"
 days_to_close = (leads["outcome_date"] - leads["created_date"]).dt.days[converted]
 tier_arr = accounts.groupby("tier", observed=True)["arr"].agg(["size", "sum"])
@@ -152,6 +176,8 @@ ka_customer_share = tier_arr.loc["KA", "size"] / tier_arr["size"].sum()
 ka_arr_share = tier_arr.loc["KA", "sum"] / tier_arr["sum"].sum()
 print(f"median days from lead to signed contract: {days_to_close.median():.0f}")
 print(f"key accounts: {ka_customer_share:.0%} of customers, {ka_arr_share:.0%} of ARR")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert days_to_close.median() > 30
 assert ka_arr_share > 2 * ka_customer_share
 
@@ -168,11 +194,12 @@ by_dm = leads.groupby("decision_maker_engaged")["status"].agg(
     leads="size", conversion=lambda s: (s == "converted").mean())
 by_dm.round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 conv_dm, conv_no_dm = by_dm.loc[True, "conversion"], by_dm.loc[False, "conversion"]
 print(f"conversion with the decision maker engaged: {conv_dm:.1%}; without: {conv_no_dm:.1%} "
       f"({conv_dm / conv_no_dm:.1f} times as high)")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert conv_dm > 2 * conv_no_dm
 
 # %% [markdown]
@@ -192,23 +219,28 @@ within["share of leads with decision maker"] = dm_share
 within.round(3)
 
 # %%
-assert (within["with decision maker"] > within["without decision maker"]).all()
 ax = within[["without decision maker", "with decision maker"]].plot.bar(rot=0)
-_ = ax.set_ylabel("share of leads that became customers")
-_ = ax.set_xlabel("acquisition channel")
-_ = ax.set_title("Conversion by channel, with and without the decision maker engaged")
+ax.set_ylabel("share of leads that became customers")
+ax.set_xlabel("acquisition channel")
+ax.set_title("Conversion by channel, with and without the decision maker engaged")
 plt.tight_layout()
+plt.show()
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert (within["with decision maker"] > within["without decision maker"]).all()
 
 # %% [markdown]
 # More roles engaged means a better chance: the whole chain has to agree.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 n_roles = leads[roles].sum(axis=1).rename("roles engaged")
 by_roles = converted.groupby(n_roles).agg(["size", "mean"]).rename(
     columns={"size": "leads", "mean": "conversion"})
 print(by_roles.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_roles["conversion"].is_monotonic_increasing
+
 
 # %% [markdown]
 # **What operations does with this.** When a phone qualification finds interest
@@ -269,28 +301,39 @@ north_star = pd.DataFrame([
     ("tool", "paying users (open subscriptions)", open_c["tool"]["account_id"].nunique()),
 ], columns=["business type", "north-star metric", "value"])
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(north_star.round(3).to_string(index=False))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 0 < north_star["value"].iloc[2] <= 1 and 0 < north_star["value"].iloc[3] <= 1
 
 # %% [markdown]
 # Before comparing these numbers, ask "per what?". The SaaS renewal rate is per
-# *contract period*, and many SaaS contracts are monthly: a customer on a monthly
-# term faces that rate twelve times a year.
+# *contract period*, and it blends two kinds of period: a customer on a monthly
+# term faces a renewal decision twelve times a year, a customer on an annual term
+# once. Compounding the blended rate twelve times would treat every customer as
+# monthly; split it by term first, then turn each into a yearly figure.
 
-# %%
-# NBVAL_CHECK_OUTPUT
-rr = north_star["value"].iloc[2]
+# %% tags=["nbval-check-output"]
+c = saas.contracts
+ended = c[(c["end_date"] > AS_OF - pd.DateOffset(months=12)) & (c["end_date"] <= AS_OF)]
+term_of = ended["account_id"].map(accounts.set_index("account_id")["contract_term"])
+by_term = (ended["outcome"] == "renewed").groupby(term_of, observed=True).mean()
 monthly_share = (accounts["contract_term"] == "monthly").mean()
-print(f"contract renewal rate {rr:.1%} per period; {monthly_share:.0%} of SaaS customers are on "
-      f"monthly terms; twelve monthly periods at that rate keep only {rr ** 12:.0%}")
+print(f"blended: {north_star['value'].iloc[2]:.1%} of contract periods renewed in the last 12 months")
+print(f"monthly terms ({monthly_share:.0%} of customers): {by_term['monthly']:.1%} per month, "
+      f"so {by_term['monthly'] ** 12:.0%} of them stay a whole year")
+print(f"annual terms: {by_term['annual']:.1%} renew at their yearly renewal date")
 
 # %% [markdown]
 # Exercise 1 below measures the yearly figure directly. Each business-type
 # notebook (01–04) follows its north star over time.
 #
 # ## 4. Glossary (术语表)
+#
+# The main terms; the complete glossary, with the statistical terms used from
+# notebook 01 on (c-index, Brier score, top-decile lift, strata, ...), is
+# `docs/glossary.md`.
 #
 # | English | Chinese | meaning in this project |
 # |---|---|---|
@@ -331,6 +374,7 @@ print(f"contract renewal rate {rr:.1%} per period; {monthly_share:.0%} of SaaS c
 # | `10_renewal_in_depth` | censoring, Kaplan-Meier, Cox, sBG and discrete-time hazards, calibration, conditional scores vs the truth |
 # | `11_lead_quality_in_depth` | lead models, calibration, grades, reasons, sales capacity |
 # | `12_weekly_export` | the weekly churn-score export: files, SQLite, history, safe writes |
+# | `13_dynamic_churn` | person-months, a dynamic hazard model, honest grading against the oracle and the observable ceiling, churn by cause |
 #
 # Start with the business type closest to your company (01–04), then the
 # lifecycle stage it is in (05–09).
@@ -344,10 +388,11 @@ print(f"contract renewal rate {rr:.1%} per period; {monthly_share:.0%} of SaaS c
 # the customer-success team most?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 a_year_ago = AS_OF - pd.DateOffset(months=12)
 cohort = sv[sv["start_date"] <= a_year_ago].merge(accounts[["account_id", "tier"]], on="account_id")
 alive_then = cohort[cohort["end_date"] > a_year_ago]
@@ -355,14 +400,20 @@ retention_12m = (alive_then["churned"] == 0).groupby(alive_then["tier"], observe
 overall = (alive_then["churned"] == 0).mean()
 print(retention_12m.rename("12-month logo retention").round(3))
 print(f"all tiers: {overall:.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert retention_12m["KA"] > retention_12m["SMB"]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Small customers (SMB) keep the lowest share: they are price-sensitive, mostly
 # on monthly terms and served by self-service, so their in-product behaviour is
 # the early warning. Key accounts rarely leave mid-contract; when they do, it
 # shows at the renewal date. Notebook 02 turns this into per-customer churn
 # scores.
+#
+# </details>
 #
 # **Exercise 2.** Bidding (paid search, 竞价) brings the most leads. Compare
 # bidding with referral leads: share of all leads, conversion rate, and the
@@ -370,24 +421,31 @@ assert retention_12m["KA"] > retention_12m["SMB"]
 # team can only call half of this month's leads, what does this suggest?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 by_channel = pd.DataFrame({
     "share_of_leads": leads["channel"].value_counts(normalize=True),
     "conversion": converted.groupby(leads["channel"], observed=True).mean(),
     "mean_arr_per_customer": accounts.groupby("acquisition_channel", observed=True)["arr"].mean(),
 }).loc[["bidding", "referral"]]
 print(by_channel.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_channel.loc["referral", "conversion"] > by_channel.loc["bidding", "conversion"]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Referral leads are fewer but convert far better and come from larger
 # companies. Calling half the leads at random wastes calls on bidding leads that
 # rarely convert; ranking leads by a model (channel, decision maker, budget,
 # intent…) and calling the top half first wins more customers with the same
 # team. Notebook 11 computes exactly how many more.
+#
+# </details>
 #
 # **Exercise 3.** Draw 200 leads at random (use `RNG`) and estimate the
 # decision-maker effect from them alone. How far is it from the full-data
@@ -395,9 +453,11 @@ assert by_channel.loc["referral", "conversion"] > by_channel.loc["bidding", "con
 # month of leads?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 sample = leads.iloc[RNG.choice(len(leads), size=200, replace=False)]
 s_conv = (sample["status"] == "converted").groupby(sample["decision_maker_engaged"]).mean()
 print(f"sample of 200: with {s_conv[True]:.1%}, without {s_conv[False]:.1%}; "
@@ -407,7 +467,11 @@ se = np.sqrt(conv_dm * (1 - conv_dm) / (sample["decision_maker_engaged"].sum()))
 print(f"standard error of the 'with' rate in the sample: about {se:.1%}")
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # With a couple of hundred leads the rates move by several percentage points
 # from sample to sample; a month's difference of that size is noise. Look at
 # longer windows, confidence intervals, or a model that pools information
 # across channels and sizes.
+#
+# </details>

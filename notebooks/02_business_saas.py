@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -52,7 +54,9 @@ from tobmodel.datasets import load_saas
 from tobmodel.renewal import (add_segments, build_account_features, evaluate_renewal_model,
                               fit_renewal_model, plot_kaplan_meier, plot_metric_comparison)
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 80)
 RNG = np.random.default_rng(2)  # seeded; used in the exercises
@@ -85,19 +89,19 @@ customers_in_force = pd.Series(
     index=month_ends)
 
 fig, ax = plt.subplots()
-_ = ax.plot(arr_in_force.index, arr_in_force, color="C0", label="ARR in force")
-_ = ax.set_ylabel("ARR in force (million CNY)")
-_ = ax.set_xlabel("month end")
+ax.plot(arr_in_force.index, arr_in_force, color="C0", label="ARR in force")
+ax.set_ylabel("ARR in force (million CNY)")
+ax.set_xlabel("month end")
 ax2 = ax.twinx()
-_ = ax2.plot(customers_in_force.index, customers_in_force, color="C2", ls="--",
+ax2.plot(customers_in_force.index, customers_in_force, color="C2", ls="--",
              label="paying customers")
-_ = ax2.set_ylabel("paying customers")
-_ = ax.set_title("SaaS north star: ARR in force and paying customers (maturity stage)")
-_ = fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
+ax2.set_ylabel("paying customers")
+ax.set_title("SaaS north star: ARR in force and paying customers (maturity stage)")
+fig.legend(loc="upper left", bbox_to_anchor=(0.12, 0.88))
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 last_year = contracts[(contracts["end_date"] > AS_OF - pd.DateOffset(years=1))
                       & (contracts["end_date"] <= AS_OF) & (contracts["outcome"] != "open")]
 term = last_year["account_id"].map(accounts.set_index("account_id")["contract_term"])
@@ -111,6 +115,8 @@ print("renewal rate per contract period, last 12 months:",
 print(f"twelve monthly periods at {renewal_rate['monthly']:.1%} keep "
       f"{renewal_rate['monthly'] ** 12:.0%} of monthly customers over a year; one annual "
       f"period keeps {renewal_rate['annual']:.0%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert arr_now > 0 and renewal_rate["annual"] < renewal_rate["monthly"]
 
 # %% [markdown]
@@ -134,24 +140,26 @@ assert arr_now > 0 and renewal_rate["annual"] < renewal_rate["monthly"]
 funnel = L.funnel_table(leads)
 funnel[["step_name", "leads", "conversion_from_previous", "conversion_from_first"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 step_loss = 1 - funnel["conversion_from_previous"].iloc[1:]
 worst = funnel.loc[step_loss.idxmax()]
 prev_name = funnel.loc[step_loss.idxmax() - 1, "step_name"]
 print(f"{funnel['conversion_from_first'].iloc[-1]:.1%} of closed leads signed; the biggest loss "
       f"is from '{prev_name}' to '{worst['step_name']}': {1 - worst['conversion_from_previous']:.0%}"
       f" of those who reached '{prev_name}' did not sign")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert worst["step_name"] == "signed"
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = L.plot_funnel(funnel, ax=ax1)
-_ = ax1.set_title("SaaS lead funnel (label: conversion from the previous step)")
+ax1.set_title("SaaS lead funnel (label: conversion from the previous step)")
 by_channel = L.funnel_table(leads, by="channel")
 ax2 = L.plot_funnel(by_channel, ax=ax2)
-_ = ax2.set_title("Funnel by acquisition channel")
+ax2.set_title("Funnel by acquisition channel")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # The last step, from demo/visit to signature, loses the most: this is where
@@ -162,8 +170,7 @@ plt.tight_layout()
 # Lost leads go to the **loss pool**. Some register again later (revisit the
 # site, read a product page) and re-enter the funnel:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pool = L.loss_pool_summary(leads).set_index("origin")
 print(pool[["leads", "converted", "conversion_rate", "came_back_share",
             "median_days_to_return"]].round(3).to_string())
@@ -187,6 +194,14 @@ print(f"{pool.loc['first-time', 'came_back_share']:.0%} of lost leads came back,
 #
 # We use the logistic model: on a few thousand leads it ranks about as well as
 # boosted trees and its reasons are easy to explain to sales.
+#
+# How to read the table (every notebook uses the same columns; `docs/glossary.md`
+# has them all): **ROC AUC** is the chance that a random lead that converted
+# scores above a random one that did not (0.5 = coin flip, 1 = perfect); the
+# **Brier score** is the mean squared gap between the predicted probability and
+# what happened (0 or 1), lower is better; **top-decile lift** is the conversion
+# rate among the 10% best-scored leads divided by the overall rate (3 = the top
+# tenth converts three times as often as average).
 
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")
@@ -196,11 +211,12 @@ lead_eval = L.evaluate_lead_model(lead_model, test_leads, truth=sim.truth["leads
                                   baselines={"channel only": channel_model})
 lead_eval[["leads", "converted", "roc_auc", "brier", "top_decile_lift"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 auc_model, auc_channel, auc_oracle = lead_eval.loc[["model", "channel only", "oracle"], "roc_auc"]
 print(f"ROC AUC on {int(lead_eval.loc['model', 'leads'])} later leads: model {auc_model:.2f}, "
       f"channel only {auc_channel:.2f}, oracle (true probabilities) {auc_oracle:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert auc_channel < auc_model <= auc_oracle + 0.02
 assert auc_oracle - auc_model < 0.06
 
@@ -220,13 +236,14 @@ p_test = {"model": lead_model.predict_proba(closed_test),
           "channel only": channel_model.predict_proba(closed_test),
           "oracle": sim.truth["leads"].set_index("lead_id")["p_convert"]
           .reindex(closed_test["lead_id"]).to_numpy()}
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = L.plot_calibration(L.calibration_table(y_test, p_test["model"], n_bins=8), ax=ax1,
                         label="model")
-_ = ax1.set_title("Lead model calibration on later leads")
+ax1.set_title("Lead model calibration on later leads")
 ax2 = L.plot_gains(y_test, p_test, ax=ax2)
-_ = ax2.set_title("Cumulative gains: conversions found by calling the top leads")
+ax2.set_title("Cumulative gains: conversions found by calling the top leads")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # **What sales does with it.** Every morning the open leads are scored; the
@@ -243,11 +260,12 @@ call_list = L.capacity_plan(
     leads_per_week=10, weeks=1).call_list
 call_list[["lead_id", "channel", "company_size", "p_convert", "grade", "reasons"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 grade_share = lead_scores["grade"].value_counts(normalize=True).sort_index()
 print(f"{len(open_leads)} open leads at {AS_OF.date()}; grades: "
       + ", ".join(f"{g} {s:.0%}" for g, s in grade_share.items()))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert call_list["p_convert"].is_monotonic_decreasing
 
 # %% [markdown]
@@ -266,8 +284,9 @@ assert call_list["p_convert"].is_monotonic_decreasing
 # %%
 view = add_segments(tobmodel.survival_view(sim), accounts)
 ax = plot_kaplan_meier(view, by="tier")
-_ = ax.set_title("Share of SaaS customers still paying, by tier (Kaplan-Meier, 95% CI)")
+ax.set_title("Share of SaaS customers still paying, by tier (Kaplan-Meier, 95% CI)")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### 4.2 A Cox model: what drives churn
@@ -278,8 +297,12 @@ plt.tight_layout()
 # key-feature adoption, the share of seats in use and of support tickets left
 # unresolved. The Cox model (`fit_renewal_model(model="cox")`) estimates a
 # **hazard ratio** for each: how much it multiplies the risk of churning at any
-# tenure. Monthly and annual contracts get separate baselines (strata), because
-# they churn on different calendars.
+# tenure. Monthly and annual contracts get separate baselines (**strata**: each
+# group gets its own baseline hazard, the curve of risk by tenure, while the
+# hazard ratios are shared), because they churn on different calendars.
+# `baseline="weibull"` extends each baseline past the longest tenure at which a
+# churn was observed with a fitted Weibull curve; without it, the step baseline
+# stays flat there and scores the oldest customers as if they could never leave.
 
 # %%
 COVARIATES = ["tier", "sales_overpromised", "onboarding_completed", "price_vs_tier_median",
@@ -292,15 +315,17 @@ hr[["hazard_ratio", "lower_95", "upper_95", "p", "compared_with"]].round(3)
 
 # %%
 ax = cox.plot_hazard_ratios()
-_ = ax.set_title("What multiplies the risk of churn (Cox hazard ratios, 95% CI, log scale)")
-_ = ax.set_xlabel("hazard ratio (log scale; 1 = no effect)")
+ax.set_title("What multiplies the risk of churn (Cox hazard ratios, 95% CI, log scale)")
+ax.set_xlabel("hazard ratio (log scale; 1 = no effect)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"over-promised at the sale: churn hazard x{hr.loc['sales_overpromised', 'hazard_ratio']:.1f};"
       f" onboarding completed: x{hr.loc['onboarding_completed', 'hazard_ratio']:.1f}; "
       f"key account vs SMB: x{hr.loc['tier=KA', 'hazard_ratio']:.1f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert hr.loc["sales_overpromised", "hazard_ratio"] > 1.5
 assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 assert hr.loc["tier=KA", "hazard_ratio"] < 1
@@ -333,26 +358,28 @@ vs_truth = scores.merge(sim.truth["accounts"], on="account_id", suffixes=("", "_
 rank_next = spearmanr(vs_truth["p_churn_next_renewal"], vs_truth["p_churn_next_renewal_true"])[0]
 rank_12m = spearmanr(vs_truth["p_churn_horizon"], vs_truth["p_churn_12m"])[0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{len(scores)} active customers; rank correlation with the true probability: "
       f"next renewal {rank_next:.2f}, 12 months {rank_12m:.2f}")
 print(f"mean 12-month churn: model {vs_truth['p_churn_horizon'].mean():.1%}, "
       f"truth {vs_truth['p_churn_12m'].mean():.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rank_12m > 0.5
 assert abs(vs_truth["p_churn_horizon"].mean() - vs_truth["p_churn_12m"].mean()) < 0.05
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 5))
-_ = ax.scatter(vs_truth["p_churn_12m"], vs_truth["p_churn_horizon"], s=8, alpha=0.5,
+ax.scatter(vs_truth["p_churn_12m"], vs_truth["p_churn_horizon"], s=8, alpha=0.5,
                c=(vs_truth["next_renewal_date"].notna()), cmap="viridis")
 top = float(max(vs_truth["p_churn_12m"].max(), vs_truth["p_churn_horizon"].max()))
-_ = ax.plot([0, top], [0, top], color="grey", ls="--", label="model = truth")
-_ = ax.set_xlabel("true probability of churn within 12 months (oracle)")
-_ = ax.set_ylabel("Cox model's probability")
-_ = ax.set_title("12-month churn scores of active customers: model vs truth")
-_ = ax.legend()
+ax.plot([0, top], [0, top], color="grey", ls="--", label="model = truth")
+ax.set_xlabel("true probability of churn within 12 months (oracle)")
+ax.set_ylabel("Cox model's probability")
+ax.set_title("12-month churn scores of active customers: model vs truth")
+ax.legend()
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### 4.4 An honest test: score the past, watch the future
@@ -373,20 +400,22 @@ honest = evaluate_renewal_model(sim, CUTOFF, model="cox", covariates=COVARIATES,
 honest[["model", "n_accounts", "c_index", "brier", "calibration_error", "mean_predicted",
         "observed_churn"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 c = honest.set_index("model")["c_index"]
 print(f"cutoff {CUTOFF.date()}: c-index cox {c['cox']:.2f}, baseline {c['baseline']:.2f}, "
       f"oracle {c['oracle']:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert c["baseline"] < c["cox"] <= c["oracle"] + 0.03
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = plot_metric_comparison(honest, "c_index", ax=ax1)
-_ = ax1.set_title("Ranking after the cutoff (c-index)")
+ax1.set_title("Ranking after the cutoff (c-index)")
 ax2 = plot_metric_comparison(honest, "calibration_error", ax=ax2)
-_ = ax2.set_title("Calibration error after the cutoff")
+ax2.set_title("Calibration error after the cutoff")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # The Cox model sits between the spreadsheet baseline and the best possible.
@@ -415,14 +444,15 @@ at_risk[["account_id", "tier", "contract_term", "next_renewal_date", "arr",
 # churned after the snapshot. Compare the 50 highest 12-month scores with all
 # active customers:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 truth_acc = sim.truth["accounts"].set_index("account_id")
 churn_12m = (truth_acc.loc[scores["account_id"], "churn_date"]
              <= AS_OF + pd.DateOffset(months=12)).to_numpy()
 top50 = scores["p_churn_horizon"].rank(ascending=False, method="first").to_numpy() <= 50
 print(f"churned within 12 months (simulated future): top-50 flagged {churn_12m[top50].mean():.0%}, "
       f"all active customers {churn_12m.mean():.0%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert churn_12m[top50].mean() > 1.5 * churn_12m.mean()
 
 # %% [markdown]
@@ -444,32 +474,41 @@ assert churn_12m[top50].mean() > 1.5 * churn_12m.mean()
 # the customer-success team watch most closely at renewal time?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 annual_ended = last_year[term.to_numpy() == "annual"]
 tier_of = annual_ended["account_id"].map(accounts.set_index("account_id")["tier"])
 annual_by_tier = (annual_ended["outcome"] == "renewed").groupby(tier_of, observed=True).agg(
     ["size", "mean"]).rename(columns={"size": "periods_ended", "mean": "renewal_rate"})
 annual_by_tier.index.name = "tier"
 print(annual_by_tier.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert annual_by_tier.loc["KA", "renewal_rate"] > annual_by_tier.loc["SMB", "renewal_rate"]
 
+
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Small businesses renew least. Key accounts renew most, but each lost key
 # account costs far more ARR, so both need attention: SMB through scaled,
 # automated health checks; KA through a named CSM and a value review.
+#
+# </details>
 #
 # **Exercise 2.** Sales can call only 30% of the later (test) leads. What share
 # of the conversions do they reach if they call in the model's order, in the
 # channel-only order, or at random?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 def found_by_top(y, p, share=0.3):
     """Share of all conversions among the top `share` of leads by p."""
     k = int(round(share * len(p)))
@@ -480,11 +519,17 @@ def found_by_top(y, p, share=0.3):
 found = {name: found_by_top(y_test, p) for name, p in p_test.items()}
 found["random (1 draw)"] = found_by_top(y_test, RNG.random(len(y_test)))
 print({k: round(float(v), 2) for k, v in found.items()})
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert found["model"] > found["channel only"] > 0.3 and found["model"] > 0.5
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Calling the top 30% by the model reaches well over half of the conversions;
 # at random you would reach about 30%. Same team, more customers.
+#
+# </details>
 #
 # **Exercise 3.** The CSM team has capacity for 50 renewal reviews. Rank active
 # customers (a) by the model's ARR at risk over 12 months, (b) by ARR alone
@@ -492,10 +537,11 @@ assert found["model"] > found["channel only"] > 0.3 and found["model"] > 0.5
 # churn probabilities, how much expected ARR loss does each list cover?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 review = scores.merge(active[["account_id", "arr"]], on="account_id").merge(
     sim.truth["accounts"][["account_id", "p_churn_12m"]], on="account_id")
 true_loss = review["p_churn_12m"] * review["arr"]
@@ -503,9 +549,15 @@ by_model = review["p_churn_horizon"] * review["arr"]
 cover = {name: true_loss[order.nlargest(50).index].sum() / true_loss.sum()
          for name, order in {"model ARR at risk": by_model, "ARR only": review["arr"]}.items()}
 print({k: f"{v:.0%}" for k, v in cover.items()}, "of the expected ARR loss covered")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert cover["model ARR at risk"] > cover["ARR only"]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Ranking by ARR alone sends the team to big, happy key accounts; ranking by
 # ARR at risk sends it where the money is actually in danger. That is the
 # difference a renewal model makes.
+#
+# </details>

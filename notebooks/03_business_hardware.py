@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -51,7 +53,9 @@ from tobmodel.renewal import (add_segments, build_account_features, fit_renewal_
                               fit_repurchase_model, order_gaps, plot_kaplan_meier)
 from tobmodel.survival import LAPSE_MONTHS
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 RNG = np.random.default_rng(3)  # seeded; used in the exercises
 
@@ -74,19 +78,21 @@ print(sim)
 # %%
 value_by_order = orders.groupby(orders["period"].clip(upper=8))["arr"].median() / 1e3
 fig, ax = plt.subplots()
-_ = ax.bar(value_by_order.index.astype(str).str.replace("8", "8+"), value_by_order, color="C0")
-_ = ax.set_xlabel("order number (1 = first purchase)")
-_ = ax.set_ylabel("median order value (thousand CNY)")
-_ = ax.set_title("Hardware: first orders are small, repeat orders grow")
+ax.bar(value_by_order.index.astype(str).str.replace("8", "8+"), value_by_order, color="C0")
+ax.set_xlabel("order number (1 = first purchase)")
+ax.set_ylabel("median order value (thousand CNY)")
+ax.set_title("Hardware: first orders are small, repeat orders grow")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 first = orders.groupby("account_id")["start_date"].agg(["min", "size"])
 old = first[first["min"] <= AS_OF - pd.DateOffset(months=12)]
 repeat_rate = (old["size"] >= 2).mean()
 print(f"repeat-order rate (customers whose first order is over a year old): {repeat_rate:.0%}; "
       f"median 4th order is {value_by_order[4] / value_by_order[1]:.1f} times the first")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert value_by_order.loc[1:7].is_monotonic_increasing
 assert 0.5 < repeat_rate < 1
 
@@ -102,23 +108,25 @@ assert 0.5 < repeat_rate < 1
 funnel = L.funnel_table(leads)
 funnel[["step_name", "leads", "conversion_from_previous", "conversion_from_first"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 loss = 1 - funnel["conversion_from_previous"]
 worst = int(loss.iloc[1:].idxmax())
 print(f"{funnel['conversion_from_first'].iloc[-1]:.0%} of leads bought; the largest loss is "
       f"from '{funnel.loc[worst - 1, 'step_name']}' to '{funnel.loc[worst, 'step_name']}' "
       f"({loss.iloc[worst]:.0%} lost)")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert funnel.loc[worst, "step_name"] == "purchase"
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = L.plot_funnel(funnel, ax=ax1)
-_ = ax1.set_title("Hardware funnel (label: conversion from previous step)")
+ax1.set_title("Hardware funnel (label: conversion from previous step)")
 times = L.step_times(leads)
 ax2 = L.plot_step_times(times, ax=ax2)
-_ = ax2.set_title("Days between funnel steps")
+ax2.set_title("Days between funnel steps")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # Trial happens offline (a demo unit in the shop, a visit to a reference
@@ -129,6 +137,11 @@ plt.tight_layout()
 #
 # ## 3. Which leads will buy?
 
+# %% [markdown]
+# The columns: ROC AUC (ranking, 0.5 = coin flip), Brier score (squared error of the
+# probabilities, lower is better) and top-decile lift (conversion among the best-scored
+# 10% over the average), as defined in notebook 01 and `docs/glossary.md`.
+
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")
 lead_model = L.fit_lead_model(train_leads, kind="logistic", random_state=0)
@@ -136,11 +149,12 @@ lead_eval = L.evaluate_lead_model(lead_model, test_leads, truth=sim.truth["leads
                                   baselines={"channel only": L.fit_channel_baseline(train_leads)})
 lead_eval[["leads", "converted", "roc_auc", "brier", "top_decile_lift"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 auc = lead_eval["roc_auc"]
 print(f"ROC AUC on later leads: model {auc['model']:.2f}, channel only "
       f"{auc['channel only']:.2f}, oracle {auc['oracle']:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert auc["channel only"] < auc["model"] <= auc["oracle"] + 0.02
 assert auc["oracle"] - auc["model"] < 0.06
 
@@ -167,9 +181,10 @@ trial_offers[["lead_id", "channel", "company_size", "p_convert", "grade", "reaso
 # %%
 view = add_segments(tobmodel.survival_view(sim), accounts)
 ax = plot_kaplan_meier(view, by="tier")
-_ = ax.set_title("Share of hardware customers still buying, by tier (Kaplan-Meier)")
-_ = ax.set_ylabel("share of customers still buying")
+ax.set_title("Share of hardware customers still buying, by tier (Kaplan-Meier)")
+ax.set_ylabel("share of customers still buying")
 plt.tight_layout()
+plt.show()
 
 
 # %% [markdown]
@@ -216,19 +231,21 @@ for label in order_band.cat.categories:
     part = gaps[order_band == label]
     km = KaplanMeierFitter().fit(part["gap_months"], part["reordered"], label=label)
     ax = km.plot_survival_function(ax=ax, ci_show=False)
-_ = ax.axvline(LAPSE_MONTHS, color="grey", ls="--", lw=1)
-_ = ax.set_xlabel("months since the order")
-_ = ax.set_ylabel("share of orders with no next order yet")
-_ = ax.set_title(f"Gap to the next order (Kaplan-Meier); lapse at {LAPSE_MONTHS} months")
+ax.axvline(LAPSE_MONTHS, color="grey", ls="--", lw=1)
+ax.set_xlabel("months since the order")
+ax.set_ylabel("share of orders with no next order yet")
+ax.set_title(f"Gap to the next order (Kaplan-Meier); lapse at {LAPSE_MONTHS} months")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 median_gap = km_gap.median_survival_time_
 no_reorder_in_time = float(km_gap.predict(LAPSE_MONTHS))
 print(f"{len(gaps)} orders of {gaps['account_id'].nunique()} customers; median months to the "
       f"next order {median_gap:.1f}; {no_reorder_in_time:.1%} of gaps pass {LAPSE_MONTHS} months "
       "without a new order (a lapse)")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 0 < no_reorder_in_time < 0.2
 assert (gaps.loc[gaps["latest"], "reordered"] == 0).all() and gaps["gap_months"].max() <= 12
 
@@ -244,19 +261,21 @@ assert (gaps.loc[gaps["latest"], "reordered"] == 0).all() and gaps["gap_months"]
 rep_model = fit_repurchase_model(gaps)
 ratios = rep_model.hazard_ratios_
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{rep_model.n_gaps_} gaps, {rep_model.n_reorders_} reorders")
 print(ratios[["log_order_number", "onboarding_completed", "sales_overpromised", "tier=KA",
               "tier=SMB"]].round(2).to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ratios["log_order_number"] > 1  # loyal customers reorder sooner
 assert ratios["onboarding_completed"] > 1.2  # trained staff use the machine, and reorder
 
 # %%
 ax = rep_model.lifelines_fitter_.plot(hazard_ratios=True)
-_ = ax.set_title("What speeds up the next order (Cox hazard ratios of reordering)")
-_ = ax.set_xlabel("hazard ratio of reordering (log scale; > 1 = reorders sooner)")
+ax.set_title("What speeds up the next order (Cox hazard ratios of reordering)")
+ax.set_xlabel("hazard ratio of reordering (log scale; > 1 = reorders sooner)")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### 4.3 From the gap model to a churn probability, conditional on time passed
@@ -285,10 +304,11 @@ s_m, s_12 = rep_model.lifelines_fitter_.predict_survival_function(
 by_hand = s_12 / s_m
 from_package = float(rep_model.lapse_probability(one)["p_lapse_next_12m"].iloc[0])
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"customer {int(one['account_id'].iloc[0])}, {m_one:.1f} months since the last order: "
       f"S(12) / S(m) = {s_12:.3f} / {s_m:.3f} = {by_hand:.3f}; package {from_package:.3f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert abs(by_hand - from_package) < 1e-6
 
 # %% [markdown]
@@ -306,13 +326,14 @@ for frame, label in [(profile, f"customer {int(one['account_id'].iloc[0])} "
                      (first_buyer, "same customer after a 1st order")]:
     p = rep_model.lapse_probability(frame)["p_lapse_next_12m"]
     _ = ax.plot(months_grid, p, label=label)
-_ = ax.plot(months_grid, no_reorder_in_time / km_gap.predict(months_grid).to_numpy(), ls="--",
+ax.plot(months_grid, no_reorder_in_time / km_gap.predict(months_grid).to_numpy(), ls="--",
             color="grey", label="Kaplan-Meier, no covariates")
-_ = ax.set_xlabel("months since the latest order (m)")
-_ = ax.set_ylabel("P(lapse) = S(12) / S(m)")
-_ = ax.set_title("Lapse risk rises as months pass without an order")
-_ = ax.legend()
+ax.set_xlabel("months since the latest order (m)")
+ax.set_ylabel("P(lapse) = S(12) / S(m)")
+ax.set_title("Lapse risk rises as months pass without an order")
+ax.legend()
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # How good is it? The simulator knows each live customer's true probability of
@@ -328,32 +349,36 @@ rho = spearmanr(vs_truth["p_lapse_next_12m"], vs_truth["p_churn_12m"])[0]
 p_time_only = no_reorder_in_time / km_gap.predict(vs_truth["months_since_last_order"]).to_numpy()
 rho_time_only = spearmanr(p_time_only, vs_truth["p_churn_12m"])[0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{len(vs_truth)} customers with an open order and an oracle score; rank correlation with "
       f"the truth: Cox gap model {rho:.2f}, time since last order only {rho_time_only:.2f}")
 print(f"mean predicted {vs_truth['p_lapse_next_12m'].mean():.1%}, "
       f"true {vs_truth['p_churn_12m'].mean():.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rho > 0.45 and rho > rho_time_only + 0.15
 assert abs(vs_truth["p_lapse_next_12m"].mean() - vs_truth["p_churn_12m"].mean()) < 0.06
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-_ = ax1.scatter(vs_truth["p_churn_12m"], vs_truth["p_lapse_next_12m"], s=8, alpha=0.5)
-_ = ax1.plot([0, 1], [0, 1], color="grey", ls="--", label="model = truth")
-_ = ax1.set_xlabel("true probability of churn within 12 months (oracle)")
-_ = ax1.set_ylabel("gap model's probability of a lapse")
-_ = ax1.set_title("Repurchase model vs truth")
-_ = ax1.legend()
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+ax1.scatter(vs_truth["p_churn_12m"], vs_truth["p_lapse_next_12m"], s=8, alpha=0.5)
+ax1.plot([0, 1], [0, 1], color="grey", ls="--", label="model = truth")
+ax1.set_xlabel("true probability of churn within 12 months (oracle)")
+ax1.set_ylabel("gap model's probability of a lapse")
+ax1.set_title("Repurchase model vs truth")
+ax1.legend()
 band = pd.cut(vs_truth["months_since_last_order"], [0, 3, 6, 9, 12],
               labels=["0-3", "3-6", "6-9", "9-12"])
 by_band = vs_truth.groupby(band, observed=True)[["p_lapse_next_12m", "p_churn_12m"]].mean().rename(
     columns={"p_lapse_next_12m": "gap model (lapse)", "p_churn_12m": "truth (oracle churn)"})
 ax2 = by_band.plot(marker="o", ax=ax2)
-_ = ax2.set_xlabel("months since the latest order")
-_ = ax2.set_ylabel("mean probability within 12 months")
-_ = ax2.set_title("Risk rises as months pass without an order")
+ax2.set_xlabel("months since the latest order")
+ax2.set_ylabel("mean probability within 12 months")
+ax2.set_title("Risk rises as months pass without an order")
 plt.tight_layout()
+plt.show()
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 # the two differences discussed below
 assert by_band.iloc[-1, 0] > by_band.iloc[-1, 1]
 assert ((vs_truth["p_churn_12m"] > 0.9) & (vs_truth["p_lapse_next_12m"] < 0.3)).any()
@@ -412,13 +437,14 @@ tenure_now = vs_truth.merge(fit_renewal_model(features_now).score(features_now)[
 tenure_share_oracle = tenure_now["p_churn_horizon"].mean() / tenure_now["p_churn_12m"].mean()
 rho_tenure = spearmanr(tenure_now["p_churn_horizon"], tenure_now["p_churn_12m"])[0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(back_test.round(2).to_string())
 print(f"the Cox model on tenure predicts {tenure_share:.0%} of the lapses that happened; "
       f"the gap model {gap_then.mean() / lapsed.mean():.0%}")
 print(f"at the snapshot vs the oracle ({len(tenure_now)} customers): Cox on tenure rank "
       f"correlation {rho_tenure:.2f}, mean {tenure_share_oracle:.0%} of the true churn")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert back_test["ROC AUC"].min() > 0.75  # both rank well
 assert back_test["ROC AUC"].iloc[1] > back_test["ROC AUC"].iloc[0]  # tenure sees usage
 assert abs(gap_then.mean() - lapsed.mean()) < 0.05  # the gap model is calibrated
@@ -471,54 +497,73 @@ visit_list[["account_id", "orders_so_far", "months_since_last_order", "order_val
 # in whole months, so most tiers share the same median.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 within_3 = pd.Series({t: 1 - float(KaplanMeierFitter().fit(
     gaps.loc[gaps["tier"] == t, "gap_months"], gaps.loc[gaps["tier"] == t, "reordered"]
 ).predict(3)) for t in ["KA", "mid", "SMB"]}, name="share reordering within 3 months")
 print(within_3.round(3).to_string())
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The differences are small (the Cox ratios for tier above say the same): in
 # this business the gap to the next order depends more on the customer's
 # history with us than on size. Size matters for the *value* at risk, not the
 # timing.
+#
+# </details>
 #
 # **Exercise 2.** A customer ordered 4 months ago. Using the Kaplan-Meier gap
 # curve of all orders (no covariates), what is the chance that they lapse? And
 # for a customer at 9 months?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 s12 = float(km_gap.predict(LAPSE_MONTHS))
 p_lapse = {m: s12 / float(km_gap.predict(m)) for m in (4, 9)}
 print({f"{m} months": round(p, 3) for m, p in p_lapse.items()})
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert p_lapse[9] > p_lapse[4]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The longer a customer goes without an order, the likelier the lapse: the
 # customers who were going to reorder mostly have. That is why the visit list
 # is driven by months since the last order.
+#
+# </details>
 #
 # **Exercise 3.** The team can make 30 visits. Compare the expected lapses
 # (true probabilities) among 30 customers chosen by the model with 30 chosen at
 # random (use `RNG`).
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 by_model = vs_truth.nlargest(30, "p_lapse_next_12m")["p_churn_12m"].sum()
 at_random = vs_truth["p_churn_12m"].to_numpy()[RNG.choice(len(vs_truth), 30, replace=False)].sum()
 print(f"expected lapses among 30 visited: model's list {by_model:.1f}, random {at_random:.1f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_model > 1.5 * at_random
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The model's list holds far more customers about to lapse than a random one:
 # each visit has a better chance of saving a relationship.
+#
+# </details>

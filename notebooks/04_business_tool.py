@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -48,7 +50,9 @@ from tobmodel.renewal import (add_segments, build_account_features, compare_segm
                               evaluate_renewal_model, fit_renewal_model, plot_kaplan_meier,
                               retention_at)
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 80)
 RNG = np.random.default_rng(4)  # seeded; used in the exercises
@@ -79,22 +83,24 @@ trial = closed_leads["engaged_date"].notna()
 trial_to_paid = (closed_leads.loc[trial, "status"] == "converted").groupby(
     closed_leads.loc[trial, "created_date"].dt.year).mean()
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-_ = ax1.plot(paying.index, paying.to_numpy())
-_ = ax1.set_xlabel("month end")
-_ = ax1.set_ylabel("paying users")
-_ = ax1.set_title("Paying users (subscriptions in force)")
-_ = ax2.bar(trial_to_paid.index.astype(str), trial_to_paid.to_numpy(), color="C1")
-_ = ax2.set_xlabel("year of sign-up")
-_ = ax2.set_ylabel("share of active trials that paid")
-_ = ax2.set_title("Trial-to-paid conversion by sign-up year")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+ax1.plot(paying.index, paying.to_numpy())
+ax1.set_xlabel("month end")
+ax1.set_ylabel("paying users")
+ax1.set_title("Paying users (subscriptions in force)")
+ax2.bar(trial_to_paid.index.astype(str), trial_to_paid.to_numpy(), color="C1")
+ax2.set_xlabel("year of sign-up")
+ax2.set_ylabel("share of active trials that paid")
+ax2.set_title("Trial-to-paid conversion by sign-up year")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"paying users at {AS_OF.date()}: {paying.iloc[-1]} ({paying.iloc[-1] / paying.iloc[-13] - 1:+.0%}"
       f" on a year earlier); trial-to-paid conversion over all years "
       f"{(closed_leads.loc[trial, 'status'] == 'converted').mean():.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert paying.iloc[-1] > 0 and 0.2 < trial_to_paid.mean() < 0.8
 
 # %% [markdown]
@@ -113,19 +119,21 @@ activity = pd.cut(closed_leads["trial_active_days"], [-1, 0, 3, 7, 30],
                   labels=["0 days", "1-3 days", "4-7 days", "8+ days"])
 by_activity = (closed_leads["status"] == "converted").groupby(activity, observed=True).agg(
     ["size", "mean"]).rename(columns={"size": "leads", "mean": "paid"})
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = L.plot_funnel(funnel, ax=ax1)
-_ = ax1.set_title("Tool funnel (label: conversion from previous step)")
-_ = ax2.bar(by_activity.index.astype(str), by_activity["paid"], color="C2")
-_ = ax2.set_xlabel("days of activity during the trial")
-_ = ax2.set_ylabel("share that paid")
-_ = ax2.set_title("Trial activity predicts payment")
+ax1.set_title("Tool funnel (label: conversion from previous step)")
+ax2.bar(by_activity.index.astype(str), by_activity["paid"], color="C2")
+ax2.set_xlabel("days of activity during the trial")
+ax2.set_ylabel("share that paid")
+ax2.set_title("Trial activity predicts payment")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(by_activity.round(3).to_string())
 print(f"the last step (active trial -> paid) keeps {funnel['conversion_from_previous'].iloc[-1]:.0%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_activity["paid"].is_monotonic_increasing
 
 # %% [markdown]
@@ -137,6 +145,11 @@ assert by_activity["paid"].is_monotonic_increasing
 #
 # ## 3. Which trials will pay?
 
+# %% [markdown]
+# The columns: ROC AUC (ranking, 0.5 = coin flip), Brier score (squared error of the
+# probabilities, lower is better) and top-decile lift (conversion among the best-scored
+# 10% over the average), as defined in notebook 01 and `docs/glossary.md`.
+
 # %%
 train_leads, test_leads = L.time_split(leads, "2025-01-01")
 lead_model = L.fit_lead_model(train_leads, kind="logistic", random_state=0)
@@ -144,11 +157,12 @@ lead_eval = L.evaluate_lead_model(lead_model, test_leads, truth=sim.truth["leads
                                   baselines={"channel only": L.fit_channel_baseline(train_leads)})
 lead_eval[["leads", "converted", "roc_auc", "brier", "top_decile_lift"]].round(3)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 auc = lead_eval["roc_auc"]
 print(f"ROC AUC on later sign-ups: model {auc['model']:.2f}, channel only "
       f"{auc['channel only']:.2f}, oracle {auc['oracle']:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert auc["channel only"] < auc["model"] <= auc["oracle"] + 0.02
 assert auc["oracle"] - auc["model"] < 0.06
 
@@ -176,13 +190,16 @@ call_list[["lead_id", "company_size", "trial_active_days", "p_convert", "grade",
 # %%
 view = add_segments(tobmodel.survival_view(sim), accounts)
 ax = plot_kaplan_meier(view, by="contract_term")
-_ = ax.set_title("Share of paying users still paying, by contract term (Kaplan-Meier)")
-_ = ax.set_ylabel("share still paying")
+ax.set_title("Share of paying users still paying, by contract term (Kaplan-Meier)")
+ax.set_ylabel("share still paying")
 plt.tight_layout()
+plt.show()
 
 # %%
 segments_test = compare_segments(view, "contract_term")
 print(segments_test)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert segments_test.p_value < 0.05
 
 # %% [markdown]
@@ -198,13 +215,15 @@ features = build_account_features(sim)
 cox = fit_renewal_model(features, model="cox", covariates=COVARIATES, baseline="weibull")
 hr = cox.hazard_ratios_.set_index("covariate")
 ax = cox.plot_hazard_ratios()
-_ = ax.set_title("What drives paying users to cancel (Cox hazard ratios, log scale)")
-_ = ax.set_xlabel("hazard ratio (log scale; 1 = no effect)")
+ax.set_title("What drives paying users to cancel (Cox hazard ratios, log scale)")
+ax.set_xlabel("hazard ratio (log scale; 1 = no effect)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(hr[["hazard_ratio", "lower_95", "upper_95", "p"]].round(2).to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 assert hr.loc["price_vs_tier_median", "hazard_ratio"] > 1.5
 assert hr.loc["active_seat_share_3m", "hazard_ratio"] < 0.5
@@ -228,24 +247,26 @@ CUTOFF = AS_OF - pd.DateOffset(months=15)  # fit on the past, grade on the next 
 honest = evaluate_renewal_model(sim, CUTOFF, model="cox", covariates=COVARIATES,
                                 baseline="weibull")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{len(scores)} paying users; rank correlation with the truth: next renewal "
       f"{rho_next:.2f}, 12 months {rho_12m:.2f}")
 print(honest[["model", "n_accounts", "c_index", "brier", "calibration_error"]].round(2)
       .to_string(index=False))
 c = honest.set_index("model")["c_index"]
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rho_12m > 0.5 and c["baseline"] < c["cox"] <= c["oracle"]
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 5))
-_ = ax.scatter(vs_truth["p_churn_12m"], vs_truth["p_churn_horizon"], s=8, alpha=0.5)
-_ = ax.plot([0, 1], [0, 1], color="grey", ls="--", label="model = truth")
-_ = ax.set_xlabel("true probability of cancelling within 12 months (oracle)")
-_ = ax.set_ylabel("Cox model's probability")
-_ = ax.set_title("Paying users: 12-month churn score vs truth")
-_ = ax.legend()
+ax.scatter(vs_truth["p_churn_12m"], vs_truth["p_churn_horizon"], s=8, alpha=0.5)
+ax.plot([0, 1], [0, 1], color="grey", ls="--", label="model = truth")
+ax.set_xlabel("true probability of cancelling within 12 months (oracle)")
+ax.set_ylabel("Cox model's probability")
+ax.set_title("Paying users: 12-month churn score vs truth")
+ax.legend()
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 5. What the team does
@@ -270,58 +291,80 @@ at_risk[["account_id", "tier", "contract_term", "arr", "p_churn_horizon", "arr_a
 # active 8 days or more, by company size. Where would a sales call add most?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 engaged_trials = closed_leads[closed_leads["trial_active_days"] >= 8]
 by_size = (engaged_trials["status"] == "converted").groupby(
     engaged_trials["company_size"], observed=True).agg(["size", "mean"]).rename(
     columns={"size": "leads", "mean": "paid"})
 print(by_size.round(3).to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_size["leads"].sum() > 50
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Even well-engaged trials do not all pay. The active trials of larger
 # companies that have not paid are the best use of a salesperson's hour: the
 # user is convinced, the purchase needs a decision maker, a quote and an
 # invoice — exactly what sales brings.
+#
+# </details>
 #
 # **Exercise 2.** What share of monthly paying users are still paying 12 months
 # after their first payment, against annual ones? Use
 # `tobmodel.renewal.descriptive.retention_at` on the survival view.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 ret = retention_at(view, months=[12, 24], by="contract_term")
 print(ret[["segment", "months", "retention", "lower", "upper"]].round(3).to_string(index=False))
 r12 = ret[ret["months"] == 12].set_index("segment")["retention"]
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert r12["annual"] > r12["monthly"]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Annual subscribers stay longer (partly because they committed, partly
 # because the more convinced users choose annual plans). Offering the annual
 # plan at a discount to monthly users who have been active for a few months is
 # a standard tool retention move.
+#
+# </details>
 #
 # **Exercise 3.** Draw 200 paying users at random (use `RNG`). Among them, what
 # share of the true expected cancellations (sum of the oracle's 12-month
 # probabilities) sits in the model's top 20%?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 sample = vs_truth.iloc[RNG.choice(len(vs_truth), size=200, replace=False)]
 top_fifth = sample.nlargest(40, "p_churn_horizon")
 share = top_fifth["p_churn_12m"].sum() / sample["p_churn_12m"].sum()
 print(f"the model's top 20% holds {share:.0%} of the expected cancellations")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert share > 0.3
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Well above 20%: a retention campaign aimed at the model's top fifth reaches a
 # much larger share of the users who are going to cancel than a campaign aimed
 # at a random fifth.
+#
+# </details>

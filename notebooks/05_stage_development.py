@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.16.0
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -43,14 +43,16 @@ import pandas as pd
 import tobmodel
 from tobmodel.survival import calendar_months
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 
 # %% [markdown]
 # ## 1. The decision chain (决策链)
 #
-# The source articles describe the simple decision chain of a business customer:
+# The domain guide (`docs/domain.md`) describes the simple decision chain of a business customer:
 #
 # | role | Chinese | who | what they care about | research questions |
 # |---|---|---|---|---|
@@ -76,8 +78,7 @@ mat = tobmodel.simulate("saas", "maturity", n_accounts=2000, seed=7)
 print(dev)
 print(mat)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 sizes = pd.DataFrame({
     "development": {name: len(df) for name, df in dev.tables.items()},
     "maturity": {name: len(df) for name, df in mat.tables.items()},
@@ -94,6 +95,8 @@ history_months = float(calendar_months(dev.leads["created_date"].min(), dev.as_o
 print(f"Development stage: {history_months:.0f} months of history, {n_contacts} research "
       f"contacts (leads) and {n_pilots} pilot customers; the mature business has {ratio_accounts:.0f} times as many customers and "
       f"{ratio_usage:.0f} times as many months of usage data.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 10 <= n_pilots <= 60 and ratio_accounts > 30
 
 # %% [markdown]
@@ -106,14 +109,15 @@ assert 10 <= n_pilots <= 60 and ratio_accounts > 30
 # Early contacts come mostly through relationships (referral) and offline business
 # development, not paid search: there is nothing to advertise yet.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 channel_share = dev.leads["channel"].value_counts(normalize=True).round(3)
 channel_share
 
 # %%
 top_channel = channel_share.index[0]
 print(f"{channel_share.iloc[0]:.0%} of research contacts came through {top_channel}.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert top_channel == "referral"
 
 # %% [markdown]
@@ -124,10 +128,10 @@ assert top_channel == "referral"
 ROLES = ["decision_maker_engaged", "user_engaged", "requester_engaged"]
 coverage = dev.leads.groupby("company_size", observed=True)[ROLES].mean()
 ax = coverage.rename(columns=lambda c: c.replace("_engaged", "")).plot.bar(rot=0)
-_ = ax.set_title("Development stage: share of research contacts where each role took part")
-_ = ax.set_xlabel("company size")
-_ = ax.set_ylabel("share of contacts")
-_ = ax.legend(title="role")
+ax.set_title("Development stage: share of research contacts where each role took part")
+ax.set_xlabel("company size")
+ax.set_ylabel("share of contacts")
+ax.legend(title="role")
 plt.show()
 
 # %%
@@ -136,6 +140,8 @@ leads = dev.leads.assign(roles=dev.leads[ROLES].sum(axis=1),
 print(coverage.round(3))
 all_three = (leads["roles"] == 3).mean()
 print(f"all three roles reached: {all_three:.1%} of contacts")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert coverage.loc["KA", "decision_maker_engaged"] > coverage.loc["SMB", "decision_maker_engaged"]
 assert all_three < 0.5
 
@@ -171,17 +177,19 @@ def pilot_rate_by(df, column):
 
 # %%
 by_roles = pilot_rate_by(leads, "roles")
-assert by_roles["rate"].is_monotonic_increasing
 by_roles.round(4)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert by_roles["rate"].is_monotonic_increasing
 
 # %%
 fig, ax = plt.subplots()
 err = np.vstack([by_roles["rate"] - by_roles["low"], by_roles["high"] - by_roles["rate"]])
-_ = ax.errorbar(by_roles.index, by_roles["rate"], yerr=err, fmt="o", capsize=5)
-_ = ax.set_title("Pilot rate by number of decision-chain roles engaged (95% interval)")
-_ = ax.set_xlabel("roles engaged (decision maker, user, requester)")
-_ = ax.set_ylabel("share of contacts who signed a pilot")
-_ = ax.set_xticks([0, 1, 2, 3])
+ax.errorbar(by_roles.index, by_roles["rate"], yerr=err, fmt="o", capsize=5)
+ax.set_title("Pilot rate by number of decision-chain roles engaged (95% interval)")
+ax.set_xlabel("roles engaged (decision maker, user, requester)")
+ax.set_ylabel("share of contacts who signed a pilot")
+ax.set_xticks([0, 1, 2, 3])
 plt.show()
 
 # %% [markdown]
@@ -207,6 +215,8 @@ print(f"Engaging the decision maker multiplies the signing rate by {dm_lift_dev:
       f"development stage and by {dm_lift_mat:.1f} in maturity; the interval is "
       f"{rel_width_dev:.1f} times the rate itself in development, "
       f"{rel_width_mat:.2f} times in maturity.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert dm_lift_dev > 2 and dm_lift_mat > 1.5
 assert rel_width_dev > 1 and rel_width_dev > 3 * rel_width_mat
 
@@ -230,22 +240,21 @@ first_renewal = sv["start_date"] + pd.DateOffset(months=12)
 
 fig, ax = plt.subplots(figsize=(8, 6))
 colors = np.where(sv["churned"] == 1, "tab:red", np.where(annual, "tab:blue", "tab:orange"))
-_ = ax.hlines(sv.index, sv["start_date"], sv["end_date"], colors=colors, lw=2)
-_ = ax.scatter(first_renewal[annual], sv.index[annual], marker="o", facecolors="none",
+ax.hlines(sv.index, sv["start_date"], sv["end_date"], colors=colors, lw=2)
+ax.scatter(first_renewal[annual], sv.index[annual], marker="o", facecolors="none",
                edgecolors="tab:blue", label="first renewal date (annual)")
-_ = ax.axvline(as_of, color="black", ls="--", label="as_of (today)")
-_ = ax.plot([], [], color="tab:blue", label="annual pilot")
-_ = ax.plot([], [], color="tab:orange", label="monthly pilot")
-_ = ax.plot([], [], color="tab:red", label="churned pilot")
-_ = ax.set_title("Development stage: pilot customers from first contract to today")
-_ = ax.set_xlabel("date")
-_ = ax.set_ylabel("pilot (sorted by start)")
-_ = ax.legend(loc="upper left", fontsize=8)
+ax.axvline(as_of, color="black", ls="--", label="as_of (today)")
+ax.plot([], [], color="tab:blue", label="annual pilot")
+ax.plot([], [], color="tab:orange", label="monthly pilot")
+ax.plot([], [], color="tab:red", label="churned pilot")
+ax.set_title("Development stage: pilot customers from first contract to today")
+ax.set_xlabel("date")
+ax.set_ylabel("pilot (sorted by start)")
+ax.legend(loc="upper left", fontsize=8)
 fig.autofmt_xdate()
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pilot_facts = pd.Series({
     "pilots": len(sv),
     "annual pilots": int(annual.sum()),
@@ -273,6 +282,8 @@ print(f"Churn events observed: {n_events}; needed for an 8-coefficient model: ab
       f"{needed}. The longest pilot has {longest:.1f} months of history, so no annual "
       f"contract has reached a renewal yet: the renewal decision itself has never been "
       f"observed.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert n_events < 5 and longest < 12
 
 # %% [markdown]
@@ -289,6 +300,8 @@ oracle_12m = truth["p_churn_12m"].mean()
 print(f"Churned so far: {seen_rate:.1%} of pilots. Oracle mean probability of churning in "
       f"the next 12 months for the pilots still active: {oracle_12m:.0%}. Actually churned "
       f"within 24 months of today: {true_24m:.0%}.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert seen_rate < 0.15 and oracle_12m > 2 * seen_rate and true_24m > 0.3
 
 # %% [markdown]
@@ -314,12 +327,16 @@ assert seen_rate < 0.15 and oracle_12m > 2 * seen_rate and true_24m > 0.3
 # engaged most often? Give the share per size.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 full_chain = leads.assign(full=leads["roles"] == 3).groupby(
     "company_size", observed=True)["full"].mean()
 print(full_chain.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert full_chain.idxmax() == "KA"
 
 # %% [markdown]
@@ -328,15 +345,19 @@ assert full_chain.idxmax() == "KA"
 # Why is that still far too few events for a model?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 soon = annual & (first_renewal <= as_of + pd.DateOffset(months=6)).to_numpy()
 soon_ids = sv.loc[soon, "account_id"]
 churn_at_renewal = truth.set_index("account_id").loc[soon_ids, "churn_date"]
 n_churn_soon = int((churn_at_renewal <= as_of + pd.DateOffset(months=6)).sum())
 print(f"{soon.sum()} annual pilots renew in the next 6 months; {n_churn_soon} of them "
       f"churn. Still an order of magnitude below the ~{needed} events a model needs.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert n_churn_soon < needed
 
 # %% [markdown]
@@ -344,9 +365,11 @@ assert n_churn_soon < needed
 # bidding contacts". Check it with the Wilson interval. Is the claim supported?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 by_channel = pilot_rate_by(leads, "channel")
 print(by_channel.round(4))
 overlap = by_channel.loc["bidding", "high"] > by_channel.loc["referral", "low"]

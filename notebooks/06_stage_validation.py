@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -43,15 +45,18 @@ from threadpoolctl import threadpool_limits
 import tobmodel
 from tobmodel import leads as L
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
-_ = threadpool_limits(1)  # one OpenMP thread: much faster model fits on a busy machine
+threadpool_limits(1)  # one OpenMP thread: much faster model fits on a busy machine
 
 sim = tobmodel.simulate("saas", "validation", n_accounts=1000, seed=6)
 leads, accounts, contracts = sim.leads, sim.accounts, sim.contracts
 AS_OF = sim.as_of
 print(sim)
+plt.show()
 
 # %% [markdown]
 # ## 1. Widening the funnel (扩大漏斗顶部)
@@ -64,18 +69,20 @@ print(sim)
 month = leads["created_date"].dt.to_period("M")
 per_month = leads.groupby([month, "channel"], observed=True).size().unstack(fill_value=0)
 ax = per_month.plot.area(stacked=True, linewidth=0)
-_ = ax.set_title("SaaS, validation stage: new leads per month by channel")
-_ = ax.set_xlabel("month the lead registered")
-_ = ax.set_ylabel("leads")
+ax.set_title("SaaS, validation stage: new leads per month by channel")
+ax.set_xlabel("month the lead registered")
+ax.set_ylabel("leads")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 total = per_month.sum(axis=1)
 growth = total.iloc[-6:].sum() / total.iloc[:6].sum()
 bidding_share = (leads["channel"] == "bidding").mean()
 print(f"leads in the last six months: {growth:.1f} times the first six; "
       f"bidding brings {bidding_share:.0%} of all leads")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert growth > 1.8 and bidding_share > 0.35
 
 # %% [markdown]
@@ -88,15 +95,17 @@ assert growth > 1.8 and bidding_share > 0.35
 funnel = L.funnel_table(leads)
 fig, ax = plt.subplots()
 ax = L.plot_funnel(funnel, ax=ax)
-_ = ax.set_title("Lead funnel, validation stage (closed leads)")
+ax.set_title("Lead funnel, validation stage (closed leads)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 by_channel = L.funnel_table(leads, by="channel")
 signed = by_channel[by_channel["step"] == by_channel["step"].max()].set_index("channel")
 print(funnel[["step_name", "leads", "conversion_from_previous"]].round(2).to_string(index=False))
 print(signed["conversion_from_first"].sort_values().round(3).to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert funnel["conversion_from_previous"].iloc[1:].idxmin() == funnel.index[-1]  # signing
 assert signed["conversion_from_first"].idxmin() == "bidding"
 assert signed.loc["referral", "conversion_from_first"] > 2 * signed.loc["bidding",
@@ -123,9 +132,10 @@ channel_only = L.fit_channel_baseline(train)
 evaluation = L.evaluate_lead_model(model, test, truth=sim.truth["leads"],
                                    baselines={"channel only": channel_only})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(evaluation[["leads", "conversion_rate", "roc_auc", "top_decile_lift"]].astype(float).round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert evaluation.loc["model", "roc_auc"] > evaluation.loc["channel only", "roc_auc"] + 0.05
 assert evaluation.loc["oracle", "roc_auc"] - evaluation.loc["model", "roc_auc"] < 0.08
 
@@ -139,20 +149,22 @@ test_closed, y_test, _ = L.outcome_labels(test)
 scored = model.score(test_closed, n_reasons=0).assign(channel=test_closed["channel"].to_numpy())
 grade_mix = pd.crosstab(scored["channel"], scored["grade"], normalize="index")
 ax = grade_mix[["A", "B", "C", "D"]].plot.barh(stacked=True)
-_ = ax.set_title("Grade mix of the newest leads, by channel")
-_ = ax.set_xlabel("share of the channel's leads")
-_ = ax.set_ylabel("channel")
-_ = ax.legend(title="grade", loc="lower right")
+ax.set_title("Grade mix of the newest leads, by channel")
+ax.set_xlabel("share of the channel's leads")
+ax.set_ylabel("channel")
+ax.legend(title="grade", loc="lower right")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ab = (grade_mix["A"] + grade_mix["B"]).sort_values()
 ab_bidding = pd.Series(scored["grade"].isin(["A", "B"]).to_numpy()).groupby(
     scored["channel"].to_numpy()).sum()
 share_of_ab_from_bidding = ab_bidding["bidding"] / ab_bidding.sum()
 print(f"share of A/B leads: bidding {ab['bidding']:.0%}, referral {ab['referral']:.0%}; "
       f"yet bidding supplies {share_of_ab_from_bidding:.0%} of all A/B leads")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ab["bidding"] < min(0.5, ab["referral"])
 
 # %% [markdown]
@@ -202,12 +214,13 @@ def unit_economics(sim, by="acquisition_channel"):
     return out
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ue = unit_economics(sim)
 print(ue.round({"mean_arr": -3, "monthly_churn": 3, "cac": -2, "lifetime_months": 0,
                 "ltv": -3, "ltv_to_cac": 1, "payback_months": 1}).sort_values("ltv_to_cac")
       .to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ue["ltv_to_cac"].idxmin() == "bidding" and ue["ltv_to_cac"].idxmax() == "referral"
 
 # %% [markdown]
@@ -258,27 +271,29 @@ def break_even_month(pnl):
 pnl = monthly_pnl(sim)
 fig, ax = plt.subplots()
 x = pnl.index.to_timestamp()
-_ = ax.plot(x, pnl["gross_profit"] / 1e6, marker="o", label="gross profit from customers")
-_ = ax.plot(x, (pnl["acquisition"] + pnl["fixed"]) / 1e6, marker="s",
+ax.plot(x, pnl["gross_profit"] / 1e6, marker="o", label="gross profit from customers")
+ax.plot(x, (pnl["acquisition"] + pnl["fixed"]) / 1e6, marker="s",
             label="acquisition + fixed costs")
-_ = ax.set_title("Validation stage: monthly gross profit against costs")
-_ = ax.set_xlabel("month")
-_ = ax.set_ylabel("million CNY per month")
-_ = ax.legend()
+ax.set_title("Validation stage: monthly gross profit against costs")
+ax.set_xlabel("month")
+ax.set_ylabel("million CNY per month")
+ax.legend()
 fig.autofmt_xdate()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 be = break_even_month(pnl)
 months_to_be = (be - pnl.index[0]).n + 1
 print(f"break-even (profit positive every month since): {be}, month {months_to_be} of "
       f"{len(pnl)}; cumulative result so far {pnl['cumulative_profit'].iloc[-1] / 1e6:.1f} "
       f"million CNY")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert be is not None and 6 < months_to_be < len(pnl)
 
 # %% [markdown]
 # With these assumptions the paying customers started to fund the business in the
-# month printed above: by the definition in the source articles, PMF is reached, and
+# month printed above: by the definition in the domain guide, PMF is reached, and
 # the company can move to the growth stage (发展期). The cumulative result is still the
 # investment made on the way; it is paid back only if customers keep renewing, which is
 # why renewal (续约) matters from the very first customers.
@@ -299,30 +314,40 @@ assert be is not None and 6 < months_to_be < len(pnl)
 # when does the business break even?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 base_bidding_cost = COST_PER_LEAD["bidding"]
 COST_PER_LEAD["bidding"] = 1_000
 ue_dear, be_dear = unit_economics(sim), break_even_month(monthly_pnl(sim))
 COST_PER_LEAD["bidding"] = base_bidding_cost  # restore the assumption
 print(f"bidding LTV/CAC {ue.loc['bidding', 'ltv_to_cac']:.1f} -> "
       f"{ue_dear.loc['bidding', 'ltv_to_cac']:.1f}; break-even {be} -> {be_dear}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ue_dear.loc["bidding", "ltv_to_cac"] < min(3, ue.loc["bidding", "ltv_to_cac"])
 assert be_dear is None or be_dear >= be
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Break-even moves later, and bidding's LTV/CAC falls below the bar of 3: the
 # marketing team needs a ceiling on the price per lead, derived from this table.
+#
+# </details>
 #
 # **Exercise 2.** Customer success cuts the monthly churn rate of SMB customers by a
 # third (training, faster ticket resolution). How does the LTV of an SMB customer
 # change? Compute unit economics by tier.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 by_tier = unit_economics(sim, by="tier")
 smb = by_tier.loc["SMB"]
 better_lifetime = min(1 / (smb["monthly_churn"] * 2 / 3), LIFETIME_CAP_MONTHS)
@@ -330,22 +355,32 @@ ltv_better = smb["mean_arr"] / 12 * GROSS_MARGIN * better_lifetime
 print(f"SMB: monthly churn {smb['monthly_churn']:.1%}, lifetime {smb['lifetime_months']:.0f} "
       f"months, LTV {smb['ltv']:,.0f} CNY; with a third less churn: lifetime "
       f"{better_lifetime:.0f} months, LTV {ltv_better:,.0f} CNY")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ltv_better > smb["ltv"]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # A third less churn is half again as much lifetime value (1/(2/3) = 1.5), without
 # buying a single extra lead, unless the cap binds. Renewal work is acquisition
 # work by other means.
+#
+# </details>
 #
 # **Exercise 3.** The sales team can work only 40% of the newest leads. Back-test on the
 # test leads: how many of the customers would they reach calling in score order,
 # compared with calling at random?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 gains = L.gains_table(y_test, scored["p_convert"].to_numpy(), n_bins=5)
 reach_40 = gains.loc[gains["cum_lead_share"].round(2) == 0.4, "cum_conversion_share"].iloc[0]
 print(f"calling the best 40% of leads reaches {reach_40:.0%} of the customers; at random, 40%")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert reach_40 > 0.55

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -43,7 +45,9 @@ import tobmodel
 from tobmodel.renewal import (book_by_period, build_account_features, cohort_retention_table,
                               plot_cohort_heatmap, plot_revenue_retention, revenue_retention)
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 
@@ -68,17 +72,19 @@ quarters = book[["customers_at_end", "arr_at_end"]].rename(
 index = 100 * quarters / quarters.iloc[0]
 ax = index.rename(columns={"customers": "customers in force", "arr": "ARR in force"}).plot(
     marker="o")
-_ = ax.set_title("Growth stage: ARR and customers in force (index, 100 = three years ago)")
-_ = ax.set_xlabel("quarter")
-_ = ax.set_ylabel("index")
+ax.set_title("Growth stage: ARR and customers in force (index, 100 = three years ago)")
+ax.set_xlabel("quarter")
+ax.set_ylabel("index")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 arr_per_customer = quarters["arr"] / quarters["customers"]
 rise = arr_per_customer.iloc[-1] / arr_per_customer.iloc[0] - 1
 print(f"over three years: customers x{index['customers'].iloc[-1] / 100:.1f}, ARR "
       f"x{index['arr'].iloc[-1] / 100:.1f}; ARR per customer {rise:+.0%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert index["arr"].iloc[-1] > index["customers"].iloc[-1] and rise > 0.1
 
 # %% [markdown]
@@ -103,18 +109,20 @@ expanders = features.set_index("account_id").loc[expansion.index].assign(
     yearly_arr_growth=np.expm1(expansion))
 
 fig, ax = plt.subplots()
-_ = ax.hist(expanders["yearly_arr_growth"], bins=30, color="tab:green")
-_ = ax.set_title("Growth stage: yearly ARR growth of customers with a year or more of tenure")
-_ = ax.set_xlabel("ARR growth per year (0.1 = +10%)")
-_ = ax.set_ylabel("customers")
+ax.hist(expanders["yearly_arr_growth"], bins=30, color="tab:green")
+ax.set_title("Growth stage: yearly ARR growth of customers with a year or more of tenure")
+ax.set_xlabel("ARR growth per year (0.1 = +10%)")
+ax.set_ylabel("customers")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 median_growth = expanders["yearly_arr_growth"].median()
 share_growing = (expanders["yearly_arr_growth"] > 0.01).mean()
 print(f"{share_growing:.0%} of customers with a year of tenure pay more than when they "
       f"started; median growth {median_growth:.0%} a year")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert share_growing > 0.8 and median_growth > 0.08
 
 # %% [markdown]
@@ -133,20 +141,21 @@ assert share_growing > 0.8 and median_growth > 0.08
 
 # %%
 rr = {"growth": revenue_retention(growing), "maturity": revenue_retention(mature)}
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.3), sharey=True)
 for ax, (stage, table) in zip(axes, rr.items()):
     ax = plot_revenue_retention(table, ax=ax)
     _ = ax.set_title(f"{stage} stage: GRR and NRR by year")
 plt.tight_layout()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 last = pd.DataFrame({stage: t.iloc[-1][["period", "accounts", "grr", "nrr"]]
                      for stage, t in rr.items()}).T
 last["expansion_share"] = [t.iloc[-1]["expansion_arr"] / t.iloc[-1]["start_arr"]
                            for t in rr.values()]
 print(last.assign(grr=last["grr"].astype(float).round(3), nrr=last["nrr"].astype(float).round(3),
                   expansion_share=last["expansion_share"].astype(float).round(3)))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert last.loc["growth", "nrr"] > last.loc["maturity", "nrr"]
 assert last.loc["growth", "nrr"] - last.loc["growth", "grr"] > 0.1
 
@@ -170,17 +179,19 @@ adoption_quartile = pd.qcut(expanders["key_feature_adoption_3m"], 4,
 by_adoption = expanders.groupby(adoption_quartile, observed=True)["yearly_arr_growth"].agg(
     ["size", "mean"])
 ax = by_adoption["mean"].plot.bar(rot=0, color="tab:green")
-_ = ax.set_title("Yearly ARR growth by key-feature adoption (last 3 months)")
-_ = ax.set_xlabel("key-feature adoption, quarter of customers")
-_ = ax.set_ylabel("mean ARR growth per year")
+ax.set_title("Yearly ARR growth by key-feature adoption (last 3 months)")
+ax.set_xlabel("key-feature adoption, quarter of customers")
+ax.set_ylabel("mean ARR growth per year")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(by_adoption.round(3))
 top_vs_bottom = by_adoption["mean"].iloc[-1] - by_adoption["mean"].iloc[0]
 print(f"customers with the highest adoption grow their ARR {top_vs_bottom:.1%} points a "
       f"year faster than those with the lowest")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert top_vs_bottom > 0.02
 
 # %% [markdown]
@@ -209,18 +220,21 @@ cross_sell[["account_id", "tier", "arr", "next_renewal_date", "key_feature_adopt
 view = tobmodel.survival_view(growing)
 cohorts = cohort_retention_table(view, freq="Q", step_months=3).iloc[-12:, :9]
 ax = plot_cohort_heatmap(cohorts)
-_ = ax.set_title("Growth stage: share of each quarterly cohort still customers")
-_ = ax.set_xlabel("months since first contract")
-_ = ax.set_ylabel("quarter of first contract (cohort)")
+ax.set_title("Growth stage: share of each quarterly cohort still customers")
+ax.set_xlabel("months since first contract")
+ax.set_ylabel("quarter of first contract (cohort)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(cohorts.round(2).iloc[-8:, :7])
 drop_at_12 = (cohorts[9] - cohorts[12]).mean()
 drop_at_6 = (cohorts[3] - cohorts[6]).mean()
 print(f"mean drop from month 9 to 12: {drop_at_12:.1%}; from month 3 to 6: {drop_at_6:.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert drop_at_12 > 2 * drop_at_6
+
 
 # %% [markdown]
 # How to read it:
@@ -251,9 +265,11 @@ assert drop_at_12 > 2 * drop_at_6
 # only the rows of the accounts of one tier in each table.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 def tables_for(sim, account_ids):
     """The simulation's tables restricted to some accounts."""
     return {name: df[df["account_id"].isin(account_ids)] for name, df in sim.tables.items()
@@ -267,26 +283,36 @@ for tier in ["KA", "SMB"]:
         ["grr", "nrr"]].astype(float)
 by_tier = pd.DataFrame(by_tier).T
 print(by_tier.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_tier.loc["KA", "grr"] > by_tier.loc["SMB", "grr"] and by_tier.loc["KA", "nrr"] > 1
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Key accounts hold their revenue much better (GRR), and their expansion pushes NRR
 # above 100%. SMB NRR is pulled down by churn: for small customers, the first job
 # is keeping them, the second selling them more.
+#
+# </details>
 #
 # **Exercise 2.** Build the cohort table by **year** of first contract with
 # `counts=True`. How many customers of the oldest full cohort are still customers
 # after 24 months?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 yearly = cohort_retention_table(view, freq="Y", step_months=12, counts=True)
 print(yearly)
 oldest = yearly.index[0]
 print(f"cohort {oldest}: {yearly.attrs['cohort_size'][oldest]} customers, "
       f"{yearly.loc[oldest, 24]:.0f} still customers after 24 months")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert yearly.loc[oldest, 24] <= yearly.attrs["cohort_size"][oldest]
 
 # %% [markdown]
@@ -294,13 +320,17 @@ assert yearly.loc[oldest, 24] <= yearly.attrs["cohort_size"][oldest]
 # lower would the ARR of those customers be today without it?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 year = rr["growth"].iloc[-1]
 print(f"{year['period']}: start ARR {year['start_arr'] / 1e6:.1f} M, lost to churn "
       f"{year['churned_arr'] / 1e6:.1f} M, expansion {year['expansion_arr'] / 1e6:.1f} M; "
       f"without expansion the same customers would bring "
       f"{(year['end_arr'] - year['expansion_arr']) / 1e6:.1f} M instead of "
       f"{year['end_arr'] / 1e6:.1f} M")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert year["expansion_arr"] > 0.5 * year["churned_arr"]

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -46,7 +48,9 @@ from tobmodel.renewal import (add_segments, book_by_period, build_account_featur
 from tobmodel.renewal.evaluate import evaluate_against_truth, time_split
 from tobmodel.renewal.plotting import plot_kaplan_meier
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
@@ -69,7 +73,7 @@ print(mature)
 by_q = {stage: book_by_period(sim, freq="Q").rename(columns={
             "new_customers": "new customers", "customers_at_end": "customers in force"})
         for stage, sim in {"growth": growing, "maturity": mature}.items()}
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
 for stage, table in by_q.items():
     last = table.tail(12)
     _ = axes[0].plot(last.index.astype(str), last["new customers"], marker="o", label=stage)
@@ -82,8 +86,7 @@ for ax, what in zip(axes, ["new customers per quarter", "customers in force"]):
     _ = ax.legend()
 plt.tight_layout()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 growth_of_base = {s: t["customers in force"].iloc[-1] / t["customers in force"].iloc[-5] - 1
                   for s, t in by_q.items()}
 # trend of new customers: a straight line through the last 12 quarters, per year, as a
@@ -93,6 +96,8 @@ growth_of_new = {s: 4 * np.polyfit(np.arange(12), t["new customers"].iloc[-12:],
 for s in by_q:
     print(f"{s:>8}: new customers trend {round(growth_of_new[s], 2) + 0.0:+.0%} a year, "
           f"customers in force {growth_of_base[s]:+.0%} in the last year")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert growth_of_new["growth"] > 0.3 and abs(growth_of_new["maturity"]) < 0.15
 assert growth_of_base["growth"] > 2 * growth_of_base["maturity"] > 0
 
@@ -112,18 +117,20 @@ assert growth_of_base["growth"] > 2 * growth_of_base["maturity"] > 0
 # %%
 view = add_segments(tobmodel.survival_view(mature), mature.accounts)
 ax = plot_kaplan_meier(view, by="tier", at_risk=False)
-_ = ax.set_title("SaaS, maturity stage: share of customers still renewing, by tier")
-_ = ax.set_xlabel("months since first contract")
-_ = ax.set_ylabel("share still customers")
+ax.set_title("SaaS, maturity stage: share of customers still renewing, by tier")
+ax.set_xlabel("months since first contract")
+ax.set_ylabel("share still customers")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ret = retention_at(view, months=[12, 24], by="tier")
 ret_wide = ret.pivot(index="segment", columns="months", values="retention")
 print(ret_wide.round(2))
 tier_test = compare_segments(view, "tier")
 print(tier_test.p_value < 0.001)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ret_wide.loc["KA", 24.0] > ret_wide.loc["SMB", 24.0] + 0.15
 
 # %%
@@ -145,16 +152,18 @@ annual_churn = view[(view["contract_term"] == "annual") & (view["churned"] == 1)
 month_in_year = annual_churn["tenure_months"] % 12
 near_renewal = ((month_in_year < 0.5) | (month_in_year > 11.5)).mean()
 fig, ax = plt.subplots()
-_ = ax.hist(month_in_year, bins=24, range=(0, 12), color="tab:blue")
-_ = ax.set_title("Annual contracts: when in the contract year customers churned")
-_ = ax.set_xlabel("months since the last renewal date (0 = at the renewal)")
-_ = ax.set_ylabel("number of churned customers")
+ax.hist(month_in_year, bins=24, range=(0, 12), color="tab:blue")
+ax.set_title("Annual contracts: when in the contract year customers churned")
+ax.set_xlabel("months since the last renewal date (0 = at the renewal)")
+ax.set_ylabel("number of churned customers")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{near_renewal:.0%} of annual customers who churned did so within two weeks of a "
       f"renewal date")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert near_renewal > 0.9
 
 # %% [markdown]
@@ -175,13 +184,15 @@ features = build_account_features(mature)
 cox = fit_renewal_model(features, "cox")
 hr = cox.hazard_ratios_.set_index("covariate")
 ax = plot_forest(cox.hazard_ratios_, title="Cox model: hazard ratios of churn (95% CI)")
-_ = ax.set_xlabel("hazard ratio (> 1: more churn risk)")
+ax.set_xlabel("hazard ratio (> 1: more churn risk)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 key = ["tier=KA", "sales_overpromised", "onboarding_completed", "price_vs_tier_median"]
 print(hr.loc[key, ["hazard_ratio", "lower_95", "upper_95"]].round(1))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert hr.loc["tier=KA", "hazard_ratio"] < 0.6
 assert hr.loc["sales_overpromised", "hazard_ratio"] > 1.2
 assert hr.loc["onboarding_completed", "hazard_ratio"] < 1
@@ -190,7 +201,7 @@ assert hr.loc["price_vs_tier_median", "hazard_ratio"] > 1.5
 # %% [markdown]
 # How to read it: a hazard ratio of 2 means twice the churn risk at any moment,
 # everything else equal. The four rows above match the causes of churn named in the
-# source articles:
+# domain guide (`docs/domain.md`):
 #
 # * **sales over-promised** (销售过度承诺) to close the deal: the product then cannot
 #   meet the need, a main cause of churn;
@@ -221,8 +232,9 @@ scores[["account_id", "tier", "contract_term", "next_renewal_date", "p_churn_nex
 
 # %%
 ax = plot_score_distribution(scores, active, by="tier")
-_ = ax.set_title("Probability of churn within 12 months, active customers by tier")
+ax.set_title("Probability of churn within 12 months, active customers by tier")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ### Do the scores agree with the truth?
@@ -232,14 +244,15 @@ plt.tight_layout()
 # simulator draws (a competitor campaign, a champion who leaves), so the oracle is an
 # upper bound, not a target.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 oracle = mature.truth["accounts"].set_index("account_id")
 both = scores.join(oracle[["p_churn_next_renewal", "p_churn_12m"]], on="account_id",
                    rsuffix="_oracle")
 rank_agreement = both[["p_churn_horizon", "p_churn_12m"]].corr(method="spearman").iloc[0, 1]
 print(f"mean 12-month churn probability: model {both['p_churn_horizon'].mean():.2f}, "
       f"oracle {both['p_churn_12m'].mean():.2f}; rank correlation {rank_agreement:.1f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rank_agreement > 0.5
 assert abs(both["p_churn_horizon"].mean() - both["p_churn_12m"].mean()) < 0.06
 
@@ -263,10 +276,11 @@ evaluation = evaluate_against_truth(
     mature, CUTOFF, split=split,
     scores={"cox": past_scores.set_index("account_id")["p_churn_horizon"]})
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ev = evaluation.set_index("model")
 print(ev[["c_index", "brier", "calibration_error"]].round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ev.loc["cox", "beats_baseline"]
 assert ev.loc["cox", "c_index"] > ev.loc["baseline", "c_index"] + 0.05
 assert ev.loc["oracle", "c_index"] - ev.loc["cox", "c_index"] < 0.15
@@ -336,20 +350,22 @@ k = np.arange(1, len(scores) + 1)
 fig, ax = plt.subplots()
 for name, curve in captured.items():
     _ = ax.plot(k, curve, label=name)
-_ = ax.axvline(4 * CALLS_PER_WEEK, color="grey", ls=":", label="four weeks of calls")
-_ = ax.set_xlim(0, 400)
-_ = ax.set_title("Share of next year's lost ARR among the customers called first")
-_ = ax.set_xlabel("customers called, in order of priority")
-_ = ax.set_ylabel("share of ARR actually lost in 12 months")
-_ = ax.legend()
+ax.axvline(4 * CALLS_PER_WEEK, color="grey", ls=":", label="four weeks of calls")
+ax.set_xlim(0, 400)
+ax.set_title("Share of next year's lost ARR among the customers called first")
+ax.set_xlabel("customers called, in order of priority")
+ax.set_ylabel("share of ARR actually lost in 12 months")
+ax.legend()
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 month_of_calls = 4 * CALLS_PER_WEEK
 reach = pd.Series({name: c[month_of_calls - 1] for name, c in captured.items()},
                   name=f"share of lost ARR in the first {month_of_calls} calls")
 print(reach.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert reach["model (ARR at risk)"] > reach["biggest customers first"] > reach["random"]
 assert reach["oracle (true ARR at risk)"] > 0.8 * reach["model (ARR at risk)"]
 
@@ -382,58 +398,82 @@ print(f"A month of calls ({month_of_calls} customers, {month_of_calls / len(scor
 # does the list cover?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 n_ka = int((call_list["tier"] == "KA").sum())
 n_annual = int((call_list["contract_term"] == "annual").sum())
 share_at_risk = call_list["arr_at_risk_12m"].sum() / scores["arr_at_risk_12m"].sum()
 print(f"{n_ka} key accounts and {n_annual} annual contracts among the {CALLS_PER_WEEK}; "
       f"they carry {share_at_risk:.0%} of all ARR at risk.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert share_at_risk > CALLS_PER_WEEK / len(scores) * 5
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Fifteen customers out of more than a thousand carry a large share of the revenue at
 # risk: in to-B, revenue is concentrated, so a short list goes a long way.
+#
+# </details>
 #
 # **Exercise 2.** Rank customers by probability of churn alone (`p_churn_horizon`),
 # ignoring ARR. What share of next year's lost ARR do the first 60 calls reach now?
 # Why does it differ from the ARR-at-risk ranking?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 by_probability = scores["lost_arr_next_12m"].to_numpy()[np.argsort(-scores["p_churn_horizon"]
                                                                     .to_numpy())]
 reach_p = by_probability[:month_of_calls].sum() / total_lost
 print(f"by probability alone: {reach_p:.0%} of lost ARR in {month_of_calls} calls, against "
       f"{reach.iloc[0]:.0%} by ARR at risk")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert reach_p < reach.iloc[0]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The most likely churners are mostly small monthly customers with little ARR: worth
 # an automated nudge, not a CSM's hour. Ranking by ARR at risk puts the big accounts
 # with moderate risk first.
+#
+# </details>
 #
 # **Exercise 3.** For the customers whose *next renewal* falls in the next 30 days,
 # compare the model's `p_churn_next_renewal` with the oracle's by tier (mean of each).
 # Where does the model over- or under-estimate?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 soon = both[both["next_renewal_date"] <= AS_OF + pd.DateOffset(days=30)]
 by_tier = soon.groupby("tier", observed=True)[["p_churn_next_renewal",
                                                "p_churn_next_renewal_oracle"]].mean()
 by_tier["customers"] = soon.groupby("tier", observed=True).size()
 print(by_tier.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert (by_tier["p_churn_next_renewal"] - by_tier["p_churn_next_renewal_oracle"]).abs().max() < 0.03
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Both agree on the order of magnitude for each tier; differences of a percentage
 # point or two are expected, because the model sees only what the tables record and
 # the oracle also knows the hidden causes. For monthly customers the "next renewal" is
 # a month away, so its probability is small even when the 12-month risk is high:
 # compare customers on the same horizon.
+#
+# </details>

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -42,11 +44,13 @@ from tobmodel import leads as L
 from tobmodel.renewal import book_by_period, compare_segments, retention_at
 from tobmodel.renewal.plotting import plot_kaplan_meier
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
-_ = threadpool_limits(1)  # one OpenMP thread: much faster model fits on a busy machine
+threadpool_limits(1)  # one OpenMP thread: much faster model fits on a busy machine
 
 sims = {stage: tobmodel.simulate("saas", stage, n_accounts=1500, seed=9)
         for stage in ("maturity", "decline")}
@@ -54,6 +58,7 @@ decline = sims["decline"]
 AS_OF = decline.as_of
 for s in sims.values():
     print(s)
+plt.show()
 
 # %% [markdown]
 # ## 1. Decline against maturity
@@ -65,7 +70,7 @@ for s in sims.values():
 
 # %%
 quarterly = {stage: book_by_period(sim, freq="Q").iloc[-16:] for stage, sim in sims.items()}
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
 for stage, q in quarterly.items():
     _ = axes[0].plot(q.index.astype(str), q["customers_at_start"], marker="o", label=stage)
     _ = axes[1].plot(q.index.astype(str), q["churn_rate"], marker="o", label=stage)
@@ -78,14 +83,15 @@ for ax, (title, ylabel) in zip(axes, [("Customers in force", "customers"),
     _ = ax.legend()
 plt.tight_layout()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 summary = pd.DataFrame({
     stage: {"customers, change over 3 years": q["customers_at_start"].iloc[-1]
             / q["customers_at_start"].iloc[-13] - 1,
             "mean quarterly churn rate, last 3 years": q["churn_rate"].iloc[-12:].mean()}
     for stage, q in quarterly.items()}).T
 print(summary.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert summary.loc["decline", "customers, change over 3 years"] < -0.1
 assert summary.loc["maturity", "customers, change over 3 years"] > 0
 assert summary.loc["decline", "mean quarterly churn rate, last 3 years"] > (
@@ -106,16 +112,18 @@ for stage, sim in sims.items():
 both = pd.concat(views, ignore_index=True)
 both.attrs["as_of"] = str(AS_OF.date())
 ax = plot_kaplan_meier(both, by="stage", at_risk=False)
-_ = ax.set_title("Share of customers still renewing: decline against maturity")
-_ = ax.set_xlabel("months since first contract")
-_ = ax.set_ylabel("share still customers")
+ax.set_title("Share of customers still renewing: decline against maturity")
+ax.set_xlabel("months since first contract")
+ax.set_ylabel("share still customers")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ret = retention_at(both, months=[12, 24], by="stage").pivot(index="segment", columns="months",
                                                             values="retention")
 print(ret.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert ret.loc["decline", 12.0] < ret.loc["maturity", 12.0] - 0.1
 
 # %%
@@ -125,7 +133,7 @@ print(compare_segments(both, "stage").sentence)
 # ## 3. Why customers leave
 #
 # When a contract ends without renewal, customer success records a reason
-# (`contracts.churn_reason`). The source articles name two main causes after a deal:
+# (`contracts.churn_reason`). The domain guide names two main causes after a deal:
 # the product cannot meet the need (often because sales over-promised), and a
 # competitor poaches the customer. Price and disengagement (the customer stopped
 # using the product) are the others.
@@ -135,17 +143,19 @@ reasons = pd.DataFrame({
     stage: sim.contracts.loc[sim.contracts["outcome"] == "churned", "churn_reason"]
     .value_counts(normalize=True) for stage, sim in sims.items()})
 ax = reasons.plot.barh()
-_ = ax.set_title("Recorded churn reasons, share of churned customers")
-_ = ax.set_xlabel("share of churns")
-_ = ax.set_ylabel("churn reason")
+ax.set_title("Recorded churn reasons, share of churned customers")
+ax.set_xlabel("share of churns")
+ax.set_ylabel("churn reason")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(reasons.round(3))
 actionable = ["product_fit", "competitor"]
 print(f"product fit + competitor: maturity {reasons.loc[actionable, 'maturity'].sum():.0%}, "
       f"decline {reasons.loc[actionable, 'decline'].sum():.0%} of churns")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert reasons.loc[actionable, "decline"].sum() > reasons.loc[actionable, "maturity"].sum()
 
 # %% [markdown]
@@ -162,12 +172,13 @@ assert reasons.loc[actionable, "decline"].sum() > reasons.loc[actionable, "matur
 # back as a new lead (`reengaged_from_loss_pool`, with `previous_lead_id` pointing at
 # the old one). `loss_pool_summary` follows them.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 pool = {stage: L.loss_pool_summary(sim.leads).set_index("origin") for stage, sim in sims.items()}
 cols = ["leads", "lost", "came_back_share", "median_days_to_return", "conversion_rate"]
 print(pd.concat(pool, names=["stage"])[cols].round(3).to_string())
 d = pool["decline"]
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert d.loc["re-engaged", "conversion_rate"] > d.loc["first-time", "conversion_rate"]
 assert pool["decline"].loc["first-time", "came_back_share"] > (
     pool["maturity"].loc["first-time", "came_back_share"])
@@ -190,16 +201,18 @@ print(f"In decline, {first['came_back_share']:.0%} of lost leads came back, afte
 by_channel = L.loss_pool_summary(decline.leads, by="channel").pivot(
     index="channel", columns="origin", values="conversion_rate")
 ax = by_channel.plot.bar(rot=0)
-_ = ax.set_title("Decline stage: conversion of first-time and returning leads, by channel")
-_ = ax.set_xlabel("channel of the lead")
-_ = ax.set_ylabel("conversion rate (closed leads)")
+ax.set_title("Decline stage: conversion of first-time and returning leads, by channel")
+ax.set_xlabel("channel of the lead")
+ax.set_ylabel("conversion rate (closed leads)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 better = (by_channel["re-engaged"] > by_channel["first-time"])
 print(by_channel.round(3))
 print(f"returning leads convert better in {better.sum()} of {len(better)} channels")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert better.sum() >= len(better) - 1
 
 # %% [markdown]
@@ -218,11 +231,12 @@ test_closed, y_test, _ = L.outcome_labels(test)
 scored = model.score(test_closed).assign(
     returning=test_closed["reengaged_from_loss_pool"].to_numpy(), converted=y_test)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(evaluation[["leads", "roc_auc", "brier"]].astype(float).round(2))
 grade_share = pd.crosstab(scored["returning"], scored["grade"], normalize="index")
 print(grade_share.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert evaluation.loc["model", "roc_auc"] > 0.7
 assert (grade_share.loc[True, ["A", "B"]].sum() > grade_share.loc[False, ["A", "B"]].sum())
 
@@ -253,10 +267,11 @@ OFFER = {"price": "price offer", "competitor": "price offer", "product_fit": "pr
 recent["win_back_action"] = recent["churn_reason"].astype(str).map(OFFER)
 by_action = recent.groupby("win_back_action")["arr"].agg(customers="size", lost_arr="sum")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print((by_action.assign(lost_arr=by_action["lost_arr"] / 1e6)
        .rename(columns={"lost_arr": "lost ARR (million CNY)"})).round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_action["customers"].sum() == len(recent) > 0
 
 # %%
@@ -282,9 +297,11 @@ assert by_action["customers"].sum() == len(recent) > 0
 # 12-month retention by tier in both stages.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 tiered = pd.concat([tobmodel.survival_view(sim).merge(sim.accounts[["account_id", "tier"]],
                                                       on="account_id").assign(stage=stage)
                     for stage, sim in sims.items()], ignore_index=True)
@@ -295,40 +312,58 @@ table = pd.DataFrame({stage: {t: r12[f"{stage} / {t}"] for t in ["KA", "mid", "S
                       for stage in sims})
 table["drop"] = table["maturity"] - table["decline"]
 print(table.round(3))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert (table["drop"] > 0).all()
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Every tier keeps fewer customers in decline; compare the size of the drop per tier
 # above with where your customer-success hours go.
+#
+# </details>
 #
 # **Exercise 2.** How many of the leads lost in the last six months should come back as
 # returning leads, and how many customers would they bring? Use the came-back share,
 # and the conversion rate of returning leads from the summary above.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 lost_recently = ((decline.leads["status"] == "lost")
                  & (decline.leads["outcome_date"] > AS_OF - pd.DateOffset(months=6))).sum()
 expected_back = lost_recently * first["came_back_share"]
 expected_customers = expected_back * back["conversion_rate"]
 print(f"{lost_recently} leads lost in the last six months; about {expected_back:.0f} should "
       f"come back and bring about {expected_customers:.0f} customers")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 0 < expected_customers < expected_back < lost_recently
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # A rough estimate (it assumes the past came-back share holds, and some of those leads
 # will return after more than six months), but enough to size a win-back campaign.
+#
+# </details>
 #
 # **Exercise 3.** Among the churned customers of the last 12 months, which churn reason
 # cost the most ARR per customer?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 per_reason = recent.groupby("churn_reason", observed=True)["arr"].agg(["size", "mean"])
 print(per_reason.round(0))
 print(f"highest ARR per lost customer: {per_reason['mean'].idxmax()}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert per_reason["size"].sum() == len(recent)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -57,7 +59,9 @@ from tobmodel.renewal import (DiscreteTimeHazard, ShiftedBetaGeometric, add_segm
                               retention_at, time_split)
 from tobmodel.survival import calendar_months
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 RNG = np.random.default_rng(10)  # seeded; used in the exercises
 
@@ -80,24 +84,25 @@ print(sim)
 # bad about them.
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
 ax1 = plot_censoring(view, n=25, seed=3, ax=ax1)
-_ = ax1.set_title("25 customers in calendar time")
-_ = ax1.legend(loc="upper left", fontsize=8)
+ax1.set_title("25 customers in calendar time")
+ax1.legend(loc="upper left", fontsize=8)
 # the same customers on the time axis survival models use: months since the first contract
 same = view.sample(25, random_state=3).sort_values("start_date")
 y = np.arange(len(same))
 gone = same["churned"].to_numpy() == 1
-_ = ax2.hlines(y, 0, same["tenure_months"], color="0.4", lw=1.5)
-_ = ax2.plot(same["tenure_months"][gone], y[gone], "x", color="C3", ms=8, label="churned")
-_ = ax2.plot(same["tenure_months"][~gone], y[~gone], "o", mfc="none", color="C0", ms=7,
+ax2.hlines(y, 0, same["tenure_months"], color="0.4", lw=1.5)
+ax2.plot(same["tenure_months"][gone], y[gone], "x", color="C3", ms=8, label="churned")
+ax2.plot(same["tenure_months"][~gone], y[~gone], "o", mfc="none", color="C0", ms=7,
              label="censored: still a customer")
-_ = ax2.set_yticks(y, same["account_id"].astype(str))
-_ = ax2.set_xlabel("months since first contract (tenure)")
-_ = ax2.set_ylabel("account")
-_ = ax2.set_title("The same customers in tenure time")
-_ = ax2.legend(loc="upper right", fontsize=8)
+ax2.set_yticks(y, same["account_id"].astype(str))
+ax2.set_xlabel("months since first contract (tenure)")
+ax2.set_ylabel("account")
+ax2.set_title("The same customers in tenure time")
+ax2.legend(loc="upper right", fontsize=8)
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # On the right every customer starts at zero. The recent customers (top rows)
@@ -105,10 +110,11 @@ plt.tight_layout()
 # "how long customers stay" has to use them without pretending they churned or
 # that they will stay for ever.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 censored_share = 1 - view["churned"].mean()
 print(f"{len(view)} customers, {censored_share:.0%} censored (still customers at {AS_OF.date()})")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 0.3 < censored_share < 0.9
 
 # %% [markdown]
@@ -130,10 +136,11 @@ estimates = pd.Series({
     "truth (simulator)": 1 - (view["true_tenure"] <= after).mean(),
 }, name=f"share still customers after {T} months")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(estimates.round(3).to_string())
 err = (estimates - estimates["truth (simulator)"]).abs()
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert err["Kaplan-Meier (all customers)"] < 0.03
 assert err["count censored as stayers"] > 0.05 and err["drop censored customers"] > 0.2
 
@@ -169,10 +176,13 @@ km_by_hand["tobmodel_retention_at"] = km_lib["retention"].to_numpy()
 km_by_hand.round(3)
 
 # %%
-assert np.allclose(km_by_hand["survival"], km_by_hand["tobmodel_retention_at"], atol=0.01)
 ax = plot_kaplan_meier(view, by="contract_term", at_risk=True)
-_ = ax.set_title("Kaplan-Meier renewal curves by contract term, with customers at risk")
+ax.set_title("Kaplan-Meier renewal curves by contract term, with customers at risk")
 plt.tight_layout()
+plt.show()
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert np.allclose(km_by_hand["survival"], km_by_hand["tobmodel_retention_at"], atol=0.01)
 
 # %% [markdown]
 # The numbers under the plot are the customers still **at risk** at each
@@ -186,6 +196,8 @@ plt.tight_layout()
 # %%
 segments_test = compare_segments(view, "contract_term")
 print(segments_test)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert segments_test.p_value < 0.001
 
 # %% [markdown]
@@ -209,17 +221,19 @@ hr[["hazard_ratio", "lower_95", "upper_95", "p"]].round(3)
 
 # %%
 ax = cox.plot_hazard_ratios()
-_ = ax.set_title("Cox hazard ratios with 95% CI (log scale; right of 1 = more churn)")
-_ = ax.set_xlabel("hazard ratio (log scale)")
+ax.set_title("Cox hazard ratios with 95% CI (log scale; right of 1 = more churn)")
+ax.set_xlabel("hazard ratio (log scale)")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ph = cox.ph_check_report()
 print(f"hazard ratio, sales over-promised: {hr.loc['sales_overpromised', 'hazard_ratio']:.1f}; "
       f"onboarding completed: {hr.loc['onboarding_completed', 'hazard_ratio']:.1f}")
 print(f"covariates breaking proportional hazards at 1%: {int(ph.table['breaks_ph'].sum())} "
       f"of {len(ph.table)}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert hr.loc["sales_overpromised", "hazard_ratio"] > 1.5
 assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 
@@ -227,7 +241,11 @@ assert hr.loc["onboarding_completed", "hazard_ratio"] < 0.8
 # **The proportional-hazards check in words.** The Cox model assumes a
 # covariate's effect is the same at month 3 and at month 40. The check
 # (scaled Schoenfeld residuals against tenure) asks, covariate by covariate,
-# whether the estimated effect drifts with tenure:
+# whether the estimated effect drifts with tenure. A **Schoenfeld residual** is
+# computed at each churn: the churned customer's covariate minus the average
+# covariate of everyone still at risk at that moment, weighted by their risk.
+# If the effect is constant these residuals show no trend over tenure; a trend
+# means the effect grows or fades as customers age:
 
 # %%
 print(ph.text)
@@ -262,13 +280,14 @@ survivors
 
 # %%
 sbg = ShiftedBetaGeometric().fit(survivors)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
 ax1 = plot_sbg_projection(sbg, survivors, n_periods=8, ax=ax1)
-_ = ax1.set_title(f"sBG fit to {len(sbg.cohort_sizes_)} annual cohorts "
+ax1.set_title(f"sBG fit to {len(sbg.cohort_sizes_)} annual cohorts "
                   f"(alpha={sbg.alpha_:.2f}, beta={sbg.beta_:.2f})")
 ax2 = plot_sbg_retention(sbg, n_periods=8, survivors=survivors, ax=ax2)
-_ = ax2.set_title("Renewal rate by renewal number: sBG vs observed")
+ax2.set_title("Renewal rate by renewal number: sBG vs observed")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # Check the sBG against the truth: the simulator knows each annual customer's
@@ -286,9 +305,10 @@ sbg_vs_truth = pd.DataFrame({
     ["renewal_rate"].reindex(true_by_renewal.index).to_numpy(),
     "truth": true_by_renewal.to_numpy()}, index=true_by_renewal.index.rename("renewal"))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(sbg_vs_truth.round(3).to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert (sbg_vs_truth["sbg"] - sbg_vs_truth["truth"]).abs().max() < 0.04
 assert sbg.churn_probability_next_renewal(0) > sbg.churn_probability_next_renewal(4)
 
@@ -315,11 +335,12 @@ rho_dth = spearmanr(p_dth, true_next)[0]
 rho_sbg = spearmanr(sbg.churn_probability_next_renewal(
     np.floor((annual_active["tenure_months"] - 0.1) / 12)), true_next)[0]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(f"{len(pp)} person-period rows for {pp['account_id'].nunique()} annual customers")
 print(f"rank correlation with the true next-renewal probability of {len(p_dth)} active annual "
       f"customers: discrete-time hazard {rho_dth:.2f}, sBG (tenure only) {rho_sbg:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rho_dth > rho_sbg + 0.2
 
 # %% [markdown]
@@ -351,21 +372,23 @@ compare = pd.DataFrame({"tenure_band": pd.cut(a, [0, 12, 24, 48, 100],
                         "truth": true_12m, "conditional": conditional, "naive": naive})
 by_band = compare.groupby("tenure_band", observed=True).mean()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 mae = {k: float(np.abs(compare[k] - compare["truth"]).mean()) for k in ("conditional", "naive")}
 print(by_band.round(3).to_string())
 print(f"mean absolute error vs truth: conditional {mae['conditional']:.3f}, "
       f"naive {mae['naive']:.3f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert mae["naive"] > 1.5 * mae["conditional"]
 assert by_band["naive"].is_monotonic_increasing
 
 # %%
 ax = by_band.plot(marker="o")
-_ = ax.set_title("12-month churn score by tenure: conditional vs naive vs truth")
-_ = ax.set_xlabel("tenure at the snapshot")
-_ = ax.set_ylabel("mean probability of churn within 12 months")
+ax.set_title("12-month churn score by tenure: conditional vs naive vs truth")
+ax.set_xlabel("tenure at the snapshot")
+ax.set_ylabel("mean probability of churn within 12 months")
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # The naive score climbs with tenure while the truth stays flat or falls: it
@@ -401,21 +424,23 @@ honest[["model", "n_accounts", "c_index", "brier", "calibration_error", "mean_pr
 # %%
 print(honest.attrs["sentence"])
 h = honest.set_index("model")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert h.loc["cox", "c_index"] > h.loc["baseline", "c_index"] + 0.05
 assert h.loc["cox", "calibration_error"] < 0.08
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
 cal = calibration_table(split.test, p_then["cox"], horizon_months=12, n_bins=8,
                         horizon_time=split.horizon_time(12))
 ax1 = plot_calibration(cal, ax=ax1, label="Cox, fitted at the cutoff")
-_ = ax1.set_title("Calibration of 12-month churn (8 bins)")
+ax1.set_title("Calibration of 12-month churn (8 bins)")
 ax2 = plot_metric_comparison(honest, "c_index", ax=ax2)
-_ = ax2.set_title("c-index after the cutoff: models vs baseline and oracle")
+ax2.set_title("c-index after the cutoff: models vs baseline and oracle")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 top_bin = cal.iloc[-1]
 if top_bin["lower"] <= top_bin["mean_predicted"] <= top_bin["upper"]:
     verdict = "inside the observed interval: calibrated at the top too"
@@ -443,7 +468,7 @@ print(f"highest-risk bin: predicted {top_bin['mean_predicted']:.0%}, observed "
 # %%
 scores = cox.score(active, horizon_months=12).merge(
     sim.truth["accounts"], on="account_id", suffixes=("", "_true"))
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.8))
 for ax, model_col, true_col, what in (
         (ax1, "p_churn_next_renewal", "p_churn_next_renewal_true", "at the next renewal"),
         (ax2, "p_churn_horizon", "p_churn_12m", "within 12 months")):
@@ -456,12 +481,13 @@ for ax, model_col, true_col, what in (
     _ = ax.legend()
 plt.tight_layout()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rho = {c: spearmanr(scores[c], scores[t])[0] for c, t in
        (("p_churn_next_renewal", "p_churn_next_renewal_true"), ("p_churn_horizon", "p_churn_12m"))}
 print(f"rank correlation with the truth: next renewal {rho['p_churn_next_renewal']:.2f}, "
       f"12 months {rho['p_churn_horizon']:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert min(rho.values()) > 0.5
 
 # %% [markdown]
@@ -477,18 +503,25 @@ assert min(rho.values()) > 0.5
 # unconditional $1 - S(42)$.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 s30, s42 = retention_at(view, months=[30, 42])["retention"].to_numpy()
 print(f"S(30) = {s30:.3f}, S(42) = {s42:.3f}; conditional 1 - S(42)/S(30) = {1 - s42 / s30:.3f}, "
       f"unconditional 1 - S(42) = {1 - s42:.3f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert 1 - s42 / s30 < 1 - s42
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The unconditional figure counts the churn of months 0–30, which this
 # customer has already survived.
+#
+# </details>
 #
 # **Exercise 2.** With the sBG model, how many further renewals do you expect
 # from an annual customer just before their first renewal, and from one who has
@@ -496,30 +529,40 @@ assert 1 - s42 / s30 < 1 - s42
 # about where to spend acquisition and retention money?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 derl = sbg.expected_residual_lifetime([0, 3], discount_rate=0.10)
 print(f"expected further (discounted) renewals: new customer {derl[0]:.2f}, "
       f"after three renewals {derl[1]:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert derl[1] > derl[0]
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # A customer who has renewed three times is worth more renewals than a new one:
 # they have shown they are the loyal kind. Losing a long-standing customer loses
 # more future revenue than losing a new one, so "old customers are safe" is a
 # dangerous habit; the conditional scores above tell you which of them are not.
 #
+# </details>
+#
 # **Exercise 3.** Bootstrap the Kaplan-Meier retention at 24 months: draw the
 # customers with replacement 200 times (use `RNG`) and report the 2.5% and 97.5%
-# percentiles. Compare with the 95% confidence interval of `retention_at`.
+# percentiles. Compare with the 95% confidence interval of `retention_at`, which
+# comes from **Greenwood's formula**: the standard variance of a Kaplan-Meier
+# estimate, adding up, at each churn time, lost / (at risk × (at risk − lost)).
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"] jupyter={"source_hidden": true}
 weights = RNG.multinomial(len(view), np.full(len(view), 1 / len(view)), size=200)
 t_all, e_all = view["tenure_months"].to_numpy(), view["churned"].to_numpy()
 grid = np.unique(t_all[(e_all == 1) & (t_all <= T + 0.1)])  # churn times up to T
@@ -532,10 +575,16 @@ ci = retention_at(view, months=[T]).iloc[0]
 print(f"bootstrap 95% interval: {np.percentile(s_boot, 2.5):.2f} to "
       f"{np.percentile(s_boot, 97.5):.2f}; Greenwood (retention_at): {ci['lower']:.2f} to "
       f"{ci['upper']:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert abs(np.percentile(s_boot, 2.5) - ci["lower"]) < 0.03
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The two intervals agree: with about two thousand customers the 24-month
 # retention is known to within a few points. With a segment of a hundred
 # customers it would be several times wider, so compare segments with the
 # log-rank test, not by eye.
+#
+# </details>

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -48,19 +50,22 @@ from threadpoolctl import threadpool_limits
 import tobmodel
 from tobmodel import leads as L
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 110)  # reasons in full
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a bare kernel
 # One thread for OpenMP: on a busy shared machine, gradient boosting's threads
 # otherwise wait on each other and a 2-second fit takes a minute.
-_ = threadpool_limits(1)
+threadpool_limits(1)
 
 sim = tobmodel.simulate("saas", "maturity", n_accounts=2000, seed=11)
 leads = sim.leads
 truth = sim.truth["leads"]  # lead_id, p_convert: the true probability (simulation only)
 print(sim)
 print(leads["status"].value_counts().to_string())
+plt.show()
 
 # %% [markdown]
 # ## 1. What is known when a lead is scored?
@@ -81,6 +86,8 @@ post = {"account_id filled (a customer record exists)": closed["account_id"].not
 leak_auc = {name: roc_auc_score(y, flag) for name, flag in post.items()}
 for name, auc in leak_auc.items():
     print(f"ROC AUC of '{name}' alone: {auc:.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert leak_auc["account_id filled (a customer record exists)"] == 1.0
 
 # %% [markdown]
@@ -107,6 +114,8 @@ print(f"test ROC AUC: honest model {auc_honest:.2f}, with the leaked column {auc
 print(f"on new leads (no demo yet) the leaky model predicts {p_monday:.1%} conversion on "
       f"average; the honest model {honest.predict_proba(lt_closed).mean():.1%}; "
       f"observed {lt_y.mean():.1%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert auc_leaky > auc_honest + 0.03 and p_monday < 0.5 * lt_y.mean()
 
 # %% [markdown]
@@ -146,19 +155,21 @@ by_quarter = pd.DataFrame({
     "share still open": (leads["status"] == "open").groupby(quarter).mean(),
 })
 ax = by_quarter.plot(marker="o")
-_ = ax.set_title("Leads by quarter of registration: conversion and open share")
-_ = ax.set_xlabel("quarter the lead registered")
-_ = ax.set_ylabel("share of leads")
+ax.set_title("Leads by quarter of registration: conversion and open share")
+ax.set_xlabel("quarter the lead registered")
+ax.set_ylabel("share of leads")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 train, test = L.time_split(leads, CUTOFF)
 test_closed, y_test, n_open_test = L.outcome_labels(test)
 print(f"train: {len(train):,} leads before {CUTOFF}; test: {len(test):,} leads after, of "
       f"which {n_open_test} are still open and left out")
 print(f"open share: last quarter {by_quarter['share still open'].iloc[-1]:.0%}, "
       f"a year earlier {by_quarter['share still open'].iloc[-5]:.0%}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_quarter["share still open"].iloc[-1] > 5 * by_quarter["share still open"].iloc[-5]
 
 # %% [markdown]
@@ -166,7 +177,7 @@ assert by_quarter["share still open"].iloc[-1] > 5 * by_quarter["share still ope
 #
 # `make_lead_model` is the factory: a scikit-learn `Pipeline` of stock parts. The
 # logistic regression one-hot encodes categories and scales numbers (log first for
-# counts like employees); gradient boosting (`HistGradientBoostingClassifier`) takes
+# counts like employees); gradient boosting (LightGBM's `LGBMClassifier`) takes
 # categories natively and finds interactions by itself. Both are wrapped in
 # `CalibratedClassifierCV`, so the output is a probability you can add up.
 
@@ -201,14 +212,15 @@ print(hgb.training_)
 #   punishes over-confident probabilities.
 # * **Top-decile lift**: conversion of the best 10% of leads divided by the average.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 evaluation = L.evaluate_lead_model(
     hgb, test, truth=truth,
     baselines={"logistic": logistic, "channel only": channel_only}
 ).rename(index={"model": "gradient boosting"})
 metrics = evaluation[["roc_auc", "pr_auc", "brier", "top_decile_lift"]].astype(float)
 print(metrics.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert metrics.loc["gradient boosting", "roc_auc"] > metrics.loc["channel only", "roc_auc"] + 0.05
 assert metrics.loc["oracle", "roc_auc"] - metrics.loc["gradient boosting", "roc_auc"] < 0.08
 assert metrics.loc["gradient boosting", "brier"] < metrics.loc["channel only", "brier"]
@@ -223,6 +235,8 @@ print(f"Base conversion rate of the test leads: {base_rate:.1%}. Best model: {be
       f"{metrics.loc[best, 'top_decile_lift']:.1f} times as often as the average lead.")
 gap = metrics.loc["logistic", "roc_auc"] - metrics.loc["gradient boosting", "roc_auc"]
 print(f"logistic minus gradient boosting, ROC AUC: {gap:+.2f}")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert abs(gap) < 0.05
 
 # %% [markdown]
@@ -248,15 +262,17 @@ p_test = {"gradient boosting, calibrated": hgb.predict_proba(test_closed),
 calib = {name: L.calibration_table(y_test, p) for name, p in p_test.items()}
 fig, ax = plt.subplots()
 ax = L.plot_calibration(calib, ax=ax)
-_ = ax.set_title("Calibration on the test leads: predicted vs observed conversion")
+ax.set_title("Calibration on the test leads: predicted vs observed conversion")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 calib_error = pd.Series({name: float(np.average((t["mean_predicted"] - t["observed"]).abs(),
                                                 weights=t["n_leads"])) for name, t in calib.items()},
                         name="mean |predicted - observed|")
 print(calib_error.round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert calib_error.max() < 0.06
 
 # %% [markdown]
@@ -276,15 +292,17 @@ p_rank = {"gradient boosting": p_test["gradient boosting, calibrated"],
           "oracle": truth.set_index("lead_id").loc[test_closed["lead_id"], "p_convert"].to_numpy()}
 fig, ax = plt.subplots()
 ax = L.plot_gains(y_test, p_rank, ax=ax)
-_ = ax.set_title("Cumulative gains on the test leads")
+ax.set_title("Cumulative gains on the test leads")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 gains = L.gains_table(y_test, p_rank["gradient boosting"], n_bins=5)
 print(gains[["group", "conversion_rate", "cum_lead_share", "cum_conversion_share",
              "lift"]].round(2).to_string(index=False))
 top_fifth = gains["cum_conversion_share"].iloc[0]
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert top_fifth > 0.35
 
 # %%
@@ -304,12 +322,14 @@ scored = hgb.score(test_closed)
 by_grade = L.conversion_by_grade(scored, y_test).set_index("grade")
 fig, ax = plt.subplots()
 ax = L.plot_conversion_by_grade(scored, y_test, ax=ax)
-_ = ax.set_title("Test leads: conversion by grade, predicted and observed")
+ax.set_title("Test leads: conversion by grade, predicted and observed")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(by_grade[["share_of_leads", "conversion_rate", "share_of_conversions"]].round(2))
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert by_grade["conversion_rate"].is_monotonic_decreasing
 assert by_grade.loc["A", "conversion_rate"] > 3 * by_grade.loc["D", "conversion_rate"]
 
@@ -336,18 +356,20 @@ scored_dated = scored.merge(test_closed[["lead_id", "created_date"]], on="lead_i
 plan = L.capacity_plan(scored_dated, leads_per_week=LEADS_PER_WEEK, outcome=y_test)
 fig, ax = plt.subplots()
 ax = L.plot_capacity(plan, ax=ax)
-_ = ax.set_title(f"Capacity plan: expected customers per week vs calls per week "
+ax.set_title(f"Capacity plan: expected customers per week vs calls per week "
                  f"(capacity {LEADS_PER_WEEK})")
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 s = plan.summary
 print(f"{s['leads_arriving_per_week']:.0f} leads arrive a week; calling the best "
       f"{LEADS_PER_WEEK} (score >= {s['threshold_score']:.0f}) should bring "
       f"{s['expected_conversions_per_week']:.1f} customers a week, "
       f"{s['expected_if_random']:.1f} if picked at random; it actually brought "
       f"{s['actual_conversions_per_week']:.1f}.")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert s["expected_conversions_per_week"] > 1.8 * s["expected_if_random"]
 assert abs(s["actual_conversions_per_week"] - s["expected_conversions_per_week"]) < (
     0.25 * s["expected_conversions_per_week"])
@@ -364,16 +386,16 @@ assert abs(s["actual_conversions_per_week"] - s["expected_conversions_per_week"]
 
 # %%
 fig, ax = plt.subplots()
-_ = ax.scatter(p_rank["oracle"], p_rank["gradient boosting"], s=5, alpha=0.4)
-_ = ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect agreement")
-_ = ax.set_title("Test leads: model probability against the true probability")
-_ = ax.set_xlabel("true conversion probability (oracle)")
-_ = ax.set_ylabel("model conversion probability")
-_ = ax.legend()
+ax.scatter(p_rank["oracle"], p_rank["gradient boosting"], s=5, alpha=0.4)
+ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect agreement")
+ax.set_title("Test leads: model probability against the true probability")
+ax.set_xlabel("true conversion probability (oracle)")
+ax.set_ylabel("model conversion probability")
+ax.legend()
 plt.tight_layout()
+plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 corr = np.corrcoef(p_rank["oracle"], p_rank["gradient boosting"])[0, 1]
 oracle_p = pd.Series(p_rank["oracle"], index=test_closed["lead_id"].to_numpy())
 oracle_plan = L.capacity_plan(scored_dated.assign(p_convert=p_rank["oracle"]),
@@ -383,6 +405,8 @@ share_of_best = (oracle_p.loc[plan.call_list["lead_id"]].sum()
                  / oracle_p.loc[oracle_plan.call_list["lead_id"]].sum())
 print(f"correlation with the truth {corr:.1f}; with {LEADS_PER_WEEK} calls a week the model "
       f"finds {share_of_best:.0%} of the customers the oracle's list would")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert corr > 0.7 and share_of_best > 0.75
 
 # %% [markdown]
@@ -408,34 +432,46 @@ assert corr > 0.7 and share_of_best > 0.75
 # of the channel-only baseline on bidding test leads only.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 is_bidding = (test_closed["channel"] == "bidding").to_numpy()
 auc_within = {name: roc_auc_score(y_test[is_bidding], p[is_bidding])
               for name, p in [("gradient boosting", p_rank["gradient boosting"]),
                               ("channel only", p_rank["channel only"])]}
 print({k: round(v, 2) for k, v in auc_within.items()}, f"({is_bidding.sum()} bidding leads)")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert auc_within["gradient boosting"] > 0.65 and abs(auc_within["channel only"] - 0.5) < 0.01
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # Within a channel the channel-only model is a coin flip (every bidding lead gets
 # the same probability), while the full model still separates good bidding leads
 # from bad ones: worth running even if the marketing team only buys bidding leads.
+#
+# </details>
 #
 # **Exercise 2.** How many calls a week would sales need to reach half of the expected
 # customers among the test leads? Use `plan.curve`.
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 curve = plan.curve
 half = 0.5 * s["expected_if_all_called"]
 calls_for_half = curve.loc[curve["expected_conversions_per_week"] >= half,
                            "leads_per_week"].iloc[0]
 print(f"about {calls_for_half:.0f} calls a week out of {s['leads_arriving_per_week']:.0f} "
       f"reach half of the expected customers")
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert calls_for_half < 0.4 * s["leads_arriving_per_week"]
 
 # %% [markdown]
@@ -443,9 +479,11 @@ assert calls_for_half < 0.4 * s["leads_arriving_per_week"]
 # the model's top 10%, the oracle's top 10% and a random 10% (use a seeded generator)?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 rng = np.random.default_rng(11)
 k = len(y_test) // 10
 top = {"gradient boosting": np.argsort(-p_rank["gradient boosting"])[:k],
@@ -454,11 +492,17 @@ top = {"gradient boosting": np.argsort(-p_rank["gradient boosting"])[:k],
 found = pd.Series({name: int(y_test[idx].sum()) for name, idx in top.items()},
                   name=f"converted among {k} leads")
 print(found)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert found["oracle"] >= 0.8 * found["gradient boosting"] and found["gradient boosting"] > (
     2 * found["random"])
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # The model's top 10% holds about twice the customers of a random 10%, and the oracle
 # shows there is more to gain (better data on intent and budget, for example). Real
 # outcomes are noisy (a lead with a 60% chance still fails 4 times in 10), so judge
 # models on several periods (`L.cross_validate_by_time`) before drawing conclusions.
+#
+# </details>

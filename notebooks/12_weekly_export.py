@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -12,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 13 · The weekly churn-score export
+# # 12 · The weekly churn-score export
 #
 # Every Monday the growth team hands the customer-success team (客户成功) a list:
 # every active customer, the chance that they will not renew (续约), and why.
@@ -50,7 +52,9 @@ from tobmodel.export import export_scores, score_accounts
 from tobmodel.persist import read_model_json
 from tobmodel.renewal import build_account_features, fit_renewal_model, load_renewal_model
 
-plt.rcParams["figure.figsize"] = (8, 4.5)
+from tobmodel.style import use_teaching_style
+
+use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
 pd.set_option("display.width", 120)
 pd.set_option("display.max_colwidth", 70)
 
@@ -101,6 +105,8 @@ print("features:", len(header["features"]), "e.g.",
       [f["name"] for f in header["features"][:5]])
 tier_schema = next(f for f in header["features"] if f["name"] == "tier")
 print("tier values the model knows:", tier_schema["categories"])
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert load_renewal_model(model_file).model_id == model.model_id
 
 # %% [markdown]
@@ -122,6 +128,8 @@ dirty = pd.concat([dirty, week1.loc[~week1["active"]].head(5)], ignore_index=Tru
 
 run1 = export_scores(model_file, dirty, [WORK / "churn_scores.csv", DB], as_of=WEEK1)
 print(run1)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert run1.read == run1.scored + run1.rejected == len(dirty)
 
 # %% [markdown]
@@ -133,13 +141,14 @@ assert run1.read == run1.scored + run1.rejected == len(dirty)
 # `churn_score_rejects` in the database, with the row number, the column and
 # the value that caused it:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 engine = sa.create_engine(DB)
 with engine.connect() as c:
     rejects = pd.read_sql_query("SELECT row_number, account_id, reason, field, value "
                                 "FROM churn_score_rejects ORDER BY row_number", c)
 print(rejects.groupby("reason").size().to_string())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert set(rejects["reason"]) == {"unknown category", "tenure <= 0", "duplicate id",
                                   "inactive account"}
 
@@ -174,6 +183,8 @@ with engine.connect() as c:
 print(runs.to_string(index=False))
 print(per_week.to_string(index=False))
 print("the latest table (what the CRM reads) holds as_of:", latest_as_of)
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert per_week["n"].tolist() == [run1.scored, run2.scored]  # the re-run did not duplicate
 
 # %% [markdown]
@@ -203,13 +214,13 @@ movers.round(3)
 # %%
 fig, ax = plt.subplots()
 y = np.arange(len(movers))
-_ = ax.hlines(y, movers["week1"], movers["week2"], color="grey")
-_ = ax.scatter(movers["week1"], y, label=f"week 1 ({WEEK1})", color="tab:blue")
-_ = ax.scatter(movers["week2"], y, label=f"week 2 ({WEEK2})", color="tab:red")
-_ = ax.set_yticks(y, [f"account {a}" for a in movers.index])
-_ = ax.set_xlabel("P(churn within 12 months)")
-_ = ax.set_title("The customers whose churn risk rose most in a week")
-_ = ax.legend()
+ax.hlines(y, movers["week1"], movers["week2"], color="grey")
+ax.scatter(movers["week1"], y, label=f"week 1 ({WEEK1})", color="tab:blue")
+ax.scatter(movers["week2"], y, label=f"week 2 ({WEEK2})", color="tab:red")
+ax.set_yticks(y, [f"account {a}" for a in movers.index])
+ax.set_xlabel("P(churn within 12 months)")
+ax.set_title("The customers whose churn risk rose most in a week")
+ax.legend()
 plt.show()
 
 # %% [markdown]
@@ -228,10 +239,12 @@ history.loc[history["account_id"] == top, ["as_of", "p_churn_horizon", "risk_tie
 #
 # On simulated data we know each customer's true probability of churning
 # within 12 months of 31 December. A useful score ranks customers the same way
-# and its risk tiers separate them.
+# and its risk tiers separate them. The tiers are cut on `p_churn_horizon`:
+# **low** below 15%, **medium** from 15% to 40%, **high** from 40% on
+# (`tobmodel.export.specs.RISK_CUTOFFS`; pass `risk_cutoffs=` to change them to
+# what your customer-success team can handle).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 truth = sim.truth["accounts"][["account_id", "p_churn_12m"]]
 check = pd.read_sql_query("SELECT account_id, p_churn_horizon, risk_tier FROM churn_scores",
                           engine).merge(truth, on="account_id", validate="1:1")
@@ -239,6 +252,8 @@ rho = check["p_churn_horizon"].rank().corr(check["p_churn_12m"].rank())
 by_tier = check.groupby("risk_tier")["p_churn_12m"].mean().reindex(["high", "medium", "low"])
 print(f"rank correlation with the truth: {rho:.1f}")
 print("true 12-month churn by risk tier:", by_tier.round(1).to_dict())
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
 assert rho > 0.4 and by_tier.is_monotonic_decreasing
 
 # %% [markdown]
@@ -290,9 +305,11 @@ call_list.head(10).round(2)
 # medium → high, or low → high) between week 1 and week 2?
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 rank = {"low": 0, "medium": 1, "high": 2}
 tiers = history.pivot(index="account_id", columns="as_of", values="risk_tier").dropna()
 tiers.columns = ["week1", "week2"]
@@ -301,18 +318,26 @@ print(f"{moved_up} customers moved up a tier, "
       f"{int((tiers['week2'].map(rank) < tiers['week1'].map(rank)).sum())} moved down")
 
 # %% [markdown]
+# <details><summary>Discussion of the answer</summary>
+#
 # **2.** The customer-success team can handle about 5% of customers as "high
 # risk". Choose the high cut-off so that about 5% of week 2's customers are
 # high, and score week 2 in memory with `score_accounts(..., risk_cutoffs=...)`.
+#
+# </details>
 
 # %% [markdown]
-# ### Worked answer
+# #### Worked answer
+#
+# Try the exercise first: the answer's code below is folded (click the bar or the ⋯ to open it).
 
-# %%
+# %% jupyter={"source_hidden": true}
 high_cut = float(np.quantile(latest["p_churn_horizon"], 0.95))
 medium_cut = min(0.15, high_cut)
 rescored = score_accounts(model_file, active2, as_of=WEEK2, risk_cutoffs=(medium_cut, high_cut))
 share_high = (rescored["risk_tier"] == "high").mean()
 print(f"high cut-off {high_cut:.2f}: {share_high:.1%} of customers are high risk")
-assert 0.03 < share_high < 0.07
 engine.dispose()
+
+# %% tags=["checks"] jupyter={"source_hidden": true}
+assert 0.03 < share_high < 0.07

@@ -1,5 +1,9 @@
 """Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, stand-in scoring models.
 
+The stand-ins follow :mod:`tobmodel.protocol` exactly (they subclass ModelBase and
+carry no attribute a real model lacks); tests/test_model_contract.py checks them
+beside the real models.
+
 The PostgreSQL tests skip with a reason where no server binaries exist; under
 CI (``CI=true``) they fail instead, so a missing install step cannot hide.
 """
@@ -10,6 +14,10 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+
+from tobmodel.protocol import ModelBase
+
+AS_OF = "2025-12-31"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -23,7 +31,7 @@ def one_openmp_thread():
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a private PostgreSQL server started for this test session."""
-    from tobmodel.export.pgserver import find_pg_bin, throwaway_postgres
+    from pgserver import find_pg_bin, throwaway_postgres
     if find_pg_bin() is None:
         reason = "PostgreSQL server binaries (initdb, pg_ctl) not found: apt-get install postgresql"
         if os.environ.get("CI", "").lower() == "true":
@@ -47,61 +55,70 @@ def pg_url(postgres_url):
     admin.dispose()
 
 
-class StandInRenewalModel:
-    """Implements the scoring protocol with a fixed logistic formula (higher = more risk)."""
+class _StandIn(ModelBase):
+    """A pre-fitted stand-in: its state is set at construction; the document round-trips."""
 
-    kind, name, version, id_column = "renewal", "standin", "0.0-test", "account_id"
-    feature_names_ = ["tenure_months", "tier", "seats", "onboarding_completed"]
-    features_ = [{"name": "tenure_months", "dtype": "number"},
-                 {"name": "tier", "dtype": "category", "categories": ["KA", "SMB", "mid"]},
-                 {"name": "seats", "dtype": "number"},
-                 {"name": "onboarding_completed", "dtype": "bool"}]
-    created_from = {"as_of": "2025-12-31"}
+    def __init__(self, model_id: str):
+        self.model_id_, self.as_of_, self.saved_by_version_ = model_id, AS_OF, "0.0-test"
+        self.features_ = [dict(f) for f in self.FEATURES]
+
+    def to_document(self) -> dict:
+        return {**self.header_document(), "config": {"model_id": self.model_id_}}
+
+    @classmethod
+    def from_document(cls, doc: dict):
+        return cls(model_id=doc["config"]["model_id"]).read_header(doc)
+
+
+class StandInRenewalModel(_StandIn):
+    """Follows the scoring protocol with a fixed logistic formula (higher = more risk)."""
+
+    kind, name, id_column = "renewal", "standin", "account_id"
+    FEATURES = ({"name": "tenure_months", "dtype": "number"},
+                {"name": "tier", "dtype": "category", "categories": ["KA", "SMB", "mid"]},
+                {"name": "seats", "dtype": "number"},
+                {"name": "onboarding_completed", "dtype": "bool"})
 
     def __init__(self, model_id="standin-000000000001", stall_after=None, marker=None):
         # stall_after: after that many chunks, touch ``marker`` and hang (to be killed)
-        self.model_id, self.stall_after, self.marker, self.calls = (
-            model_id, stall_after, marker, 0)
+        super().__init__(model_id)
+        self.stall_after, self.marker, self.calls = stall_after, marker, 0
 
-    def check_schema(self, df):
-        from tobmodel.persist import check_schema
-        check_schema(df, self.features_)
-
-    def score(self, df, as_of=None, horizon_months=12):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+        self.check_schema(df, source)
         self.calls += 1
         if self.stall_after is not None and self.calls > self.stall_after:
             import pathlib
             import time
             pathlib.Path(self.marker).touch()
             time.sleep(600)
+        horizon_months = 12 if horizon_months is None else horizon_months
+        as_of = pd.Timestamp(self.as_of_ if as_of is None else as_of)
         z = (-1.0 + 1.5 * (df["tier"] == "SMB").to_numpy() - 0.02 * df["tenure_months"].to_numpy()
              - 1.0 * df["onboarding_completed"].to_numpy())
         p_next = 1 / (1 + np.exp(-z))
         p_h = 1 - (1 - p_next) ** (horizon_months / 12)
         return pd.DataFrame({
             "account_id": df["account_id"].to_numpy(),
-            "next_renewal_date": pd.Timestamp(as_of) + pd.Timedelta(days=30),
+            "next_renewal_date": as_of + pd.Timedelta(days=30),
             "p_churn_next_renewal": p_next, "horizon_months": horizon_months,
-            "p_churn_horizon": p_h, "expected_remaining_months": 12 / np.maximum(p_h, 0.01),
+            "p_churn_horizon": p_h, "expected_remaining_months": horizon_months * (1 - p_h / 2),
             "beyond_followup": False,
             "reasons": np.where(df["tier"] == "SMB", "tier=SMB; onboarding", "tenure")})
 
 
-class StandInLeadModel:
+class StandInLeadModel(_StandIn):
     """Lead protocol stand-in: p_convert from intent (higher = better lead)."""
 
-    kind, name, version, id_column = "lead", "standin_lead", "0.0-test", "lead_id"
-    model_id = "standin_lead-000000000001"
-    feature_names_ = ["intent", "employees"]
-    features_ = [{"name": "intent", "dtype": "category", "categories": ["high", "low", "medium"]},
-                 {"name": "employees", "dtype": "number"}]
-    created_from = {"as_of": "2025-12-31"}
+    kind, name, id_column = "lead", "standin_lead", "lead_id"
+    FEATURES = ({"name": "intent", "dtype": "category", "categories": ["high", "low", "medium"]},
+                {"name": "employees", "dtype": "number"})
 
-    def check_schema(self, df):
-        from tobmodel.persist import check_schema
-        check_schema(df, self.features_)
+    def __init__(self, model_id="standin_lead-000000000001"):
+        super().__init__(model_id)
 
-    def score(self, df, as_of=None):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+        self.check_schema(df, source)
         p = df["intent"].map({"low": 0.05, "medium": 0.2, "high": 0.5}).astype(float).to_numpy()
         return pd.DataFrame({"lead_id": df["lead_id"].to_numpy(), "p_convert": p,
                              "score": np.round(p * 100), "grade": np.where(p > 0.3, "A", "C"),

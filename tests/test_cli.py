@@ -185,7 +185,7 @@ def test_evaluate_renewal_on_a_time_split(workspace, capsys):
 
 def test_evaluate_api_grades_whole_churn_curves(workspace):
     from tobmodel.export import evaluate_model
-    from tobmodel.persist import load_model
+    from tobmodel.registry import load_model
     table = evaluate_model(load_model(workspace / "models" / "cox.json"), workspace / "data",
                            cutoff="2024-06-30").set_index("model")
     assert table["ibs"].notna().all()  # the integrated Brier score needs curves, not one point

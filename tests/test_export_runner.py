@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tobmodel.export import export_scores, risk_tier, score_accounts, score_leads
+from tobmodel.export import ExportError, export_scores, risk_tier, score_accounts, score_leads
 from tobmodel.export.rejects import SeenIds
 from tobmodel.persist import SchemaMismatchError
 
@@ -98,8 +98,8 @@ def test_risk_tier_cutoffs():
 
 def test_model_without_a_score_for_a_row_is_a_reject(churn_model, make_features):
     class Gappy(type(churn_model)):
-        def score(self, df, as_of=None, horizon_months=12):
-            s = super().score(df, as_of, horizon_months)
+        def score(self, df, as_of=None, horizon_months=12, **kw):
+            s = super().score(df, as_of, horizon_months, **kw)
             s.loc[s["account_id"] % 10 == 0, "p_churn_horizon"] = np.nan
             return s
     scores, rejects = score_accounts(Gappy(), make_features(100), return_rejects=True)
@@ -125,7 +125,7 @@ def test_leads_not_open_are_rejected_and_better_leads_score_higher(lead_model):
 
 
 def test_scoring_needs_an_as_of(churn_model, make_features):
-    churn_model.created_from = {}
+    churn_model.as_of_ = None
     with pytest.raises(ValueError, match="as_of not given"):
         score_accounts(churn_model, make_features(5))
 
@@ -154,27 +154,22 @@ def test_rows_built_at_another_as_of_are_rejected(churn_model, make_features):
     assert s["account_id"].tolist() == [19]
 
 
-def test_a_model_short_of_the_protocol_is_adapted(make_features):
-    """A lead model whose ``kind`` is its estimator and that has no name/version/id_column."""
+def test_a_model_short_of_the_protocol_is_refused():
+    """No adapter guesses the gaps: a model that does not follow tobmodel.protocol is refused,
+    naming what it lacks (here a lead model whose ``kind`` is its estimator)."""
     from conftest import StandInLeadModel
 
     class Bare:
         kind, model_id, versions = "hgb", "lead-abc", {"tobmodel": "9.9"}
-        features_ = StandInLeadModel.features_
-        feature_names_ = StandInLeadModel.feature_names_
+        features_ = StandInLeadModel.FEATURES
 
         def score(self, leads, n_reasons=3):  # no as_of parameter
             return StandInLeadModel().score(leads)
 
-    from tobmodel.export.adapt import ProtocolAdapter
     leads = pd.DataFrame({"lead_id": [1, 2], "intent": ["high", "odd"], "employees": [3, 4]})
-    with pytest.raises(Exception, match="renewal or a lead"):
-        ProtocolAdapter(Bare(), {})
-    Bare.__module__ = "tobmodel.leads.leadmodel"
-    scores, rejects = score_leads(Bare(), leads, as_of=AS_OF, return_rejects=True)
-    assert scores[["lead_id", "model_name", "model_version"]].values.tolist() == [
-        [1, "lead-hgb", "9.9"]]
-    assert rejects["reason"].tolist() == ["unknown category"]
+    with pytest.raises(ExportError, match=r"Bare is not a tobmodel scoring model \(it lacks "
+                                          r"name, id_column, version, as_of_, check_schema"):
+        score_leads(Bare(), leads, as_of=AS_OF)
 
 
 def test_horizon_out_of_bounds_fails_before_anything_is_written(churn_model, make_features,

@@ -15,6 +15,7 @@ from tobmodel.io.writers import write_csv
 
 BOOLEAN_CELLS = [*TRUE_TEXT, *FALSE_TEXT, "TRUE", " Yes ", "F", "N", 1, 0, 1.0, True, False,
                  "maybe", "2", "-1", "oui", "tru", 2, 0.5]
+CATEGORY_CELLS = ["KA", "mid", "SMB", "ka", " KA", "Mid", "enterprise", 3]
 DATE_CELLS = ["2024-03-05", " 2024-03-05", "2024-03-05T00:00:00", pd.Timestamp("2024-03-05"),
               "12/01/2025", "2024-13-01", "2024-03-05 10:30", "yesterday", 20240305]
 NUMBER_CELLS = ["1.5", " 2 ", "+0.25", "1e3", 3, 2.5, "inf", "-inf", "Infinity", "-Infinity",
@@ -39,7 +40,8 @@ def _io_accepts(accounts, column, cell):
 
 def _export_accepts(cell, dtype):
     chunk = pd.DataFrame({"account_id": [1, 2], "x": pd.Series([cell, cell], dtype=object)})
-    rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": dtype}], SeenIds())
+    feature = {"name": "x", "dtype": dtype, "categories": ["KA", "mid", "SMB"]}
+    rc = check_rows(chunk, "account_id", [feature], SeenIds())
     if rc.ok.all():
         return True, rc.frame["x"].iloc[0]
     return False, None
@@ -48,7 +50,8 @@ def _export_accepts(cell, dtype):
 @pytest.mark.parametrize("column, dtype, cell",
                          [("onboarding_completed", "bool", c) for c in BOOLEAN_CELLS]
                          + [("arr", "number", c) for c in NUMBER_CELLS]
-                         + [("first_contract_date", "date", c) for c in DATE_CELLS], ids=repr)
+                         + [("first_contract_date", "date", c) for c in DATE_CELLS]
+                         + [("tier", "category", c) for c in CATEGORY_CELLS], ids=repr)
 def test_loaders_and_score_job_read_cells_alike(accounts, column, dtype, cell):
     io_ok, io_value = _io_accepts(accounts, column, cell)
     ex_ok, ex_value = _export_accepts(cell, dtype)
@@ -58,6 +61,10 @@ def test_loaders_and_score_job_read_cells_alike(accounts, column, dtype, cell):
         assert io_ok == (word in (*TRUE_TEXT, *FALSE_TEXT))
         if io_ok:
             assert bool(io_value) == bool(ex_value) == (word in TRUE_TEXT)
+    elif dtype == "category":
+        assert io_ok == (cell in ("KA", "mid", "SMB"))  # exact labels, case-sensitive
+        if io_ok:
+            assert io_value == ex_value == cell
     elif dtype == "date":
         assert io_ok == (cell in DATE_CELLS[:4])  # ISO calendar dates only
         if io_ok:
@@ -120,3 +127,17 @@ def test_big_ids_as_text_stay_exact(accounts):
     raw["account_id"] = [str(2**60 + i) for i in range(len(raw))]
     out = validate(raw, "accounts")
     assert out["account_id"].tolist() == [2**60 + i for i in range(len(raw))]
+
+
+def test_score_job_keeps_big_ids_exact():
+    # ids beyond 2**53 went through a float: 2**60 + 1 came out as 2**60 (another account)
+    big = [2**60 + 1, 2**60 + 3, 2**53 + 1]
+    for raw in (pd.Series(big, dtype="int64"), pd.Series([str(i) for i in big], dtype=object)):
+        chunk = pd.DataFrame({"account_id": raw, "x": [1.0, 2.0, 3.0]})
+        rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": "number"}], SeenIds())
+        assert rc.ok.all() and rc.frame["account_id"].tolist() == big
+    chunk = pd.DataFrame({"account_id": pd.Series(["7", "7.5", "x", None], dtype=object),
+                          "x": 1.0})
+    rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": "number"}], SeenIds())
+    assert rc.reason.tolist() == [None, "id is not an integer", "id is not an integer",
+                                  "missing id"]

@@ -236,7 +236,7 @@ def test_large_data_calibrates_on_the_newest_leads_only(kind, calibration, leads
     flip = newest & (c["status"].to_numpy() == "lost") & (rng.random(len(c)) < 0.5)
     planted = c.assign(status=c["status"].where(~flip, "converted"))
     model = fit_lead_model(planted, kind=kind, calibration=calibration)
-    assert model.config["calibrated_on"] == "newest leads"
+    assert model.fit_config_["calibrated_on"] == "newest leads"
     assert model.training_["n_calibration"] == int(newest.sum())
     p = model.predict_proba(planted)
     y_new = (planted["status"] == "converted").to_numpy()
@@ -245,8 +245,8 @@ def test_large_data_calibrates_on_the_newest_leads_only(kind, calibration, leads
     np.testing.assert_allclose(p, model.pipeline_.predict_proba(planted)[:, 1], rtol=0, atol=1e-9)
     # the classifier never saw the calibrating leads: other outcomes there, same raw scores
     other = fit_lead_model(planted.assign(status=c["status"]), kind=kind, calibration=calibration)
-    Z = model.encoding.encode(planted)
-    np.testing.assert_array_equal(model.engine.prepare(Z).raw, other.engine.prepare(Z).raw)
+    Z = model.encoding_.encode(planted)
+    np.testing.assert_array_equal(model.engine_.prepare(Z).raw, other.engine_.prepare(Z).raw)
 
 
 def test_tree_contributions_add_up_to_the_raw_score(closed):
@@ -264,3 +264,22 @@ def test_tree_contributions_add_up_to_the_raw_score(closed):
     # a feature no tree splits on gets no credit
     unused = [k for k in range(len(encoding.names)) if len(engine.uses[k]) == 0]
     assert all((contrib[:, k] == 0).all() for k in unused)
+
+
+def test_lightgbm_rules_the_evaluator_cannot_follow_are_refused(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None)
+    pipe.set_params(classify__zero_as_missing=True, classify__n_estimators=5)
+    pipe.fit(c, y)
+    with pytest.raises(ValueError, match="missing_type 'Zero' is not supported"):
+        engine_from_pipeline(pipe)
+    with pytest.raises(ValueError, match="reads an uncalibrated lead Pipeline"):
+        engine_from_pipeline(make_lead_model("hgb").fit(c, y))
+
+
+def test_leakage_by_data_is_caught_on_a_sample_of_many_leads(leads, monkeypatch):
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "LEAKAGE_ROWS", 400)  # these leads count as many
+    planted = leads.assign(contract_value=np.where(leads["status"] == "converted", 2e4, 0.0))
+    with pytest.raises(LeakageError, match="'contract_value' \\(AUC 1.000\\)"):
+        fit_lead_model(planted, kind="logistic", features=[*DEFAULT_FEATURES, "contract_value"])

@@ -14,7 +14,8 @@ import pytest
 
 import tobmodel
 from tobmodel import leads as L
-from tobmodel.persist import ModelFileError, SchemaMismatchError, load_model
+from tobmodel.persist import ModelFileError, SchemaMismatchError
+from tobmodel.registry import load_model
 
 
 

@@ -383,3 +383,11 @@ def test_a_rerun_after_a_refit_counts_once(tmp_path):
     both = pd.concat([h, h.assign(model_id="other")])
     with pytest.raises(ExportError, match="several model ids"):
         find_movers(both)
+
+
+def test_report_as_of_is_iso_only(tmp_path):
+    from tobmodel.export.specs import ExportError
+    db = _weekly_history(tmp_path / "h.sqlite", n=20)
+    with pytest.raises(ExportError, match="ambiguous"):
+        build_report(db, as_of="01/12/2026")
+    assert build_report(db, as_of="2026-01-12").as_of == "2026-01-12"

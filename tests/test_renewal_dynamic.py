@@ -121,7 +121,7 @@ def test_json_round_trip_scores_the_same_and_follows_the_protocol(saas, fitted, 
     path = fitted.save(tmp_path / "dynamic.json")
     doc = json.loads(path.read_text())
     assert doc["name"] == "dynamic" and doc["kind"] == "renewal"
-    from tobmodel.persist import load_model
+    from tobmodel.registry import load_model
     loaded = load_model(path)
     now = current_month(saas)
     pd.testing.assert_frame_equal(loaded.score(now), fitted.score(now))
@@ -183,3 +183,73 @@ def test_cli_fits_scores_and_evaluates_the_dynamic_model(tmp_path):
                  "--output", str(tmp_path / "s.csv")]) in (0, None)
     s = pd.read_csv(tmp_path / "s.csv")
     assert (s["model_name"] == "dynamic").all() and s["p_churn_horizon"].between(0, 1).all()
+    from tobmodel.export.jobs import evaluate_model
+    table = evaluate_model(str(tmp_path / "m.json"), str(data)).set_index("model")
+    assert {"dynamic", "baseline", "oracle"} <= set(table.index)
+    assert table.loc["dynamic", "c_index"] > table.loc["baseline", "c_index"]
+    assert table.loc["dynamic", "c_index_lo"] < table.loc["dynamic", "c_index"]
+
+
+def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
+    """Heavy shrinkage squeezes the scores; the map learned one year earlier restores the
+    spread, and the top risk bin then predicts what happens to it."""
+    from tobmodel.renewal import evaluate as EV
+    sim = tobmodel.simulate("saas", n_accounts=3000, seed=21)
+    cutoff = pd.Timestamp(sim.as_of) - pd.DateOffset(months=18)
+    split = EV.time_split(sim, cutoff)
+    now = current_month(sim, as_of=cutoff)
+    squeezed = DynamicHazardModel(C=1e-3, groups=()).fit(sim, as_of=cutoff)
+    fixed = DynamicHazardModel(C=1e-3, groups=(), recalibrate_months=12).fit(sim, as_of=cutoff)
+    assert set(fixed.calibration_) == {"annual", "monthly"}
+    assert all(b > 1.5 for _, b in fixed.calibration_.values())   # the spread is widened
+    h = split.horizon_time(12)
+    top = {}
+    for name, m in (("squeezed", squeezed), ("fixed", fixed)):
+        p = m.churn_curves(now)[12.0]
+        cal = EV.calibration_table(split.test, p, 12, n_bins=5, horizon_time=h)
+        top[name] = abs(cal["mean_predicted"].iloc[-1] - cal["observed"].iloc[-1])
+    assert top["fixed"] < 0.5 * top["squeezed"]
+    assert top["fixed"] < 0.06
+    doc = fixed.to_document()
+    assert DynamicHazardModel.from_document(doc).calibration_ == fixed.calibration_
+
+
+def test_peer_churn_counts_only_churns_known_before_the_month(saas):
+    """The industry's recent churn rate: planting churns after a month leaves it unchanged."""
+    from tobmodel.renewal.person_months import _peer_churn
+    sv = survival_view(saas, as_of="2024-06-30")
+    acc = saas.tables["accounts"].set_index("account_id").loc[sv["account_id"].to_numpy()]
+    r = np.arange(len(sv))
+    last_m = np.full(len(sv), np.datetime64("2023-12", "M").astype(np.int64))
+    base = _peer_churn(sv, acc, r, last_m, "saas")
+    later = sv.copy()
+    alive = later["churned"] == 0
+    later.loc[alive, "churned"] = 1   # everyone still active churns in June 2024
+    later.loc[alive, "end_date"] = pd.Timestamp("2024-06-15")
+    np.testing.assert_array_equal(base, _peer_churn(later, acc, r, last_m, "saas"))
+    earlier = sv.copy()
+    earlier.loc[alive, "churned"] = 1  # ... or in November 2023: now it shows
+    earlier.loc[alive, "end_date"] = pd.Timestamp("2023-11-15")
+    assert (_peer_churn(earlier, acc, r, last_m, "saas") > base + 0.1).all()
+
+
+def test_cause_specific_incidences_add_up_and_follow_the_mechanisms():
+    from tobmodel.renewal.competing import CompetingRisksModel
+    sim = tobmodel.simulate("saas", "validation", n_accounts=3000, seed=8)
+    m = CompetingRisksModel().fit(sim)
+    assert m.cause_counts_["product_fit"] > m.cause_counts_["other"]
+    now = current_month(sim)
+    cif = m.cumulative_incidence(now, 12)
+    total = sum(v[:, -1] for v in cif.values())
+    S = np.cumprod(1 - np.minimum(sum(mm.project_hazards(now, 12)
+                                      for mm in m.models_.values()), 1), axis=1)
+    np.testing.assert_allclose(total, 1 - S[:, -1], atol=1e-12)   # incidences add up
+    assert (np.diff(cif["product_fit"], axis=1) >= 0).all()
+    t = m.cause_table(now)
+    over = now["sales_overpromised"].to_numpy(bool)
+    first_year = (now["tenure_at_month_start"] < 12).to_numpy()
+    pf = t["p_product_fit"].to_numpy()
+    assert pf[over & first_year].mean() > 2 * pf[~over & first_year].mean()
+    assert set(t["likeliest_cause"]) <= set(cif)
+    with pytest.raises(ValueError, match="records no reason"):
+        CompetingRisksModel().fit(tobmodel.simulate("platform", n_accounts=300, seed=1))

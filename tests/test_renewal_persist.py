@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import tobmodel
-from tobmodel.persist import ModelFileError, SchemaMismatchError, load_model
+from tobmodel.persist import ModelFileError, SchemaMismatchError
+from tobmodel.registry import load_model
 from tobmodel.renewal import build_account_features, fit_renewal_model, load_renewal_model
 
 COVS = ["tier", "acquisition_channel", "sales_overpromised", "logins_trend",

@@ -77,3 +77,15 @@ def test_evaluation_plots(book):
     _labelled(P.plot_calibration(cal))
     ax = _labelled(P.plot_metric_comparison(table, "brier"))
     assert [t.get_text() for t in ax.get_yticklabels()] == table["model"].tolist()
+
+
+def test_metric_comparison_legend_covers_no_bar():
+    table = pd.DataFrame({"model": ["baseline", "cox", "oracle"],
+                          "c_index": [0.58, 0.72, 0.81]})
+    fig, ax = plt.subplots(figsize=(4.5, 3.6))
+    ax = _labelled(P.plot_metric_comparison(table, "c_index", ax=ax))
+    fig.canvas.draw()
+    legend_box = ax.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax.patches]
+    assert len(bars) == 3
+    assert not any(legend_box.overlaps(b) for b in bars)

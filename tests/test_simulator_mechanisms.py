@@ -242,3 +242,50 @@ def test_bad_arguments_are_refused():
         tobmodel.simulate("saas", "adolescence")
     with pytest.raises(ValueError, match="n_accounts"):
         tobmodel.simulate("saas", n_accounts=0)
+
+
+# ---- churn causes (DOMAIN: after a deal, product fit and competitors) ---------
+def test_a_competitor_campaign_starts_the_usage_decline_of_its_industry(monkeypatch):
+    from tobmodel.simulator import params as P
+    from tobmodel.simulator.lifecycle import poaching_declines
+    monkeypatch.setattr(P, "POACHED_DECLINE_SHARE", 0.7)
+    n = 20000
+    lat = {"industry": np.repeat([0, 1], n // 2), "decline_onset": np.full(n, np.inf),
+           "decline_slope": np.zeros(n)}
+    lat["decline_onset"][:100] = 3.0                     # already declining earlier
+    campaigns = np.zeros((2, 40), bool)
+    campaigns[0, 12:18] = True                            # industry 0, months 12-17
+    m0, T = np.zeros(n, np.int64), np.full(n, 40)
+    poached = poaching_declines(np.random.default_rng(0), lat, m0, T, np.int64(0), campaigns)
+    ind0 = np.arange(n) < n // 2
+    assert not poached[~ind0].any() and not poached[:100].any()
+    assert abs(poached[ind0].mean() - P.POACHED_DECLINE_SHARE) < 0.02
+    assert (lat["decline_onset"][poached] == 13).all()   # month 13 of a life that began at 0
+    assert (lat["decline_slope"][poached] > 0).all()
+    assert (lat["decline_onset"][:100] == 3).all()
+
+
+def test_recorded_reasons_follow_the_mechanisms(sims):
+    """Over-promised accounts and accounts the product never fitted leave for product fit,
+    campaigns bring competitor churn (none before competitors exist), and 'other' (budget
+    cuts, closures: the base hazard) stays a minority."""
+    for stage in ("validation", "maturity", "decline"):
+        ta = sims("saas", stage).truth["accounts"]
+        mix = ta.loc[ta["churn_date"].notna(), "churn_cause"].value_counts(normalize=True)
+        assert mix["other"] < 0.25, (stage, mix.to_dict())
+        assert mix["product_fit"] > 0.15, (stage, mix.to_dict())
+    sim = sims("saas", "validation")
+    t = sim.truth["accounts"].merge(sim.accounts[["account_id", "sales_overpromised"]])
+    t = t.loc[t["churn_date"].notna()]
+    fit = (t["churn_cause"] == "product_fit").groupby(t["sales_overpromised"]).mean()
+    assert fit.loc[True] > fit.loc[False] + 0.2
+    # a product that never fitted: low usage from the first months
+    first = sim.usage.merge(sim.accounts[["account_id", "first_contract_date", "seats"]])
+    early = first.loc[first["month"] < first["first_contract_date"] + pd.DateOffset(months=4)]
+    share = (early["active_seats"] / early["seats"]).groupby(early["account_id"]).mean()
+    t = t.loc[~t["sales_overpromised"]].set_index("account_id")
+    pf = t["churn_cause"] == "product_fit"
+    low = share.reindex(t.index)
+    assert low[pf].mean() < low[~pf].mean() - 0.05
+    dev = sims("saas", "development").truth["accounts"]       # no competitors yet
+    assert (dev["churn_cause"] != "competitor").all()

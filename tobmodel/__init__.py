@@ -20,6 +20,7 @@ _LAZY = {
     "read_table": ("tobmodel.io.readers", "read_table"),
     "read_tables": ("tobmodel.io.readers", "read_tables"),
     "DataValidationError": ("tobmodel.io.validate", "DataValidationError"),
+    "load_model": ("tobmodel.registry", "load_model"),
 }
 
 __all__ = ["__version__", *_LAZY]

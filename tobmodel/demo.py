@@ -52,7 +52,6 @@ def run_demo(n_accounts: int = 3000, seed: int = 2026, data_dir=None, exports_di
         most at risk), ``paths``.
     """
     from . import paths, simulate
-    from .cli.commands import business_summary, format_summary
     from .export import export_scores
     from .export.jobs import fit_model
 
@@ -100,6 +99,24 @@ def run_demo(n_accounts: int = 3000, seed: int = 2026, data_dir=None, exports_di
     return {"business": business, "churn": churn, "lead": leads_run, "top": top,
             "paths": {"data": data_dir, "churn_csv": churn_csv, "lead_csv": lead_csv,
                       "database": database_url, "models": models}}
+
+
+def business_summary(tables) -> dict:
+    """Accounts, leads, lead conversion (closed leads) and churned share of accounts."""
+    from .survival import survival_view
+    leads = tables["leads"]
+    closed = leads["status"].isin(["converted", "lost"])
+    view = survival_view(tables)
+    return {"accounts": len(tables["accounts"]), "leads": len(leads),
+            "open_leads": int((leads["status"] == "open").sum()),
+            "conversion": float((leads.loc[closed, "status"] == "converted").mean())
+            if closed.any() else float("nan"),
+            "churned": float(view["churned"].mean()) if len(view) else float("nan")}
+
+
+def format_summary(s: dict) -> str:
+    return (f"{s['accounts']:,} accounts, {s['leads']:,} leads ({s['open_leads']:,} open), "
+            f"lead conversion {s['conversion']:.1%}, churned by as-of {s['churned']:.1%}")
 
 
 def top_at_risk(scores_csv, features, n: int = 10):

@@ -4,8 +4,11 @@ Every saved tobmodel model is one JSON document::
 
     {"format": "tobmodel-model", "format_version": 1, "kind": "renewal" | "lead",
      "name": ..., "model_id": ..., "versions": {...}, "features": [...],
-     "id_column": ..., "created_from": {...}, ...payload...}
+     "id_column": ..., "as_of": "YYYY-MM-DD" | null, "config": {...}, ...payload...}
 
+The model classes write and read their own documents (``to_document`` /
+``from_document``, :mod:`tobmodel.protocol`); :func:`tobmodel.registry.load_model`
+reads a file once and hands it to the class registered for its ``name``.
 ``json.load`` never runs code, so a model file from anywhere is safe to open.
 The feature schema travels with the model and incoming data is checked against
 it (:func:`check_schema`).
@@ -131,14 +134,15 @@ def check_schema(df: pd.DataFrame, features: list[dict], source: str = "data",
                     f"{show(rows[:3] + 1)}; known: {', '.join(f['categories'])})")
 
 
-def _clean(obj):
-    """Make numpy scalars/arrays JSON-ready; non-finite floats become None."""
+def json_ready(obj):
+    """Make numpy scalars/arrays JSON-ready (what ``to_document`` returns); non-finite
+    floats become None (``null``), dates ``YYYY-MM-DD``."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return json_ready(obj.tolist())
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if math.isfinite(v) else None
@@ -156,42 +160,77 @@ def write_model_json(document: dict, path) -> Path:
     for key in ("kind", "name", "model_id", "features"):
         if key not in document:
             raise ValueError(f"model document lacks {key!r}")
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, **_clean(document)}
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, **json_ready(document)}
     text = json.dumps(doc, sort_keys=True, indent=1, allow_nan=False)
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text + "\n", encoding="utf-8")
     return Path(path)
 
 
+def parse_model_document(text: str, source="model file") -> dict:
+    """Check the header of a model document given as JSON text; return the document.
+
+    A UTF-8 byte-order mark (as some Windows editors write) is tolerated.
+    Raises a one-line :class:`ModelFileError` naming ``source`` otherwise.
+    """
+    try:
+        doc = json.loads(text.lstrip("\ufeff"))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{source}: not a tobmodel model file (not JSON: "
+                             f"{e.__class__.__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{source}: not a tobmodel model file (no '\"format\": \"{FORMAT}\"')")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ModelFileError(f"{source}: model format version {doc.get('format_version')} is "
+                             f"not supported by tobmodel {__version__} (expects {FORMAT_VERSION})")
+    return doc
+
+
 def read_model_json(path, kind: str | None = None) -> dict:
-    """Read and check a model document; one-line :class:`ModelFileError` if it is not one."""
+    """Read a model file once and check its header; one-line :class:`ModelFileError` if it is
+    not one (or, with ``kind``, not a model of that kind)."""
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"{path}: not a tobmodel model file (not JSON: {e.__class__.__name__})"
-                             ) from None
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelFileError(f"{path}: not a tobmodel model file (not JSON: "
+                             f"{e.__class__.__name__})") from None
     except OSError as e:
         raise ModelFileError(f"{path}: cannot read model file ({e.strerror})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a tobmodel model file (no '\"format\": \"{FORMAT}\"')")
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{path}: model format version {doc.get('format_version')} is not "
-                             f"supported by tobmodel {__version__} (expects {FORMAT_VERSION})")
+    doc = parse_model_document(text, path)
     if kind is not None and doc.get("kind") != kind:
         raise ModelFileError(f"{path}: is a {doc.get('kind')!r} model, expected a {kind!r} model")
     return doc
 
 
-def load_model(path):
-    """Load any tobmodel model file, dispatching on its ``kind``."""
-    doc = read_model_json(path)
-    if doc["kind"] == "renewal":
-        from .renewal import load_renewal_model
-        return load_renewal_model(path)
-    if doc["kind"] == "lead":
-        from .leads import load_lead_model
-        return load_lead_model(path)
-    raise ModelFileError(f"{path}: unknown model kind {doc['kind']!r}")
+# ------------------------------------------------- reading a document back (from_document)
+
+
+def doc_numbers(value, what: str, length: int | None = None, allow_missing: bool = False
+                ) -> np.ndarray:
+    """``value`` (a list of numbers from a model document) as a float array, checked.
+
+    Raises ``ValueError`` naming ``what`` when an entry is not a finite number
+    (``null`` in JSON, from a NaN or infinity) or the length is not ``length``.
+    ``allow_missing``: ``null`` entries become NaN (report-only numbers).
+    """
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{what} must be a list of numbers, got {type(value).__name__}")
+    if any(isinstance(v, bool) or not (v is None or isinstance(v, (int, float))) for v in value):
+        raise ValueError(f"{what} must hold numbers only")
+    arr = np.array([np.nan if v is None else v for v in value], dtype=float)
+    if not allow_missing and not np.isfinite(arr).all():
+        i = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{what}[{i}] is {value[i]!r}, not a finite number")
+    if length is not None and len(arr) != length:
+        raise ValueError(f"{what} has {len(arr)} entries, expected {length}")
+    return arr
+
+
+def doc_number(value, what: str) -> float:
+    """One finite number from a model document (``ValueError`` naming ``what`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} is {value!r}, not a finite number")
+    return float(value)

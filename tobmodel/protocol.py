@@ -1,12 +1,35 @@
 """The one model protocol: what every tobmodel model is, whatever it predicts.
 
-Every fitted model in tobmodel (Cox, Weibull/log-logistic AFT, discrete-time
-hazard, dynamic person-month hazard, hardware repurchase, lead models) follows
-:class:`ScoringModel`, and the export layer, the command line and the
-registry use nothing else. A model file is the model's :meth:`to_document`
-written as JSON (:mod:`tobmodel.persist`); :func:`tobmodel.registry.load_model`
-reads it once and hands the document to the class registered for its
-``name`` (``from_document``).
+Every fitted model that scores accounts or leads follows :class:`ScoringModel`
+(and subclasses :class:`ModelBase`), and the export layer, the command line
+and the registry use nothing else:
+
+==================  =========================================  ==================
+name                class                                      scores
+==================  =========================================  ==================
+``cox``             ``tobmodel.renewal.cox.CoxRenewalModel``   per-account features
+``weibull_aft``,    ``tobmodel.renewal.parametric`` AFT models per-account features
+``loglogistic_aft``
+``dynamic``         ``tobmodel.renewal.dynamic``               running account-months
+                    ``DynamicHazardModel`` (discrete-time
+                    hazard on person-months)
+``repurchase``      ``tobmodel.renewal.repurchase``            latest order gaps
+                    ``RepurchaseModel`` (hardware)
+``lead_hgb``,       ``tobmodel.leads.LeadModel``               leads
+``lead_logistic``
+==================  =========================================  ==================
+
+Not scoring models, on purpose: the sBG model
+(:class:`tobmodel.renewal.ShiftedBetaGeometric`) describes cohorts, not
+accounts (no covariates, nothing per account to export); the renewal-level
+:class:`tobmodel.renewal.DiscreteTimeHazard` is a teaching and analysis tool
+around a scikit-learn Pipeline (no code-free file); the discrete-time hazard
+the weekly job scores is ``dynamic``.
+
+A model file is the model's :meth:`to_document` written as JSON
+(:mod:`tobmodel.persist`); :func:`tobmodel.registry.load_model` reads it once
+and hands the document to the class registered for its ``name``
+(``from_document``).
 
 Attributes every model carries
 ------------------------------
@@ -25,8 +48,9 @@ id_column : str
     ``'account_id'`` (renewal) or ``'lead_id'`` (lead).
 features_ : list of dict
     The feature schema (name, dtype, categories) incoming data is checked against.
-as_of_ : pandas.Timestamp or None
-    The date the training data was known up to. The default scoring date.
+as_of_ : str or None
+    The date (``YYYY-MM-DD``) the training data was known up to; the default
+    scoring date of the export (:func:`tobmodel.export.resolve_as_of`).
 
 Methods every model has
 -----------------------
@@ -43,10 +67,20 @@ to_document() -> dict
     strings and lists only (loading never executes code).
 from_document(doc) -> model (classmethod)
     The inverse: ``type(m).from_document(m.to_document())`` scores like ``m``.
-    Raises ``ValueError`` / ``KeyError`` on an incomplete document (the
-    registry turns these into one-line :class:`tobmodel.persist.ModelFileError`).
+    Raises ``ValueError`` / ``KeyError`` on an incomplete document, including
+    null or non-finite numbers and lists of inconsistent lengths (the registry
+    turns these into one-line :class:`tobmodel.persist.ModelFileError`).
+    ``doc["config"]`` holds the constructor options (refitting elsewhere:
+    ``type(m)(**options)``).
 save(path)
     ``tobmodel.persist.write_model_json(self.to_document(), path)``.
+frame_from_tables(tables, as_of=None), fit_tables(tables, as_of=None)
+    From the team's tables (:attr:`input_tables`) to the frame the model
+    scores, and fitting on them: how the export turns a folder of tables into
+    scores without knowing the model (:func:`tobmodel.export.scoring_source`).
+
+Optional: ``reference_profile_`` (the training distribution, for drift checks;
+``None`` by default).
 
 Examples
 --------
@@ -113,6 +147,9 @@ class ScoringModel(Protocol):
 
     def to_document(self) -> dict: ...
 
+    @classmethod
+    def from_document(cls, doc: dict): ...
+
     def save(self, path): ...
 
 
@@ -127,6 +164,10 @@ class ModelBase:
     kind: ClassVar[str] = ""
     name: ClassVar[str] = ""
     id_column: ClassVar[str] = ""
+    #: the tables (:mod:`tobmodel.schema`) the model's data is built from
+    input_tables: ClassVar[tuple] = ()
+    #: training distribution of features and score (drift checks), or None
+    reference_profile_ = None
 
     @property
     def model_id(self) -> str:
@@ -144,6 +185,34 @@ class ModelBase:
     def check_schema(self, df, source: str = "data") -> None:
         from .persist import check_schema
         check_schema(df, self.features_, source=source)
+
+    def header_document(self, *libraries: str) -> dict:
+        """The common header of :meth:`to_document` (the protocol attributes)."""
+        from .persist import library_versions
+        versions = library_versions(*libraries)
+        if getattr(self, "saved_by_version_", None):
+            versions["tobmodel"] = self.saved_by_version_
+        return {"kind": self.kind, "name": self.name, "model_id": self.model_id,
+                "versions": versions, "features": self.features_,
+                "id_column": self.id_column, "as_of": self.as_of_}
+
+    def read_header(self, doc: dict):
+        """Set the protocol attributes from a document's header; returns ``self``."""
+        self.features_ = [dict(f) for f in doc["features"]]
+        self.model_id_ = str(doc["model_id"])
+        self.saved_by_version_ = str(doc["versions"]["tobmodel"])
+        as_of = doc.get("as_of")
+        self.as_of_ = None if as_of is None else str(as_of)
+        return self
+
+    def frame_from_tables(self, tables, as_of=None):
+        """The frame this model fits on and scores, built from the team's tables at ``as_of``
+        (a dict of DataFrames or a Simulation holding :attr:`input_tables`)."""
+        raise NotImplementedError(f"{type(self).__name__} builds no frame from tables")
+
+    def fit_tables(self, tables, as_of=None):
+        """Fit on the team's tables; returns ``self`` (default: ``fit(frame_from_tables())``)."""
+        return self.fit(self.frame_from_tables(tables, as_of))
 
     def to_document(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError

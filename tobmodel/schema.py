@@ -11,8 +11,11 @@ Kinds of column
               category takes any label (tier, industry, region, channel: learnt from
               the data, any UTF-8 text; ``allowed`` lists the simulator's)
 ``date``      calendar date (datetime64[ns], no time of day)
-``int``       whole number (int64); ``float`` real number (float64)
-``bool``      True / False (CSV: true/false, 1/0, yes/no)
+``int``       whole number (int64); ``float`` finite real number (float64; inf refused)
+``bool``      True / False (CSV: true/false, 1/0, yes/no, t/f, y/n in any case)
+
+How cells are read (one vocabulary for loaders and the score job) is
+:mod:`tobmodel.io.values`.
 
 Examples
 --------
@@ -357,9 +360,13 @@ def data_dictionary() -> str:
         " by `make data` (`python -m tobmodel.datasets.build`). Raw data is immutable: never"
         " edit these files by hand. `exports/` (not committed) receives score exports.",
         "",
-        "Kinds: `id` int64 key; `category` one of the allowed values (an open category"
-        " takes any label: tier, industry, region, channel); `date` calendar date;"
-        " `int` int64; `float` float64; `bool` true/false. A nullable column may be empty.",
+        "Kinds: `id` int64 key; `category` one of the allowed values (exact, case-sensitive;"
+        " an open category takes any label: tier, industry, region, channel);"
+        " `date` calendar date, written YYYY-MM-DD; `int` int64; `float` float64, finite"
+        " (inf, -inf and Infinity are refused); `bool` true/false, also 1/0, yes/no, t/f, y/n"
+        " in any case. A nullable column may be empty (blank, NULL or NA in CSV). The table"
+        " loaders and the weekly score job read cells by the same rules"
+        " (`tobmodel.io.values`).",
     ]
     for t in TABLES.values():
         key = t.key if isinstance(t.key, str) else ", ".join(t.key)

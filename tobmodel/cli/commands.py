@@ -11,30 +11,16 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def business_summary(tables) -> dict:
-    """Accounts, leads, lead conversion (closed leads) and churned share of accounts."""
-    from ..survival import survival_view
-    leads = tables["leads"]
-    closed = leads["status"].isin(["converted", "lost"])
-    view = survival_view(tables)
-    return {"accounts": len(tables["accounts"]), "leads": len(leads),
-            "open_leads": int((leads["status"] == "open").sum()),
-            "conversion": float((leads.loc[closed, "status"] == "converted").mean())
-            if closed.any() else float("nan"),
-            "churned": float(view["churned"].mean()) if len(view) else float("nan")}
-
-
-def format_summary(s: dict) -> str:
-    return (f"{s['accounts']:,} accounts, {s['leads']:,} leads ({s['open_leads']:,} open), "
-            f"lead conversion {s['conversion']:.1%}, churned by as-of {s['churned']:.1%}")
-
-
 def run_simulate(args) -> None:
     import pandas as pd
 
     from ..simulator import simulate, simulate_to_parquet
+    database = "://" in str(args.output)
+    if database and (args.stream or args.accounts > STREAM_ABOVE):
+        raise ValueError(f"{args.output}: --stream (automatic above {STREAM_ABOVE:,} accounts) "
+                         "writes Parquet files; give a folder")
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
+    if not database and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
     if args.format in ("salesforce", "hubspot"):
         from .mapped import run_simulate_exports
@@ -54,14 +40,20 @@ def run_simulate(args) -> None:
         _say(f"simulated {args.business_type}/{args.stage}: {len(accounts):,} accounts, "
              f"{len(leads):,} leads -> {out}")
         return
+    from ..demo import business_summary, format_summary
     sim = simulate(args.business_type, args.stage, args.accounts, args.seed, args.as_of)
     tables = dict(sim.tables)
     if not args.no_truth:
         tables.update({f"truth_{k}": v for k, v in sim.truth.items()})
-    _write_tables(tables, out, args.format)
+    if database:
+        from ..export import write_tables
+        where = write_tables(tables, args.output)
+    else:
+        _write_tables(tables, out, args.format)
+        where = f"({args.format}) -> {out}"
     _say(f"simulated {args.business_type}/{args.stage} as of {args.as_of}: "
          f"{format_summary(business_summary(sim.tables))}")
-    _say(f"tables ({args.format}) -> {out}")
+    _say(f"tables {where if not database else '-> ' + where}")
 
 
 def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
@@ -95,10 +87,8 @@ def run_fit(args) -> None:
                             **options)
     if args.features_out:
         _write_frame(data, args.features_out)
-    from ..export.runner import load_scoring_model
-    m = load_scoring_model(model)
-    _say(f"fitted {m.name} ({m.kind}) on {len(data):,} rows from {args.data}: "
-         f"model id {m.model_id}")
+    _say(f"fitted {model.name} ({model.kind}) on {len(data):,} rows from {args.data}: "
+         f"model id {model.model_id}")
     if "as_of" in data.columns and len(data):
         how = (" (inferred: the latest dated row; pass --as-of to set it)"
                if data.attrs.get("as_of_inferred") else "")
@@ -134,46 +124,13 @@ def _write_frame(df, path) -> None:
     _frame_writer(path)(df, path)
 
 
-def scoring_input(model, source, as_of=None):
-    """What to score: a folder of tables becomes features (churn) or the leads table."""
-    path = Path(source) if isinstance(source, (str, Path)) and "://" not in str(source) else None
-    if path is not None and path.is_dir() and path.suffix.lower() in (".csv", ".parquet", ".pq"):
-        raise IsADirectoryError(f"{path}: is a directory, not a {path.suffix} file")
-    if path is not None and path.is_dir():
-        from ..export.jobs import read_dynamic_features, read_leads, read_renewal_features
-        if model.kind == "renewal":
-            as_of = as_of or (getattr(model, "created_from", None) or {}).get("as_of") \
-                or getattr(model, "as_of_", None)
-            read = read_dynamic_features if model.name == "dynamic" else read_renewal_features
-            return _in_scope(read(str(source), as_of), "active", "churned")
-        leads = read_leads(str(source))
-        return _in_scope(leads, leads["status"].astype(str) == "open", "closed")
-    return source
-
-
-def _in_scope(df, keep, reason):
-    """Only active accounts / open leads are scored; the others are counted, not rejected
-    (``attrs["not_scored"]``)."""
-    if isinstance(keep, str):
-        if keep not in df:  # e.g. the dynamic model's current months: active only already
-            return df
-        keep = df[keep]
-    keep = keep.to_numpy(bool)
-    out = df.loc[keep].reset_index(drop=True)
-    out.attrs = {**df.attrs, "not_scored": {reason: int((~keep).sum())}}
-    return out
-
-
 def run_score(args) -> int:
     from ..export import export_scores
     if getattr(args, "mapping", None):
         from .mapped import run_score_mapped
         return run_score_mapped(args)
-    from ..export.runner import load_scoring_model
     from ..paths import DEFAULT_DATABASE_URL
-    model = load_scoring_model(args.model)
-    source = scoring_input(model, args.input, args.as_of)
-    summary = export_scores(model, source, args.output or [DEFAULT_DATABASE_URL],
+    summary = export_scores(args.model, args.input, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
                             progress=args.progress,
@@ -184,10 +141,9 @@ def run_score(args) -> int:
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)
     _say(str(summary))
-    not_scored = getattr(source, "attrs", {}).get("not_scored") if hasattr(
-        source, "attrs") else None
-    skipped = (" not scored (" + ", ".join(f"{k} {v:,}" for k, v in not_scored.items())
-               + ");") if not_scored else ""
+    skipped = (" not scored (" + ", ".join(f"{k} {v:,}" for k, v in
+                                           summary.not_scored.items()) + ");"
+               if summary.not_scored else "")
     _say(f"scored {summary.scored:,},{skipped} rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
     for w in stale.warnings:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 
 from .._version import __version__
+from ..registry import FIT_NAMES
+from ..schema import BUSINESS_TYPES, STAGES
 
-BUSINESS_TYPES = ("platform", "saas", "hardware", "tool")
-STAGES = ("development", "validation", "growth", "maturity", "decline")
-MODELS = ("cox", "weibull_aft", "loglogistic_aft", "dynamic", "lead", "lead-hgb", "lead-logistic")
+MODELS = tuple(FIT_NAMES)
 
 DESCRIPTION = """\
 Churn and lead scores for to-B growth teams: simulate a business, fit a renewal
@@ -19,6 +19,7 @@ EPILOG = """\
 the weekly job:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
+  tobmodel report --history data/exports/tobmodel.sqlite --output report.html
   tobmodel demo            # all of it on a simulated SaaS business
 your own CRM / help-desk / analytics exports:
   tobmodel validate --input exports/ --suggest mapping.yaml
@@ -34,6 +35,8 @@ example:
   writes accounts, leads, contracts, usage and support (and truth_*) as Parquet
   files in data/sim; --format csv writes CSV; --stream (automatic above
   200,000 accounts) writes Parquet chunk by chunk in bounded memory.
+  tobmodel simulate --accounts 3000 --output sqlite:///crm.db
+  writes the same tables into a database instead (one transaction).
   tobmodel simulate --format salesforce --accounts 300 --output exports
   writes Account.csv, Contract.csv, Lead.csv, zendesk/ and segment/ exports
   (with mapping.yaml for the custom fields) of a simulated SaaS business.""",
@@ -45,8 +48,10 @@ examples:
   tobmodel fit --data data/demo --model lead --output models/lead.json
   tobmodel fit --data exports/ --mapping mapping.yaml --mapping zendesk \\
       --mapping segment --output models/cox.json
+  tobmodel fit --data data/hardware --model repurchase --output models/repurchase.json
   --data is a folder of <table>.csv/.parquet files or a database URL holding
-  the tables accounts, contracts, usage, support (renewal) or leads (lead).""",
+  the tables accounts, contracts, usage, support (renewal) or leads (lead).
+  repurchase: hardware order gaps (the lapse risk of each customer's latest order).""",
     "score": """\
 examples:
   tobmodel score --model models/cox.json --input account_features.parquet \\
@@ -159,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--accounts", type=_positive_int, default=3000, help="scale (default 3000)")
     s.add_argument("--seed", type=int, default=2026)
     s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
-    s.add_argument("--output", required=True, help="folder for the tables")
+    s.add_argument("--output", required=True,
+                   help="folder for the tables, or a database URL (sqlite:///crm.db)")
     s.add_argument("--format", choices=("parquet", "csv", "salesforce", "hubspot"),
                    default="parquet",
                    help="parquet or csv tables; salesforce / hubspot: a SaaS business as "
@@ -249,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--kind", choices=("churn", "lead"), default="churn")
     r.add_argument("--model-name", help="which model's runs (default: the latest run's)")
     r.add_argument("--as-of", help="report on the run of this date (default: the latest)")
+    r.add_argument("--date-format", help=DATE_FORMAT_HELP)
     r.add_argument("--segment", help="column of --features for risk by segment (default: tier "
                    "if present, else risk tier)")
     r.add_argument("--top", type=_positive_int, default=20, help="largest rises (default 20)")

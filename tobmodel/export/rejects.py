@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..io.values import category_codes, is_blank, parse_bool, parse_date, parse_number
+from ..io.values import (category_codes, is_blank, parse_bool, parse_date, parse_id,
+                         parse_number)
 
 
 
@@ -150,10 +151,9 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
                   np.full(n, None, object))
     raw_id = chunk[id_column]
     rc.reject(raw_id.isna().to_numpy(), "missing id", id_column)
-    num_id = pd.to_numeric(raw_id, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    rc.reject(~np.isfinite(num_id) | (num_id % 1 != 0), "id is not an integer", id_column,
-              raw_id.to_numpy())
-    ids = np.where(rc.ok, num_id, -1).astype(np.int64)
+    parsed_id = parse_id(raw_id)  # exact: ids beyond 2**53 must not pass through a float
+    rc.reject(parsed_id.bad, "id is not an integer", id_column, raw_id.to_numpy())
+    ids = np.where(rc.ok, parsed_id.values.to_numpy(), -1)
     rc.raw_id, rc.ids, rc.id_ok = raw_id, ids, rc.ok.copy()
     dup = pd.Series(ids).duplicated().to_numpy() | seen.contains(ids)
     rc.reject(dup, "duplicate id", id_column, ids)

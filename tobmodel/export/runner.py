@@ -2,16 +2,24 @@
 
 Examples
 --------
-Score a frame in memory with any model that follows the scoring protocol
-(here a tiny stand-in lead model):
+The run: load the model once (:func:`.inputs.load_scoring_model`), resolve
+the as-of date once (:func:`.inputs.resolve_as_of`), turn tables into what
+the model scores (:func:`.inputs.scoring_source`), then per chunk: check the
+rows (:func:`.rejects.check_rows`), score the valid ones (the model's
+``score`` checks its schema, once per chunk), write. Only the protocol of
+:mod:`tobmodel.protocol` is used.
+
+Score a frame in memory with any model that follows the protocol (here a
+tiny stand-in lead model):
 
 >>> import pandas as pd
->>> class Constant:
-...     kind, name, model_id, version, id_column = "lead", "const", "const-0", "0", "lead_id"
-...     feature_names_ = ["intent"]
+>>> from tobmodel.protocol import ModelBase
+>>> class Constant(ModelBase):
+...     kind, name, id_column = "lead", "const", "lead_id"
+...     model_id_, as_of_ = "const-0", None
 ...     features_ = [{"name": "intent", "dtype": "category", "categories": ["low", "high"]}]
-...     def check_schema(self, df): pass
-...     def score(self, df, as_of=None):
+...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
+...               progress=False):
 ...         p = (df["intent"] == "high").to_numpy() * 0.5 + 0.25
 ...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": p, "score": p * 100,
 ...                              "grade": "B", "reasons": "intent"})
@@ -22,7 +30,6 @@ Score a frame in memory with any model that follows the scoring protocol
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import time
 from collections import Counter
@@ -32,13 +39,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..protocol import SCORE_COLUMNS
 from .destinations import MemoryDestination, open_destination
-from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored, parse_as_of
+from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored
+from .inputs import load_scoring_model, resolve_as_of, scoring_source
 from .rejects import SeenIds, check_rows
 from .sources import open_source
 from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
-
-PROBABILITY = {"churn": "p_churn_horizon", "lead": "p_convert"}
 
 
 @dataclass
@@ -62,6 +69,7 @@ class ExportSummary:
     destinations: list = field(default_factory=list)
     rejects_destinations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    not_scored: dict = field(default_factory=dict)  # out of scope, counted: churned / closed
     seconds: float = 0.0
     model_as_of: str | None = None  # date the model's training data was known up to
     drift: list = field(default_factory=list)  # PSI vs the training profile (feature, psi, status)
@@ -87,38 +95,6 @@ class ExportSummary:
         return "\n".join(lines)
 
 
-def load_scoring_model(model):
-    """A loaded model from a path (any tobmodel model file) or the model itself.
-
-    Either way the result follows the scoring protocol (:mod:`.adapt`).
-    """
-    from .adapt import as_scoring_model
-    if isinstance(model, (str, Path)):
-        from ..persist import load_model, read_model_json
-        header = read_model_json(model)
-        return as_scoring_model(load_model(model), header)
-    return as_scoring_model(model)
-
-
-def model_features(model) -> list[dict]:
-    """The model's feature schema (name, dtype, categories); names only if it keeps none."""
-    for attr in ("features_", "features", "feature_schema_"):
-        feats = getattr(model, attr, None)
-        if isinstance(feats, (list, tuple)) and all(isinstance(f, dict) for f in feats):
-            return list(feats)
-    return [{"name": n, "dtype": None} for n in model.feature_names_]
-
-
-def _resolve_as_of(model, as_of) -> pd.Timestamp:
-    if as_of is None:
-        created = getattr(model, "created_from", None) or {}
-        as_of = getattr(model, "as_of_", None) or created.get("as_of")
-    if as_of is None:
-        raise ExportError("as_of not given and the model does not record one: pass "
-                          "as_of= (--as-of YYYY-MM-DD)")
-    return parse_as_of(as_of)
-
-
 def _check_columns(chunk, names, id_column, source):
     from ..persist import SchemaMismatchError
     missing = [c for c in [id_column, *names] if c not in chunk.columns]
@@ -136,10 +112,7 @@ class _Job:
     def __init__(self, model, spec, run, summary, horizon_months, risk_cutoffs):
         self.model, self.spec, self.run, self.summary = model, spec, run, summary
         self.horizon_months, self.risk_cutoffs = horizon_months, risk_cutoffs
-        self.features = model_features(model)
-        # the job draws its own progress bar: the model's own bar (if any) stays off
-        params = inspect.signature(model.score).parameters
-        self.score_options = {"progress": False} if "progress" in params else {}
+        self.features = list(model.features_)
         self.seen = SeenIds()
         self.reasons, self.groups = Counter(), Counter()
         self.profile = _TrainingDrift(model, spec, horizon_months)
@@ -151,10 +124,10 @@ class _Job:
         ok = rc.ok
         valid = rc.frame.loc[ok].reset_index(drop=True)
         scores = self._score(valid)
-        p = scores[PROBABILITY[spec.kind]].to_numpy(dtype=float)
+        p = scores[spec.probability].to_numpy(dtype=float)
         no_score = np.zeros(len(chunk), bool)
         no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
-        rc.reject(no_score, "no score from model", PROBABILITY[spec.kind])
+        rc.reject(no_score, "no score from model", spec.probability)
         scores = scores.loc[np.isfinite(p)]
         self.profile.add(valid, p)
         rej = ~rc.ok
@@ -166,27 +139,28 @@ class _Job:
         reason, fld = pd.Series(rc.reason[rej], dtype=object), pd.Series(rc.field[rej],
                                                                           dtype=object)
         self.reasons.update(reason.where(fld.isna(), reason + ": " + fld).value_counts().to_dict())
-        group = scores["risk_tier" if spec.kind == "churn" else "grade"]
+        group = scores[spec.group_column]
         self.groups.update(group.astype(str).value_counts().to_dict())
         return (typed_frame(scores, spec.columns),
                 typed_frame(rejects, spec.rejects_columns))
 
     def _score(self, valid: pd.DataFrame) -> pd.DataFrame:
         spec, m, run = self.spec, self.model, self.run
+        columns = list(SCORE_COLUMNS[m.kind])
         if len(valid):
-            m.check_schema(valid)
-            if spec.kind == "churn":
-                s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
-                            **self.score_options)
-            else:
-                s = m.score(valid, as_of=run["as_of_ts"], **self.score_options)
+            # score() checks the rows against the model's schema: once per chunk
+            s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
+                        source=run["source"], progress=False)
+            if list(s.columns[:len(columns)]) != columns:
+                raise RuntimeError(f"model {m.model_id} returned columns {list(s.columns)}, not "
+                                   f"the protocol's {columns} (a bug in the model's score())")
             if len(s) != len(valid) or not np.array_equal(
                     s[spec.id_column].to_numpy(), valid[spec.id_column].to_numpy()):
                 raise RuntimeError(f"model {m.model_id} returned rows that do not match its "
                                    "input (a bug in the model's score())")
             s = s.reset_index(drop=True)
         else:
-            s = pd.DataFrame({c: pd.Series(dtype=float) for c in spec.columns})
+            s = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
             s[spec.id_column] = s[spec.id_column].astype(np.int64)
         out = s.copy()
         for c in getattr(self, "keep", ()):
@@ -194,13 +168,8 @@ class _Job:
         out["as_of"] = run["as_of_ts"]
         out["model_name"], out["model_id"] = m.name, m.model_id
         out["model_version"] = run["model_version"]
-        if spec.kind == "churn":
-            out["horizon_months"] = self.horizon_months
-            if "next_renewal_date" not in out:
-                out["next_renewal_date"] = pd.NaT
-            if "beyond_followup" not in out:
-                out["beyond_followup"] = False
-            out["risk_tier"] = risk_tier(out["p_churn_horizon"], self.risk_cutoffs)
+        if spec.group_column == "risk_tier":  # churn scores are cut into risk tiers
+            out["risk_tier"] = risk_tier(out[spec.probability], self.risk_cutoffs)
         return out
 
 
@@ -214,10 +183,14 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     Parameters
     ----------
     model : path or loaded model
-        A renewal model (churn scores) or a lead model (lead scores).
-    source : DataFrame, path (.csv, .parquet, .sqlite) or SQLAlchemy URL
+        A renewal model (churn scores) or a lead model (lead scores); a path is
+        read once (:func:`tobmodel.registry.load_model`).
+    source : DataFrame, path (.csv, .parquet, .sqlite), SQLAlchemy URL, folder of tables,
+            dict of tables or Simulation
         Churn: the per-account features (``tobmodel.renewal.build_account_features``)
-        of active accounts. Leads: open leads. Other rows are rejected with a reason.
+        of active accounts; a folder / dict of tables is turned into them, built
+        at the run's as-of. Leads: open leads (a folder's ``leads`` table).
+        Other rows are rejected with a reason.
     output : path, URL, destination, or a list of them
         ``.csv`` / ``.parquet`` (rejects in ``<stem>.rejects.csv``), ``.sqlite``
         or ``postgresql+psycopg://...`` (tables ``churn_scores``,
@@ -226,7 +199,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     table : str, optional
         Input table in a database (default ``account_features`` / ``leads``).
     as_of : date-like, optional
-        Scoring date; default the date the model was fitted as of.
+        Scoring date; default the date the model was fitted as of (``model.as_of_``).
     horizon_months : int
         Horizon of ``p_churn_horizon`` (churn only).
     chunksize : int
@@ -261,21 +234,25 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     if keep_columns:  # extra text columns after tobmodel's own
         from dataclasses import replace
         spec = replace(spec, columns={**spec.columns, **{c: "str" for c in keep_columns}})
-    as_of_ts = _resolve_as_of(model, as_of)
+    as_of_ts = resolve_as_of(model, as_of)
     if spec.kind == "churn":
         horizon_months = check_horizon(horizon_months)
+    source = scoring_source(model, source, as_of_ts)
+    not_scored = dict(getattr(source, "attrs", {}).get("not_scored", {})) if isinstance(
+        source, pd.DataFrame) else {}
     outputs = output if isinstance(output, (list, tuple)) else [
         DEFAULT_DATABASE_URL if output is None else output]
     dests = [open_destination(o, spec) for o in outputs]
     src = open_source(source, table or spec.default_input_table, spec.id_column, chunksize)
     run = {"as_of": as_of_ts.date(), "as_of_ts": as_of_ts, "model_id": model.model_id,
-           "model_name": model.name, "model_version": str(getattr(model, "version", "")),
+           "model_name": model.name, "model_version": str(model.version),
            "horizon_months": horizon_months if spec.kind == "churn" else None,
            "source": src.name}
     summary = ExportSummary(spec.kind, str(as_of_ts.date()), model.name, model.model_id,
                             run["model_version"], src.name,
                             destinations=[d.describe() for d in dests],
                             rejects_destinations=[d.describe_rejects() for d in dests])
+    summary.not_scored = not_scored
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
     started, begun = time.perf_counter(), []
@@ -302,8 +279,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.rejects_by_reason = dict(job.reasons)
     order = ("high", "medium", "low") if spec.kind == "churn" else sorted(job.groups)
     summary.groups = {k: job.groups[k] for k in order if job.groups[k]}
-    fitted = getattr(model, "as_of_", None) or (getattr(model, "created_from", None) or {}
-                                                 ).get("as_of")
+    fitted = model.as_of_
     summary.model_as_of = None if fitted is None else str(pd.Timestamp(fitted).date())
     summary.drift = job.profile.rows()
     for d in dests:
@@ -318,12 +294,11 @@ class _TrainingDrift:
 
     def __init__(self, model, spec, horizon_months):
         from ..io.profile import ProfileCounts
-        profile = getattr(model, "reference_profile_", None)  # optional protocol attribute
+        profile = model.reference_profile_  # None when the model keeps no training profile
         self.counts = ProfileCounts(profile) if profile else None
         score = (profile or {}).get("score") or {}
-        self.same_score = (score.get("column") == PROBABILITY[spec.kind] and
-                           score.get("horizon_months") in (None, horizon_months)
-                           if spec.kind == "churn" else score.get("column") == "p_convert")
+        self.same_score = (score.get("column") == spec.probability and
+                           score.get("horizon_months") in (None, horizon_months))
 
     def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
         if self.counts is not None:
@@ -369,7 +344,7 @@ def _stream(job, src, dests, progress) -> None:
 
 def _score_in_memory(model, source, kind, **kw):
     return_rejects = kw.pop("return_rejects", False)
-    model = load_scoring_model(model)
+    model = load_scoring_model(model)  # here, so that export_scores does not read it again
     spec = spec_for_model(model)
     if spec.kind != kind:
         raise ExportError(f"model {model.model_id} is a {model.kind!r} model; use "

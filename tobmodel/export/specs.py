@@ -47,6 +47,8 @@ class ExportSpec:
     history_table: str
     rejects_table: str
     default_input_table: str
+    probability: str     # the score column a row needs to be exported
+    group_column: str    # counted in the summary: risk tiers (churn) or grades (lead)
 
     @property
     def rejects_columns(self) -> dict:
@@ -64,17 +66,19 @@ SPECS = {
          "p_churn_next_renewal": "float", "horizon_months": "int", "p_churn_horizon": "float",
          "expected_remaining_months": "float", "beyond_followup": "bool", "risk_tier": "str",
          "reasons": "str"},
-        "churn_scores", "churn_score_history", "churn_score_rejects", "account_features"),
+        "churn_scores", "churn_score_history", "churn_score_rejects", "account_features",
+        "p_churn_horizon", "risk_tier"),
     "lead": ExportSpec(
         "lead", "lead", "lead_id",
         {"lead_id": "int", **_MODEL, "p_convert": "float", "score": "float", "grade": "str",
          "reasons": "str"},
-        "lead_scores", "lead_score_history", "lead_score_rejects", "leads"),
+        "lead_scores", "lead_score_history", "lead_score_rejects", "leads", "p_convert",
+        "grade"),
 }
 
 
 def spec_for_model(model) -> ExportSpec:
-    """The export layout for a loaded model (by its ``kind``)."""
+    """The export layout for a loaded model (by its protocol ``kind``)."""
     for spec in SPECS.values():
         if getattr(model, "kind", None) == spec.model_kind:
             return spec

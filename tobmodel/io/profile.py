@@ -48,8 +48,8 @@ PSI_SHIFT = 0.25
 STATUSES = ("stable", "watch", "shift")
 _DIGITS = 6  # shares rounded in the model file: compact, same bytes on any CPU
 
-__all__ = ["reference_profile", "check_profile", "profile_entry", "ProfileCounts", "profile_psi", "psi",
-           "psi_status", "PSI_WATCH", "PSI_SHIFT", "PSI_FLOOR", "bin_labels"]
+__all__ = ["reference_profile", "check_profile", "profile_entry", "ProfileCounts", "profile_psi",
+           "psi", "psi_status", "PSI_WATCH", "PSI_SHIFT", "PSI_FLOOR", "bin_labels"]
 
 
 def _is_numeric(s: pd.Series) -> bool:
@@ -246,7 +246,8 @@ class ProfileCounts:
 
     >>> prof = reference_profile(pd.DataFrame({"x": np.arange(100.0)}), ["x"])
     >>> c = ProfileCounts(prof)
-    >>> c.add(pd.DataFrame({"x": np.arange(50.0)})); c.add(pd.DataFrame({"x": np.arange(50.0, 100)}))
+    >>> c.add(pd.DataFrame({"x": np.arange(50.0)}))
+    >>> c.add(pd.DataFrame({"x": np.arange(50.0, 100)}))
     >>> round(c.psi()["x"], 12)
     0.0
     """

@@ -154,8 +154,7 @@ class _Checker:
         if col.kind == "float":
             return p.values
         if not pdt.is_numeric_dtype(s.dtype):  # text: exact integers (ids beyond 2**53)
-            s = pd.to_numeric(s.astype("string").str.strip(), errors="coerce",
-                              dtype_backend="numpy_nullable")
+            s = _text_integers(s)
         if pdt.is_float_dtype(s.dtype):
             v = p.values.to_numpy()
             frac = np.isfinite(v) & (v != np.round(v))
@@ -177,6 +176,20 @@ class _Checker:
             self.fail(col.name, "has times of day", p.bad, out.to_numpy(dtype=object),
                       hint="expected calendar dates YYYY-MM-DD")
         return out
+
+
+def _text_integers(s: pd.Series) -> pd.Series:
+    """Text of whole numbers as Int64, exactly (Arrow's parser; pandas' for odd spellings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pc.cast(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True),
+                      pa.int64())
+        return pd.Series(arr.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get),
+                         index=s.index)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return pd.to_numeric(s.astype("string").str.strip(), errors="coerce",
+                             dtype_backend="numpy_nullable")
 
 
 _WHAT = {"id": "whole numbers", "int": "whole numbers", "float": "numbers",

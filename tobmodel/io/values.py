@@ -59,7 +59,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 __all__ = ["TRUE_TEXT", "FALSE_TEXT", "BOOL_WORDS", "Parsed", "is_blank", "parse_bool",
-           "parse_number", "parse_date", "category_codes", "show", "show_ids",
+           "parse_number", "parse_id", "parse_date", "category_codes", "show", "show_ids",
            "check_range", "check_zero_one", "check_param", "MAX_HORIZON_MONTHS",
            "check_horizon_months"]
 
@@ -162,6 +162,18 @@ def _exact_floats(text: pd.Series) -> np.ndarray:
         return text.to_numpy(dtype=object).astype(float)  # Python's float(): exact too
 
 
+def _arrow_floats(s: pd.Series):
+    """float64 of text cells by Arrow's exact parser, or None if any cell is not plain text
+    of a number (then the slow path finds which)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+
+
 def parse_number(s: pd.Series) -> ParsedNumber:
     """Finite numbers by the vocabulary (booleans and dates are not numbers: ``bad``)."""
     n = len(s)
@@ -176,6 +188,12 @@ def parse_number(s: pd.Series) -> ParsedNumber:
         v = s.to_numpy(dtype="float64", na_value=np.nan)
         inf = np.isinf(v)
         return ParsedNumber(pd.Series(np.where(inf, np.nan, v), index=s.index), blank, none, inf)
+    fast = _arrow_floats(s)
+    if fast is not None:  # every cell is a number or null: one exact, vectorised parse
+        bad = ~np.isfinite(fast) & ~blank
+        inf = np.isinf(fast)
+        return ParsedNumber(pd.Series(np.where(bad, np.nan, fast), index=s.index), blank,
+                            bad & ~inf, inf)
     text = s.astype("string").str.strip()
     loose = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     word = text.str.lower().str.lstrip("+-")
@@ -189,6 +207,35 @@ def parse_number(s: pd.Series) -> ParsedNumber:
     not_finite = not_number & (np.isinf(loose) | spelt_inf)
     return ParsedNumber(pd.Series(v, index=s.index), blank, not_number & ~not_finite,
                         not_finite)
+
+
+def parse_id(s: pd.Series) -> Parsed:
+    """Whole-number ids as int64, exactly (an id beyond 2**53 must not pass through a float).
+
+    ``values`` is int64 (-1 where blank or bad); text must spell an integer
+    (``"12"``, ``" 12 "``, ``"12.0"``); floats must be whole.
+
+    >>> parse_id(pd.Series(["1152921504606846977", "7", "x"], dtype=object)).values.tolist()
+    [1152921504606846977, 7, -1]
+    """
+    n = len(s)
+    blank = is_blank(s)
+    out = np.full(n, -1, dtype=np.int64)
+    if pdt.is_integer_dtype(s.dtype) and not pdt.is_bool_dtype(s.dtype):
+        out = s.to_numpy(dtype=np.int64, na_value=-1)
+        return Parsed(pd.Series(out, index=s.index), blank, np.zeros(n, bool))
+    if pdt.is_bool_dtype(s.dtype) or pdt.is_datetime64_any_dtype(s.dtype):
+        return Parsed(pd.Series(out, index=s.index), blank, ~blank)
+    exact = pd.to_numeric(s.astype("string").str.strip() if _is_text(s) else s,
+                          errors="coerce", dtype_backend="numpy_nullable")
+    if pdt.is_integer_dtype(exact.dtype):
+        ok = exact.notna().to_numpy(dtype=bool)
+        out[ok] = exact.to_numpy(dtype=np.int64, na_value=-1)[ok]
+    else:  # floats (or integer text mixed with decimals): only whole values are ids
+        v = exact.to_numpy(dtype="float64", na_value=np.nan)
+        ok = np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < 2.0 ** 63)
+        out[ok] = v[ok].astype(np.int64)
+    return Parsed(pd.Series(out, index=s.index), blank, ~ok & ~blank)
 
 
 def parse_date(s: pd.Series) -> Parsed:

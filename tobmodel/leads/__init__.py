@@ -38,11 +38,10 @@ from .evaluate import (calibration_error, calibration_table, compare_models,
                        top_decile_lift)
 from .features import (DEFAULT_FEATURES, LeadDataError, LeakageError, check_no_leakage,
                        outcome_labels)
-from .fit import (SmallDataWarning, cross_validate_by_time, fit_channel_baseline,
-                  fit_lead_model)
+from .fit import SmallDataWarning, cross_validate_by_time
 from .funnel import FUNNEL_STEPS, funnel_table, loss_pool_summary, step_times
-from .leadmodel import LeadModel
-from .model import make_lead_model
+from .leadmodel import LeadModel, fit_channel_baseline, fit_lead_model
+from .pipeline import make_lead_model
 from .persist import load_lead_model, save_lead_model
 from .plotting import (plot_calibration, plot_capacity, plot_conversion_by_grade, plot_funnel,
                        plot_gains, plot_lift, plot_step_times)

@@ -1,17 +1,21 @@
-"""Evaluate HistGradientBoosting trees from plain arrays, vectorised over leads.
+"""Evaluate boosted trees from plain arrays, vectorised over leads.
 
-A saved boosting model is a list of trees (node arrays). To score without
-scikit-learn's private classes, each tree is turned into per-feature tables:
+A saved boosting model is a list of trees (node arrays: LightGBM's documented
+model dump, :func:`trees_from_lightgbm`, or scikit-learn HistGradientBoosting
+trees in lead format 1 files). Each tree is turned into per-feature tables:
 for feature j and each bin b of its values, ``table_j[b, t]`` is the bit mask
 of the leaves of tree t that a lead in bin b may still reach. AND-ing the
 masks of all features leaves exactly one bit: the lead's leaf (at most 64
-leaves per tree). Setting one feature to another value only swaps that
-feature's mask, which makes "what if" scores for lead reasons cheap.
+leaves per tree). Features are packed into groups whose joint bins index one
+AND-ed table, so a lead costs a few look-ups per tree. Setting one feature to
+another value only swaps that feature's mask, which makes "what if" scores
+cheap; per-leaf path contributions split each score by feature.
 
-Semantics follow scikit-learn's predictor: numbers go left when
-``x <= threshold``, missing values follow ``missing_left``; categories go left
-when listed in the node's ``left_categories``, right when known to the model,
-and follow ``missing_left`` when missing or never seen in training.
+Node semantics: numbers go left when ``x <= threshold``, missing values follow
+``missing_left``; categories go left when listed in the node's
+``left_categories``, right when known to the model, and follow ``missing_left``
+when missing or never seen in training. :func:`trees_from_lightgbm` writes
+LightGBM's rules in these terms.
 """
 from __future__ import annotations
 
@@ -96,7 +100,7 @@ def _leaf_index(mask: np.ndarray) -> np.ndarray:
 
 
 class TreeEnsemble:
-    """Raw score (log-odds) of a boosted tree ensemble, from :func:`trees_from_hgb` arrays.
+    """Raw score (log-odds) of a boosted tree ensemble, from :func:`trees_from_lightgbm` arrays (or lead format 1 files).
 
     Parameters
     ----------
@@ -120,6 +124,7 @@ class TreeEnsemble:
                              f"(found {max(n_leaves)}); lower max_leaf_nodes")
         self._bins(trees, n_categories, spec.get("known_categories", {}))
         self._tables(trees, n_leaves)
+        self._group_tables()
         self.has_contributions = bool(trees) and all("count" in t for t in spec["trees"])
         if self.has_contributions:
             self._contributions([t | {"count": np.asarray(s["count"], float)}
@@ -172,6 +177,35 @@ class TreeEnsemble:
                 self.tables[j][go_left, t] &= ~sub[int(tree["right"][n])]
                 self.tables[j][~go_left, t] &= ~sub[int(tree["left"][n])]
         self.uses = [np.asarray(sorted(u), dtype=np.intp) for u in self.uses]
+
+    GROUP_BINS = 4096  # joint bins of one group table: (4096 x trees) masks stay in cache
+
+    def _group_tables(self):
+        """Features packed into groups whose joint bins index one AND-ed table.
+
+        A lead's masks are then one look-up per group instead of one per feature
+        (13 features fit in about 4 groups). Features no tree splits on are left out.
+        """
+        used = [j for j in range(self.n_features) if len(self.uses[j])]
+        groups = []  # [features, joint bin count]
+        for j in sorted(used, key=lambda j: -self.n_bins[j]):
+            for g in groups:
+                if g[1] * self.n_bins[j] <= self.GROUP_BINS:
+                    g[0].append(j)
+                    g[1] *= self.n_bins[j]
+                    break
+            else:
+                groups.append([[j], self.n_bins[j]])
+        self.groups = []
+        for features, size in groups:
+            table = self.tables[features[0]]
+            for j in features[1:]:  # joint bin = b_first * n_bins[rest...] + ... + b_last
+                table = (table[:, None, :] & self.tables[j][None, :, :]).reshape(
+                    -1, table.shape[-1])
+            strides = np.cumprod([1] + [self.n_bins[j] for j in features[:0:-1]])[::-1]
+            self.groups.append((features, strides.astype(np.intp), table))
+        # with no split at all, every table row is the mask of each tree's only leaf
+        self.root_masks = self.tables[0][0] if self.tables else np.zeros(0, self.dtype)
 
     def _contributions(self, trees):
         """Per-leaf, per-feature contributions (log-odds) of each tree, and their bias.
@@ -254,13 +288,17 @@ class _TreeState:
     """Leaf masks of one block of leads: the raw score and one-feature "what if" scores."""
 
     def __init__(self, ens: TreeEnsemble, Z: np.ndarray):
-        self.ens = ens
+        self.ens, self.Z = ens, Z
         n_trees = ens.leaf_values.shape[0]
-        self.masks = [np.take(ens.tables[j], ens.bin_of(j, Z[:, j]), axis=0)
-                      for j in range(ens.n_features)]
-        acc = np.full((len(Z), n_trees), ~ens.dtype(0), ens.dtype)
-        for m in self.masks:
-            acc &= m
+        acc = None
+        for features, strides, table in ens.groups:
+            joint = ens.bin_of(features[0], Z[:, features[0]]) * strides[0]
+            for j, stride in zip(features[1:], strides[1:]):
+                joint += ens.bin_of(j, Z[:, j]) * stride
+            m = np.take(table, joint, axis=0)
+            acc = m if acc is None else np.bitwise_and(acc, m, out=acc)
+        if acc is None:  # no tree splits: every lead reaches each tree's only leaf
+            acc = np.tile(ens.root_masks, (len(Z), 1)).astype(ens.dtype)
         self.leaf = _leaf_index(acc) + (np.arange(n_trees) * MAX_LEAVES)[None, :]
         self.leaf_value = np.take(ens.leaf_values.ravel(), self.leaf)
         self.raw = ens.baseline + self.leaf_value.sum(axis=1)
@@ -291,6 +329,9 @@ class _TreeState:
 
     def _prefix_suffix(self):
         """AND of the masks of features before j (prefix) and from j on (suffix)."""
+        ens = self.ens
+        self.masks = [np.take(ens.tables[j], ens.bin_of(j, self.Z[:, j]), axis=0)
+                      for j in range(ens.n_features)]
         n = len(self.masks)
         full = np.full(self.masks[0].shape, ~self.ens.dtype(0), self.ens.dtype)
         self.suffix, acc = [None] * n + [full], full

@@ -1,7 +1,7 @@
 """A fitted lead Pipeline as plain numbers: encode leads, raw score, calibrate.
 
 :func:`engine_from_pipeline` reads an uncalibrated Pipeline made by
-:func:`~tobmodel.leads.model.make_lead_model` into parts that hold only lists
+:func:`~tobmodel.leads.pipeline.make_lead_model` into parts that hold only lists
 and arrays (so they can be saved as JSON and rebuilt without running code): the
 feature encoding, the classifier (logistic terms or trees). :func:`calibrate_on`
 adds the calibrator, fitted on held-out leads. Together they reproduce the
@@ -191,7 +191,7 @@ def engine_from_pipeline(pipeline):
     """``(Encoding, LogisticTerms | TreeEnsemble, Calibrator, spec)`` of a fitted lead Pipeline.
 
     ``pipeline`` is an uncalibrated Pipeline from
-    :func:`~tobmodel.leads.model.make_lead_model`; the calibrator returned is
+    :func:`~tobmodel.leads.pipeline.make_lead_model`; the calibrator returned is
     the classifier's own link (``expit``). ``spec`` is the JSON-ready
     description of the classifier part.
     """

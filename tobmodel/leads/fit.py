@@ -4,8 +4,8 @@ Examples
 --------
 >>> import tobmodel
 >>> sim = tobmodel.simulate("saas", "maturity", n_accounts=400, seed=1)
->>> model = fit_lead_model(sim.leads, kind="logistic")
->>> model.training_["n_open_excluded"] == int((sim.leads["status"] == "open").sum())
+>>> state = fit_state(sim.leads, kind="logistic")
+>>> state["training"]["n_open_excluded"] == int((sim.leads["status"] == "open").sum())
 True
 """
 from __future__ import annotations
@@ -21,20 +21,32 @@ from .engine import calibrate_by_folds, calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels
-from .leadmodel import LeadModel
-from .model import MONOTONE_INCREASING, make_lead_model
+from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
 from .timesplit import TimeOrderedSplit
 
-__all__ = ["fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
-           "SmallDataWarning", "MIN_CONVERSIONS"]
+__all__ = ["fit_state", "cross_validate_by_time", "leads_as_of", "SmallDataWarning",
+           "MIN_CONVERSIONS"]
 
 MIN_CONVERSIONS = 10    # fewer converted (or lost) leads: refuse to fit
 FEW_CONVERSIONS = 100   # fewer: warn that the model is rough
 CALIBRATION_SHARE = 0.2  # newest share of closed leads that calibrates, the rest trains
 CALIBRATION_FOLDS = 3    # folds of the cross-validated calibration, for fewer leads
 HOLDOUT_MIN_LEADS = 50_000  # closed leads from which the newest share calibrates alone
+LEAKAGE_ROWS = 200_000   # leads the single-feature leakage AUCs are computed on, at most
+
+
+def leads_as_of(leads: pd.DataFrame) -> str | None:
+    """The date a leads table was known up to: its ``attrs["as_of"]`` (simulations and
+    tables read with an as-of), else the latest creation or outcome date; ``None`` if
+    it records no date."""
+    if leads.attrs.get("as_of"):
+        return str(pd.Timestamp(leads.attrs["as_of"]).date())
+    dates = [pd.to_datetime(leads[c], errors="coerce").max()
+             for c in ("created_date", "outcome_date") if c in leads.columns]
+    dates = [d for d in dates if pd.notna(d)]
+    return str(max(dates).date()) if dates else None
 
 
 class SmallDataWarning(UserWarning):
@@ -61,8 +73,9 @@ def _prepare(leads, features, source, check_leakage):
         raise LeadDataError(
             f"{source}: only {n_conv} converted and {n_lost} lost closed leads; need at least "
             f"{MIN_CONVERSIONS} of each: use a longer period or pool business types")
-    if check_leakage:
-        check_no_leakage(closed, features, y, source)
+    if check_leakage:  # by data, on at most LEAKAGE_ROWS evenly spread leads
+        rows = np.unique(np.linspace(0, len(y) - 1, min(len(y), LEAKAGE_ROWS)).astype(np.intp))
+        check_no_leakage(closed.iloc[rows], features, y[rows], source)
     if min(n_conv, n_lost) < FEW_CONVERSIONS:
         warnings.warn(f"{source}: only {min(n_conv, n_lost)} {'converted' if n_conv < n_lost else 'lost'}"
                       " leads: the model will be rough; prefer kind='logistic' with "
@@ -71,41 +84,13 @@ def _prepare(leads, features, source, check_leakage):
     return closed, y, n_open, features, kinds
 
 
-def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
-                   features=None, random_state: int = 0, check_leakage: bool = True,
-                   source: str = "leads") -> LeadModel:
-    """Fit a calibrated lead-quality model on leads whose outcome is known.
+def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
+              features=None, random_state: int = 0, check_leakage: bool = True,
+              source: str = "leads") -> dict:
+    """Fit a calibrated lead-quality model; the fitted state for ``LeadModel._set_fitted``.
 
-    Parameters
-    ----------
-    leads : DataFrame
-        The leads table (see ``data/README.md``). Open leads are left out and
-        counted in ``model.training_["n_open_excluded"]``.
-    kind, calibration, random_state
-        See :func:`~tobmodel.leads.make_lead_model`. With a calibration, the
-        classifier is fitted on the older 80% of closed leads and the
-        calibration on the newest 20% (whole days by ``created_date``), once:
-        no cross-validated refits. Below 50,000 closed leads (or with fewer
-        than 100 converted or lost leads in either part), the calibration uses
-        3-fold out-of-fold predictions and the classifier all leads. Without calibration, all closed leads train.
-    features : list of str, optional
-        Default: every column known when a lead is scored
-        (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
-        ``business_type`` when the leads mix several business types.
-    check_leakage : bool
-        Refuse features that alone separate converted from lost leads (AUC > 0.99).
-        Columns the schema marks as known only after the outcome are always refused.
-    source : str
-        Table or file name used in messages.
-
-    Returns
-    -------
-    LeadModel
-
-    Raises
-    ------
-    LeakageError, LeadDataError
-        With the column, the reason and example rows.
+    The work behind :meth:`LeadModel.fit <tobmodel.leads.LeadModel.fit>` and
+    :func:`~tobmodel.leads.fit_lead_model` (see there for the parameters).
     """
     closed, y, n_open, features, kinds = _prepare(leads, features, source, check_leakage)
     categorical = [f for f in features if kinds[f] == "category"]
@@ -143,14 +128,14 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
                 "last_created": None if dates is None else str(dates.max().date()),
                 "n_calibration": 0 if hold is None else int(hold.sum()),
                 "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
-    return LeadModel(encoding, engine, calibrator, spec,
-                     features=feature_schema(closed, encoding.names), kinds=model_kinds,
-                     references=reference_values(Z, model_kinds), grid=score_grid(p),
-                     config=config, training=training,
-                     model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
-                     versions=library_versions("scikit-learn",
-                                               *(["lightgbm"] if kind == "hgb" else [])),
-                     pipeline=pipeline)
+    return dict(
+        encoding=encoding, engine=engine, calibrator=calibrator, classifier=spec,
+        features=feature_schema(closed, encoding.names), kinds=model_kinds,
+        references=reference_values(Z, model_kinds), grid=score_grid(p),
+        config=config, training=training,
+        model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
+        versions=library_versions("scikit-learn", *(["lightgbm"] if kind == "hgb" else [])),
+        as_of=leads_as_of(leads), pipeline=pipeline)
 
 
 def _calibration_holdout(closed, y, calibration):
@@ -186,11 +171,6 @@ def _calibration_holdout(closed, y, calibration):
             return None
     return hold
 
-
-def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
-    """The naive model: conversion by acquisition channel only (logistic, uncalibrated)."""
-    return fit_lead_model(leads, kind="logistic", calibration=None, features=["channel"],
-                          source=source)
 
 
 def cross_validate_by_time(leads: pd.DataFrame, n_splits: int = 5, kind: str = "hgb",

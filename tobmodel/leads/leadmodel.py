@@ -19,19 +19,33 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..persist import check_schema
+from ..persist import check_schema, json_ready
+from ..protocol import ModelBase
 from .features import check_feature_frame
+from .fit import fit_state
 from .reasons import effects, reason_text
 from .scoring import chunks, score_from_probability, scored_frame
 
-__all__ = ["LeadModel"]
+__all__ = ["LeadModel", "fit_lead_model", "fit_channel_baseline"]
 
 
-class LeadModel:
+class LeadModel(ModelBase):
     """Score leads: probability, score 0-100, grade A-D and top reasons.
 
     Higher ``p_convert``, score and grade = more likely to convert = a better
     lead (the opposite direction to churn scores, where higher = more risk).
+    Follows :class:`tobmodel.protocol.ScoringModel`.
+
+    Parameters
+    ----------
+    estimator : {'hgb', 'logistic'}
+        Boosted trees or logistic regression (:func:`~tobmodel.leads.make_lead_model`).
+    calibration : {'sigmoid', 'isotonic', None}
+    features : list of str, optional
+        Lead columns to use (default :data:`~tobmodel.leads.features.DEFAULT_FEATURES`).
+    random_state : int
+    check_leakage : bool
+        See :func:`~tobmodel.leads.fit_lead_model`.
 
     Attributes
     ----------
@@ -39,50 +53,97 @@ class LeadModel:
         Scoring-protocol header: ``'lead'``, ``'lead_hgb'`` / ``'lead_logistic'``,
         ``'lead_id'`` and the tobmodel version that fitted the model.
     model_id : str
-        ``lead-<hash>`` of the config, tobmodel version and training data.
+        ``lead_<estimator>-<hash>`` of the config, tobmodel version and training data.
+    as_of_ : str or None
+        The date the training leads were known up to (:func:`leads_as_of`).
     feature_names_ : list of str
         Lead columns the model reads.
     features_ : list of dict
         Feature schema (name, dtype, categories) checked on incoming data.
-    config : dict
-        ``kind``, ``calibration``, ``random_state``, ``features``...
     training_ : dict
         Leads used: ``n_train``, ``n_converted``, ``n_open_excluded``, dates.
-    versions : dict
+    versions_ : dict
         Library versions the model was fitted with.
+    encoding_, engine_, calibrator_, classifier_, kinds_, references_, grid_ :
+        The fitted model as plain numbers (what scoring uses and the file holds).
     pipeline_ : sklearn.pipeline.Pipeline or None
         The fitted scikit-learn Pipeline (None for a model loaded from a file).
     """
 
-    def __init__(self, encoding, engine, calibrator, spec: dict, *, features: list,
-                 kinds: list, references: list, grid, config: dict, training: dict,
-                 model_id: str, versions: dict, pipeline=None):
-        self.encoding, self.engine, self.calibrator, self.spec = encoding, engine, calibrator, spec
-        self.features_, self.kinds, self.references = features, list(kinds), references
-        self.grid = np.asarray(grid, float)
-        self.config, self.training_, self.model_id = config, training, model_id
-        self.versions, self.pipeline_ = versions, pipeline
-
     kind = "lead"  # the scoring protocol's model kind (the estimator is ``estimator``)
     id_column = "lead_id"
+    input_tables = ("leads",)
 
-    @property
-    def feature_names_(self) -> list[str]:
-        return list(self.encoding.names)
-
-    @property
-    def estimator(self) -> str:
-        """``'hgb'`` or ``'logistic'``."""
-        return self.config["kind"]
+    def __init__(self, estimator: str = "hgb", calibration: str | None = "sigmoid",
+                 features=None, random_state: int = 0, check_leakage: bool = True):
+        self.estimator = estimator
+        self.calibration = calibration
+        self.features = features
+        self.random_state = random_state
+        self.check_leakage = check_leakage
 
     @property
     def name(self) -> str:
         return f"lead_{self.estimator}"
 
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """The leads table (of a dict of tables or a Simulation): what the model fits on and
+        scores (open leads are scored, closed ones train it). A given ``as_of`` is recorded
+        in ``attrs`` (it becomes the fitted model's ``as_of_``)."""
+        leads = tables.leads if hasattr(tables, "leads") else tables["leads"]
+        if as_of is not None:
+            leads = leads.copy(deep=False)
+            leads.attrs = {**leads.attrs, "as_of": str(pd.Timestamp(as_of).date())}
+        return leads
+
+    def fit(self, leads: pd.DataFrame, source: str = "leads") -> "LeadModel":
+        """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""
+        return self._set_fitted(**fit_state(
+            leads, kind=self.estimator, calibration=self.calibration, features=self.features,
+            random_state=self.random_state, check_leakage=self.check_leakage, source=source))
+
+    def _set_fitted(self, *, encoding, engine, calibrator, classifier: dict, features: list,
+                    kinds: list, references: list, grid, config: dict, training: dict,
+                    model_id: str, versions: dict, as_of=None, pipeline=None) -> "LeadModel":
+        """Set the fitted state (from :func:`fit_lead_model` or a model document)."""
+        self.encoding_, self.engine_, self.calibrator_ = encoding, engine, calibrator
+        self.classifier_ = classifier
+        self.features_, self.kinds_, self.references_ = features, list(kinds), references
+        self.grid_ = np.asarray(grid, float)
+        self.fit_config_, self.training_, self.model_id_ = dict(config), training, model_id
+        self.versions_, self.pipeline_ = dict(versions), pipeline
+        self.saved_by_version_ = str(self.versions_.get("tobmodel", "")) or None
+        self.as_of_ = None if as_of is None else str(pd.Timestamp(as_of).date())
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "engine_"):
+            raise ValueError("this LeadModel is not fitted yet; call fit(leads)")
+
     @property
-    def version(self) -> str:
-        """tobmodel version that fitted the model."""
-        return str(self.versions.get("tobmodel", ""))
+    def feature_names_(self) -> list[str]:
+        return list(self.encoding_.names)
+
+    def config_(self) -> dict:
+        """Settings that define the model: constructor options and resolved features."""
+        return dict(self.fit_config_)
+
+    # -- the model document (format details in :mod:`.persist`) ---------------------------
+    def to_document(self) -> dict:
+        """The JSON-ready model document (loading it never runs code)."""
+        from .persist import lead_document
+        self._check_fitted()
+        return json_ready(lead_document(self))
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "LeadModel":
+        """The model a :meth:`to_document` document describes (scores identically)."""
+        from .persist import lead_state
+        state = lead_state(doc)
+        cfg = state["config"]
+        m = cls(estimator=cfg["kind"], calibration=cfg.get("calibration"),
+                features=cfg.get("features"), random_state=int(cfg.get("random_state", 0)))
+        return m._set_fitted(**state)
 
     def check_schema(self, leads: pd.DataFrame, source: str = "leads",
                      allow_unknown_categories: bool = False) -> None:
@@ -95,23 +156,24 @@ class LeadModel:
         if not isinstance(leads, pd.DataFrame):
             raise TypeError(f"{source}: expected a pandas DataFrame of leads, got "
                             f"{type(leads).__name__}")
+        self._check_fitted()
         check_schema(leads, self.features_, source=source,
                      allow_unknown_categories=allow_unknown_categories)
 
     def _encode(self, leads: pd.DataFrame, source: str):
         self.check_schema(leads, source, allow_unknown_categories=True)
         check_feature_frame(leads, self.feature_names_, source=source, training=False)
-        return self.encoding.encode(leads, source=source)
+        return self.encoding_.encode(leads, source=source)
 
     def _run(self, leads, source, want_effects, progress):
         Z = self._encode(leads, source)
         p = np.empty(len(Z))
         E = np.empty((len(Z), len(self.feature_names_))) if want_effects else None
-        for part in chunks(len(Z), progress, self.engine.chunk_rows):
-            state = self.engine.prepare(Z[part])
-            p[part] = self.calibrator(state.raw)
+        for part in chunks(len(Z), progress, self.engine_.chunk_rows):
+            state = self.engine_.prepare(Z[part])
+            p[part] = self.calibrator_(state.raw)
             if want_effects:
-                E[part] = effects(state, self.calibrator, p[part], self.references)
+                E[part] = effects(state, self.calibrator_, p[part], self.references_)
         return Z, p, E
 
     def predict_proba(self, leads: pd.DataFrame, source: str = "leads") -> np.ndarray:
@@ -162,22 +224,67 @@ class LeadModel:
             ``lead_id, p_convert, score, grade, reasons``, one row per lead, in input order.
         """
         Z, p, E = self._run(leads, source, n_reasons > 0, progress)
-        reasons = reason_text(E, Z, self.encoding, self.kinds, n_reasons) if n_reasons > 0 \
+        reasons = reason_text(E, Z, self.encoding_, self.kinds_, n_reasons) if n_reasons > 0 \
             else np.full(len(p), "", dtype=object)
-        return scored_frame(self._ids(leads), p, score_from_probability(p, self.grid), reasons)
+        return scored_frame(self._ids(leads), p, score_from_probability(p, self.grid_), reasons)
 
     @staticmethod
     def _ids(leads):
         return leads["lead_id"].to_numpy() if "lead_id" in leads.columns else leads.index.to_numpy()
 
-    def save(self, path):
-        """Write the model to a JSON file that loads without running code."""
-        from .persist import save_lead_model
-        return save_lead_model(self, path)
-
     def __repr__(self) -> str:
+        if not hasattr(self, "training_"):
+            return (f"LeadModel(estimator={self.estimator!r}, calibration={self.calibration!r})"
+                    " (not fitted)")
         t = self.training_
-        cal = self.config.get("calibration")
+        cal = self.fit_config_.get("calibration")
         return (f"LeadModel({self.estimator!r}, calibration={cal!r}, id={self.model_id!r}, "
                 f"{len(self.feature_names_)} features; trained on {t['n_train']:,} closed leads "
                 f"({t['n_converted']:,} converted), {t['n_open_excluded']:,} open leads left out)")
+
+
+def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
+                   features=None, random_state: int = 0, check_leakage: bool = True,
+                   source: str = "leads") -> "LeadModel":
+    """Fit a calibrated lead-quality model on leads whose outcome is known.
+
+    Parameters
+    ----------
+    leads : DataFrame
+        The leads table (see ``data/README.md``). Open leads are left out and
+        counted in ``model.training_["n_open_excluded"]``.
+    kind, calibration, random_state
+        See :func:`~tobmodel.leads.make_lead_model`. With a calibration, the
+        classifier is fitted on the older 80% of closed leads and the
+        calibration on the newest 20% (whole days by ``created_date``), once:
+        no cross-validated refits. Below 50,000 closed leads (or with fewer
+        than 100 converted or lost leads in either part), the calibration uses
+        3-fold out-of-fold predictions and the classifier all leads. Without
+        calibration, all closed leads train.
+    features : list of str, optional
+        Default: every column known when a lead is scored
+        (:data:`~tobmodel.leads.features.DEFAULT_FEATURES`), plus
+        ``business_type`` when the leads mix several business types.
+    check_leakage : bool
+        Refuse features that alone separate converted from lost leads (AUC > 0.99).
+        Columns the schema marks as known only after the outcome are always refused.
+    source : str
+        Table or file name used in messages.
+
+    Returns
+    -------
+    LeadModel
+
+    Raises
+    ------
+    LeakageError, LeadDataError
+        With the column, the reason and example rows.
+    """
+    return LeadModel(estimator=kind, calibration=calibration, features=features,
+                     random_state=random_state, check_leakage=check_leakage).fit(leads, source)
+
+
+def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:
+    """The naive model: conversion by acquisition channel only (logistic, uncalibrated)."""
+    return fit_lead_model(leads, kind="logistic", calibration=None, features=["channel"],
+                          source=source)

@@ -48,11 +48,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._version import __version__
-from ..persist import ModelFileError, read_model_json, write_model_json
+from ..persist import doc_numbers
 from .engine import Calibrator, Encoding, engine_from_spec
-from .leadmodel import LeadModel
 
-__all__ = ["save_lead_model", "load_lead_model", "LEAD_FORMAT", "READS_FORMATS"]
+__all__ = ["save_lead_model", "load_lead_model", "lead_document", "lead_state", "LEAD_FORMAT",
+           "READS_FORMATS"]
 
 LEAD_FORMAT = 2
 READS_FORMATS = (1, 2)
@@ -60,7 +60,53 @@ _KEYS = ("lead_format", "encoding", "classifier", "calibrator", "references", "s
          "kinds", "config", "training", "versions", "features", "model_id")
 
 
-def save_lead_model(model: LeadModel, path) -> Path:
+def lead_document(model) -> dict:
+    """The JSON-ready document of a fitted :class:`LeadModel` (its ``to_document``)."""
+    doc = model.header_document()
+    doc.update(versions=model.versions_, config=model.fit_config_,
+               created_from={"table": "leads", **model.fit_config_,
+                             **{k: model.training_.get(k) for k in ("first_created",
+                                                                     "last_created")}},
+               lead_format=LEAD_FORMAT, encoding=model.encoding_.to_dict(),
+               classifier=model.classifier_, calibrator=model.calibrator_.to_dict(),
+               references=model.references_, score_grid=model.grid_.tolist(),
+               kinds=model.kinds_, training=model.training_)
+    return doc
+
+
+def lead_state(doc: dict) -> dict:
+    """The fitted state of a lead model document (``LeadModel.from_document``).
+
+    Raises ``KeyError`` / ``ValueError`` naming what is missing or damaged (the
+    registry turns them into one-line ``ModelFileError``).
+    """
+    missing = [k for k in _KEYS if k not in doc]
+    if missing:
+        raise KeyError(", ".join(missing))
+    if doc["lead_format"] not in READS_FORMATS:
+        from ..persist import ModelFileError
+        saved_by = doc["versions"].get("tobmodel", "?") if isinstance(doc["versions"], dict) \
+            else "?"
+        raise ModelFileError(  # the registry puts the file name in front
+            f"lead model format {doc['lead_format']!r} (saved by tobmodel {saved_by}) "
+            f"is not supported: this tobmodel {__version__} reads formats "
+            f"{', '.join(map(str, READS_FORMATS))}; upgrade tobmodel to load it")
+    encoding = Encoding.from_dict(doc["encoding"])
+    if len(doc["kinds"]) != len(encoding.names) or len(doc["references"]) != len(encoding.names):
+        raise ValueError(f"kinds and references must have one entry per feature "
+                         f"({len(encoding.names)})")
+    grid = doc_numbers(doc["score_grid"], "score_grid")
+    training = doc["training"]
+    return {"encoding": encoding, "engine": engine_from_spec(encoding, doc["classifier"]),
+            "calibrator": Calibrator.from_dict(doc["calibrator"]),
+            "classifier": doc["classifier"], "features": doc["features"], "kinds": doc["kinds"],
+            "references": doc["references"], "grid": grid, "config": doc["config"],
+            "training": training, "model_id": doc["model_id"], "versions": doc["versions"],
+            # files of tobmodel 0.1 record no as-of: the latest lead they were fitted on
+            "as_of": doc.get("as_of", training.get("last_created"))}
+
+
+def save_lead_model(model, path) -> Path:
     """Write ``model`` to ``path`` (JSON, atomically; same model, same bytes).
 
     Parameters
@@ -72,47 +118,18 @@ def save_lead_model(model: LeadModel, path) -> Path:
     -------
     Path
     """
-    if not isinstance(model, LeadModel):
+    if getattr(model, "kind", None) != "lead" or not hasattr(model, "to_document"):
         raise TypeError(f"save_lead_model expects a LeadModel, got {type(model).__name__}")
-    doc = {"kind": "lead", "name": model.name, "model_id": model.model_id,
-           "versions": model.versions, "features": model.features_, "id_column": "lead_id",
-           "created_from": {"table": "leads", **model.config,
-                            **{k: model.training_.get(k) for k in ("first_created",
-                                                                    "last_created")}},
-           "lead_format": LEAD_FORMAT, "encoding": model.encoding.to_dict(),
-           "classifier": model.spec, "calibrator": model.calibrator.to_dict(),
-           "references": model.references, "score_grid": model.grid.tolist(),
-           "kinds": model.kinds, "config": model.config, "training": model.training_}
-    return write_model_json(doc, path)
+    return model.save(path)
 
 
-def load_lead_model(path) -> LeadModel:
-    """Read a lead model saved by :func:`save_lead_model`.
+def load_lead_model(path):
+    """Read a lead model saved by :func:`save_lead_model` (or ``model.save``).
 
     Reads every lead format listed in :data:`READS_FORMATS` (see the module
     docstring). Refuses (``ModelFileError``, one line) files that are not
     tobmodel lead models, come from a newer lead format, or are incomplete or
     damaged.
     """
-    doc = read_model_json(path, kind="lead")
-    missing = [k for k in _KEYS if k not in doc]
-    if missing:
-        raise ModelFileError(f"{path}: lead model file is incomplete (no {', '.join(missing)})")
-    if doc["lead_format"] not in READS_FORMATS:
-        saved_by = doc.get("versions", {}).get("tobmodel", "?") \
-            if isinstance(doc.get("versions"), dict) else "?"
-        raise ModelFileError(
-            f"{path}: lead model format {doc['lead_format']!r} (saved by tobmodel {saved_by}) "
-            f"is not supported: this tobmodel {__version__} reads formats "
-            f"{', '.join(map(str, READS_FORMATS))}; upgrade tobmodel to load it")
-    try:
-        encoding = Encoding.from_dict(doc["encoding"])
-        engine = engine_from_spec(encoding, doc["classifier"])
-        calibrator = Calibrator.from_dict(doc["calibrator"])
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise ModelFileError(f"{path}: lead model file is damaged ({e.__class__.__name__}: {e})"
-                             ) from None
-    return LeadModel(encoding, engine, calibrator, doc["classifier"], features=doc["features"],
-                     kinds=doc["kinds"], references=doc["references"], grid=doc["score_grid"],
-                     config=doc["config"], training=doc["training"], model_id=doc["model_id"],
-                     versions=doc["versions"], pipeline=None)
+    from ..registry import load_model
+    return load_model(path, kind="lead")

@@ -117,13 +117,18 @@ def _phrase_ids(encoding, kinds, J: np.ndarray, Z: np.ndarray, vocab: list) -> n
     for f in np.unique(J):
         sel = J == f
         z = Z[np.nonzero(sel)[0], f]
-        vals, inverse = np.unique(z, return_inverse=True)
         name, kind = encoding.names[f], kinds[f]
+        if kind in ("category", "bool"):  # codes 0..K-1 (0/1), missing or unknown: K
+            k = len(encoding.categories[f]) if kind == "category" else 2
+            inverse = np.where(np.isnan(z), k, z).astype(np.int64)
+            vals = [*range(k), None]
+        else:  # hashing, not sorting: each distinct number once
+            inverse, vals = pd.factorize(z, use_na_sentinel=False)
         if kind == "category":
             cats = encoding.categories[f]
-            words = [phrase(name, kind, cats[int(v)] if not np.isnan(v) else None) for v in vals]
+            words = [phrase(name, kind, cats[v] if v is not None else None) for v in vals]
         else:
-            words = [phrase(name, kind, v) for v in vals]
+            words = [phrase(name, kind, float("nan") if v is None else v) for v in vals]
         ids[sel] = len(vocab) + inverse.ravel()
         vocab.extend(words)
     return ids
@@ -156,8 +161,11 @@ def reason_text(E: np.ndarray, Z: np.ndarray, encoding, kinds, n_reasons: int = 
         key = np.zeros(n, np.int64)
         for r in range(k):
             key = key * base + (code[:, r] + 1)
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        combos = code[first]
+        inverse, keys = pd.factorize(key)
+        combos = np.empty((len(keys), k), np.int64)
+        for r in range(k - 1, -1, -1):  # the key's digits, last reason first
+            combos[:, r] = keys % base - 1
+            keys = keys // base
     else:
         combos, inverse = np.unique(code, axis=0, return_inverse=True)
     signs = ("- ", "+ ")

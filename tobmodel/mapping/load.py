@@ -603,7 +603,9 @@ def _events(rd, m, problems, tz, acc, cut=None):
                 b_latest = ts[ok].max()
                 latest = b_latest if latest is None or b_latest > latest else latest
             n_rows += len(df)
-            if len(seats) > 4:  # fold the partial sets: memory bounded by distinct pairs
+            # fold the newer partial sets once they outweigh the folded one (each pair is
+            # re-deduplicated O(log n) times): memory bounded by the distinct pairs
+            if len(seats) > 1 and sum(map(len, seats[1:])) > len(seats[0]):
                 seats = [pd.unique(np.concatenate(seats))]
                 key_seats = [pd.unique(np.concatenate(key_seats))]
                 logins_by = [pd.concat(logins_by).groupby(level=0).sum()]

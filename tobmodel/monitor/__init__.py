@@ -8,6 +8,8 @@
   configured)?
 * :mod:`.movers` -- accounts whose risk rose the most since last week, or
   several weeks in a row, from the score history.
+* :mod:`.actions` -- what customer success did (a seeded hold-out of each call
+  list, an actions log) and, months later, whether it lowered churn.
 * :mod:`.report` -- ``tobmodel report``: one self-contained HTML file and the
   same tables in the database (``churn_drift``, ``churn_movers``).
 
@@ -21,6 +23,8 @@ _NAMES = {
     "drift_table": "drift", "score_drift": "drift", "worst_status": "drift",
     "check_staleness": "staleness", "Staleness": "staleness", "EXIT_STALE": "staleness",
     "read_history": "movers", "find_movers": "movers",
+    "assign_outreach": "actions", "log_actions": "actions", "read_actions": "actions",
+    "measure_action_effect": "actions",
     "build_report": "report", "write_report": "report", "WeeklyReport": "report",
 }
 

@@ -17,8 +17,8 @@ Examples
 ...     "horizon_months": 12,
 ...     "p_churn_horizon": [0.10, 0.30, 0.20, 0.15, 0.30, 0.10, 0.22, 0.25, 0.12]})
 >>> m = find_movers(h, top=2, min_weeks=2)
->>> m[["account_id", "p_previous", "p_now", "weeks_rising"]].to_dict("records")
-[{'account_id': 1, 'p_previous': 0.15, 'p_now': 0.22, 'weeks_rising': 2}, {'account_id': 3, 'p_previous': 0.1, 'p_now': 0.12, 'weeks_rising': 1}]
+>>> m[["account_id", "p_previous", "p_now", "weeks_rising"]].values.tolist()
+[[1.0, 0.15, 0.22, 2.0], [3.0, 0.1, 0.12, 1.0]]
 """
 from __future__ import annotations
 
@@ -189,13 +189,27 @@ def _read_table(url, spec, cols, model_name, weeks, until):
     return df, where
 
 
-def _check_one_run_per_date(df: pd.DataFrame, where: str) -> None:
-    ids = df.groupby("as_of")["model_id"].nunique()
-    if (ids > 1).any():
-        day = ids.index[ids > 1][0]
-        both = sorted(df.loc[df["as_of"] == day, "model_id"].astype(str).unique())
-        raise ExportError(f"{where}: as_of {pd.Timestamp(day).date()} has runs of several "
-                          f"model ids ({', '.join(both)}); keep one run per date")
+def _run_codes(as_of) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct dates, each row's index into them): hashing, then a sort of a few."""
+    code, uniques = pd.factorize(np.asarray(as_of))
+    order = np.argsort(uniques)
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return np.asarray(uniques)[order], rank[code]
+
+
+def _check_one_run_per_date(df: pd.DataFrame, where: str, codes=None) -> None:
+    """Refuse a history where one as_of holds runs of several model ids."""
+    weeks, week_code = codes if codes is not None else _run_codes(df["as_of"].to_numpy())
+    model_code, models = pd.factorize(df["model_id"].to_numpy())
+    pairs = np.zeros((len(weeks), len(models)), bool)
+    pairs[week_code, model_code] = True
+    several = pairs.sum(axis=1) > 1
+    if several.any():
+        i = int(np.flatnonzero(several)[0])
+        both = sorted(map(str, models[pairs[i]]))
+        raise ExportError(f"{where}: as_of {pd.Timestamp(weeks[i]).date()} has runs of "
+                          f"several model ids ({', '.join(both)}); keep one run per date")
 
 
 def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
@@ -222,20 +236,21 @@ def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
     spec = SPECS[kind]
     ident, prob = spec.id_column, PROBABILITY[kind]
     h = history
-    if len(h) and h["model_name"].nunique() > 1:
+    if len(h) and len(pd.unique(h["model_name"])) > 1:
         raise ValueError("find_movers: the history holds several models; read one "
                          "(read_history(model_name=...))")
     if kind == "churn" and "horizon_months" in h and len(h):
-        latest_h = h.loc[h["as_of"] == h["as_of"].max(), "horizon_months"].iloc[0]
-        h = h[h["horizon_months"] == latest_h]
-    _check_one_run_per_date(h, "history")
-    weeks = np.sort(h["as_of"].unique())
+        hm = h["horizon_months"].to_numpy()
+        latest_h = hm[np.argmax(h["as_of"].to_numpy())]
+        if (hm != latest_h).any():  # compare runs of the latest run's horizon only
+            h = h[hm == latest_h]
+    weeks, week_code = _run_codes(h["as_of"].to_numpy())
+    _check_one_run_per_date(h, "history", (weeks, week_code))
     empty = pd.DataFrame({ident: pd.Series(dtype="int64"),
                           **{c: pd.Series(dtype=object) for c in MOVER_COLUMNS}})
     if len(weeks) < 2:
         return empty
-    ids_all, id_code = np.unique(h[ident].to_numpy(), return_inverse=True)
-    week_code = np.searchsorted(weeks, h["as_of"].to_numpy())
+    id_code, ids_all = pd.factorize(h[ident].to_numpy())  # hashing: no sort of every row
     P = np.full((len(ids_all), len(weeks)), np.nan)      # accounts x runs (no pivot_table)
     P[id_code, week_code] = h[prob].to_numpy(dtype=float)
     now, prev = P[:, -1], P[:, -2]
@@ -251,8 +266,9 @@ def find_movers(history: pd.DataFrame, *, kind: str = "churn", top: int = 20,
     streak = ok & (weeks_rising >= min_weeks)
     pick = largest | streak
     ids = ids_all[pick]
-    last = h[h["as_of"] == weeks[-1]].set_index(ident)
-    prev_rows = h[h["as_of"] == weeks[-2]].drop_duplicates(ident).set_index(ident)
+    in_last, in_prev = week_code == len(weeks) - 1, week_code == len(weeks) - 2
+    last = h[in_last].set_index(ident)
+    prev_rows = h[in_prev].drop_duplicates(ident).set_index(ident)
     group_col = GROUP[kind]
     why = np.where(largest[pick] & streak[pick], f"top {top} rise; rising {min_weeks}+ runs",
                    np.where(largest[pick], f"top {top} rise", f"rising {min_weeks}+ runs"))

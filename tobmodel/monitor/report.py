@@ -167,6 +167,9 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
     """
     spec = SPECS[kind]
     ident, prob = spec.id_column, PROBABILITY[kind]
+    if as_of is not None:
+        from ..export.guards import parse_as_of
+        as_of = parse_as_of(as_of, None, "as_of")  # ISO only: 12/01/2025 is ambiguous
     h = history if isinstance(history, pd.DataFrame) else read_history(
         history, kind=kind, model_name=model_name, as_of=as_of,
         weeks=max(8, weeks_rising + 1))
@@ -194,7 +197,7 @@ def build_report(history, *, kind: str = "churn", model=None, features=None, tra
                      "this week with")
     loaded = None
     if model is not None:
-        from ..export.runner import load_scoring_model
+        from ..export.inputs import load_scoring_model
         loaded = load_scoring_model(model)
     profile = getattr(loaded, "reference_profile_", None) if loaded is not None else None
     if profile is None and training is not None:
@@ -286,13 +289,17 @@ td:first-child,th:first-child{text-align:left}.stable{color:#2e7d4f}.watch{color
 .shift{color:#b3261e;font-weight:bold}.note{color:#555}img{max-width:100%}"""
 
 
+def _ax(size=(6.4, 3.6)):
+    """Axes on a figure of its own, outside pyplot: the caller's backend and figures stay."""
+    from matplotlib.figure import Figure
+    return Figure(figsize=size).subplots()
+
+
 def _png(ax) -> str:
     fig = ax.figure
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    import matplotlib.pyplot as plt
-    plt.close(fig)
     return ('<img alt="plot" src="data:image/png;base64,'
             + base64.b64encode(buf.getvalue()).decode("ascii") + '">')
 
@@ -315,8 +322,6 @@ def _table(df: pd.DataFrame, max_rows: int = 50) -> str:
 
 def render_html(r: WeeklyReport) -> str:
     """The report as one HTML document (plots embedded as base64 PNG)."""
-    import matplotlib
-    matplotlib.use("Agg", force=False)
     from . import plotting
     e = html.escape
     spec = SPECS[r.kind]
@@ -345,13 +350,14 @@ def render_html(r: WeeklyReport) -> str:
     prev = r.previous[prob].to_numpy(float) if n_prev else None
     out.append(_png(plotting.plot_score_distribution(
         p, prev, label=prob, higher=higher, current_label=f"run {r.as_of}",
-        previous_label=f"run {r.previous_as_of}")))
+        previous_label=f"run {r.previous_as_of}", ax=_ax())))
     # 3 drift
     out.append('<h2 id="drift">Drift</h2><p class="note">Population stability index: below '
                "0.10 stable, 0.10 to 0.25 watch, above 0.25 shift (check the data; consider a "
                "refit).</p>")
     if len(r.drift):
-        out.append(_png(plotting.plot_drift(r.drift)))
+        out.append(_png(plotting.plot_drift(
+            r.drift, ax=_ax((6.4, max(2.0, 0.3 * min(len(r.drift), 20) + 1.0))))))
     out.append(_table(r.drift))
     # 4 movers
     out.append(f'<h2 id="movers">Top movers</h2><p class="note">{e(spec.id_column)}s whose '
@@ -359,12 +365,15 @@ def render_html(r: WeeklyReport) -> str:
                "the last runs.</p>")
     if len(r.movers):
         out.append(_png(plotting.plot_movers(r.movers, id_column=spec.id_column,
-                                             xlabel=f"{prob} (higher = {higher})")))
+                                             xlabel=f"{prob} (higher = {higher})",
+                                             ax=_ax((6.4, max(2.0, 0.3 * min(len(r.movers), 15)
+                                                              + 1.0))))))
     out.append(_table(r.movers))
     # 5 segments
     out.append(f'<h2 id="segments">Risk by segment</h2><p class="note">by {e(r.segment)}</p>')
     if len(r.segments) and "mean_p" in r.segments:
-        out.append(_png(plotting.plot_risk_by_segment(r.segments, segment=r.segment)))
+        out.append(_png(plotting.plot_risk_by_segment(r.segments, segment=r.segment,
+                                                          ax=_ax())))
     out.append(_table(r.segments))
     out.append("</body></html>\n")
     return "\n".join(out)
@@ -435,9 +444,10 @@ def report_from_args(args) -> WeeklyReport:
     """``tobmodel report``: build, write the HTML and (database history) the tables."""
     from .movers import _is_database
     history = args.history if len(args.history) > 1 else args.history[0]
+    as_of = args.as_of  # ISO by now: the command line read it with --date-format
     r = build_report(history, kind=args.kind, model=args.model, features=args.features,
                      training=args.training, previous_features=args.previous_features,
-                     model_name=args.model_name, as_of=args.as_of,
+                     model_name=args.model_name, as_of=as_of,
                      segment=args.segment, top=args.top, weeks_rising=args.weeks_rising)
     write_report(r, args.output)
     if not args.no_tables and not isinstance(history, list) and _is_database(history):

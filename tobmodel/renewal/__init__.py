@@ -16,52 +16,52 @@ probability = more risk.
 """
 from __future__ import annotations
 
-from .cox import CoxRenewalModel, PHCheck, fit_weibull_tail
-from .descriptive import (add_segments, book_by_period, cohort_retention_table,
-                          compare_segments, fit_kaplan_meier, median_tenure, retention_at,
-                          revenue_retention)
-from .discrete import DiscreteTimeHazard, ShiftedBetaGeometric, cohort_survivors, person_period
-from .features import build_account_features, calendar_months
-from .models import DesignEncoder, RenewalFitWarning, fit_renewal_model
-from .parametric import LogLogisticAFTRenewalModel, WeibullAFTRenewalModel
-from .persist import load_renewal_model, save_renewal_model
-from .plotting import (plot_calibration, plot_censoring, plot_cohort_heatmap,
-                       plot_kaplan_meier, plot_metric_comparison, plot_revenue_retention,
-                       plot_sbg_projection, plot_sbg_retention)
-from .plotting_models import (plot_baseline_hazard, plot_discrete_hazard, plot_forest,
-                              plot_ph_check, plot_reasons, plot_score_distribution,
-                              plot_survival_curves)
-from .reasons import reason_texts
-from .repurchase import RepurchaseModel, fit_repurchase_model, order_gaps
-from .scoring import SCORE_COLUMNS, RenewalModel
+import importlib
 
-_EVALUATE = ("time_split", "TimeSplit", "evaluate_scores", "evaluate_against_truth",
-             "evaluate_renewal_model", "calibration_table", "model_churn_curves",
-             "oracle_churn_curves", "baseline_churn_curves")
+# name -> submodule: imported on first use, so that scoring a saved model loads
+# neither lifelines nor scikit-learn (only fitting and the descriptive tools do)
+_EXPORTS = {
+    "cox": ("CoxRenewalModel", "PHCheck", "fit_weibull_tail"),
+    "descriptive": ("add_segments", "book_by_period", "cohort_retention_table",
+                    "compare_segments", "fit_kaplan_meier", "median_tenure", "retention_at",
+                    "revenue_retention"),
+    "discrete": ("DiscreteTimeHazard", "ShiftedBetaGeometric", "cohort_survivors",
+                 "person_period"),
+    "features": ("build_account_features", "calendar_months"),
+    "design": ("DesignEncoder", "RenewalFitWarning", "fit_renewal_model"),
+    "parametric": ("LogLogisticAFTRenewalModel", "WeibullAFTRenewalModel"),
+    "persist": ("load_renewal_model", "save_renewal_model"),
+    "plotting": ("plot_calibration", "plot_censoring", "plot_cohort_heatmap",
+                 "plot_kaplan_meier", "plot_metric_comparison", "plot_revenue_retention",
+                 "plot_sbg_projection", "plot_sbg_retention"),
+    "plotting_models": ("plot_baseline_hazard", "plot_discrete_hazard", "plot_forest",
+                        "plot_ph_check", "plot_reasons", "plot_score_distribution",
+                        "plot_survival_curves"),
+    "reasons": ("reason_texts",),
+    "repurchase": ("RepurchaseModel", "fit_repurchase_model", "order_gaps"),
+    "base": ("SCORE_COLUMNS", "RenewalModel"),
+    # dynamic prediction (person-months, time-varying covariates) and churn causes
+    "person_months": ("person_months", "current_month", "inactive_run_churn"),
+    "dynamic": ("DynamicHazardModel", "fit_dynamic_model"),
+    "competing": ("CompetingRisksModel",),
+    # evaluation loads scikit-survival
+    "evaluate": ("time_split", "TimeSplit", "evaluate_scores", "evaluate_against_truth",
+                 "evaluate_renewal_model", "calibration_table", "model_churn_curves",
+                 "oracle_churn_curves", "baseline_churn_curves"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [
-    "build_account_features", "calendar_months", "fit_renewal_model", "load_renewal_model",
-    "save_renewal_model", "RenewalModel", "CoxRenewalModel", "WeibullAFTRenewalModel",
-    "LogLogisticAFTRenewalModel", "DesignEncoder", "PHCheck", "RenewalFitWarning",
-    "SCORE_COLUMNS", "fit_weibull_tail", "reason_texts", "plot_forest",
-    "plot_survival_curves", "plot_score_distribution", "plot_baseline_hazard", "plot_ph_check",
-    "plot_reasons", "plot_discrete_hazard",
-    # repurchase (hardware order gaps)
-    "order_gaps", "fit_repurchase_model", "RepurchaseModel",
-    # descriptive
-    "add_segments", "fit_kaplan_meier", "retention_at", "median_tenure", "compare_segments",
-    "cohort_retention_table", "revenue_retention", "book_by_period", "plot_kaplan_meier",
-    "plot_censoring", "plot_cohort_heatmap", "plot_revenue_retention",
-    # discrete renewals
-    "ShiftedBetaGeometric", "cohort_survivors", "DiscreteTimeHazard", "person_period",
-    "plot_sbg_projection", "plot_sbg_retention",
-    # evaluation (imported on first use: it loads scikit-survival)
-    *_EVALUATE, "plot_calibration", "plot_metric_comparison",
-]
+__all__ = sorted(_WHERE)
 
 
 def __getattr__(name):
-    if name in _EVALUATE:
-        from . import evaluate
-        return getattr(evaluate, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_WHERE})

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..persist import data_fingerprint, make_model_id
+from ..persist import data_fingerprint, doc_number, doc_numbers, make_model_id
 from .checks import check_penalizer
-from .models import (DesignEncoder, level_codes, run_lifelines, schema_for, snapshot_info,
+from .design import (DesignEncoder, level_codes, run_lifelines, schema_for, snapshot_info,
                      training_design, warn_near_separation)
-from .scoring import RenewalModel
+from .base import RenewalModel
 
 BASELINES = ("step", "weibull")
 PAD_MONTHS = 10_000.0  # flat baseline either side of a stratum's knots (see _knots)
@@ -126,6 +126,8 @@ class CoxRenewalModel(RenewalModel):
     """
 
     name = "cox"
+    _options = ("covariates", "strata", "penalizer", "l1_ratio", "baseline",
+                "allow_unknown_categories")
 
     def __init__(self, covariates=None, strata="auto", penalizer: float = 0.0,
                  l1_ratio: float = 0.0, baseline: str = "weibull",
@@ -255,6 +257,42 @@ class CoxRenewalModel(RenewalModel):
                 "allow_unknown_categories": bool(self.allow_unknown_categories),
                 "as_of": self.as_of_, "business_type": self.business_type_,
                 "n_accounts": int(self.n_accounts_), "n_events": int(self.n_events_)}
+
+    # -- the model document ----------------------------------------------------------
+    def _payload(self) -> dict:
+        return {
+            "strata": {"columns": self.strata_, "levels": self.strata_levels_,
+                       "keys": self.stratum_keys_},
+            "baseline": [{"times": t, "cumulative_hazard": h, "last_event_time": last,
+                          "tail_scale": scale, "tail_shape": shape}
+                         for t, h, last, scale, shape in zip(
+                             self.baseline_times_, self.baseline_cumhaz_, self.last_event_time_,
+                             self.tail_scale_, self.tail_shape_)]}
+
+    def _read_payload(self, doc: dict) -> None:
+        st = doc["strata"]
+        self.strata_, self.strata_levels_ = list(st["columns"]), dict(st["levels"])
+        self.stratum_keys_ = [list(k) for k in st["keys"]]
+        b = doc["baseline"]
+        if len(b) != len(self.stratum_keys_):
+            raise ValueError(f"{len(b)} baselines for {len(self.stratum_keys_)} strata "
+                             "(one per stratum expected)")
+        self.baseline_times_, self.baseline_cumhaz_ = [], []
+        for i, x in enumerate(b):
+            t = doc_numbers(x["times"], f"baseline[{i}].times")
+            if len(t) == 0 or (np.diff(t) < 0).any():
+                raise ValueError(f"baseline[{i}].times must be a non-empty increasing list")
+            self.baseline_times_.append(t)
+            self.baseline_cumhaz_.append(doc_numbers(x["cumulative_hazard"],
+                                                     f"baseline[{i}].cumulative_hazard", len(t)))
+        self.last_event_time_ = [doc_number(x["last_event_time"], f"baseline[{i}].last_event_time")
+                                 for i, x in enumerate(b)]
+        # a tail scale of null means "no Weibull tail" (infinite scale), as written by fit
+        self.tail_scale_ = [float("inf") if x["tail_scale"] is None else
+                            doc_number(x["tail_scale"], f"baseline[{i}].tail_scale")
+                            for i, x in enumerate(b)]
+        self.tail_shape_ = [doc_number(x["tail_shape"], f"baseline[{i}].tail_shape")
+                            for i, x in enumerate(b)]
 
     # -- scoring hooks -------------------------------------------------------------
     def _knots(self):

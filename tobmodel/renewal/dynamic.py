@@ -102,6 +102,14 @@ class DynamicHazardModel(ModelBase):
     C : float
         Inverse L2 penalty of the logistic regression on standardised columns.
     max_iter : int
+    recalibrate_months : int
+        0: no recalibration. Otherwise (fitting on tables) the same model is also
+        fitted ``recalibrate_months`` earlier, its projected hazards for the accounts
+        active then are compared with what happened up to the training date, and a
+        logistic map ``logit h -> a + b logit h`` fitted on those months (one for
+        annual renewals, one for monthly decisions) is applied to every projected
+        hazard (``calibration_``). It corrects the projection's
+        drift (behaviour held at its last value) as well as the fit.
 
     Attributes
     ----------
@@ -125,19 +133,32 @@ class DynamicHazardModel(ModelBase):
     id_column = ID
 
     def __init__(self, numeric=None, categorical=None, groups=("tier",), C: float = 1.0,
-                 max_iter: int = 50):
+                 max_iter: int = 50, recalibrate_months: int = 0):
         self.numeric = numeric
         self.categorical = categorical
         self.groups = groups
         self.C = C
         self.max_iter = max_iter
+        self.recalibrate_months = recalibrate_months
 
     # -- design ------------------------------------------------------------------
+    input_tables = ("accounts", "contracts", "usage", "support")
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """The running month of every active account at ``as_of`` (what the model scores)."""
+        from .person_months import current_month
+        return current_month(tables, as_of=as_of)
+
+    def fit_tables(self, tables, as_of=None) -> "DynamicHazardModel":
+        """Fit on the team's tables (person-months up to ``as_of``); returns ``self``."""
+        return self.fit(tables, as_of=as_of)
+
     def config_(self) -> dict:
         return {"numeric": list(self.numeric) if self.numeric is not None else None,
                 "categorical": list(self.categorical) if self.categorical is not None
                 else None, "groups": list(self.groups), "C": float(self.C),
-                "max_iter": int(self.max_iter)}
+                "max_iter": int(self.max_iter),
+                "recalibrate_months": int(self.recalibrate_months)}
 
     def _group_keys(self, df) -> np.ndarray:
         annual = df["contract_term"].astype(str).to_numpy() == "annual"
@@ -227,7 +248,38 @@ class DynamicHazardModel(ModelBase):
         self.features_ = feature_schema(pm, needed)
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(
             pm[["account_id", "month_index", "churn"]]))
+        self.calibration_ = {}
+        if self.recalibrate_months:
+            if isinstance(data, pd.DataFrame):
+                raise ValueError("recalibrate_months needs the tables (to refit on an earlier "
+                                 "date), not person-month rows")
+            self.calibration_ = self._recalibration(data, self.as_of_)
         return self
+
+    def _recalibration(self, tables, as_of):
+        """{'annual' | 'monthly': (a, b)} of logit h -> a + b logit h, from a fit
+        ``recalibrate_months`` earlier graded on the months up to ``as_of`` (all known
+        at ``as_of``)."""
+        R = int(self.recalibrate_months)
+        earlier = pd.Timestamp(as_of) - pd.DateOffset(months=R)
+        cfg = {k: v for k, v in self.config_().items() if k != "recalibrate_months"}
+        past = type(self)(**cfg).fit(tables, as_of=earlier)
+        then = current_month(tables, as_of=earlier)
+        H = past.project_hazards(then, R)
+        seen = person_months(tables, as_of=as_of)
+        pos = pd.Index(then[ID]).get_indexer(seen[ID])
+        j = seen["month_index"].to_numpy() - then["month_index"].to_numpy()[np.maximum(pos, 0)]
+        use = (pos >= 0) & (j >= 0) & (j < R) & seen["at_risk"].to_numpy(bool)
+        h = np.clip(H[pos[use], j[use]], 1e-9, 1 - 1e-9)
+        y = seen["churn"].to_numpy()[use]
+        annual = seen["contract_term"].astype(str).to_numpy()[use] == "annual"
+        out = {}
+        for key, rows in (("annual", annual), ("monthly", ~annual)):
+            if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
+                continue  # too few churns to learn a correction: keep the fit
+            b0, b = fit_logistic(np.log(h[rows] / (1 - h[rows]))[:, None], y[rows], penalty=0.0)
+            out[key] = (float(b0), float(b[0]))
+        return out
 
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
@@ -258,7 +310,7 @@ class DynamicHazardModel(ModelBase):
         base, bc = self._eta_parts(rows)
         Xc = self._matrix_clocks(rows, rows["tenure_at_month_start"].to_numpy(float),
                                  rows["month_index"].to_numpy(float))
-        h = 1 / (1 + np.exp(-(base + (Xc * bc).sum(axis=1))))
+        h = 1 / (1 + np.exp(-self._calibrated(rows, base + (Xc * bc).sum(axis=1))))
         return np.where(_at_risk(rows, rows["month_index"].to_numpy(float)), h, 0.0)
 
     def project_hazards(self, current: pd.DataFrame, n_months: int) -> np.ndarray:
@@ -274,9 +326,18 @@ class DynamicHazardModel(ModelBase):
         for j in range(int(n_months)):  # months ahead, vectorised over accounts
             k = k0 + j
             Xc = self._matrix_clocks(current, k - 1, k)
-            eta = base + (Xc * bc).sum(axis=1)
+            eta = self._calibrated(current, base + (Xc * bc).sum(axis=1))
             out[:, j] = np.where(_at_risk(current, k), 1 / (1 + np.exp(-eta)), 0.0)
         return out
+
+    def _calibrated(self, df, eta):
+        cal = getattr(self, "calibration_", None)
+        if not cal:
+            return eta
+        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        a = np.where(annual, cal.get("annual", (0.0, 1.0))[0], cal.get("monthly", (0.0, 1.0))[0])
+        b = np.where(annual, cal.get("annual", (0.0, 1.0))[1], cal.get("monthly", (0.0, 1.0))[1])
+        return a + b * eta
 
     def _matrix_clocks(self, df, t0, k):
         annual = df["contract_term"].astype(str).to_numpy() == "annual"
@@ -398,6 +459,7 @@ class DynamicHazardModel(ModelBase):
                                      "coef": [float(x) for x in v["coef"]]}
                                  for k, v in self.coef_.items()},
                 "max_event_tenure": self.max_event_tenure_,
+                "calibration": {k: list(v) for k, v in self.calibration_.items()},
                 "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
                 "business_type": self.business_type_,
                 "fit_statistics": {"n_rows": self.n_rows_, "n_events": self.n_events_,
@@ -408,7 +470,8 @@ class DynamicHazardModel(ModelBase):
         """Rebuild a fitted model from :meth:`to_document` (raises KeyError if incomplete)."""
         cfg = doc["config"]
         m = cls(numeric=cfg["numeric"], categorical=cfg["categorical"],
-                groups=tuple(cfg["groups"]), C=cfg["C"], max_iter=cfg["max_iter"])
+                groups=tuple(cfg["groups"]), C=cfg["C"], max_iter=cfg["max_iter"],
+                recalibrate_months=cfg["recalibrate_months"])
         m.columns_, m.clock_columns_ = list(doc["columns"]), list(doc["clock_columns"])
         m.groups_ = list(doc["groups"])
         m.center_ = np.asarray(doc["center"], float)
@@ -417,6 +480,7 @@ class DynamicHazardModel(ModelBase):
         if any(len(v["coef"]) != len(m.columns_) for v in m.coef_.values()):
             raise ValueError("model file: coefficient lengths do not match the columns")
         m.max_event_tenure_ = float(doc["max_event_tenure"])
+        m.calibration_ = {k: (float(v[0]), float(v[1])) for k, v in doc["calibration"].items()}
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
         m.business_type_ = doc.get("business_type")
         m.features_ = list(doc["features"])

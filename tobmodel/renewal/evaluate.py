@@ -489,11 +489,7 @@ def model_churn_curves(model, features: pd.DataFrame, months=None, horizon_month
     One row per active account of ``features`` (index ``account_id``), one column
     per t in ``months`` (default 1..horizon_months). Vectorised over accounts.
     """
-    months = list(range(1, horizon_months + 1)) if months is None else list(months)
-    act = features[features["active"].to_numpy(bool)] if "active" in features else features
-    churn = 1 - model.conditional_survival(act, months)
-    return pd.DataFrame(churn, index=pd.Index(act[ID].to_numpy(), name=ID),
-                        columns=np.asarray(months, float))
+    return model.churn_curves(features, months, horizon_months)
 
 
 def evaluate_renewal_model(sim, cutoff, model: str = "cox", horizon_months: int = 12,
@@ -514,7 +510,7 @@ def evaluate_renewal_model(sim, cutoff, model: str = "cox", horizon_months: int 
     ['oracle', 'baseline', 'cox']
     """
     from .features import build_account_features
-    from .models import fit_renewal_model
+    from .design import fit_renewal_model
     split = time_split(sim, cutoff)
     features = build_account_features(sim, as_of=split.cutoff)
     fitted = fit_renewal_model(features, model, **options)

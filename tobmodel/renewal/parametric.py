@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ..persist import data_fingerprint, make_model_id
-from .models import run_lifelines, schema_for, snapshot_info, training_design
-from .scoring import RenewalModel
+from ..persist import data_fingerprint, doc_number, make_model_id
+from .design import run_lifelines, schema_for, snapshot_info, training_design
+from .base import RenewalModel
 
 
 class _AFTRenewalModel(RenewalModel):
@@ -28,6 +28,7 @@ class _AFTRenewalModel(RenewalModel):
 
     _scale_param = ""   # lifelines name of the time-scale parameter
     _shape_param = ""
+    _options = ("covariates", "penalizer", "allow_unknown_categories")
 
     def __init__(self, covariates=None, penalizer: float = 0.0,
                  allow_unknown_categories: bool = False):
@@ -79,6 +80,19 @@ class _AFTRenewalModel(RenewalModel):
                 "allow_unknown_categories": bool(self.allow_unknown_categories),
                 "as_of": self.as_of_, "business_type": self.business_type_,
                 "n_accounts": int(self.n_accounts_), "n_events": int(self.n_events_)}
+
+    # -- the model document --------------------------------------------------------
+    def _payload(self) -> dict:
+        return {"aft": {"intercept": self.intercept_, "shape": self.shape_,
+                        "last_event_time": self.last_event_time_}}
+
+    def _read_payload(self, doc: dict) -> None:
+        a = doc["aft"]
+        self.intercept_ = doc_number(a["intercept"], "aft.intercept")
+        self.shape_ = doc_number(a["shape"], "aft.shape")
+        if self.shape_ <= 0:
+            raise ValueError(f"aft.shape is {self.shape_}, must be positive")
+        self.last_event_time_ = doc_number(a["last_event_time"], "aft.last_event_time")
 
     # -- scoring -----------------------------------------------------------------
     def _state(self, df):

@@ -50,7 +50,8 @@ ID = "account_id"
 BEHAVIOUR = ("active_seat_share_1m", "active_seat_share_3m", "seat_share_trend",
              "key_feature_adoption_3m", "logins_trend", "inactive_months",
              "unresolved_share_to_date", "unresolved_tickets_6m", "bot_escalations_6m",
-             "tickets_per_seat_6m", "log_arr_change", "months_since_last_order", "no_history")
+             "tickets_per_seat_6m", "log_arr_change", "months_since_last_order",
+             "active_seat_share_12m", "key_feature_adoption_12m", "peer_churn_3m", "no_history")
 #: clocks: known in advance for every future month (advanced when projecting)
 CLOCKS = ("tenure_at_month_start", "first_year", "renewal_number")
 STATIC_NUMERIC = ("log_seats", "price_vs_tier_median", *BOOLEAN)
@@ -200,6 +201,8 @@ def _rows(tables, acc, sv, start, r, k, as_of, btype) -> pd.DataFrame:
         months = np.clip(np.minimum(hi, span[r] - 1) + 1, 0, None) - np.clip(lo + 1, 0, None)
         return get(np.minimum(hi, span[r] - 1)) - get(lo), np.clip(months, 0, width)
 
+    s12, n12 = window("active_seats", 12)
+    a12, _ = window("key_feature_adoption", 12)
     s1, n1 = window("active_seats", 1)
     s3, n3 = window("active_seats", 3)
     p3, m3 = window("active_seats", 3, back=3)
@@ -210,6 +213,9 @@ def _rows(tables, acc, sv, start, r, k, as_of, btype) -> pd.DataFrame:
         out["active_seat_share_1m"] = np.clip(share1, 0, 1)
         out["active_seat_share_3m"] = np.clip(share3, 0, 1)
         out["seat_share_trend"] = np.clip(share3 - prev3, -1, 1)
+        out["active_seat_share_12m"] = np.clip(np.where(n12 > 0, s12 / np.maximum(n12, 1)
+                                                        / seats[r], 0.0), 0, 1)
+        out["key_feature_adoption_12m"] = np.where(n12 > 0, a12 / np.maximum(n12, 1), 0.0)
         a3, _ = window("key_feature_adoption", 3)
         out["key_feature_adoption_3m"] = np.where(n3 > 0, a3 / np.maximum(n3, 1), 0.0)
         l3, _ = window("logins", 3)
@@ -228,6 +234,7 @@ def _rows(tables, acc, sv, start, r, k, as_of, btype) -> pd.DataFrame:
         out["bot_escalations_6m"], _ = window("bot_escalations", 6)
         t6, _ = window("tickets_opened", 6)
         out["tickets_per_seat_6m"] = t6 / seats[r]
+    out["peer_churn_3m"] = _peer_churn(sv, acc, r, last_m, btype)
     arr_change, since_order = _contract_history(tables["contracts"], ids, acc, r, month_start,
                                                 btype)
     out["log_arr_change"] = arr_change
@@ -274,6 +281,38 @@ def _panel(tables, ids, start_m, span, as_of):
         out[c] = cs - np.repeat(base, span)
     out["last_login"] = np.where(rel_all >= 0, last_rel, -1)
     return out, offset
+
+
+def _peer_churn(sv, acc, r, last_m, btype, width: int = 3) -> np.ndarray:
+    """Churn rate in the account's industry over the ``width`` calendar months ending at
+    ``last_m`` (a competitor campaign shows as a wave of churn among peers).
+
+    Only churns already known then: on a platform a churn is known INACTIVE_MONTHS after
+    the month it is dated in, so the window ends that much earlier.
+    """
+    ind = pd.Categorical(acc["industry"].astype(str).to_numpy())
+    code, n_ind = ind.codes.astype(np.int64), len(ind.categories)
+    start_m = sv["start_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    end_m = sv["end_date"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    churned = sv["churned"].to_numpy().astype(bool)
+    lo = int(start_m.min()) if len(start_m) else 0
+    n_m = int(max(end_m.max(), last_m.max() if len(last_m) else 0) - lo + 2)
+    # accounts in force at the start of each month, and churns dated in it, per industry
+    grid_start = np.zeros((n_ind, n_m + 1))
+    np.add.at(grid_start, (code, start_m - lo), 1)
+    np.add.at(grid_start, (code[churned], end_m[churned] - lo + 1), -1)
+    in_force = np.cumsum(grid_start, axis=1)[:, :n_m]
+    churns = np.zeros((n_ind, n_m))
+    np.add.at(churns, (code[churned], end_m[churned] - lo), 1)
+    c_cum = np.cumsum(churns, axis=1)
+    f_cum = np.cumsum(in_force, axis=1)
+    lag = INACTIVE_MONTHS if btype == "platform" else 0
+    hi = np.clip(last_m - lag - lo, -1, n_m - 1)
+    lo_w = np.clip(hi - width, -1, n_m - 1)
+    get = lambda cum, j: np.where(j >= 0, cum[code[r], np.maximum(j, 0)], 0.0)  # noqa: E731
+    n_churn = get(c_cum, hi) - get(c_cum, lo_w)
+    exposure = get(f_cum, hi) - get(f_cum, lo_w)
+    return np.where(exposure > 0, n_churn / np.maximum(exposure, 1), 0.0)
 
 
 def _contract_history(contracts, ids, acc, r, when, btype):

@@ -138,7 +138,10 @@ def plot_metric_comparison(table: pd.DataFrame, metric: str = "c_index", ax=None
     ax.invert_yaxis()
     better = "lower" if metric in ("brier", "ibs", "calibration_error") else "higher"
     return _label(ax, f"{metric.replace('_', ' ')} ({better} is better)", "model",
-                  f"Models vs oracle and baseline: {metric}", legend=dict(loc="lower right"))
+                  f"Models vs oracle and baseline: {metric}",
+                  # below the axes: inside, the legend would cover the longest bars
+                  legend=dict(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2,
+                              fontsize=8))
 
 
 def plot_censoring(view, n: int = 20, ax=None, seed: int = 0):

@@ -129,6 +129,13 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
         return _by_value(_pct(np.expm1(x)), lambda v: (
             f"contract value {'up' if v > 0 else 'down'} {abs(v)}% since the first contract"
             if v else "contract value unchanged since the first contract"))
+    if name == "active_seat_share_12m":
+        return _by_value(_pct(x), lambda v: f"{v}% of seats active (12 months)")
+    if name == "key_feature_adoption_12m":
+        return _by_value(_pct(x), lambda v: f"key-feature adoption {v}% (12 months)")
+    if name == "peer_churn_3m":
+        return _by_value(np.round(x * 100, 1), lambda v: (
+            f"{v:g}% of peers in the industry churned in 3 months (competitor wave?)"))
     if name == "tenure_at_month_start":
         return _by_value(np.rint(x).astype(np.int64), lambda v: _count(
             v, "month as a customer", "months as a customer"))

@@ -29,11 +29,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..io.values import show_ids
+from ..persist import (data_fingerprint, doc_number, doc_numbers, feature_schema, json_ready,
+                       make_model_id)
+from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
 from ..survival import LAPSE_MONTHS
 from .features import SNAPSHOT_ONLY, build_account_features, calendar_months
-from ..io.values import show_ids
 from .checks import check_durations_events, check_missing, check_penalizer
-from .models import DesignEncoder, _is_constant, resolve_covariates, run_lifelines
+from .design import DesignEncoder, _is_constant, resolve_covariates, run_lifelines
 
 GAP_COLUMNS = ("account_id", "order_number", "start_date", "gap_months", "reordered", "latest")
 #: covariates known at each order (added to the default account covariates)
@@ -141,8 +144,17 @@ def _check_gaps(gaps: pd.DataFrame, lapse_months: float, source: str = "gaps") -
                            event_rule="0 or 1")
 
 
-class RepurchaseModel:
+class RepurchaseModel(ModelBase):
     """Cox model of the gap between orders (event = reorder), scored as a lapse probability.
+
+    Follows :class:`tobmodel.protocol.ScoringModel` (name ``"repurchase"``): it
+    scores the latest gap of each customer (:meth:`frame_from_tables`), so
+    ``tobmodel fit --model repurchase`` and ``tobmodel score`` work on hardware
+    tables like the other renewal models. For hardware the "next renewal" is
+    the lapse date (last order + ``lapse_months``); a customer who reorders
+    before it stays (a new lapse date at least ``lapse_months`` later), so the
+    scores are exact for horizons up to ``lapse_months``, and longer horizons
+    are refused.
 
     Parameters
     ----------
@@ -178,11 +190,27 @@ class RepurchaseModel:
     True
     """
 
+    kind, name, id_column = "renewal", "repurchase", "account_id"
+    input_tables = ("accounts", "contracts", "usage", "support")
+
     def __init__(self, covariates=None, penalizer: float = 0.01,
                  lapse_months: int = LAPSE_MONTHS):
         self.covariates = covariates
         self.penalizer = penalizer
         self.lapse_months = lapse_months
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """The latest gap of every customer at ``as_of`` (what the model scores); ``active``
+        is False for a customer already lapsed."""
+        gaps = order_gaps(tables, as_of=as_of, lapse_months=self.lapse_months)
+        latest = gaps.loc[gaps["latest"].to_numpy(bool)].reset_index(drop=True)
+        latest["active"] = latest["gap_months"].to_numpy(float) < self.lapse_months
+        latest.attrs.update(gaps.attrs)
+        return latest
+
+    def fit_tables(self, tables, as_of=None) -> "RepurchaseModel":
+        """Fit on every order gap of the tables up to ``as_of``; returns ``self``."""
+        return self.fit(order_gaps(tables, as_of=as_of, lapse_months=self.lapse_months))
 
     def _resolve_covariates(self, gaps):
         if self.covariates is not None:
@@ -223,7 +251,96 @@ class RepurchaseModel:
         self.n_gaps_, self.n_reorders_ = len(frame), int(E.sum())
         self.as_of_ = gaps.attrs.get("as_of")
         self.lifelines_fitter_ = cph
+        self.features_ = feature_schema(gaps, ["gap_months", "start_date", *covs])
+        for f in self.features_:
+            if f["name"] in enc.categorical:
+                f["categories"] = list(enc.categorical[f["name"]]["levels"])
+        self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(frame))
         return self
+
+    def config_(self) -> dict:
+        """Settings that define the model (its id and file): options and training facts."""
+        return {"covariates": list(self.covariates_), "penalizer": float(self.penalizer),
+                "lapse_months": int(self.lapse_months), "as_of": self.as_of_,
+                "n_gaps": int(self.n_gaps_), "n_reorders": int(self.n_reorders_)}
+
+    # -- the model document -------------------------------------------------------------
+    def to_document(self) -> dict:
+        """JSON-ready document: encoder, coefficients and the reorder baseline (no code)."""
+        if not hasattr(self, "coef_"):
+            raise ValueError("this RepurchaseModel is not fitted yet; call fit(gaps)")
+        return json_ready({
+            **self.header_document("lifelines"), "config": self.config_(),
+            "encoder": self.encoder_.to_dict(), "dropped_covariates": self.dropped_covariates_,
+            "coefficients": {"names": self.encoder_.columns, "coef": self.coef_,
+                             "center": self.center_},
+            "baseline": {"times": self.baseline_times_, "cumulative_hazard": self.baseline_cumhaz_},
+        })
+
+    @classmethod
+    def from_document(cls, doc: dict) -> "RepurchaseModel":
+        """The model a :meth:`to_document` document describes (scores identically)."""
+        cfg = doc["config"]
+        m = cls(covariates=cfg["covariates"], penalizer=doc_number(cfg["penalizer"], "penalizer"),
+                lapse_months=int(doc_number(cfg["lapse_months"], "lapse_months")))
+        m.read_header(doc)
+        m.encoder_ = DesignEncoder.from_dict(doc["encoder"])
+        m.covariates_ = list(m.encoder_.covariates)
+        m.dropped_covariates_ = list(doc["dropped_covariates"])
+        names = m.encoder_.columns
+        if doc["coefficients"]["names"] != names:
+            raise ValueError("coefficient names do not match the encoder's design columns")
+        m.coef_ = doc_numbers(doc["coefficients"]["coef"], "coefficients.coef", len(names))
+        m.center_ = doc_numbers(doc["coefficients"]["center"], "coefficients.center", len(names))
+        b = doc["baseline"]
+        m.baseline_times_ = doc_numbers(b["times"], "baseline.times")
+        m.baseline_cumhaz_ = doc_numbers(b["cumulative_hazard"], "baseline.cumulative_hazard",
+                                         len(m.baseline_times_))
+        m.n_gaps_, m.n_reorders_ = int(cfg["n_gaps"]), int(cfg["n_reorders"])
+        m.lifelines_fitter_ = None
+        return m
+
+    # -- the protocol's score ------------------------------------------------------------
+    def score(self, df: pd.DataFrame, as_of=None, horizon_months=None, source: str = "data",
+              progress: bool = False) -> pd.DataFrame:
+        """Churn scores of the latest gaps in ``df`` (:meth:`frame_from_tables` rows).
+
+        ``p_churn_next_renewal``: P(no order before the lapse date); ``p_churn_horizon``:
+        the same if the lapse date falls within ``horizon_months``, else 0;
+        ``expected_remaining_months``: ``(1 - p) * h + p * min(months to lapse, h)``.
+        Rows of customers already lapsed (``active`` False) get NaN.
+        """
+        h = float(DEFAULT_HORIZON_MONTHS if horizon_months is None else horizon_months)
+        L = float(self.lapse_months)
+        if not 0 < h <= L:
+            raise ValueError(f"horizon_months must be between 1 and lapse_months ({L:g}) for "
+                             f"the repurchase model, got {horizon_months}")
+        self.check_schema(df, source)
+        lapse = self.lapse_probability(df)["p_lapse_next_12m"].to_numpy()
+        m = df["gap_months"].to_numpy(dtype=float)
+        active = (df["active"].to_numpy(bool) if "active" in df else np.ones(len(df), bool)) \
+            & (m < L)
+        to_lapse = L - m
+        p_h = np.where(to_lapse <= h, lapse, 0.0)
+        from .reasons import reason_texts
+        names, contrib = [], []
+        for name, term in self.encoder_.terms(df, self.coef_, self.center_):
+            names.append(name)
+            contrib.append(-term)  # a higher reorder hazard means less risk
+        reasons = reason_texts(df, names, np.column_stack(contrib) if contrib else
+                               np.zeros((len(df), 0)), top=3, direction=1)
+        start = pd.to_datetime(df["start_date"]).reset_index(drop=True)
+        return pd.DataFrame({
+            "account_id": df["account_id"].to_numpy(),
+            "next_renewal_date": (start + pd.DateOffset(months=int(L))).to_numpy(),
+            "p_churn_next_renewal": np.where(active, lapse, np.nan),
+            "horizon_months": np.full(len(df), h),
+            "p_churn_horizon": np.where(active, p_h, np.nan),
+            "expected_remaining_months": np.where(
+                active, (1 - lapse) * h + lapse * np.minimum(to_lapse, h), np.nan),
+            "beyond_followup": active & (m > self.baseline_times_[-1]),
+            "reasons": np.where(active, reasons, ""),
+        })
 
     @property
     def hazard_ratios_(self) -> pd.Series:

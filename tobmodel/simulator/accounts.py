@@ -77,7 +77,10 @@ def simulate_accounts(rng: np.random.Generator, leads: pd.DataFrame, fit: np.nda
             {"tier": "company_size", "acquisition_channel": "channel"}.get(c, c)].cat.categories)
 
     # --- latent health: usage reflects it; for SMB it drives churn --------------
-    decliner = rng.random(n) < np.asarray([P.DECLINE_SHARE[t] for t in TIERS])[tier]
+    # an over-promise unmet shows as usage that fades: such accounts decline more often
+    share = np.asarray([P.DECLINE_SHARE[t] for t in TIERS])[tier]
+    decliner = rng.random(n) < np.minimum(
+        0.95, share * np.where(overpromised, P.OVERPROMISE_DECLINE_FACTOR, 1.0))
     latent = {
         "tier": tier,
         "term": term,

@@ -44,10 +44,38 @@ def _health(lat, r, t):
             - lat["decline_slope"][r] * np.maximum(0.0, t - lat["decline_onset"][r]))
 
 
+def poaching_declines(rng, lat, m0, T, hist_m, campaigns):
+    """Competitors poach: a campaign in the account's industry starts its usage decline.
+
+    With probability ``POACHED_DECLINE_SHARE`` an account whose life sees a campaign
+    start in its industry begins to decline at that month (if not declining already).
+    Updates ``lat['decline_onset']`` and ``lat['decline_slope']`` (chunk-local) and
+    returns the boolean ``poached`` per account.
+    """
+    n = len(m0)
+    if P.POACHED_DECLINE_SHARE <= 0:  # off: no random draws, the stream stays as it was
+        return np.zeros(n, bool)
+    starts = campaigns & ~np.c_[np.zeros((len(campaigns), 1), bool), campaigns[:, :-1]]
+    first = np.full(n, np.inf)
+    rel0 = m0 - hist_m.astype(np.int64)
+    for ind, col in zip(*np.nonzero(starts)):  # a handful of campaigns, not accounts
+        t_c = col - rel0 + 1  # month of each account's life when the campaign starts
+        hit = (lat["industry"] == ind) & (t_c >= 1) & (t_c <= T) & (t_c < first)
+        first = np.where(hit, t_c, first)
+    poached = (np.isfinite(first) & (rng.random(n) < P.POACHED_DECLINE_SHARE)
+               & (first < lat["decline_onset"]))
+    slope = rng.uniform(0.1, 0.3, n)
+    lat["decline_slope"] = np.where(poached & (lat["decline_slope"] == 0), slope,
+                                    lat["decline_slope"])
+    lat["decline_onset"] = np.where(poached, first, lat["decline_onset"])
+    return poached
+
+
 def _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campaigns):
     b, s = P.BUSINESS[business_type], P.STAGE[stage]
     m0, d0 = month_parts(acc["first_contract_date"])  # per account: month number, day
     T = (horizon_m.astype(np.int64) - m0 + 1).clip(1)
+    poached = poaching_declines(rng, lat, m0, T, hist_m, campaigns)
     r = np.repeat(np.arange(len(m0)), T)
     t = within_index(T) + 1
     cal = m0[r] + (t - 1)  # calendar month number of each row
@@ -87,12 +115,22 @@ def _chunk(rng, acc, lat, business_type, stage, hist_m, as_of, horizon_m, campai
     t_at = np.minimum(tc, T)
     rows = np.arange(n_acc)
     at = segment_starts(T) + t_at - 1
+    # product fit: the sales over-promise (its direct effect, and the usage decline of
+    # an over-promised account) and a product that never fitted (health below 0.5 from
+    # the start); competitor: a campaign running now, or the usage decline a campaign
+    # started; disengaged: usage that decayed for no modelled cause; other: the base
+    # hazard no lever explains (budget cut, company closed or merged)
+    decay = np.maximum(0.0, hw * (lat["decline_slope"] * np.maximum(
+        0.0, t_at - lat["decline_onset"]) - lat["drift"] * t_at))
+    unmet = (acc["overpromised"] > 0) & ~poached   # the promise unmet: usage fades
     w = np.column_stack([
-        overpromise * np.where(t_at <= 12, 1.0, 0.4),
-        P.POACHING_EFFECT * campaigns[lat["industry"], poach_col[at]],
+        overpromise * np.where(t_at <= 12, 1.0, 0.4) + np.maximum(
+            0.0, hw * (0.5 - lat["health0"])) + np.where(unmet, decay, 0.0),
+        P.POACHING_EFFECT * campaigns[lat["industry"], poach_col[at]]
+        + np.where(poached, decay, 0.0),
         np.maximum(0.0, price_term),
-        np.maximum(0.0, hw * (0.5 - _health(lat, rows, t_at))),
-        np.full(n_acc, 0.25)])
+        np.where(poached | unmet, 0.0, decay),
+        np.full(n_acc, P.OTHER_CAUSE_WEIGHT)])
     cum_w = np.cumsum(w, axis=1)
     cause = (rng.random(n_acc)[:, None] * cum_w[:, -1:] >= cum_w).sum(axis=1)
     cause = np.where(churned, cause, -1)

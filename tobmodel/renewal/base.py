@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._version import __version__
-from .models import score_inputs
+from ..persist import doc_numbers, json_ready
+from ..protocol import DEFAULT_HORIZON_MONTHS, RENEWAL_SCORE_COLUMNS, ModelBase
+from .design import DesignEncoder, score_inputs
 
-SCORE_COLUMNS = ("account_id", "next_renewal_date", "p_churn_next_renewal", "horizon_months",
-                 "p_churn_horizon", "expected_remaining_months", "beyond_followup", "reasons")
+SCORE_COLUMNS = RENEWAL_SCORE_COLUMNS
 
 
 def conditional_churn(cumhaz, s, t, h_s=None) -> np.ndarray:
@@ -65,18 +65,30 @@ def _dates(s: pd.Series) -> np.ndarray:
     return s.to_numpy() if s.dtype.kind == "M" else pd.to_datetime(s).to_numpy()
 
 
-class RenewalModel:
-    """Base of the fitted renewal models: scoring, reasons, saving.
+class RenewalModel(ModelBase):
+    """Base of the fitted renewal models: scoring, reasons, the model document.
 
-    Subclasses implement ``fit`` and three hooks: ``_state(df)`` (per-account
-    linear predictor and stratum), ``_cumhaz(t, state)`` and
-    ``_last_event(state)`` (last churn time seen in training, per account).
+    Follows :class:`tobmodel.protocol.ScoringModel`. Subclasses implement
+    ``fit``, ``config_()`` (constructor options plus training facts),
+    ``_payload()`` / ``_read_payload(doc)`` (their part of the document) and
+    three hooks: ``_state(df)`` (per-account linear predictor and stratum),
+    ``_cumhaz(t, state)`` and ``_last_event(state)`` (last churn time seen in
+    training, per account).
     """
 
     kind = "renewal"
     id_column = "account_id"
     name = ""
     allow_unknown_categories = False
+    input_tables = ("accounts", "contracts", "usage", "support")
+    #: constructor options (the rest of ``config_()`` are facts about the training data)
+    _options: tuple = ()
+
+    def frame_from_tables(self, tables, as_of=None) -> pd.DataFrame:
+        """Per-account features at ``as_of`` (:func:`~tobmodel.renewal.build_account_features`):
+        what the model fits on and scores."""
+        from .features import build_account_features
+        return build_account_features(tables, as_of=as_of)
     reference_profile_ = None  # training distribution of features and scores (monitoring)
 
     def _profile_training(self, features: pd.DataFrame) -> None:
@@ -88,25 +100,12 @@ class RenewalModel:
         from ..io.profile import reference_profile
         active = features[features["active"].to_numpy(bool)] if "active" in features \
             else features
-        from .models import TIMING
+        from .design import TIMING
         timed = all(c in active for c in TIMING)
         p = self.churn_probability(active, 12) if len(active) and timed else None
         self.reference_profile_ = reference_profile(active, self.features_, scores=p,
                                                     score_column="p_churn_horizon",
                                                     horizon_months=12)
-
-    # -- protocol attributes ---------------------------------------------------
-    @property
-    def model_id(self) -> str:
-        return self.model_id_
-
-    @property
-    def version(self) -> str:
-        return getattr(self, "saved_by_version_", __version__)
-
-    @property
-    def feature_names_(self) -> list[str]:
-        return [f["name"] for f in self.features_]
 
     def check_schema(self, df: pd.DataFrame, source: str = "data") -> None:
         """Raise :class:`tobmodel.persist.SchemaMismatchError` unless ``df`` fits the model."""
@@ -210,6 +209,20 @@ class RenewalModel:
         """Expected months as a customer within the next ``horizon_months`` (restricted mean)."""
         return self._conditional(df, horizon_months, ("rmst",))[1]["rmst"]
 
+    def churn_curves(self, features: pd.DataFrame, months=None,
+                     horizon_months: int = DEFAULT_HORIZON_MONTHS) -> pd.DataFrame:
+        """P(churn within t months | alive now) for t in ``months`` (default 1..horizon_months).
+
+        One row per active account of ``features`` (index ``account_id``), one
+        column per t: what :func:`tobmodel.renewal.evaluate.evaluate_scores` grades.
+        """
+        months = list(range(1, horizon_months + 1)) if months is None else list(months)
+        act = features[features["active"].to_numpy(bool)] if "active" in features else features
+        churn = 1 - self.conditional_survival(act, months)
+        return pd.DataFrame(churn, index=pd.Index(act[self.id_column].to_numpy(),
+                                                  name=self.id_column),
+                            columns=np.asarray(months, float))
+
     def lifetime_value(self, df: pd.DataFrame, horizon_months: float = 120,
                        annual_discount_rate: float = 0.0) -> np.ndarray:
         """Remaining lifetime value: ARR/12 per expected month alive, optionally discounted.
@@ -254,8 +267,8 @@ class RenewalModel:
         })
 
     # -- the protocol's score ----------------------------------------------------
-    def score(self, df: pd.DataFrame, as_of=None, horizon_months: int = 12,
-              source: str = "data") -> pd.DataFrame:
+    def score(self, df: pd.DataFrame, as_of=None, horizon_months=None, source: str = "data",
+              progress: bool = False) -> pd.DataFrame:
         """Churn scores for every row of ``df`` (active accounts; churned rows get NaN).
 
         Parameters
@@ -266,8 +279,12 @@ class RenewalModel:
             the model's covariates; ``active`` if present).
         as_of : date-like, optional
             Must match the date the features were built at (checked).
-        horizon_months : int
-            Horizon of ``p_churn_horizon`` and of the restricted mean.
+        horizon_months : int, optional
+            Horizon of ``p_churn_horizon`` and of the restricted mean (default 12).
+        source : str
+            Table or file name used in error messages.
+        progress : bool
+            Accepted for the protocol (scoring is vectorised: no progress bar).
 
         Returns
         -------
@@ -276,6 +293,8 @@ class RenewalModel:
         expected_remaining_months, beyond_followup, reasons``.
         """
         from ..io.values import check_horizon_months
+        if horizon_months is None:
+            horizon_months = DEFAULT_HORIZON_MONTHS
         check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source)
@@ -293,8 +312,56 @@ class RenewalModel:
             "reasons": np.where(active, reasons, ""),
         })
 
-    # -- persistence -------------------------------------------------------------
-    def save(self, path):
-        """Write the model as one JSON file (atomic; same model, same bytes)."""
-        from .persist import save_renewal_model
-        return save_renewal_model(self, path)
+    # -- the model document --------------------------------------------------------
+    def to_document(self) -> dict:
+        """The JSON-ready document of the fitted model (header, encoder, coefficients...)."""
+        self._check_fitted()
+        return json_ready({
+            **self.header_document("lifelines", "scipy"),
+            "config": self.config_(),
+            "encoder": self.encoder_.to_dict(),
+            "dropped_covariates": list(self.dropped_covariates_),
+            "coefficients": {"names": self.encoder_.columns, "coef": self.coef_,
+                             "se": self.se_, "p": self.p_, "center": self.center_},
+            **self._payload(),
+            # training distribution, for drift checks (tobmodel.monitor)
+            **({} if self.reference_profile_ is None else
+               {"reference_profile": self.reference_profile_}),
+        })
+
+    @classmethod
+    def from_document(cls, doc: dict):
+        """The model a :meth:`to_document` document describes (scores identically).
+
+        Raises ``KeyError`` / ``ValueError`` naming what is missing or damaged.
+        """
+        cfg = doc["config"] if "config" in doc else doc["created_from"]  # files before 0.2
+        m = cls(**{k: cfg[k] for k in cls._options})
+        m.read_header(doc)
+        m.as_of_ = cfg.get("as_of", m.as_of_)
+        m.encoder_ = DesignEncoder.from_dict(doc["encoder"])
+        m.covariates_ = list(m.encoder_.covariates)
+        m.dropped_covariates_ = list(doc["dropped_covariates"])
+        coefs = doc["coefficients"]
+        names = m.encoder_.columns
+        if coefs["names"] != names:
+            raise ValueError("coefficient names do not match the encoder's design columns")
+        m.coef_ = doc_numbers(coefs["coef"], "coefficients.coef", len(names))
+        m.center_ = doc_numbers(coefs["center"], "coefficients.center", len(names))
+        m.se_ = doc_numbers(coefs["se"], "coefficients.se", len(names), allow_missing=True)
+        m.p_ = doc_numbers(coefs["p"], "coefficients.p", len(names), allow_missing=True)
+        m.business_type_ = cfg.get("business_type")
+        m.n_accounts_, m.n_events_ = int(cfg["n_accounts"]), int(cfg["n_events"])
+        m.lifelines_fitter_ = None
+        profile = doc.get("reference_profile")  # training distribution (drift checks)
+        if profile is not None:
+            from ..io.profile import check_profile
+            m.reference_profile_ = check_profile(profile)
+        m._read_payload(doc)
+        return m
+
+    def _payload(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _read_payload(self, doc: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError

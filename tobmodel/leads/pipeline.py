@@ -83,8 +83,9 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
     calibration : {'sigmoid', 'isotonic', None}
         Probability calibration by CalibratedClassifierCV on out-of-fold
         predictions (``ensemble=False``: one classifier fit on all leads).
-        :func:`~tobmodel.leads.fit_lead_model` calibrates on a time-ordered
-        hold-out instead (one fit instead of ``calibration_folds + 1``).
+        From 50,000 closed leads, :func:`~tobmodel.leads.fit_lead_model`
+        calibrates on a time-ordered hold-out instead (one fit instead of
+        ``calibration_folds + 1``).
     random_state : int
         Seed for the boosting.
     features : list of str, optional

@@ -1,4 +1,4 @@
-"""Shared machinery of the renewal models: design encoding, input checks, scoring API.
+"""Shared machinery of the renewal models: design encoding, input checks, fitting steps.
 
 The concrete models live in :mod:`.cox` (Cox proportional hazards) and
 :mod:`.parametric` (Weibull and log-logistic AFT). Every model reduces a
@@ -376,17 +376,16 @@ def snapshot_info(features: pd.DataFrame):
     return as_of, features.attrs.get("business_type")
 
 
-MODELS = {"cox": ("tobmodel.renewal.cox", "CoxRenewalModel"),
-          "weibull_aft": ("tobmodel.renewal.parametric", "WeibullAFTRenewalModel"),
-          "loglogistic_aft": ("tobmodel.renewal.parametric", "LogLogisticAFTRenewalModel")}
+#: renewal models fitted on per-account features (names in :data:`tobmodel.registry.MODEL_CLASSES`)
+MODELS = ("cox", "weibull_aft", "loglogistic_aft")
 
 
 def model_class(name: str):
-    import importlib
+    """The class of renewal model ``name`` (one of :data:`MODELS`)."""
     if name not in MODELS:
         raise ValueError(f"unknown renewal model {name!r}; choose one of {sorted(MODELS)}")
-    mod, cls = MODELS[name]
-    return getattr(importlib.import_module(mod), cls)
+    from ..registry import model_class as registered
+    return registered(name)
 
 
 def fit_renewal_model(features: pd.DataFrame, model: str = "cox", *,
