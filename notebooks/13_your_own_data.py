@@ -65,6 +65,7 @@ from tobmodel.simulator.crm_exports import write_crm_exports
 from tobmodel.style import use_teaching_style
 
 use_teaching_style()  # laptop-sized figures; Chinese labels where a CJK font exists
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a notebook
 pd.set_option("display.width", 120)
 pd.set_option("display.max_columns", 12)
 WORK = Path(tempfile.mkdtemp(prefix="tobmodel-owndata-"))
