@@ -68,7 +68,7 @@ def run_fit_mapped(args) -> None:
     _say(f"fitted {model.name} ({model.kind}) on {len(feats):,} accounts "
          f"({int(feats['churned'].sum()):,} churned) from {args.data}: model id "
          f"{model.model_id}")
-    from ..renewal.models import TIMING
+    from ..renewal.design import TIMING
     covs = [c for c in model.feature_names_ if c not in TIMING]
     _say(f"as of {feats['as_of'].max().date()}; covariates: {', '.join(covs)}")
     _say(f"model -> {args.output}")

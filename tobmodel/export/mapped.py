@@ -60,13 +60,14 @@ def fit_mapped(source, mappings, model: str = "cox", *, as_of=None, output=None,
 
     Returns ``(model, features)`` like :func:`tobmodel.export.fit_model`.
     """
-    from .jobs import LEAD_MODELS, model_kind
+    from .jobs import model_kind
     data = read_mapped(source, mappings, as_of)
     if model_kind(model) == "lead":
         from ..leads import fit_lead_model
         leads = _leads_of(data)
         options.setdefault("features", list(data.lead_features))
-        fitted = fit_lead_model(leads, kind=LEAD_MODELS[model], **options)
+        kind = "logistic" if model == "lead-logistic" else "hgb"
+        fitted = fit_lead_model(leads, kind=kind, **options)
         if output is not None:
             fitted.save(output)
         return fitted, leads
