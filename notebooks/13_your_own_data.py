@@ -265,7 +265,7 @@ assert status == 1
 # * **errors** make the data unusable (exit status 1; `fit` and `score` refuse
 #   it with the same lines). Each names the file, the column, example rows
 #   (file line numbers, header = line 1) and the **mapping line that fixes
-#   it**. Here: the report's US dates (`03/04/2024` could be 3 April or
+#   it**. Here: the contract report's US dates (`03/04/2024` could be 3 April or
 #   4 March: tobmodel will not guess), and adoption in percent where a share
 #   (0–1) was expected;
 # * **notices** leave the data usable but say what it costs: the draft names a
