@@ -279,7 +279,7 @@ def test_fit_refuses_unusable_data_with_the_same_message(copy):
 # -- only what was known at as_of --------------------------------------------------------
 
 def test_future_events_and_tickets_do_not_change_features(copy):
-    from tobmodel.export.mapped import mapped_features
+    from tobmodel.mapping.jobs import mapped_features
     as_of = "2025-06-30"
     before = mapped_features(read_export(copy, _maps(copy), as_of=as_of))
     ev = copy / "segment" / "tracks.csv"
@@ -306,7 +306,7 @@ def test_validate_fit_score_evaluate(export_dir, tmp_path, monkeypatch, capsys):
     assert main(["score", "--model", "models/cox.json", "--input", str(export_dir), *flags,
                  "--output", "churn_scores.csv"]) == 0
     out = capsys.readouterr().out
-    feats = __import__("tobmodel.export.mapped", fromlist=["x"]).mapped_features(
+    feats = __import__("tobmodel.mapping.jobs", fromlist=["x"]).mapped_features(
         read_export(export_dir, _maps(export_dir)))
     n_active, n_churned = int(feats["active"].sum()), int((~feats["active"]).sum())
     assert f"scored {n_active:,} active accounts; not scored (churned {n_churned:,}); " \

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .outputs import _check_writable, _frame_writer, _write_frame  # noqa: F401
+
 STREAM_ABOVE = 200_000  # accounts: simulate to Parquet chunk by chunk above this
 
 
@@ -97,33 +99,6 @@ def run_fit(args) -> None:
                                       if args.features_out else ""))
 
 
-def _check_writable(path) -> None:
-    """Fail before a long fit if the output cannot be written (folder made if missing)."""
-    import os
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a file name")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"{parent}: cannot create folder ({e.strerror})") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: cannot write (no permission on {parent})")
-
-
-def _frame_writer(path):
-    from ..io.writers import write_csv, write_parquet
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ValueError(f"{path}: unknown format {suffix!r} (expected .csv or .parquet)")
-    return write_csv if suffix == ".csv" else write_parquet
-
-
-def _write_frame(df, path) -> None:
-    _frame_writer(path)(df, path)
-
-
 def run_score(args) -> int:
     from ..export import export_scores
     if getattr(args, "mapping", None):
@@ -162,7 +137,7 @@ def run_evaluate(args) -> None:
 
     from ..export.jobs import evaluate_model
     if getattr(args, "mapping", None):
-        from ..export.mapped import evaluate_mapped
+        from ..mapping.jobs import evaluate_mapped
         table = evaluate_mapped(args.model, args.data, args.mapping, args.cutoff, args.horizon)
     else:
         table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)

@@ -44,8 +44,8 @@ def run_validate(args) -> int:
 
 
 def run_fit_mapped(args) -> None:
-    from ..export.mapped import fit_mapped
-    from .commands import _check_writable, _frame_writer, _write_frame
+    from ..mapping.jobs import fit_mapped
+    from .outputs import _check_writable, _frame_writer, _write_frame
     options = {}
     if args.covariates:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
@@ -75,7 +75,7 @@ def run_fit_mapped(args) -> None:
 
 
 def run_score_mapped(args) -> None:
-    from ..export.mapped import score_mapped
+    from ..mapping.jobs import score_mapped
     from ..paths import DEFAULT_DATABASE_URL
     run = score_mapped(args.model, args.input, args.mapping,
                        args.output or [DEFAULT_DATABASE_URL], as_of=args.as_of,

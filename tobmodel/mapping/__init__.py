@@ -6,7 +6,8 @@
 * :mod:`.contracts` -- renewals and churn from contract rows;
 * :mod:`.load` -- :func:`read_export`: every source read, joined and
   aggregated, every problem collected;
-* :mod:`.report` -- what ``tobmodel validate`` prints, and ``--suggest``.
+* :mod:`.report` -- what ``tobmodel validate`` prints, and ``--suggest``;
+* :mod:`.jobs` -- fit, score and evaluate on exports (above :mod:`tobmodel.export`).
 """
 from .load import ExportData, account_key, read_export
 from .parse import DataProblems, Problem

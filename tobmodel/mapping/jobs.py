@@ -38,7 +38,7 @@ CALL_LIST_COLUMNS = ("rank", "crm_account_id", "risk_tier", "p_churn_horizon",
 
 def read_mapped(source, mappings, as_of=None, strict: bool = True):
     """:func:`tobmodel.mapping.read_export`, raising on unusable data (fit, score)."""
-    from ..mapping import read_export
+    from .load import read_export
     return read_export(source, mappings, as_of=as_of, strict=strict)
 
 
@@ -60,7 +60,7 @@ def fit_mapped(source, mappings, model: str = "cox", *, as_of=None, output=None,
 
     Returns ``(model, features)`` like :func:`tobmodel.export.fit_model`.
     """
-    from .jobs import model_kind
+    from ..export.jobs import model_kind
     data = read_mapped(source, mappings, as_of)
     if model_kind(model) == "lead":
         from ..leads import fit_lead_model
@@ -105,10 +105,10 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
     ``<first file output's stem>.call_list.csv``, or ``call_list.csv`` in the
     working directory when every output is a database.
     """
-    from . import export_scores
-    from .destinations import MemoryDestination
-    from .runner import load_scoring_model
-    from .specs import spec_for_model
+    from ..export import export_scores
+    from ..export.destinations import MemoryDestination
+    from ..export.runner import load_scoring_model
+    from ..export.specs import spec_for_model
     from ..io.writers import write_csv
     model = load_scoring_model(model)
     data = read_mapped(source, mappings, as_of)
@@ -189,6 +189,6 @@ def _call_list_path(outputs) -> Path:
 
 def evaluate_mapped(model, source, mappings, cutoff=None, horizon_months: int = 12):
     """:func:`tobmodel.export.evaluate_model` on the tables of an export."""
-    from .jobs import evaluate_model
+    from ..export.jobs import evaluate_model
     data = read_mapped(source, mappings)
     return evaluate_model(model, data.tables, cutoff, horizon_months)
