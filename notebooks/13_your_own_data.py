@@ -54,9 +54,9 @@ import pandas as pd
 import tobmodel
 from tobmodel.cli import main as tobmodel_cli
 from tobmodel.export import export_scores
-from tobmodel.export.mapped import build_call_list, mapped_features
 from tobmodel.mapping import read_export
 from tobmodel.mapping.contracts import contract_outcomes
+from tobmodel.mapping.jobs import build_call_list, mapped_features
 from tobmodel.mapping.report import format_report
 from tobmodel.renewal import build_account_features, fit_renewal_model
 from tobmodel.renewal.evaluate import evaluate_scores, model_churn_curves, time_split
