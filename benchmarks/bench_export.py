@@ -114,6 +114,7 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     begun = time.perf_counter()
     for f in frames:
         dest.write(f)
+    dest._wait_copy()  # the last chunk's COPY runs in a thread: count it in
     written = time.perf_counter()
     dest.commit(run)  # refreshes the latest table from the history, logs the run, commits
     print(json.dumps({"rows": table.num_rows, "seconds": time.perf_counter() - start,

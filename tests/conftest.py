@@ -1,11 +1,13 @@
-"""Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, stand-in scoring models.
+"""Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, one local Spark
+session, stand-in scoring models.
 
 The stand-ins follow :mod:`tobmodel.protocol` exactly (they subclass ModelBase and
 carry no attribute a real model lacks); tests/test_model_contract.py checks them
 beside the real models.
 
-The PostgreSQL tests skip with a reason where no server binaries exist; under
-CI (``CI=true``) they fail instead, so a missing install step cannot hide.
+The PostgreSQL and Spark tests skip with a reason where no server binaries or
+Java runtime exist; under CI (``CI=true``) they fail instead, so a missing
+install step cannot hide.
 """
 from __future__ import annotations
 
@@ -39,6 +41,33 @@ def postgres_url():
         pytest.skip(reason)
     with throwaway_postgres() as url:
         yield url
+
+
+def _missing_or_fail(reason: str) -> None:
+    """Skip a test whose tools are missing; under CI (``CI=true``) fail instead."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI must run these tests: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (local[2]) for the whole test session."""
+    import shutil
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        _missing_or_fail("pyspark is not installed: pip install -e '.[dev]'")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        _missing_or_fail("no Java runtime for Spark: apt-get install openjdk-17-jre-headless")
+    from tobmodel.engines.connect import spark_session
+    session = spark_session("local[2]", app_name="tobmodel-tests",
+                            conf={"spark.sql.shuffle.partitions": "2",
+                                  "spark.default.parallelism": "2",
+                                  "spark.driver.memory": "1g"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture

@@ -37,3 +37,17 @@ def test_rejected_ids_keep_their_text(churn_model, make_features):
     assert r["reason"].tolist() == ["id is not an integer", "unknown category", "duplicate id"]
     assert s["account_id"].tolist() == [1, 3]
     assert np.array_equal(s["account_id"].to_numpy(), np.array([1, 3]))
+
+
+def test_check_rows_leaves_its_input_alone(make_features):
+    from tobmodel.export.rejects import SeenIds, check_rows
+    feats = make_features(50)
+    feats.loc[3, "tier"] = "giant"
+    feats.loc[5, "tenure_months"] = np.nan
+    before = feats.copy(deep=True)
+    schema = [{"name": "tenure_months", "dtype": "number"},
+              {"name": "tier", "dtype": "category", "categories": ["KA", "SMB", "mid"]},
+              {"name": "onboarding_completed", "dtype": "bool"}]
+    rc = check_rows(feats, "account_id", schema, SeenIds(), scope="churn")
+    assert rc.frame["tenure_months"].isna().sum() == 0  # coerced in the check's frame
+    pd.testing.assert_frame_equal(feats, before)        # not in the caller's

@@ -56,9 +56,13 @@ def _read(path):
 
 
 def _dead_pid() -> int:
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    return p.pid
+    """A pid no process can have (above the kernel's pid_max): a killed run's, for sure."""
+    try:
+        return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+    except OSError:
+        p = subprocess.Popen([sys.executable, "-c", "pass"])
+        p.wait()
+        return p.pid
 
 
 def test_stray_temp_files_of_a_killed_run_are_cleaned(tmp_path, churn_model, make_features):
@@ -229,3 +233,55 @@ def test_score_input_csv_gz(tmp_path, churn_model, make_features):
     with pytest.raises(ExportError, match="cut.csv.gz: cannot be decompressed as gzip"):
         export_scores(churn_model, tmp_path / "cut.csv.gz", tmp_path / "s.csv")
     assert len(pd.read_csv(tmp_path / "s.csv")) == 30  # kept
+
+
+def test_write_tables_on_a_full_disk_is_one_line(tiny_disk, make_features):
+    from tobmodel.export import write_tables
+    with pytest.raises(ExportError) as e:
+        write_tables({"features": make_features(20_000)}, tiny_disk / "crm.sqlite")
+    msg = str(e.value)
+    assert "\n" not in msg and len(msg) < 400 and "crm.sqlite" in msg, msg
+    assert "disk is full" in msg and "cannot connect" not in msg and "INSERT" not in msg, msg
+
+
+def test_a_parquet_damaged_inside_names_the_file(tmp_path, churn_model, make_features):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    export_scores(churn_model, make_features(20), tmp_path / "s.csv")
+    before = (tmp_path / "s.csv").read_bytes()
+    feats = make_features(50_000)
+    pq.write_table(pa.Table.from_pandas(feats), tmp_path / "f.parquet", row_group_size=10_000,
+                   compression="none")
+    data = bytearray((tmp_path / "f.parquet").read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 20_000] = b"\xff" * 20_000  # pages garbled, footer intact
+    (tmp_path / "f.parquet").write_bytes(bytes(data))
+    with pytest.raises(ExportError, match="f.parquet: not a readable Parquet file") as e:
+        export_scores(churn_model, tmp_path / "f.parquet", tmp_path / "s.csv", chunksize=10_000)
+    assert "\n" not in str(e.value)
+    assert (tmp_path / "s.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.parquet", "s.csv",
+                                                          "s.rejects.csv"]
+
+
+def test_a_copy_refused_by_postgres_is_one_line_and_rolls_back(pg_url, churn_model,
+                                                               make_features):
+    export_scores(churn_model, make_features(300), pg_url, as_of="2025-12-24")
+    engine = sa.create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as c:  # same column names, a type the rows do not fit
+            c.exec_driver_sql("ALTER TABLE churn_score_history ALTER COLUMN reasons "
+                              "TYPE varchar(3) USING left(reasons, 3)")
+        with pytest.raises(ExportError) as e:
+            export_scores(churn_model, make_features(300), pg_url, as_of="2025-12-31",
+                          chunksize=100)
+        msg = str(e.value)
+        assert "\n" not in msg and "cannot write scores" in msg and "COPY" not in msg, msg
+        assert "too long" in msg, msg
+        with engine.connect() as c:
+            runs = c.exec_driver_sql("SELECT as_of FROM score_runs").fetchall()
+            week2 = c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history "
+                                      "WHERE as_of = '2025-12-31'").scalar()
+        assert len(runs) == 1 and week2 == 0  # last week's run only: nothing half-written
+    finally:
+        engine.dispose()

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "tobmodel"
 LAYERS = [
     ("tobmodel.__main__",),
     ("tobmodel.cli",),
-    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor"),
+    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor", "tobmodel.engines"),
     ("tobmodel.mapping",),  # your own exports: reads them, then runs the export layer's jobs
     ("tobmodel.export",),
     ("tobmodel.renewal", "tobmodel.leads"),

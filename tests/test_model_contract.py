@@ -81,7 +81,7 @@ def test_follows_the_protocol(case):
     assert model.id_column == {"renewal": "account_id", "lead": "lead_id"}[model.kind]
     assert model.model_id.startswith(f"{name}-") and model.version
     assert all({"name", "dtype"} <= set(f) for f in model.features_)
-    assert model.as_of_ == "2025-12-31"  # every model records the date its data was known up to
+    assert model.as_of_ == pd.Timestamp("2025-12-31")  # every model records the date its data was known up to
     if name not in STANDINS:
         assert MODEL_CLASSES[name].endswith(":" + type(model).__name__)
 
@@ -290,7 +290,7 @@ def test_a_lead_model_scores_every_open_lead_of_a_folder(sim, tmp_path):
     from tobmodel.export import fit_model, score_leads
     folder = sim.to_parquet(tmp_path / "tables")
     model, _ = fit_model(folder, "lead-logistic", as_of="2025-09-30")
-    assert model.as_of_ == "2025-09-30"
+    assert model.as_of_ == pd.Timestamp("2025-09-30")
     scores, rejects = score_leads(model, folder, return_rejects=True)
     is_open = sim.leads["status"] == "open"
     assert sorted(scores["lead_id"]) == sorted(sim.leads.loc[is_open, "lead_id"])

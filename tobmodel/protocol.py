@@ -48,7 +48,7 @@ id_column : str
     ``'account_id'`` (renewal) or ``'lead_id'`` (lead).
 features_ : list of dict
     The feature schema (name, dtype, categories) incoming data is checked against.
-as_of_ : str or None
+as_of_ : pandas.Timestamp or None
     The date (``YYYY-MM-DD``) the training data was known up to; the default
     scoring date of the export (:func:`tobmodel.export.resolve_as_of`).
 
@@ -174,6 +174,22 @@ class ModelBase:
         return self.model_id_
 
     @property
+    def as_of_(self):
+        """The date the training data was known up to (``pandas.Timestamp``) or None."""
+        return self.__dict__.get("_as_of")
+
+    def as_of_text(self) -> str | None:
+        """``as_of_`` as ``YYYY-MM-DD`` text (model documents and ids), or None."""
+        return None if self.as_of_ is None else str(self.as_of_.date())
+
+    @as_of_.setter
+    def as_of_(self, value):
+        # one type for every model: dates given as text, date or Timestamp all become a day
+        import pandas as pd
+        self.__dict__["_as_of"] = (None if value is None or value is pd.NaT
+                                   else pd.Timestamp(value).normalize())
+
+    @property
     def version(self) -> str:
         from ._version import __version__
         return getattr(self, "saved_by_version_", None) or __version__
@@ -194,15 +210,15 @@ class ModelBase:
             versions["tobmodel"] = self.saved_by_version_
         return {"kind": self.kind, "name": self.name, "model_id": self.model_id,
                 "versions": versions, "features": self.features_,
-                "id_column": self.id_column, "as_of": self.as_of_}
+                "id_column": self.id_column,
+                "as_of": self.as_of_text()}
 
     def read_header(self, doc: dict):
         """Set the protocol attributes from a document's header; returns ``self``."""
         self.features_ = [dict(f) for f in doc["features"]]
         self.model_id_ = str(doc["model_id"])
         self.saved_by_version_ = str(doc["versions"]["tobmodel"])
-        as_of = doc.get("as_of")
-        self.as_of_ = None if as_of is None else str(as_of)
+        self.as_of_ = doc.get("as_of")
         return self
 
     def frame_from_tables(self, tables, as_of=None):

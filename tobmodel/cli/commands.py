@@ -27,6 +27,11 @@ def run_simulate(args) -> None:
     if args.format in ("salesforce", "hubspot"):
         from .mapped import run_simulate_exports
         return run_simulate_exports(args)
+    if getattr(args, "events", None):
+        if database:
+            raise ValueError(f"{args.output}: --events writes Parquet parts; give a folder")
+        _simulate_events(args, out)
+        return
     stream = args.stream or args.accounts > STREAM_ABOVE
     if stream:
         if args.format != "parquet":
@@ -56,6 +61,20 @@ def run_simulate(args) -> None:
     _say(f"simulated {args.business_type}/{args.stage} as of {args.as_of}: "
          f"{format_summary(business_summary(sim.tables))}")
     _say(f"tables {where if not database else '-> ' + where}")
+
+
+def _simulate_events(args, out: Path) -> None:
+    import time
+
+    from ..simulator.events import simulate_events_to_parquet
+    if args.format != "parquet":
+        raise ValueError("--events writes Parquet parts only (drop --format csv)")
+    t0 = time.perf_counter()
+    res = simulate_events_to_parquet(out, args.accounts, args.events, seed=args.seed,
+                                     as_of=args.as_of, events_per_file=args.events_per_file)
+    _say(f"simulated event-level usage as of {args.as_of}: {res['n_accounts']:,} accounts, "
+         f"{res['n_events']:,} events, {res['n_tickets']:,} tickets in "
+         f"{time.perf_counter() - t0:.1f} s -> {out} (accounts.parquet, events/, tickets/)")
 
 
 def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
@@ -99,19 +118,66 @@ def run_fit(args) -> None:
                                       if args.features_out else ""))
 
 
+def _spark_conf(items) -> dict:
+    conf = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--spark-conf expects KEY=VALUE, got {item!r}")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def run_score_spark(args) -> None:
+    """``tobmodel score --engine spark``: one Parquet folder (or table:NAME) of scores."""
+    from ..engines.connect import spark_session
+    from ..engines.spark_scoring import score_on_spark
+    outputs = args.output or []
+    if len(outputs) != 1:
+        raise ValueError("--engine spark writes one --output: a Parquet folder such as "
+                         "scores.parquet, or table:NAME")
+    try:
+        from pyspark.errors import PySparkException
+    except ImportError:
+        raise ValueError("--engine spark needs pyspark: pip install 'tobmodel[spark]'") from None
+    conf = _spark_conf(args.spark_conf)
+    try:
+        spark = spark_session(args.spark_master, conf=conf)
+        summary = score_on_spark(args.model, args.input, outputs[0], spark=spark,
+                                 as_of=args.as_of, horizon_months=args.horizon,
+                                 risk_cutoffs=args.risk_cutoffs)
+    except PySparkException as e:  # one line, not a JVM stack trace
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{args.input}: Spark could not score it ({first})") from None
+    _say(str(summary))
+    _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
+         f"{'; '.join(summary.rejects_destinations)})")
+
+
 def run_score(args) -> int:
+    import time
+    started = time.perf_counter()
     from ..export import export_scores
     if getattr(args, "mapping", None):
         from .mapped import run_score_mapped
         return run_score_mapped(args)
     from ..paths import DEFAULT_DATABASE_URL
-    summary = export_scores(args.model, args.input, args.output or [DEFAULT_DATABASE_URL],
+    engine = getattr(args, "engine", "local")
+    if engine == "spark":
+        run_score_spark(args)
+        return 0
+    source = args.input
+    if engine == "duckdb":
+        from ..engines.connect import duckdb_source
+        source = duckdb_source(args.input, args.chunksize, args.memory_limit)
+    summary = export_scores(args.model, source, args.output or [DEFAULT_DATABASE_URL],
                             table=args.table, as_of=args.as_of, horizon_months=args.horizon,
                             chunksize=args.chunksize, risk_cutoffs=args.risk_cutoffs,
                             progress=args.progress,
                             min_scored_fraction=args.min_scored_fraction)
     if summary.source == "<DataFrame>":
         summary.source = str(args.input)
+    summary.seconds = time.perf_counter() - started  # wall time, features built included
     from ..monitor.staleness import summary_staleness
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)

@@ -37,6 +37,10 @@ example:
   200,000 accounts) writes Parquet chunk by chunk in bounded memory.
   tobmodel simulate --accounts 3000 --output sqlite:///crm.db
   writes the same tables into a database instead (one transaction).
+  tobmodel simulate --accounts 1000000 --events 100000000 --output data/events
+  event-level usage for the scale path: accounts.parquet, events/ and tickets/
+  Parquet parts (timestamp, user_id, account_id, event), streamed in bounded
+  memory (see docs/scale.md).
   tobmodel simulate --format salesforce --accounts 300 --output exports
   writes Account.csv, Contract.csv, Lead.csv, zendesk/ and segment/ exports
   (with mapping.yaml for the custom fields) of a simulated SaaS business.""",
@@ -66,6 +70,13 @@ examples:
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
   to <output stem>.rejects.csv or the *_rejects table, with the reason.
   Databases keep every run in *_score_history; re-running an as_of replaces it.
+  tobmodel score --engine duckdb --model models/cox.json \\
+      --input "features/*.parquet" --output churn_scores.parquet
+  tobmodel score --engine spark --spark-master spark://host:7077 \\
+      --model models/cox.json --input s3a://bucket/features/ --output scores.parquet
+  --engine duckdb streams Parquet folders, globs or CSV larger than memory;
+  --engine spark scores on a Spark cluster (or spark-submit's session) and
+  writes a Parquet folder (rejects beside it) or table:NAME.
   The summary warns when the model is old or the data drifted from its training
   data (PSI > 0.25); --max-model-age-weeks N and --fail-on-drift make that exit
   with status 3 (scores are still written).""",
@@ -174,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write Parquet chunk by chunk (bounded memory; automatic above "
                         "200,000 accounts)")
     s.add_argument("--no-truth", action="store_true", help="leave out the truth_* tables")
+    s.add_argument("--events", type=_positive_int,
+                   help="write event-level usage instead: this many tracked events over "
+                        "--accounts accounts (Parquet parts, bounded memory)")
+    s.add_argument("--events-per-file", type=_positive_int, default=5_000_000,
+                   help="events per Parquet part with --events (memory is bounded by it)")
 
     f = _sub(subs, "fit", "Fit a renewal (churn) or lead model and save it as JSON")
     f.add_argument("--data", required=True, help="folder of tables or database URL")
@@ -210,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rows per chunk (memory is bounded by it; default 100000)")
     c.add_argument("--risk-cutoffs", type=_cutoffs, default=(0.15, 0.40),
                    help="p_churn_horizon for medium,high risk (default 0.15,0.40)")
+    c.add_argument("--engine", choices=("local", "duckdb", "spark"), default="local",
+                   help="local: read in chunks here (default); duckdb: stream files, folders "
+                        "or globs larger than memory; spark: score on a Spark cluster")
+    c.add_argument("--memory-limit", default="2GB",
+                   help="DuckDB memory cap with --engine duckdb (default 2GB)")
+    c.add_argument("--spark-master", help="Spark master URL with --engine spark (default: "
+                   "the running session, e.g. under spark-submit, else local[2])")
+    c.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="Spark setting for a new session; repeat for several")
     bar = c.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: only on a terminal)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -249,12 +250,8 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         if fmt == "parquet":
             import pyarrow.parquet as pq
             return pq.ParquetFile(path).metadata.num_rows
-        lines, last = 0, b"\n"
-        with open(path, "rb") as f:
-            while block := f.read(1 << 24):
-                lines += block.count(b"\n")
-                last = block[-1:]
-        return max(0, lines + (last != b"\n") - 1)  # less the header
+        from .sources import Source
+        return Source(str(path), None, iter(()), path).count_rows()
     except Exception:  # noqa: BLE001 - a damaged old file only switches the comparison off
         return None
 
@@ -299,6 +296,7 @@ class SQLDestination:
         self.latest_updated = None
         self.previous_scored = None
         self._conn = self._trans = self._new_file = None
+        self._pool = self._copying = None
 
     def describe(self) -> str:
         return f"{redact(self.url)} ({self.spec.history_table}, {self.spec.latest_table})"
@@ -353,9 +351,24 @@ class SQLDestination:
     def _insert(self, table, df: pd.DataFrame, kinds: dict) -> None:
         if len(df) == 0:
             return
+        with self._errors():
+            if self.copy:  # PostgreSQL through psycopg 3: COPY of CSV that Arrow formats,
+                data = _copy_csv(df, kinds)  # sent by a thread while the next chunk is
+                self._wait_copy()            # scored (one COPY in flight at a time)
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-copy")
+                self._copying = self._pool.submit(self._copy_rows, table, list(df.columns),
+                                                  data)
+            else:
+                self._insert_rows(table, df)
+
+    @contextmanager
+    def _errors(self):
+        """Driver errors as one line naming the database (never the SQL and its rows)."""
         from sqlalchemy.exc import SQLAlchemyError
         try:
-            self._insert_rows(table, df, kinds)
+            yield
         except SQLAlchemyError as e:
             raise self._error(e) from None
         except Exception as e:  # noqa: BLE001 - psycopg's own errors from COPY
@@ -363,16 +376,31 @@ class SQLDestination:
                 raise
             raise self._error(e) from None
 
-    def _insert_rows(self, table, df: pd.DataFrame, kinds: dict) -> None:
+    def _copy_rows(self, table, cols: list, data: bytes) -> None:
+        names = ", ".join(self.quote(c) for c in cols)
+        raw = self._conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(
+                f"COPY {self.quote(table.name)} ({names}) FROM STDIN (FORMAT csv)") as cp:
+            cp.write(data)
+
+    def _wait_copy(self) -> None:
+        pending, self._copying = self._copying, None
+        if pending is not None:
+            pending.result()
+
+    def _stop_copy(self) -> None:
+        pending, self._copying = self._copying, None
+        if pending is not None:
+            pending.exception()  # wait; a failed run is rolled back anyway
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _insert_rows(self, table, df: pd.DataFrame) -> None:
         cols = list(df.columns)
         names = ", ".join(self.quote(c) for c in cols)
         target = self.quote(table.name)
-        if self.copy:  # PostgreSQL through psycopg 3: COPY of CSV that Arrow formats
-            raw = self._conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(
-                    f"COPY {target} ({names}) FROM STDIN (FORMAT csv)") as cp:
-                cp.write(_copy_csv(df, kinds))
-        elif self.dialect == "sqlite":
+        if self.dialect == "sqlite":
             marks = ", ".join("?" for _ in cols)
             self._conn.exec_driver_sql(f"INSERT INTO {target} ({names}) VALUES ({marks})",
                                        _dbapi_rows(df))
@@ -380,12 +408,11 @@ class SQLDestination:
             self._conn.execute(table.insert(), [dict(zip(cols, r)) for r in _dbapi_rows(df)])
 
     def commit(self, run) -> None:
-        from sqlalchemy.exc import SQLAlchemyError
-        try:
+        with self._errors():
+            self._wait_copy()
+            self._stop_copy()
             self.latest_updated = finish_run(self._conn, self.tables, self.spec, run)
             self._trans.commit()
-        except SQLAlchemyError as e:
-            raise self._error(e) from None
         if self.dialect == "sqlite":  # readers do not block the writer, nor it them
             try:
                 self._conn.connection.driver_connection.execute("PRAGMA journal_mode=WAL")
@@ -394,6 +421,7 @@ class SQLDestination:
         self._close()
 
     def abort(self) -> None:
+        self._stop_copy()
         try:
             if self._trans is not None and self._trans.is_active:
                 self._trans.rollback()
@@ -511,11 +539,16 @@ def write_tables(tables: dict[str, pd.DataFrame], target) -> str:
     if engine.dialect.name == "sqlite":
         _make_sqlite_folder(url)
     try:
-        with engine.begin() as conn:
+        conn = engine.connect()
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise connect_error(url, e) from None
+    try:
+        with conn, conn.begin():
             for name, df in tables.items():
                 df.to_sql(name, conn, if_exists="replace", index=False, chunksize=50_000)
-    except SQLAlchemyError as e:
-        raise connect_error(url, e) from None
+    except SQLAlchemyError as e:  # one line: never the statement and its rows
+        raise ExportError(f"{redact(url)}: cannot write tables ({_driver_message(e)})") from None
     finally:
         engine.dispose()
     return redact(url)

@@ -40,6 +40,7 @@ import pandas as pd
 from ..protocol import ScoringModel
 from ..survival import infer_as_of
 from .guards import check_as_of_in_tables, parse_as_of
+from .progress import stage
 from .specs import ExportError
 _PROTOCOL = ("kind", "name", "id_column", "model_id", "version", "features_", "as_of_",
              "check_schema", "score", "to_document", "save")
@@ -81,7 +82,7 @@ def _is_folder(source) -> bool:
     return path.is_dir()
 
 
-def read_input_tables(model, tables, as_of=None):
+def read_input_tables(model, tables, as_of=None, progress: bool | None = None):
     """``(tables, as_of, inferred)``: the tables ``model`` is built from (its
     ``input_tables``), read from a folder / database URL, or given as a dict / Simulation.
 
@@ -94,7 +95,8 @@ def read_input_tables(model, tables, as_of=None):
     from ..io.readers import read_tables
     names = list(model.input_tables)
     as_of = None if as_of is None else parse_as_of(as_of)
-    frames = read_tables(tables, names, as_of=as_of)
+    with stage(f"reading tables from {tables}", progress):
+        frames = read_tables(tables, names, as_of=as_of)
     first = ("accounts", "first_contract_date") if "accounts" in names else (
         "leads", "created_date")
     if as_of is not None:
@@ -105,7 +107,7 @@ def read_input_tables(model, tables, as_of=None):
     return frames, None, False
 
 
-def scoring_source(model, source, as_of: pd.Timestamp):
+def scoring_source(model, source, as_of: pd.Timestamp, progress: bool | None = None):
     """What to score for ``model``: tables become its frame (``model.frame_from_tables``).
 
     ``source`` may be a folder of ``<table>.csv/.parquet`` files, a dict of
@@ -121,8 +123,9 @@ def scoring_source(model, source, as_of: pd.Timestamp):
     # the model's as_of would silently drop the leads created since it was fitted
     snapshot = "accounts" in model.input_tables
     tables, _, _ = read_input_tables(model, str(source) if isinstance(source, Path) else source,
-                                     as_of if snapshot else None)
-    return in_scope(model.frame_from_tables(tables, as_of))
+                                     as_of if snapshot else None, progress)
+    with stage(f"building what {model.name} scores as of {as_of.date()}", progress):
+        return in_scope(model.frame_from_tables(tables, as_of))
 
 
 def in_scope(frame: pd.DataFrame) -> pd.DataFrame:
@@ -139,12 +142,19 @@ def in_scope(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def fit_frame(model, tables, as_of=None):
+def fit_frame(model, tables, as_of=None, progress: bool | None = None):
     """Fit ``model`` (unfitted) on the team's tables; returns ``(model, frame)``, the frame
-    being what the model scores (``frame.attrs["as_of_inferred"]`` says how as_of was set)."""
-    tables, as_of, inferred = read_input_tables(model, tables, as_of)
-    model.fit_tables(tables, as_of)
-    frame = model.frame_from_tables(tables, as_of)
+    being what the model scores (``frame.attrs["as_of_inferred"]`` says how as_of was set).
+
+    ``progress``: stage messages on stderr (default: on a terminal, not under CI)."""
+    tables, as_of, inferred = read_input_tables(model, tables, as_of, progress)
+    n = len(tables["accounts" if "accounts" in model.input_tables else "leads"]) if isinstance(
+        tables, dict) else None
+    what = f" on {n:,} {'accounts' if 'accounts' in model.input_tables else 'leads'}" if n else ""
+    with stage(f"fitting {model.name}{what}", progress):
+        model.fit_tables(tables, as_of)
+    with stage("building the frame it scores", progress):
+        frame = model.frame_from_tables(tables, as_of)
     frame.attrs["as_of_inferred"] = inferred
     return model, frame
 

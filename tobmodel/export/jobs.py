@@ -21,6 +21,7 @@ import pandas as pd
 from ..registry import FIT_NAMES, model_class
 from .inputs import (fit_frame, load_scoring_model, read_dynamic_features, read_input_tables,
                      read_leads, read_renewal_features)
+from .progress import stage
 from .specs import ExportError
 
 MODEL_CHOICES = tuple(FIT_NAMES)
@@ -46,7 +47,8 @@ def new_model(model: str, **options):
     return cls(**options)
 
 
-def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options):
+def fit_model(tables, model: str = "cox", *, as_of=None, output=None,
+              progress: bool | None = None, **options):
     """Fit a renewal or lead model on the team's tables; optionally save it.
 
     Parameters
@@ -61,6 +63,9 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
         Use only data up to this date (default: the data's own as-of).
     output : path, optional
         Save the model there (JSON, written atomically).
+    progress : bool, optional
+        Stage messages on stderr (reading, fitting, saving); default: on a terminal and
+        not under CI (:mod:`.progress`).
     **options
         Constructor options of the model class (:data:`tobmodel.registry.MODEL_CLASSES`),
         e.g. ``covariates``, ``penalizer`` (renewal) or ``calibration`` (lead).
@@ -71,9 +76,10 @@ def fit_model(tables, model: str = "cox", *, as_of=None, output=None, **options)
         The fitted model and the frame it was fitted on (account features or
         leads; for ``'dynamic'`` the frame to score).
     """
-    fitted, data = fit_frame(new_model(model, **options), tables, as_of)
+    fitted, data = fit_frame(new_model(model, **options), tables, as_of, progress)
     if output is not None:
-        fitted.save(output)
+        with stage(f"saving the model to {output}", progress):
+            fitted.save(output)
     return fitted, data
 
 
@@ -150,7 +156,8 @@ def _evaluate_lead(model, tables, cutoff):
     leads = read_leads(tables)
     if cutoff is None:
         cutoff = leads["created_date"].max().normalize() - pd.DateOffset(months=6)
-    train, test = time_split(leads, cutoff)
+    # the refit learns only outcomes known at the cutoff, as it would have then
+    train, test = time_split(leads, cutoff, as_seen_at_cutoff=True)
     refit = type(model)(**refit_options(model)).fit(train)
     truth = _truth(tables, "leads")
     table = evaluate_lead_model(refit, test, truth=truth,

@@ -147,7 +147,7 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
         The run's date: churn rows whose ``as_of`` column differs are rejected.
     """
     n = len(chunk)
-    rc = RowCheck(chunk.copy(), np.full(n, None, object), np.full(n, None, object),
+    rc = RowCheck(chunk.copy(deep=False), np.full(n, None, object), np.full(n, None, object),
                   np.full(n, None, object))
     raw_id = chunk[id_column]
     rc.reject(raw_id.isna().to_numpy(), "missing id", id_column)

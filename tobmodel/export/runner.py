@@ -43,6 +43,7 @@ from ..protocol import SCORE_COLUMNS
 from .destinations import MemoryDestination, open_destination
 from .guards import MIN_SCORED_FRACTION, check_horizon, check_scored
 from .inputs import load_scoring_model, resolve_as_of, scoring_source
+from .progress import show_progress, stage
 from .rejects import SeenIds, check_rows
 from .sources import open_source
 from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
@@ -207,7 +208,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     risk_cutoffs : (float, float)
         ``p_churn_horizon`` at which risk is ``medium`` and ``high``.
     progress : bool, optional
-        tqdm progress bar; default: only when stderr is a terminal.
+        Stage messages and a tqdm bar with ETA on stderr; default: only on a
+        terminal and not under CI (``CI=true``).
     min_scored_fraction : float, optional
         Fail (writing nothing) when fewer rows are scored than this fraction of
         the previous run in any destination (default 0.5; 0 or None: off). A
@@ -228,7 +230,9 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     See the module docstring; ``tobmodel score --help`` for the command line.
     """
     from ..paths import DEFAULT_DATABASE_URL
-    model = load_scoring_model(model)
+    started = time.perf_counter()  # the summary's time is the wall time of the whole run
+    with stage("loading the model", progress if isinstance(model, (str, Path)) else False):
+        model = load_scoring_model(model)
     spec = spec_for_model(model)
     keep_columns = [c for c in keep_columns if c not in spec.columns]
     if keep_columns:  # extra text columns after tobmodel's own
@@ -237,7 +241,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     as_of_ts = resolve_as_of(model, as_of)
     if spec.kind == "churn":
         horizon_months = check_horizon(horizon_months)
-    source = scoring_source(model, source, as_of_ts)
+    source = scoring_source(model, source, as_of_ts, progress)
     not_scored = dict(getattr(source, "attrs", {}).get("not_scored", {})) if isinstance(
         source, pd.DataFrame) else {}
     outputs = output if isinstance(output, (list, tuple)) else [
@@ -255,7 +259,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.not_scored = not_scored
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
-    started, begun = time.perf_counter(), []
+    begun = []
     try:
         for d in dests:
             d.begin(run)
@@ -319,9 +323,10 @@ class _TrainingDrift:
 def _stream(job, src, dests, progress) -> None:
     from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
     spec, summary = job.spec, job.summary
-    disable = (not sys.stderr.isatty()) if progress is None else not progress
+    disable = not show_progress(progress)
     first = True
-    with tqdm(total=src.total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
+    total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
+    with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
               file=sys.stderr) as bar:
         for chunk in src.chunks:
             if first:

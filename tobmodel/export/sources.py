@@ -33,6 +33,22 @@ class Source:
     name: str
     total: int | None
     chunks: Iterator[pd.DataFrame]
+    path: Path | None = None  # a plain CSV file: rows countable for a progress bar's ETA
+
+    def count_rows(self) -> int | None:
+        """``total`` if known, else the data lines of a plain CSV file (one fast pass;
+        assumes no line breaks inside quoted cells), else None."""
+        if self.total is not None or self.path is None:
+            return self.total
+        lines, last = 0, b"\n"
+        try:
+            with open(self.path, "rb") as f:
+                while block := f.read(1 << 24):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+        except OSError:
+            return None
+        return max(0, lines + (last != b"\n") - 1)
 
     def close(self) -> None:
         close = getattr(self.chunks, "close", None)
@@ -108,7 +124,7 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
 
     Parameters
     ----------
-    source : DataFrame, path (.csv, .parquet, .sqlite/.db) or SQLAlchemy URL
+    source : DataFrame, path (.csv, .parquet, .sqlite/.db), SQLAlchemy URL or Source
         A database source may name its table after ``#``: ``sqlite:///crm.db#leads``.
     table : str, optional
         Table to read from a database (``#table`` in ``source`` wins).
@@ -121,6 +137,8 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
         raise ExportError(f"chunksize must be at least 1, got {chunksize}")
     if isinstance(source, pd.DataFrame):
         return Source("<DataFrame>", len(source), _frame_chunks(source, chunksize))
+    if isinstance(source, Source):  # already open (e.g. tobmodel.engines.duckdb_source)
+        return source
     source, named = split_table(source)
     table = named or table
     if is_url(source):
@@ -143,7 +161,8 @@ def open_source(source, table: str | None = None, id_column: str | None = None,
         raise ExportError(f"{path}: is not gzip-compressed though its name ends in .gz "
                           f"(rename it to {path.name[:-3]} if it is plain CSV)")
     if suffix in (".csv", ".csv.gz"):
-        return Source(str(path), None, _csv_chunks(path, chunksize))
+        return Source(str(path), None, _csv_chunks(path, chunksize),
+                      path if suffix == ".csv" else None)
     if suffix in (".parquet", ".pq"):
         return _parquet_source(path, chunksize)
     raise ExportError(f"{path}: unknown input format {suffix!r} (expected .csv, .csv.gz, "
@@ -180,10 +199,63 @@ def _parquet_source(path, chunksize):
 
     def chunks():
         with pf:
-            for batch in pf.iter_batches(batch_size=chunksize):
-                yield batch.to_pandas()
+            try:
+                for batch in pf.iter_batches(batch_size=chunksize):
+                    yield batch.to_pandas()
+            except (pa.ArrowException, OSError) as e:  # damaged past the footer
+                line = (str(e).strip().splitlines() or [type(e).__name__])[0]
+                raise ExportError(f"{path}: not a readable Parquet file ({line})") from None
 
-    return Source(str(path), pf.metadata.num_rows, chunks())
+    return Source(str(path), pf.metadata.num_rows, prefetched(chunks()))
+
+
+def prefetched(chunks):
+    """Yield from ``chunks`` while a thread reads the next one (Parquet decoding releases
+    the GIL, so reading overlaps scoring); errors surface where the chunk would have."""
+    import queue
+    import threading
+    q: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def work():
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put((chunk, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item = (done, None)
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            item = (done, e)
+        finally:
+            close = getattr(chunks, "close", None)
+            if stop.is_set() and close is not None:
+                close()
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=work, name="tobmodel-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            chunk, error = q.get()
+            if error is not None:
+                raise error
+            if chunk is done:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _check_sqlite_file(url):

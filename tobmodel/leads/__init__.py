@@ -47,12 +47,12 @@ from .plotting import (plot_calibration, plot_capacity, plot_conversion_by_grade
                        plot_gains, plot_lift, plot_step_times)
 from .reasons import WORDS
 from .scoring import GRADE_CUTOFFS, grade_from_score, score_from_probability
-from .timesplit import TimeOrderedSplit, TimeSplit, time_split
+from .timesplit import TimeOrderedSplit, TimeSplit, leads_known_at, time_split
 
 __all__ = [
     # data and features
     "DEFAULT_FEATURES", "outcome_labels", "check_no_leakage", "time_split", "TimeSplit",
-    "TimeOrderedSplit",
+    "TimeOrderedSplit", "leads_known_at",
     # models
     "make_lead_model", "fit_lead_model", "fit_channel_baseline", "cross_validate_by_time",
     "LeadModel", "save_lead_model", "load_lead_model",

@@ -96,6 +96,18 @@ class LeadModel(ModelBase):
             leads.attrs = {**leads.attrs, "as_of": str(pd.Timestamp(as_of).date())}
         return leads
 
+    def fit_tables(self, tables, as_of=None) -> "LeadModel":
+        """Fit on the leads as they were known at ``as_of`` (:func:`leads_known_at`): leads
+        decided later are open then, so their later outcomes are no training labels.
+        Scoring reads the leads whole (every open lead is scored)."""
+        leads = self.frame_from_tables(tables, as_of)
+        if as_of is not None:
+            from .timesplit import leads_known_at
+            attrs = leads.attrs
+            leads = leads_known_at(leads, as_of)
+            leads.attrs = attrs
+        return self.fit(leads)
+
     def fit(self, leads: pd.DataFrame, source: str = "leads") -> "LeadModel":
         """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""
         return self._set_fitted(**fit_state(
@@ -113,7 +125,7 @@ class LeadModel(ModelBase):
         self.fit_config_, self.training_, self.model_id_ = dict(config), training, model_id
         self.versions_, self.pipeline_ = dict(versions), pipeline
         self.saved_by_version_ = str(self.versions_.get("tobmodel", "")) or None
-        self.as_of_ = None if as_of is None else str(pd.Timestamp(as_of).date())
+        self.as_of_ = as_of
         return self
 
     def _check_fitted(self):

@@ -89,6 +89,27 @@ def time_split(leads: pd.DataFrame, cutoff, date_column: str = "created_date",
                      pd.Timestamp(as_of) if as_of is not None else None)
 
 
+def leads_known_at(leads: pd.DataFrame, as_of, date_column: str = "created_date",
+                   source: str = "leads") -> pd.DataFrame:
+    """The leads table as it was known at the end of ``as_of``: a point-in-time snapshot.
+
+    Leads created after ``as_of`` are left out; funnel steps and outcomes dated
+    after it are emptied, and leads whose outcome came later are ``open`` again
+    (their converted account id too). Fitting "as of" a date then learns only
+    outcomes that were known on that date.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"created_date": pd.to_datetime(["2025-01-05", "2025-03-01"]),
+    ...                    "outcome_date": pd.to_datetime(["2025-02-10", "2025-03-02"]),
+    ...                    "status": ["converted", "lost"]})
+    >>> leads_known_at(df, "2025-02-01")["status"].tolist()
+    ['open']
+    """
+    day = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    created = _dates(leads, date_column, source) < np.datetime64(day)
+    return _as_seen_at(leads.loc[created].reset_index(drop=True), day)
+
+
 def _as_seen_at(leads: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """Leads as they looked on ``day``: later steps and outcomes hidden."""
     out = leads.copy()

@@ -255,7 +255,7 @@ class CoxRenewalModel(RenewalModel):
                 "strata": list(self.strata_), "penalizer": float(self.penalizer),
                 "l1_ratio": float(self.l1_ratio), "baseline": self.baseline,
                 "allow_unknown_categories": bool(self.allow_unknown_categories),
-                "as_of": self.as_of_, "business_type": self.business_type_,
+                "as_of": self.as_of_text(), "business_type": self.business_type_,
                 "n_accounts": int(self.n_accounts_), "n_events": int(self.n_events_)}
 
     # -- the model document ----------------------------------------------------------

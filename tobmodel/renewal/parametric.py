@@ -78,7 +78,7 @@ class _AFTRenewalModel(RenewalModel):
         return {"model": self.name, "covariates": list(self.covariates_),
                 "penalizer": float(self.penalizer),
                 "allow_unknown_categories": bool(self.allow_unknown_categories),
-                "as_of": self.as_of_, "business_type": self.business_type_,
+                "as_of": self.as_of_text(), "business_type": self.business_type_,
                 "n_accounts": int(self.n_accounts_), "n_events": int(self.n_events_)}
 
     # -- the model document --------------------------------------------------------

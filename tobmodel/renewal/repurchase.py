@@ -261,7 +261,7 @@ class RepurchaseModel(ModelBase):
     def config_(self) -> dict:
         """Settings that define the model (its id and file): options and training facts."""
         return {"covariates": list(self.covariates_), "penalizer": float(self.penalizer),
-                "lapse_months": int(self.lapse_months), "as_of": self.as_of_,
+                "lapse_months": int(self.lapse_months), "as_of": self.as_of_text(),
                 "n_gaps": int(self.n_gaps_), "n_reorders": int(self.n_reorders_)}
 
     # -- the model document -------------------------------------------------------------

@@ -1,0 +1,223 @@
+"""Scale-out figures: event-level features on DuckDB, scoring on Spark, streaming simulation.
+
+At ``scale=1`` (the targets of issue 14):
+
+* simulate 10,000,000 accounts with 1,000,000,000 usage events, streamed to
+  Parquet parts in bounded memory (time and peak memory printed);
+* features for the 10M accounts from the 1B events on DuckDB on this 2-core
+  machine: account-months, ticket-months and the usage covariates of the
+  active accounts, written to Parquet (target: < 10 min, < 4 GB peak);
+* scoring 10M accounts with a Cox model on Spark ``local[2]`` against the
+  single-machine ``export_scores`` on the same Parquet file (rows/s each);
+* how large a sample the Cox model needs: fits on samples of a 20,000-account
+  business, scored on held-out active accounts against the fit on all of them.
+
+Peak memory is the proportional set size of this process and its children
+(the Spark JVM and its Python workers included), sampled every 0.1 s; CPU
+seconds of the same tree give per-core throughput, which a busy shared machine
+distorts less than wall time.
+Prints its figures; it is not a test.
+
+Usage: python benchmarks/bench_scale.py [scale [steps]]
+(scale 1 = 10M accounts / 1B events, 0.1 = 1M / 100M; steps: comma-separated
+subset of simulate,features,score,sample; default all)
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_export import prepare  # noqa: E402  (features repeated to n rows, Cox model)
+from bench_simulate import TreeMemory  # noqa: E402
+
+AS_OF = "2025-12-31"
+
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = [int(k) for k in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            kids = []
+        out += kids
+        todo += kids
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_cpu() -> float:
+    """CPU seconds of this process and all its live descendants (Spark's JVM, its workers)."""
+    me = os.getpid()
+    return sum(_cpu_seconds(p) for p in [me, *_descendants(me)])
+
+
+class DeepTreeMemory(TreeMemory):
+    """TreeMemory over all descendants: Spark's Python workers are the JVM's children."""
+
+    def run(self):
+        me = os.getpid()
+        while not self._done.is_set():
+            self.peak = max(self.peak, sum(self._pss(p) for p in [me, *_descendants(me)]))
+            self._done.wait(self.every)
+
+
+class Stage:
+    """Wall time, CPU time and peak memory of one step."""
+
+    def __init__(self, memory: TreeMemory, name: str):
+        self.memory, self.name = memory, name
+
+    def __enter__(self):
+        self.memory.peak = 0
+        self.t0, self.c0 = time.perf_counter(), tree_cpu()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        # CPU of the process tree (DuckDB's threads, Spark's JVM and workers): the
+        # per-core figure, which a busy shared machine distorts less than wall time
+        self.cpu = tree_cpu() - self.c0
+        self.peak_gb = self.memory.peak / 2**30
+
+
+def simulate(folder: Path, n_accounts: int, n_events: int, mem) -> dict:
+    from tobmodel.simulator.events import simulate_events_to_parquet
+    with Stage(mem, "simulate") as st:
+        out = simulate_events_to_parquet(folder, n_accounts, n_events, seed=2026, as_of=AS_OF)
+    size = sum(p.stat().st_size for p in out["events"].glob("*.parquet")) / 2**30
+    print(f"simulate events: {n_accounts:,} accounts, {out['n_events']:,} events, "
+          f"{out['n_tickets']:,} tickets in {st.seconds:.1f} s "
+          f"({out['n_events'] / st.seconds / 1e6:.1f} M events/s; CPU {st.cpu:.0f} s), "
+          f"peak {st.peak_gb:.2f} GB, "
+          f"events on disk {size:.1f} GB")
+    return out
+
+
+def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
+    from tobmodel.engines.connect import duckdb_connection
+    from tobmodel.engines.events import account_months, ticket_months, usage_features
+    con = duckdb_connection(memory_limit, temp_directory=folder / "spill")
+    with Stage(mem, "features") as st:
+        usage = account_months(str(data["events"]), as_of=AS_OF, con=con)
+        con.sql(f"COPY ({usage.sql_query()}) TO '{folder / 'usage.parquet'}' (FORMAT parquet)")
+        t_months = time.perf_counter() - st.t0
+        support = ticket_months(str(data["tickets"]), as_of=AS_OF, con=con)
+        active = con.sql(f"SELECT account_id, seats, first_contract_date FROM "
+                         f"read_parquet('{data['accounts']}') WHERE churned_at IS NULL")
+        feats = usage_features(str(folder / "usage.parquet"), support, active, as_of=AS_OF,
+                               con=con)
+        con.sql(f"COPY ({feats.sql_query()}) TO '{folder / 'usage_features.parquet'}' "
+                "(FORMAT parquet)")
+    n_months = con.sql(f"SELECT COUNT(*) FROM read_parquet('{folder / 'usage.parquet'}')"
+                       ).fetchall()[0][0]
+    n_feat = con.sql(f"SELECT COUNT(*) FROM read_parquet('{folder / 'usage_features.parquet'}')"
+                     ).fetchall()[0][0]
+    print(f"features on DuckDB (memory_limit {memory_limit}): {data['n_events']:,} events -> "
+          f"{n_months:,} account-months in {t_months:.1f} s; + tickets -> usage features of "
+          f"{n_feat:,} active accounts; total {st.seconds:.1f} s "
+          f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB; "
+          f"CPU {st.cpu:.0f} s = {data['n_events'] / st.cpu / 1e6:.2f} M events per core-second")
+    con.close()
+
+
+def score(folder: Path, n: int, mem) -> None:
+    from tobmodel.engines.connect import spark_session
+    from tobmodel.engines.spark_scoring import score_on_spark
+    from tobmodel.export import export_scores
+    model, source = prepare(folder, n)
+    with Stage(mem, "single") as one:
+        s1 = export_scores(model, source, folder / "scores_local.parquet", progress=False)
+    print(f"scoring on one machine (export_scores, chunks of 100,000): {s1.read:,} rows in "
+          f"{one.seconds:.1f} s = {s1.read / one.seconds:,.0f} rows/s, peak {one.peak_gb:.2f} GB; "
+          f"CPU {one.cpu:.0f} s = {s1.read / one.cpu:,.0f} rows per core-second")
+    with Stage(mem, "spark") as sp:
+        spark = spark_session("local[2]", conf={"spark.driver.memory": "3g",
+                                                "spark.sql.shuffle.partitions": "8"})
+        t_start = time.perf_counter() - sp.t0
+        s2 = score_on_spark(str(model), str(source), str(folder / "scores_spark.parquet"),
+                            spark=spark, partitions=8)
+    spark.stop()
+    secs = sp.seconds - t_start
+    print(f"  Spark CPU (JVM and Python workers, session start included) {sp.cpu:.0f} s = "
+          f"{s2.read / sp.cpu:,.0f} rows per core-second")
+    print(f"scoring on Spark local[2] (mapInPandas): {s2.read:,} rows in {secs:.1f} s "
+          f"(+ {t_start:.1f} s session start) = {s2.read / secs:,.0f} rows/s "
+          f"({s2.read / secs / 2:,.0f} rows/s per core), peak {sp.peak_gb:.2f} GB; "
+          f"{s2.read / secs / (s1.read / one.seconds):.2f}x the single-machine rate")
+    same = (s1.scored, s1.rejected, s1.rejects_by_reason) == (s2.scored, s2.rejected,
+                                                             s2.rejects_by_reason)
+    print(f"  same counts and reasons as one machine: {same}")
+
+
+def sample(mem) -> None:
+    import pandas as pd
+
+    import tobmodel
+    from tobmodel.renewal import build_account_features, fit_renewal_model
+    with Stage(mem, "sample") as st:
+        f = build_account_features(tobmodel.simulate("saas", n_accounts=20_000, seed=7))
+        rng = np.random.default_rng(0)
+        active = np.flatnonzero(f["active"].to_numpy())
+        hold = rng.choice(active, size=min(3000, len(active) // 3), replace=False)
+        train = f.drop(index=hold).reset_index(drop=True)
+        test = f.iloc[hold].reset_index(drop=True)
+        full = fit_renewal_model(train, "cox").score(test)["p_churn_horizon"].to_numpy()
+        rows = []
+        for n in (500, 1000, 2000, 5000, 10_000):
+            if n >= len(train):
+                continue
+            sub = train.iloc[rng.choice(len(train), n, replace=False)].reset_index(drop=True)
+            try:
+                p = fit_renewal_model(sub, "cox", penalizer=0.01).score(test)
+                p = p["p_churn_horizon"].to_numpy()
+            except ValueError as e:  # e.g. a category level missing from a small sample
+                rows.append((n, np.nan, np.nan, str(e)[:60]))
+                continue
+            rank = pd.Series(p).corr(pd.Series(full), method="spearman")
+            rows.append((n, float(np.mean(np.abs(p - full))), float(rank), ""))
+    print(f"sample size for the Cox model (fit on n of {len(train):,} accounts, scored on "
+          f"{len(test):,} held-out active accounts vs the fit on all; {st.seconds:.0f} s):")
+    for n, mad, rank, note in rows:
+        print(f"  n={n:>6,}: mean |p_churn_12m - full| {mad:.4f}, rank correlation "
+              f"{rank:.3f} {note}")
+
+
+def main(scale: float = 1.0, steps: str = "simulate,features,score,sample") -> None:
+    wanted = set(steps.split(","))
+    n_accounts, n_events = int(10_000_000 * scale), int(1_000_000_000 * scale)
+    mem = DeepTreeMemory()
+    print(f"bench_scale: scale {scale:g} ({n_accounts:,} accounts, {n_events:,} events)")
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        folder = Path(tmp)
+        if wanted & {"simulate", "features"}:
+            data = simulate(folder / "events", n_accounts, n_events, mem)
+            if "features" in wanted:
+                features(data, folder, mem)
+                if scale < 1:
+                    print("  targets (< 10 min, < 4 GB) are for scale 1: time grows about "
+                          "linearly with events, memory is capped by DuckDB's limit")
+        if "score" in wanted:
+            score(folder, n_accounts, mem)
+        if "sample" in wanted:
+            sample(mem)
+    mem.stop()
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 1.0,
+         *(sys.argv[2:3] if len(sys.argv) > 2 else []))

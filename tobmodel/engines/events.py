@@ -1,0 +1,323 @@
+"""Event-level usage and tickets -> account-months -> account usage features, defined once.
+
+Each step is one SQL text in the subset DuckDB and Spark SQL share, run
+unchanged on either engine (:func:`tobmodel.engines.connect.run_sql`). The
+steps and what they read:
+
+``account_months(events)``
+    ``events``: ``timestamp, user_id, account_id, event`` (one row per tracked
+    event, e.g. a Segment ``tracks`` export; ``timestamp`` in UTC). Returns the
+    ``usage`` table of :mod:`tobmodel.schema` (``account_id, month,
+    active_seats, key_feature_adoption, logins``) plus ``key_feature_users``,
+    ``events`` and ``events_<kind>`` for each kind asked for. ``active_seats``
+    counts distinct users with any event in the calendar month;
+    ``key_feature_adoption`` is the share of them with a ``key_event``;
+    ``logins`` counts ``login_event`` events.
+``ticket_months(tickets)``
+    ``tickets``: ``account_id, created_at, solved_at`` (empty while open) and
+    optionally ``via`` (``'bot'`` for a chat-bot conversation) and
+    ``escalated``. Returns the ``support`` table: ``tickets_opened`` (non-bot
+    tickets created in the month), ``tickets_unresolved`` (of those, still
+    open 7 days after creation), ``bot_sessions``, ``bot_escalations``
+    (empty when the export has no ``via`` / ``escalated``).
+``usage_features(usage, support, accounts)``
+    The usage covariates of :func:`tobmodel.renewal.build_account_features`
+    for accounts scored at ``as_of`` (same formulas; a test holds the two to
+    1e-12): ``logins_trend, key_feature_adoption_3m, active_seat_share_3m,
+    unresolved_share_6m, bot_escalations_6m, unresolved_tickets_6m``.
+
+Only what was known at ``as_of`` is used: events and tickets after the end
+of the as-of day are left out, and a ticket counts as unresolved only once
+its 7 days have passed by then (a ticket solved after ``as_of`` is open).
+
+Examples
+--------
+>>> import pandas as pd
+>>> ev = pd.DataFrame({"timestamp": pd.to_datetime(["2025-11-03 09:00", "2025-11-20 10:00",
+...                                                 "2025-11-21 11:00", "2026-01-02 08:00"]),
+...                    "user_id": [1, 1, 2, 1], "account_id": [7, 7, 7, 7],
+...                    "event": ["login", "key_feature", "login", "login"]})
+>>> m = to_pandas(account_months(ev, as_of="2025-12-31"))
+>>> m[["account_id", "active_seats", "logins", "key_feature_adoption"]].to_dict("records")
+[{'account_id': 7, 'active_seats': 2, 'logins': 2, 'key_feature_adoption': 0.5}]
+"""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from .connect import EngineError, run_sql, to_pandas  # noqa: F401  (to_pandas: public)
+
+EVENT_COLUMNS = ("timestamp", "user_id", "account_id", "event")
+TICKET_COLUMNS = ("account_id", "created_at", "solved_at")
+USAGE_FEATURES = ("logins_trend", "key_feature_adoption_3m", "active_seat_share_3m",
+                  "unresolved_share_6m", "bot_escalations_6m", "unresolved_tickets_6m")
+_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def _as_of(as_of) -> tuple[pd.Timestamp, str, str]:
+    """(as_of day, 'YYYY-MM-DD', the first instant after it) — data is known through the day."""
+    try:
+        day = pd.Timestamp(as_of).normalize()
+    except (TypeError, ValueError):
+        raise EngineError(f"as_of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    if pd.isna(day):
+        raise EngineError("as_of is required (the date the data is known up to)")
+    return day, str(day.date()), str(day + pd.Timedelta(days=1))
+
+
+def _literal(text: str, what: str) -> str:
+    if not _NAME.match(text):
+        raise EngineError(f"{what} {text!r}: use letters, digits and _ only")
+    return text
+
+
+def _columns(engine, con, name, source) -> list[str]:
+    """Column names of ``source`` without reading its rows."""
+    rel = run_sql(f"SELECT * FROM {name} LIMIT 0", {name: source}, engine=engine, con=con)
+    return list(rel.columns)
+
+
+def _require(engine, con, name, source, needed) -> list[str]:
+    cols = _columns(engine, con, name, source)
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise EngineError(f"{source if isinstance(source, str) else name}: {name} lacks "
+                          f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                          f"(has: {', '.join(cols[:10])})")
+    return cols
+
+
+def _open(engine, con, memory_limit):
+    from .connect import duckdb_connection, spark_session
+    if con is not None:
+        return con
+    return duckdb_connection(memory_limit) if engine == "duckdb" else spark_session()
+
+
+def account_months_sql(as_of, *, login_event="login", key_event="key_feature",
+                       kinds=()) -> str:
+    """The SQL of :func:`account_months` (reads the table ``events``)."""
+    _, _, end = _as_of(as_of)
+    login, key = _literal(login_event, "login_event"), _literal(key_event, "key_event")
+    kinds = [_literal(k, "event kind") for k in kinds]
+    per_user_kinds = "".join(
+        f",\n         SUM(CASE WHEN event = '{k}' THEN 1 ELSE 0 END) AS n_{k}" for k in kinds)
+    per_month_kinds = "".join(f",\n       CAST(SUM(n_{k}) AS BIGINT) AS events_{k}"
+                              for k in kinds)
+    # two steps: per user-month first, so no engine needs COUNT(DISTINCT) over events
+    return f"""
+WITH user_months AS (
+  SELECT account_id, user_id,
+         CAST(date_trunc('month', timestamp) AS DATE) AS month,
+         COUNT(*) AS n_events,
+         SUM(CASE WHEN event = '{login}' THEN 1 ELSE 0 END) AS n_logins,
+         MAX(CASE WHEN event = '{key}' THEN 1 ELSE 0 END) AS used_key{per_user_kinds}
+  FROM events
+  WHERE timestamp < TIMESTAMP '{end}' AND account_id IS NOT NULL AND user_id IS NOT NULL
+  GROUP BY account_id, user_id, CAST(date_trunc('month', timestamp) AS DATE)
+)
+SELECT CAST(account_id AS BIGINT) AS account_id, month,
+       CAST(COUNT(*) AS BIGINT) AS active_seats,
+       CAST(SUM(used_key) AS DOUBLE) / CAST(COUNT(*) AS DOUBLE) AS key_feature_adoption,
+       CAST(SUM(n_logins) AS BIGINT) AS logins,
+       CAST(SUM(used_key) AS BIGINT) AS key_feature_users,
+       CAST(SUM(n_events) AS BIGINT) AS events{per_month_kinds}
+FROM user_months
+GROUP BY account_id, month
+"""
+
+
+def account_months(events, *, as_of, engine: str = "duckdb", con=None,
+                   memory_limit: str = "2GB", login_event: str = "login",
+                   key_event: str = "key_feature", kinds=()):
+    """Event-level usage -> one row per account and calendar month (the ``usage`` table).
+
+    Parameters
+    ----------
+    events : path, DataFrame, DuckDB relation or Spark DataFrame
+        ``timestamp, user_id, account_id, event``; a path is a Parquet file,
+        a folder of Parquet files (read recursively), a glob or a ``.csv``.
+    as_of : date-like
+        Events after the end of this day are left out.
+    engine : {'duckdb', 'spark'}
+    con : DuckDB connection or SparkSession, optional
+        Default: a new DuckDB capped at ``memory_limit`` (spilling to a temp
+        folder), or the active / a new local Spark session.
+    memory_limit : str
+        DuckDB's cap when ``con`` is not given (``'2GB'``).
+    login_event, key_event : str
+        Event names counted as ``logins`` and as the key feature.
+    kinds : sequence of str
+        Also count these events, as ``events_<kind>`` columns.
+
+    Returns
+    -------
+    DuckDB relation or Spark DataFrame (lazy; :func:`to_pandas` to collect,
+    or write it with the engine's Parquet writer).
+    """
+    con = _open(engine, con, memory_limit)
+    _require(engine, con, "events", events, EVENT_COLUMNS)
+    return run_sql(account_months_sql(as_of, login_event=login_event, key_event=key_event,
+                                      kinds=kinds), {"events": events}, engine=engine, con=con)
+
+
+def ticket_months_sql(as_of, *, bots: bool = True, escalations: bool = True) -> str:
+    """The SQL of :func:`ticket_months` (reads the table ``tickets``)."""
+    _, _, end = _as_of(as_of)
+    bot = "COALESCE(via, '') = 'bot'" if bots else "FALSE"
+    sessions = (f"CAST(SUM(CASE WHEN {bot} THEN 1 ELSE 0 END) AS BIGINT)" if bots
+                else "CAST(NULL AS BIGINT)")
+    escalated = (f"CAST(SUM(CASE WHEN {bot} AND escalated THEN 1 ELSE 0 END) AS BIGINT)"
+                 if bots and escalations else "CAST(NULL AS BIGINT)")
+    return f"""
+SELECT CAST(account_id AS BIGINT) AS account_id,
+       CAST(date_trunc('month', created_at) AS DATE) AS month,
+       CAST(SUM(CASE WHEN NOT ({bot}) THEN 1 ELSE 0 END) AS BIGINT) AS tickets_opened,
+       CAST(SUM(CASE WHEN NOT ({bot})
+                      AND created_at + INTERVAL 7 DAY < TIMESTAMP '{end}'
+                      AND (solved_at IS NULL OR solved_at > created_at + INTERVAL 7 DAY)
+                     THEN 1 ELSE 0 END) AS BIGINT) AS tickets_unresolved,
+       {sessions} AS bot_sessions,
+       {escalated} AS bot_escalations
+FROM tickets
+WHERE created_at < TIMESTAMP '{end}' AND account_id IS NOT NULL
+GROUP BY account_id, CAST(date_trunc('month', created_at) AS DATE)
+"""
+
+
+def ticket_months(tickets, *, as_of, engine: str = "duckdb", con=None,
+                  memory_limit: str = "2GB"):
+    """Tickets -> one row per account and calendar month (the ``support`` table).
+
+    ``tickets`` holds ``account_id, created_at, solved_at`` and optionally
+    ``via`` and ``escalated``; see the module docstring for the definitions.
+    Other parameters as in :func:`account_months`.
+    """
+    con = _open(engine, con, memory_limit)
+    cols = _require(engine, con, "tickets", tickets, TICKET_COLUMNS)
+    sql = ticket_months_sql(as_of, bots="via" in cols, escalations="escalated" in cols)
+    return run_sql(sql, {"tickets": tickets}, engine=engine, con=con)
+
+
+def _month_index(day: pd.Timestamp) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def usage_features_sql(as_of) -> str:
+    """The SQL of :func:`usage_features` (reads ``usage``, ``support``, ``accounts``)."""
+    day, iso, _ = _as_of(as_of)
+    month_end = day + pd.offsets.MonthEnd(0)
+    last = _month_index(day) - (1 if day < month_end else 0)  # last complete month
+    m = "(year(month) * 12 + month(month) - 1)"
+    return f"""
+WITH a AS (
+  SELECT CAST(account_id AS BIGINT) AS account_id, CAST(seats AS DOUBLE) AS seats,
+         year(first_contract_date) * 12 + month(first_contract_date) - 1 AS start_m
+  FROM accounts
+), u AS (
+  SELECT CAST(account_id AS BIGINT) AS account_id,
+         SUM(CASE WHEN {m} BETWEEN {last - 2} AND {last} THEN logins ELSE 0 END) AS logins_cur,
+         SUM(CASE WHEN {m} BETWEEN {last - 5} AND {last - 3} THEN logins ELSE 0 END)
+           AS logins_prev,
+         SUM(CASE WHEN {m} BETWEEN {last - 2} AND {last} THEN key_feature_adoption ELSE 0 END)
+           AS adoption_sum,
+         SUM(CASE WHEN {m} BETWEEN {last - 2} AND {last} THEN active_seats ELSE 0 END)
+           AS seats_sum
+  FROM usage WHERE month <= DATE '{iso}'
+  GROUP BY CAST(account_id AS BIGINT)
+), s AS (
+  SELECT CAST(account_id AS BIGINT) AS account_id,
+         SUM(CASE WHEN {m} BETWEEN {last - 5} AND {last} THEN tickets_opened ELSE 0 END)
+           AS opened,
+         SUM(CASE WHEN {m} BETWEEN {last - 5} AND {last} THEN tickets_unresolved ELSE 0 END)
+           AS unresolved,
+         SUM(CASE WHEN {m} BETWEEN {last - 5} AND {last} THEN bot_escalations ELSE 0 END)
+           AS escalations
+  FROM support WHERE month <= DATE '{iso}'
+  GROUP BY CAST(account_id AS BIGINT)
+), w AS (
+  SELECT a.account_id, a.seats,
+         LEAST(GREATEST({last} - GREATEST(a.start_m, {last - 2}) + 1, 0), 3) AS n3,
+         LEAST(GREATEST({last - 3} - GREATEST(a.start_m, {last - 5}) + 1, 0), 3) AS p3,
+         CAST(COALESCE(u.logins_cur, 0) AS DOUBLE) AS logins_cur,
+         CAST(COALESCE(u.logins_prev, 0) AS DOUBLE) AS logins_prev,
+         CAST(COALESCE(u.adoption_sum, 0) AS DOUBLE) AS adoption_sum,
+         CAST(COALESCE(u.seats_sum, 0) AS DOUBLE) AS seats_sum,
+         CAST(COALESCE(s.opened, 0) AS DOUBLE) AS opened,
+         CAST(COALESCE(s.unresolved, 0) AS DOUBLE) AS unresolved,
+         CAST(CASE WHEN s.account_id IS NULL THEN 0 ELSE s.escalations END AS DOUBLE)
+           AS escalations
+  FROM a LEFT JOIN u ON a.account_id = u.account_id
+         LEFT JOIN s ON a.account_id = s.account_id
+), r AS (
+  SELECT *,
+         CASE WHEN n3 > 0 THEN adoption_sum / n3 END AS adoption_raw,
+         CASE WHEN n3 > 0 THEN seats_sum / n3 / seats END AS share_raw
+  FROM w
+)
+SELECT account_id,
+       CASE WHEN n3 > 0 AND p3 > 0
+            THEN LN(1 + logins_cur / n3) - LN(1 + logins_prev / p3) ELSE 0.0 END
+         AS logins_trend,
+       COALESCE(adoption_raw, (SELECT median(adoption_raw) FROM r), 0.0)
+         AS key_feature_adoption_3m,
+       LEAST(GREATEST(COALESCE(share_raw, (SELECT median(share_raw) FROM r), 0.0), 0.0), 1.0)
+         AS active_seat_share_3m,
+       CASE WHEN opened > 0 THEN unresolved / GREATEST(opened, 1.0) ELSE 0.0 END
+         AS unresolved_share_6m,
+       escalations AS bot_escalations_6m,
+       CAST(unresolved AS BIGINT) AS unresolved_tickets_6m
+FROM r
+"""
+
+
+def usage_features(usage, support, accounts, *, as_of, engine: str = "duckdb", con=None,
+                   memory_limit: str = "2GB"):
+    """Usage covariates at ``as_of`` of the accounts in ``accounts`` (one row each).
+
+    Parameters
+    ----------
+    usage, support : path, DataFrame or engine relation
+        Month tables (:func:`account_months`, :func:`ticket_months`, or the
+        ``usage`` / ``support`` tables of :mod:`tobmodel.schema`).
+    accounts : path, DataFrame or engine relation
+        ``account_id, seats, first_contract_date`` of the accounts to score
+        (active at ``as_of``).
+    as_of : date-like
+        The scoring date: windows are the last 3 (usage) and 6 (support)
+        complete calendar months before it.
+
+    Returns
+    -------
+    DuckDB relation or Spark DataFrame with ``account_id`` and
+    :data:`USAGE_FEATURES`. Accounts without a complete month get the median
+    adoption and seat share of those with one, as in the pandas definition.
+    """
+    con = _open(engine, con, memory_limit)
+    _require(engine, con, "accounts", accounts, ("account_id", "seats", "first_contract_date"))
+    _require(engine, con, "usage", usage, ("account_id", "month", "active_seats",
+                                            "key_feature_adoption", "logins"))
+    _require(engine, con, "support", support, ("account_id", "month", "tickets_opened",
+                                                "tickets_unresolved", "bot_escalations"))
+    return run_sql(usage_features_sql(as_of),
+                   {"usage": usage, "support": support, "accounts": accounts},
+                   engine=engine, con=con)
+
+
+def reference_usage_features(tables, as_of) -> pd.DataFrame:
+    """The pandas definition for active accounts at ``as_of`` (what the SQL must match).
+
+    Uses :func:`tobmodel.renewal.build_account_features` on the same tables;
+    for tests and checks, not for large data.
+    """
+    from ..renewal.features import build_account_features
+    f = build_account_features(tables, as_of=as_of)
+    f = f.loc[f["active"].to_numpy(bool), ["account_id", *USAGE_FEATURES]]
+    return f.sort_values("account_id", kind="stable").reset_index(drop=True)
+
+
+__all__ = ["EVENT_COLUMNS", "TICKET_COLUMNS", "USAGE_FEATURES", "account_months",
+           "account_months_sql", "ticket_months", "ticket_months_sql", "usage_features",
+           "usage_features_sql", "reference_usage_features", "to_pandas"]
