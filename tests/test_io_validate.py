@@ -69,13 +69,26 @@ CELL_CASES = {
                             ["times of day"]),
     "zero_seats_below_minimum": ("accounts", {(4, "seats"): "0", (11, "seats"): "-2"}, "seats",
                                  ["below 1: 0, -2"]),
-    "unknown_category": ("accounts", {(1, "tier"): "Enterprise", (15, "tier"): "Enterprise",
-                                      (40, "tier"): "ka"}, "tier",
-                         ["unknown values 'Enterprise', 'ka'", "allowed: KA, mid, SMB"]),
+    # tier, industry, region and channel are open (any label); contract_term is not
+    "unknown_category": ("accounts", {(1, "contract_term"): "Enterprise",
+                                      (15, "contract_term"): "Enterprise",
+                                      (40, "contract_term"): "ka"}, "contract_term",
+                         ["unknown values 'Enterprise', 'ka'",
+                          "allowed: monthly, annual, none"]),
     "blank_numeric_cell": ("contracts", {(3, "arr"): ""}, "arr", ["blank values"]),
     "bad_boolean": ("leads", {(5, "budget_confirmed"): "maybe"}, "budget_confirmed",
                     ["not booleans 'maybe'", "true/false, 1/0, yes/no"]),
 }
+
+
+def test_open_categories_take_any_label(sim, tmp_path):
+    path, _ = _bad_csv(sim.accounts, tmp_path / "accounts.csv",
+                       {(1, "tier"): "Enterprise", (2, "region"): "华东", (3, "industry"): " Mining "})
+    from tobmodel.io.readers import read_table
+    acc = read_table(path, "accounts")
+    assert acc.loc[1, "tier"] == "Enterprise" and acc.loc[2, "region"] == "华东"
+    assert acc.loc[3, "industry"] == "Mining"
+    assert list(acc["tier"].cat.categories[:3]) == ["KA", "mid", "SMB"]
 
 
 @pytest.mark.parametrize("case", CELL_CASES)

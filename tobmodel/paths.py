@@ -1,7 +1,9 @@
 """Where things live. Paths come from here and nowhere else.
 
-``TOBMODEL_HOME`` (default: the repository root, or the current directory when
-tobmodel is installed elsewhere) holds ``data/`` and ``data/exports/``.
+``TOBMODEL_HOME`` (default: the current working directory) holds ``data/`` and
+``data/exports/``: default outputs never land inside the package or the checkout
+unless you run from there. ``SAMPLES_DIR`` is the repository's own ``data/`` (the
+shipped samples that ``make data`` rebuilds).
 """
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 _repo = PACKAGE_DIR.parent
-PROJECT_DIR = Path(os.environ.get("TOBMODEL_HOME", _repo if (_repo / "pyproject.toml").exists()
-                                  else Path.cwd()))
+PROJECT_DIR = Path(os.environ.get("TOBMODEL_HOME", Path.cwd()))
+SAMPLES_DIR = _repo / "data"
 DATA_DIR = PROJECT_DIR / "data"
 EXPORTS_DIR = DATA_DIR / "exports"
 MODELS_DIR = EXPORTS_DIR / "models"

@@ -7,7 +7,9 @@ it, and ``data/README.md`` (the data dictionary) is generated from it by
 Kinds of column
 ---------------
 ``id``        integer key (int64)
-``category``  one of ``allowed`` (stored as a string / pandas category)
+``category``  one of ``allowed`` (stored as a string / pandas category); an ``open``
+              category takes any label (tier, industry, region, channel: learnt from
+              the data, any UTF-8 text; ``allowed`` lists the simulator's)
 ``date``      calendar date (datetime64[ns], no time of day)
 ``int``       whole number (int64); ``float`` finite real number (float64; inf refused)
 ``bool``      True / False (CSV: true/false, 1/0, yes/no, t/f, y/n in any case)
@@ -66,6 +68,7 @@ class Column:
     nullable: bool = False
     min: float | None = None
     known_at_scoring: bool = True  # leads only: False marks post-outcome columns
+    open: bool = False  # category: any label (learnt from the data); allowed = simulator's
 
     @property
     def dtype(self) -> str:
@@ -103,11 +106,11 @@ ACCOUNTS = Table(
         _C("account_id", "id", "customer account key"),
         _C("business_type", "category", "operating model of the seller", allowed=BUSINESS_TYPES),
         _C("tier", "category", "customer size: key account, mid-market, small business",
-           allowed=TIERS),
-        _C("industry", "category", "customer's industry", allowed=INDUSTRIES),
-        _C("region", "category", "customer's sales region", allowed=REGIONS),
+           allowed=TIERS, open=True),
+        _C("industry", "category", "customer's industry", allowed=INDUSTRIES, open=True),
+        _C("region", "category", "customer's sales region", allowed=REGIONS, open=True),
         _C("acquisition_channel", "category", "channel of the lead that converted",
-           allowed=CHANNELS),
+           allowed=CHANNELS, open=True),
         _C("first_contract_date", "date", "first contract signed / first purchase / first "
            "active month on a platform"),
         _C("contract_term", "category", "billing term; 'none' for platform (commission) and "
@@ -132,11 +135,11 @@ LEADS = Table(
         _C("created_date", "date", "date the lead registered"),
         _C("business_type", "category", "operating model of the seller", allowed=BUSINESS_TYPES),
         _C("channel", "category", "acquisition channel: bidding (SEM), referral (relationship), "
-           "content, events / trade shows, partner / distributor, offline BD", allowed=CHANNELS),
-        _C("company_size", "category", "prospect size band", allowed=TIERS),
+           "content, events / trade shows, partner / distributor, offline BD", allowed=CHANNELS, open=True),
+        _C("company_size", "category", "prospect size band", allowed=TIERS, open=True),
         _C("employees", "int", "prospect head count", unit="people", min=1),
-        _C("industry", "category", "prospect's industry", allowed=INDUSTRIES),
-        _C("region", "category", "prospect's sales region", allowed=REGIONS),
+        _C("industry", "category", "prospect's industry", allowed=INDUSTRIES, open=True),
+        _C("region", "category", "prospect's sales region", allowed=REGIONS, open=True),
         _C("decision_maker_engaged", "bool", "the boss (decision maker) took part in a call"),
         _C("user_engaged", "bool", "an end user (employee) took part"),
         _C("requester_engaged", "bool", "the requesting department head took part"),
@@ -219,6 +222,123 @@ SUPPORT = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (ACCOUNTS, LEADS, CONTRACTS, USAGE, SUPPORT)}
 
 
+# -- a team's own exports (tobmodel.mapping): what each mapped field is and what it buys --
+
+#: source -> (what a row is, {field: (required, meaning)}); fields in mapping order
+EXPORT_SOURCES = {
+    "accounts": ("one row per CRM account (Salesforce Account, HubSpot company)", {
+        "account_id": (True, "the CRM's account id, kept as text end to end"),
+        "industry": (False, "industry picklist (any labels; rare ones pooled into other)"),
+        "region": (False, "sales region or billing country (any labels, UTF-8)"),
+        "tier": (False, "customer size or segment (custom field, e.g. Tier__c)"),
+        "acquisition_channel": (False, "lead source of the account (AccountSource)"),
+        "seats": (False, "licensed seats (custom field, e.g. Seats__c)"),
+        "arr": (False, "annual recurring revenue (else the latest contract's value)"),
+        "price_per_seat_month": (False, "list price per seat and month"),
+        "sales_overpromised": (False, "sales promised what the product lacks (true/false)"),
+        "onboarding_completed": (False, "onboarding finished (true/false)"),
+        "created_date": (False, "date the account was created"),
+    }),
+    "contracts": ("one row per contract or subscription term (Salesforce Contract, HubSpot "
+                  "won deal)", {
+        "account_id": (True, "account id of the contract"),
+        "start_date": (True, "first day covered"),
+        "contract_id": (False, "the CRM's contract id"),
+        "end_date": (False, "last day covered (else start + term_months - 1 day)"),
+        "term_months": (False, "term in months (any: 1, 3, 12, 36, ...)"),
+        "arr": (False, "annualised contract value"),
+        "status": (False, "contract status; statuses.excluded (Draft, ...) are left out"),
+        "churn_reason": (False, "reason recorded when the customer left"),
+    }),
+    "organizations": ("one row per help-desk organization (Zendesk)", {
+        "organization_id": (True, "the help desk's organization id"),
+        "account_id": (True, "the CRM account id of the organization (external_id)"),
+    }),
+    "tickets": ("one row per support ticket (Zendesk tickets)", {
+        "created_at": (True, "timestamp the ticket was opened"),
+        "account_id": (False, "CRM account id (or organization_id + join)"),
+        "organization_id": (False, "organization of the requester"),
+        "status": (False, "new/open/pending/hold/solved/closed"),
+        "solved_at": (False, "timestamp solved (empty while open)"),
+    }),
+    "events": ("one row per tracked product event (Segment tracks, Mixpanel)", {
+        "account_id": (True, "the CRM account id (Segment group_id)"),
+        "timestamp": (True, "when the event happened (any zone)"),
+        "user_id": (False, "the user (active seats are distinct users per month)"),
+        "event": (False, "event name (login_events and key_events are named in the mapping)"),
+    }),
+    "usage": ("one row per account and month from a warehouse (instead of raw events)", {
+        "account_id": (True, "the CRM account id"),
+        "month": (True, "the month (any day of it)"),
+        "active_seats": (False, "users active in the month"),
+        "key_feature_adoption": (False, "share of active users using the key feature "
+                                 "(fraction 0-1, or units: percent)"),
+        "logins": (False, "sessions in the month"),
+    }),
+    "leads": ("one row per CRM lead (Salesforce Lead, HubSpot contact): lead models fit on "
+              "the closed ones and score the open ones", {
+        "lead_id": (True, "the CRM's lead id"),
+        "created_date": (True, "when the lead was created"),
+        "channel": (False, "lead source"),
+        "status": (False, "lead status; statuses.closed ones are lost unless converted"),
+        "is_converted": (False, "converted (true/false)"),
+        "converted_date": (False, "date converted"),
+        "converted_account_id": (False, "account created on conversion"),
+        "industry": (False, "industry"), "region": (False, "region or country"),
+        "company_size": (False, "size band"), "employees": (False, "head count"),
+    }),
+}
+#: model features each optional field feeds: what leaving it out costs
+FEATURE_COST = {
+    ("accounts", "industry"): ["industry"],
+    ("accounts", "region"): ["region"],
+    ("accounts", "tier"): ["tier", "price_vs_tier_median (compared within one tier)"],
+    ("accounts", "acquisition_channel"): ["acquisition_channel"],
+    ("accounts", "seats"): ["log_seats", "active_seat_share_3m"],
+    ("accounts", "arr"): ["arr in the scores (the latest contract's value is used)"],
+    ("accounts", "price_per_seat_month"): ["price_vs_tier_median (from ARR / seats)"],
+    ("accounts", "sales_overpromised"): ["sales_overpromised"],
+    ("accounts", "onboarding_completed"): ["onboarding_completed"],
+    ("contracts", "end_date"): ["renewal dates (from term_months instead)"],
+    ("contracts", "arr"): ["arr"],
+    ("contracts", "churn_reason"): ["churn reasons in reports"],
+    ("tickets", "solved_at"): ["unresolved_share_6m (from status instead)"],
+    ("events", "user_id"): ["active_seat_share_3m", "key_feature_adoption_3m"],
+    ("events", "event"): ["key_feature_adoption_3m", "logins_trend counts every event"],
+    ("usage", "key_feature_adoption"): ["key_feature_adoption_3m"],
+    ("usage", "active_seats"): ["active_seat_share_3m"],
+    ("usage", "logins"): ["logins_trend"],
+}
+#: what a whole missing source costs
+TABLE_COST = {
+    "events": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
+    "usage": ["logins_trend", "key_feature_adoption_3m", "active_seat_share_3m"],
+    "tickets": ["unresolved_share_6m"],
+    "leads": ["lead scores"],
+}
+FEATURE_COST.update({("leads", f): [f] for f in ("channel", "industry", "region",
+                                                 "company_size", "employees")})
+
+
+def _exports_dictionary() -> list[str]:
+    out = ["", "## Your own exports", "",
+           "`tobmodel validate | fit | score | evaluate --mapping ...` read CRM, help-desk and"
+           " analytics exports through mapping files (`tobmodel/mapping/`, presets"
+           " salesforce, hubspot, zendesk, segment, mixpanel). Per source: the fields a"
+           " mapping can fill, whether each is required, and what leaving an optional one out"
+           " costs the churn model. Only `accounts` and `contracts` are required sources;"
+           " without tickets the model loses " + ", ".join(TABLE_COST["tickets"]) +
+           ", without events or usage " + ", ".join(TABLE_COST["events"]) + ". Chat-bot"
+           " sessions (bot_escalations_6m) come from no standard export."]
+    for src, (grain, fields) in EXPORT_SOURCES.items():
+        out += ["", f"### {src}", "", f"{grain}.", "",
+                "| field | required | meaning | without it the model loses |", "|---|---|---|---|"]
+        for name, (req, meaning) in fields.items():
+            cost = ", ".join(FEATURE_COST.get((src, name), [])) if not req else ""
+            out.append(f"| `{name}` | {'yes' if req else 'no'} | {meaning} | {cost} |")
+    return out
+
+
 def lead_columns_known_at_scoring() -> list[str]:
     """Lead columns a model may use: known when the lead is scored."""
     return [c.name for c in LEADS.columns if c.known_at_scoring and c.kind != "id"]
@@ -240,7 +360,8 @@ def data_dictionary() -> str:
         " by `make data` (`python -m tobmodel.datasets.build`). Raw data is immutable: never"
         " edit these files by hand. `exports/` (not committed) receives score exports.",
         "",
-        "Kinds: `id` int64 key; `category` one of the allowed values (exact, case-sensitive);"
+        "Kinds: `id` int64 key; `category` one of the allowed values (exact, case-sensitive;"
+        " an open category takes any label: tier, industry, region, channel);"
         " `date` calendar date, written YYYY-MM-DD; `int` int64; `float` float64, finite"
         " (inf, -inf and Infinity are refused); `bool` true/false, also 1/0, yes/no, t/f, y/n"
         " in any case. A nullable column may be empty (blank, NULL or NA in CSV). The table"
@@ -254,6 +375,8 @@ def data_dictionary() -> str:
                 "|---|---|---|---|---|---|"]
         for c in t.columns:
             allowed = ", ".join(c.allowed)
+            if c.open:
+                allowed = f"any label (simulated: {allowed})"
             if c.min is not None and not allowed:
                 allowed = f">= {c.min:g}"
             meaning = c.meaning + ("" if c.known_at_scoring else " (post-outcome: never a"
@@ -287,6 +410,7 @@ def data_dictionary() -> str:
             "## Months",
             "",
             MONTH_CONVENTION]
+    out += _exports_dictionary()
     return "\n".join(out) + "\n"
 
 

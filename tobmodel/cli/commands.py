@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .outputs import _check_writable, _frame_writer, _write_frame  # noqa: F401
+
 STREAM_ABOVE = 200_000  # accounts: simulate to Parquet chunk by chunk above this
 
 
@@ -22,6 +24,9 @@ def run_simulate(args) -> None:
     out = Path(args.output)
     if not database and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
+    if args.format in ("salesforce", "hubspot"):
+        from .mapped import run_simulate_exports
+        return run_simulate_exports(args)
     if getattr(args, "events", None):
         if database:
             raise ValueError(f"{args.output}: --events writes Parquet parts; give a folder")
@@ -81,6 +86,9 @@ def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
 
 def run_fit(args) -> None:
     from ..export.jobs import fit_model, model_kind
+    if getattr(args, "mapping", None):
+        from .mapped import run_fit_mapped
+        return run_fit_mapped(args)
     options = {}
     if args.covariates:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
@@ -108,33 +116,6 @@ def run_fit(args) -> None:
         _say(f"as of {data['as_of'].max().date()}{how}")
     _say(f"model -> {args.output}" + (f"; features -> {args.features_out}"
                                       if args.features_out else ""))
-
-
-def _check_writable(path) -> None:
-    """Fail before a long fit if the output cannot be written (folder made if missing)."""
-    import os
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder; give a file name")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OSError(f"{parent}: cannot create folder ({e.strerror})") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: cannot write (no permission on {parent})")
-
-
-def _frame_writer(path):
-    from ..io.writers import write_csv, write_parquet
-    suffix = Path(path).suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ValueError(f"{path}: unknown format {suffix!r} (expected .csv or .parquet)")
-    return write_csv if suffix == ".csv" else write_parquet
-
-
-def _write_frame(df, path) -> None:
-    _frame_writer(path)(df, path)
 
 
 def _spark_conf(items) -> dict:
@@ -177,6 +158,9 @@ def run_score(args) -> int:
     import time
     started = time.perf_counter()
     from ..export import export_scores
+    if getattr(args, "mapping", None):
+        from .mapped import run_score_mapped
+        return run_score_mapped(args)
     from ..paths import DEFAULT_DATABASE_URL
     engine = getattr(args, "engine", "local")
     if engine == "spark":
@@ -198,7 +182,10 @@ def run_score(args) -> int:
     stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
                               fail_on_drift=args.fail_on_drift)
     _say(str(summary))
-    _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
+    skipped = (" not scored (" + ", ".join(f"{k} {v:,}" for k, v in
+                                           summary.not_scored.items()) + ");"
+               if summary.not_scored else "")
+    _say(f"scored {summary.scored:,},{skipped} rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
     for w in stale.warnings:
         print(f"tobmodel: warning: {w}", file=sys.stderr)
@@ -215,7 +202,11 @@ def run_evaluate(args) -> None:
     import pandas as pd
 
     from ..export.jobs import evaluate_model
-    table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)
+    if getattr(args, "mapping", None):
+        from ..mapping.jobs import evaluate_mapped
+        table = evaluate_mapped(args.model, args.data, args.mapping, args.cutoff, args.horizon)
+    else:
+        table = evaluate_model(args.model, args.data, args.cutoff, args.horizon)
     with pd.option_context("display.width", 120, "display.max_columns", 20,
                            "display.float_format", "{:.3f}".format):
         _say(f"evaluation on a time split at {table.attrs.get('cutoff')} "
@@ -223,6 +214,11 @@ def run_evaluate(args) -> None:
         _say(table.to_string(index="model" not in table.columns))
     if table.attrs.get("sentence"):
         _say(table.attrs["sentence"])
+
+
+def run_validate(args):
+    from .mapped import run_validate as validate
+    return validate(args)
 
 
 def run_demo(args) -> None:

@@ -21,6 +21,9 @@ the weekly job:
   tobmodel score --model models/cox.json --input data/demo --output churn_scores.csv
   tobmodel report --history data/exports/tobmodel.sqlite --output report.html
   tobmodel demo            # all of it on a simulated SaaS business
+your own CRM / help-desk / analytics exports:
+  tobmodel validate --input exports/ --suggest mapping.yaml
+  tobmodel fit --data exports/ --mapping mapping.yaml --output models/cox.json
 
 Run `tobmodel <command> --help` for each command's options and an example."""
 
@@ -37,13 +40,18 @@ example:
   tobmodel simulate --accounts 1000000 --events 100000000 --output data/events
   event-level usage for the scale path: accounts.parquet, events/ and tickets/
   Parquet parts (timestamp, user_id, account_id, event), streamed in bounded
-  memory (see docs/scale.md).""",
+  memory (see docs/scale.md).
+  tobmodel simulate --format salesforce --accounts 300 --output exports
+  writes Account.csv, Contract.csv, Lead.csv, zendesk/ and segment/ exports
+  (with mapping.yaml for the custom fields) of a simulated SaaS business.""",
     "fit": """\
 examples:
   tobmodel fit --data data/demo --model cox --output models/cox.json
   tobmodel fit --data sqlite:///crm.db --model weibull_aft --as-of 2025-12-31 \\
       --output models/weibull.json --features-out account_features.parquet
   tobmodel fit --data data/demo --model lead --output models/lead.json
+  tobmodel fit --data exports/ --mapping mapping.yaml --mapping zendesk \\
+      --mapping segment --output models/cox.json
   tobmodel fit --data data/hardware --model repurchase --output models/repurchase.json
   --data is a folder of <table>.csv/.parquet files or a database URL holding
   the tables accounts, contracts, usage, support (renewal) or leads (lead).
@@ -56,6 +64,8 @@ examples:
       --output sqlite:///data/exports/tobmodel.sqlite
   tobmodel score --model models/lead.json --input "sqlite:///crm.db#leads" \\
       --output lead_scores.parquet --as-of 2025-12-31
+  tobmodel score --model models/cox.json --input exports/ --mapping mapping.yaml \\
+      --mapping zendesk --mapping segment --output churn_scores.csv
   one row per account (lead) with as_of, model name, id and version, the
   probabilities, risk tier (grade) and reasons; rows that cannot be scored go
   to <output stem>.rejects.csv or the *_rejects table, with the reason.
@@ -86,6 +96,16 @@ examples:
   refits the model's configuration on the data known at the cutoff and scores
   what happened afterwards, beside a simple baseline (and the simulator's
   truth when the folder holds truth_*.parquet).""",
+    "validate": """\
+examples:
+  tobmodel validate --input exports/ --suggest mapping.yaml
+  tobmodel validate --input exports/ --mapping mapping.yaml --mapping zendesk \\
+      --mapping segment
+  reads every file the mappings name (found anywhere under --input by the
+  usual export file names), reports every problem at once with the mapping
+  line that fixes it, and which model features each missing column costs.
+  Exit status 0 when the data is usable. Presets: salesforce, hubspot,
+  zendesk, segment, mixpanel; --suggest writes a starter mapping.""",
     "demo": """\
 example:
   tobmodel demo                      # ~3,000 accounts, seed 2026, < 1 minute
@@ -135,6 +155,13 @@ def _sub(subs, name, help_text):
                            formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
+def _mapping(p, what="--data / --input") -> None:
+    p.add_argument("--mapping", action="append", metavar="NAME|FILE",
+                   help=f"read {what} as exports through this mapping: a preset (salesforce, "
+                        "hubspot, zendesk, segment, mixpanel) or a YAML file; repeat to "
+                        "combine sources")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tobmodel`` argument parser with its subcommands."""
     p = argparse.ArgumentParser(prog="tobmodel", description=DESCRIPTION, epilog=EPILOG,
@@ -150,7 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", default="2025-12-31", help="snapshot date (default 2025-12-31)")
     s.add_argument("--output", required=True,
                    help="folder for the tables, or a database URL (sqlite:///crm.db)")
-    s.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    s.add_argument("--format", choices=("parquet", "csv", "salesforce", "hubspot"),
+                   default="parquet",
+                   help="parquet or csv tables; salesforce / hubspot: a SaaS business as "
+                        "CRM + Zendesk + Segment exports (to try `tobmodel validate`)")
     s.add_argument("--stream", action="store_true",
                    help="write Parquet chunk by chunk (bounded memory; automatic above "
                         "200,000 accounts)")
@@ -172,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
     f.add_argument("--features-out", help="also write the per-account features (.parquet, "
                    ".csv) for `tobmodel score --input`")
+    _mapping(f, "--data")
 
     c = _sub(subs, "score", "Score active accounts or open leads and export the scores")
     c.add_argument("--model", required=True, help="saved model file (.json)")
@@ -208,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="progress bar (default: only on a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    _mapping(c, "--input")
+    c.add_argument("--call-list", help="with --mapping: where the call list goes (default "
+                   "<output stem>.call_list.csv)")
     c.add_argument("--max-model-age-weeks", type=float,
                    help="exit with status 3 when the model was fitted more than this many "
                         "weeks before --as-of (default: warn above 26, never fail)")
@@ -220,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="folder of tables or database URL")
     e.add_argument("--cutoff", help="fit on data up to this date, test after it")
     e.add_argument("--horizon", type=_positive_int, default=12)
+    _mapping(e, "--data")
+
+    v = _sub(subs, "validate", "Check a folder of CRM, help-desk and analytics exports")
+    v.add_argument("--input", required=True, help="folder of exports")
+    _mapping(v, "--input")
+    v.add_argument("--as-of", help="check the data known on this date (default: the latest)")
+    v.add_argument("--suggest", metavar="FILE",
+                   help="write a starter mapping from the columns and values seen (presets "
+                        "detected by file name unless --mapping is given)")
 
     r = _sub(subs, "report", "Weekly report: drift, movers and risk by segment, as one HTML "
              "file")

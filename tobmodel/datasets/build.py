@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..paths import DATA_DIR
+from ..paths import SAMPLES_DIR as DATA_DIR
 from ..schema import data_dictionary
 from . import DATASETS, HERE
 

@@ -125,7 +125,21 @@ def scoring_source(model, source, as_of: pd.Timestamp, progress: bool | None = N
     tables, _, _ = read_input_tables(model, str(source) if isinstance(source, Path) else source,
                                      as_of if snapshot else None, progress)
     with stage(f"building what {model.name} scores as of {as_of.date()}", progress):
-        return model.frame_from_tables(tables, as_of)
+        return in_scope(model.frame_from_tables(tables, as_of))
+
+
+def in_scope(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only active accounts and open leads are scored; the others are counted in
+    ``attrs["not_scored"]`` (``{"churned": n}`` / ``{"closed": n}``), never rejected."""
+    if "active" in frame and frame["active"].dtype.kind == "b":
+        keep, reason = frame["active"].to_numpy(bool), "churned"
+    elif "status" in frame:
+        keep, reason = (frame["status"].astype(str) == "open").to_numpy(), "closed"
+    else:  # e.g. the running month of each account: active accounts only already
+        return frame
+    out = frame.loc[keep].reset_index(drop=True)
+    out.attrs = {**frame.attrs, "not_scored": {reason: int((~keep).sum())}}
+    return out
 
 
 def fit_frame(model, tables, as_of=None, progress: bool | None = None):

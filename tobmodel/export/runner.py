@@ -70,6 +70,7 @@ class ExportSummary:
     destinations: list = field(default_factory=list)
     rejects_destinations: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    not_scored: dict = field(default_factory=dict)  # out of scope, counted: churned / closed
     seconds: float = 0.0
     model_as_of: str | None = None  # date the model's training data was known up to
     drift: list = field(default_factory=list)  # PSI vs the training profile (feature, psi, status)
@@ -163,6 +164,8 @@ class _Job:
             s = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
             s[spec.id_column] = s[spec.id_column].astype(np.int64)
         out = s.copy()
+        for c in getattr(self, "keep", ()):
+            out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
         out["model_name"], out["model_id"] = m.name, m.model_id
         out["model_version"] = run["model_version"]
@@ -174,7 +177,8 @@ class _Job:
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,
                   horizon_months: int = 12, chunksize: int = CHUNKSIZE,
                   risk_cutoffs=RISK_CUTOFFS, progress: bool | None = None,
-                  min_scored_fraction: float | None = MIN_SCORED_FRACTION) -> ExportSummary:
+                  min_scored_fraction: float | None = MIN_SCORED_FRACTION,
+                  keep_columns=()) -> ExportSummary:
     """Score every row of ``source`` with ``model`` and write scores and rejects to ``output``.
 
     Parameters
@@ -211,6 +215,10 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         the previous run in any destination (default 0.5; 0 or None: off). A
         run that scores no row always fails (:mod:`.guards`).
 
+    keep_columns : list of str, optional
+        Source columns copied as text onto every score row, in files and tables
+        alike (e.g. the CRM's own id ``crm_account_id`` and the account name).
+
     Returns
     -------
     ExportSummary
@@ -226,10 +234,16 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     with stage("loading the model", progress if isinstance(model, (str, Path)) else False):
         model = load_scoring_model(model)
     spec = spec_for_model(model)
+    keep_columns = [c for c in keep_columns if c not in spec.columns]
+    if keep_columns:  # extra text columns after tobmodel's own
+        from dataclasses import replace
+        spec = replace(spec, columns={**spec.columns, **{c: "str" for c in keep_columns}})
     as_of_ts = resolve_as_of(model, as_of)
     if spec.kind == "churn":
         horizon_months = check_horizon(horizon_months)
     source = scoring_source(model, source, as_of_ts, progress)
+    not_scored = dict(getattr(source, "attrs", {}).get("not_scored", {})) if isinstance(
+        source, pd.DataFrame) else {}
     outputs = output if isinstance(output, (list, tuple)) else [
         DEFAULT_DATABASE_URL if output is None else output]
     dests = [open_destination(o, spec) for o in outputs]
@@ -242,7 +256,9 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
                             run["model_version"], src.name,
                             destinations=[d.describe() for d in dests],
                             rejects_destinations=[d.describe_rejects() for d in dests])
+    summary.not_scored = not_scored
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
+    job.keep = keep_columns
     begun = []
     try:
         for d in dests:
@@ -314,7 +330,8 @@ def _stream(job, src, dests, progress) -> None:
               file=sys.stderr) as bar:
         for chunk in src.chunks:
             if first:
-                _check_columns(chunk, [f["name"] for f in job.features], spec.id_column,
+                _check_columns(chunk, [*(f["name"] for f in job.features),
+                                       *getattr(job, "keep", ())], spec.id_column,
                                src.name)
                 first = False
             scores, rejects = job.process(chunk, summary.read)

@@ -120,7 +120,14 @@ class _Checker:
     # -- casting, one function per kind; the rules are those of :mod:`.values` --
     def cast(self, s: pd.Series, col) -> pd.Series:
         if col.kind == "category":
-            p = category_codes(s, col.allowed)
+            allowed = col.allowed
+            if col.open:  # any label: the simulator's first, then the others seen, sorted
+                codes, uniq = pd.factorize(s, use_na_sentinel=True)  # strip distinct labels
+                labels = np.array([*(str(u).strip() for u in uniq), None], dtype=object)
+                s = pd.Series(labels[codes], index=s.index, dtype=object)
+                allowed = (*allowed, *sorted(x for x in labels[:-1]
+                                             if x and x not in allowed))
+            p = category_codes(s, allowed)
             if p.bad.any():
                 self.fail(col.name, "has unknown values", p.bad, s.to_numpy(dtype=object),
                           hint="allowed: " + ", ".join(col.allowed))

@@ -107,8 +107,9 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
     DataFrame
         ``account_id, start_date, end_date, as_of, tenure_months`` (calendar
         months, > 0), ``churned`` (0/1), ``active`` (bool), ``contract_term``,
-        ``next_renewal_date`` (annual: next anniversary after as_of; monthly:
-        next monthly anniversary; none: as_of + 1 month; NaT when churned),
+        ``next_renewal_date`` (the end of the contract in force at as_of;
+        without one, annual: next anniversary after as_of; monthly: next
+        monthly anniversary; none: as_of + 1 month; NaT when churned),
         ``months_to_next_renewal``, ``arr``, the covariates
         ``tier, acquisition_channel, industry, region, sales_overpromised,
         onboarding_completed, log_seats, price_vs_tier_median`` (log of price
@@ -152,6 +153,8 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
     out["contract_term"] = pd.Categorical(term.to_numpy(), categories=term.cat.categories
                                           if hasattr(term, "cat") else None)
     nxt, to_next = _next_renewal(start, tenure, term.astype(str).to_numpy(), as_of, active)
+    nxt, to_next = _open_contract_end(tables["contracts"], ids, start, tenure, as_of, active,
+                                      nxt, to_next)
     out["next_renewal_date"] = nxt
     out["months_to_next_renewal"] = to_next
     out["arr"] = acc["arr"].to_numpy(dtype=float)
@@ -183,6 +186,29 @@ def _next_renewal(start, tenure, term, as_of, active):
         to_next = np.where(none, calendar_months(start, one) - tenure, to_next)
     nat = np.datetime64("NaT", "ns")
     return np.where(active, nxt, nat).astype("datetime64[ns]"), np.where(active, to_next, np.nan)
+
+
+def _open_contract_end(contracts, ids, start, tenure, as_of, active, nxt, to_next):
+    """The next renewal is the end of the contract in force at ``as_of`` (the latest end
+    among contracts running then: co-termed add-ons, quarterly, multi-year terms);
+    accounts without one keep the term rule."""
+    if "end_date" not in contracts or not len(contracts):
+        return nxt, to_next
+    as_of64 = np.datetime64(as_of, "ns")
+    s = contracts["start_date"].to_numpy(dtype="datetime64[ns]")
+    e = contracts["end_date"].to_numpy(dtype="datetime64[ns]")
+    running = (s <= as_of64) & (e > as_of64)
+    pos = pd.Index(ids).get_indexer(contracts["account_id"].to_numpy()[running])
+    ok = pos >= 0
+    if not ok.any():
+        return nxt, to_next
+    end = pd.Series(e[running][ok]).groupby(pos[ok]).max()
+    where = end.index.to_numpy()
+    where = where[active[where]]
+    nxt, to_next = nxt.copy(), to_next.copy()
+    nxt[where] = end.loc[where].to_numpy()
+    to_next[where] = calendar_months(start[where], nxt[where]) - tenure[where]
+    return nxt, to_next
 
 
 def _relative_price(acc, seats):
