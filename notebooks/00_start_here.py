@@ -375,7 +375,8 @@ print(f"annual terms: {by_term['annual']:.1%} renew at their yearly renewal date
 # | `11_lead_quality_in_depth` | lead models, calibration, grades, reasons, sales capacity |
 # | `12_weekly_export` | the weekly churn-score export: files, SQLite, history, safe writes |
 # | `13_dynamic_churn` | person-months, a dynamic hazard model, honest grading against the oracle and the observable ceiling, churn by cause |
-# | `13_your_own_data` | your own Salesforce + Zendesk + Segment exports: validate, fix with a mapping file, fit, the call list by CRM id, what each missing column costs |
+# | `14_watching_the_weekly_job` | drift, movers, the weekly report, when to refit, measuring what customer success did with a hold-out |
+# | `15_your_own_data` | your own Salesforce + Zendesk + Segment exports: validate, fix with a mapping file, fit, the call list by CRM id, what each missing column costs |
 #
 # Start with the business type closest to your company (01–04), then the
 # lifecycle stage it is in (05–09).

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 13 · Your own data: from CRM, help-desk and analytics exports to churn scores
+# # 15 · Your own data: from CRM, help-desk and analytics exports to churn scores
 #
 # Notebooks 01–12 used the simulator's tables, which are clean by construction.
 # Your company's data is not: it lives in a CRM (Salesforce or HubSpot), a help
