@@ -391,3 +391,23 @@ def test_report_as_of_is_iso_only(tmp_path):
     with pytest.raises(ExportError, match="ambiguous"):
         build_report(db, as_of="01/12/2026")
     assert build_report(db, as_of="2026-01-12").as_of == "2026-01-12"
+
+
+def test_lead_model_file_carries_the_training_profile(tmp_path):
+    """Lead models keep their training leads' profile and p_convert; the export checks them."""
+    import tobmodel
+    from tobmodel.leads import fit_lead_model
+    sim = tobmodel.simulate("saas", n_accounts=600, seed=3)
+    m = fit_lead_model(sim.leads, kind="logistic", calibration=None)
+    prof = m.reference_profile_
+    assert prof["score"]["column"] == "p_convert" and set(prof["features"]) <= \
+        set(m.feature_names_)
+    m.save(tmp_path / "lead.json")
+    loaded = tobmodel.load_model(tmp_path / "lead.json")
+    assert loaded.reference_profile_ == prof
+    closed = sim.leads[sim.leads["status"] != "open"]
+    same = drift_table(prof, closed)
+    assert (same["psi"] < 1e-6).all()
+    summary = export_scores(tmp_path / "lead.json", sim.leads[sim.leads["status"] == "open"],
+                            tmp_path / "s.csv")
+    assert summary.drift and {r["feature"] for r in summary.drift} >= {"score"}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ..io.profile import reference_profile
 from ..persist import data_fingerprint, feature_schema, library_versions, make_model_id
 from .engine import calibrate_by_folds, calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
@@ -135,7 +136,10 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
         config=config, training=training,
         model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
         versions=library_versions("scikit-learn", *(["lightgbm"] if kind == "hgb" else [])),
-        as_of=leads_as_of(leads), pipeline=pipeline)
+        as_of=leads_as_of(leads), pipeline=pipeline,
+        # the training leads and their p_convert, for the weekly job's drift checks
+        reference_profile=reference_profile(closed, feature_schema(closed, encoding.names),
+                                            scores=p, score_column="p_convert"))
 
 
 def _calibration_holdout(closed, y, calibration):

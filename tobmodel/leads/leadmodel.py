@@ -116,7 +116,8 @@ class LeadModel(ModelBase):
 
     def _set_fitted(self, *, encoding, engine, calibrator, classifier: dict, features: list,
                     kinds: list, references: list, grid, config: dict, training: dict,
-                    model_id: str, versions: dict, as_of=None, pipeline=None) -> "LeadModel":
+                    model_id: str, versions: dict, as_of=None, pipeline=None,
+                    reference_profile=None) -> "LeadModel":
         """Set the fitted state (from :func:`fit_lead_model` or a model document)."""
         self.encoding_, self.engine_, self.calibrator_ = encoding, engine, calibrator
         self.classifier_ = classifier
@@ -126,6 +127,7 @@ class LeadModel(ModelBase):
         self.versions_, self.pipeline_ = dict(versions), pipeline
         self.saved_by_version_ = str(self.versions_.get("tobmodel", "")) or None
         self.as_of_ = as_of
+        self.reference_profile_ = reference_profile
         return self
 
     def _check_fitted(self):

@@ -48,6 +48,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._version import __version__
+from ..io.profile import check_profile
 from ..persist import doc_numbers
 from .engine import Calibrator, Encoding, engine_from_spec
 
@@ -71,6 +72,8 @@ def lead_document(model) -> dict:
                classifier=model.classifier_, calibrator=model.calibrator_.to_dict(),
                references=model.references_, score_grid=model.grid_.tolist(),
                kinds=model.kinds_, training=model.training_)
+    if model.reference_profile_ is not None:  # training distribution (drift checks)
+        doc["reference_profile"] = model.reference_profile_
     return doc
 
 
@@ -103,7 +106,9 @@ def lead_state(doc: dict) -> dict:
             "references": doc["references"], "grid": grid, "config": doc["config"],
             "training": training, "model_id": doc["model_id"], "versions": doc["versions"],
             # files of tobmodel 0.1 record no as-of: the latest lead they were fitted on
-            "as_of": doc.get("as_of", training.get("last_created"))}
+            "as_of": doc.get("as_of", training.get("last_created")),
+            "reference_profile": None if doc.get("reference_profile") is None
+            else check_profile(doc["reference_profile"])}
 
 
 def save_lead_model(model, path) -> Path:

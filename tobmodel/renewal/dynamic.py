@@ -59,6 +59,24 @@ DEFAULT_NUMERIC = (*[c for c in BEHAVIOUR], *STATIC_NUMERIC)
 DEFAULT_CATEGORICAL = ("contract_term", "industry")
 
 
+def _is(s: pd.Series, level: str) -> np.ndarray:
+    """``s == level`` compared as strings; on a categorical by its codes (no string per row)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = [str(c) for c in s.cat.categories]
+        if level not in cats:
+            return np.zeros(len(s), bool)
+        return s.cat.codes.to_numpy() == cats.index(level)
+    return s.astype(str).to_numpy() == level
+
+
+def _codes(s: pd.Series):
+    """(integer code per row, level strings) of a column, categorical or not."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), [str(c) for c in s.cat.categories]
+    codes, uniq = pd.factorize(s.astype(str), sort=True)
+    return codes.astype(np.int64), [str(u) for u in uniq]
+
+
 def _logit_share(x):
     x = np.clip(np.asarray(x, float), 0.02, 0.98)
     return np.log(x / (1 - x))
@@ -161,17 +179,33 @@ class DynamicHazardModel(ModelBase):
                 "recalibrate_months": int(self.recalibrate_months)}
 
     def _group_keys(self, df) -> np.ndarray:
-        annual = df["contract_term"].astype(str).to_numpy() == "annual"
-        key = np.where(annual, "annual", "monthly").astype(object)
+        """Group key of every row ("annual|KA"...), built from integer codes."""
+        inv, keys = self._group_index(df)
+        return np.asarray(keys, dtype=object)[inv]
+
+    def _group_index(self, df):
+        """(index per row into ``keys``, ``keys``): the distinct group keys of ``df``."""
+        code = _is(df["contract_term"], "annual").astype(np.int64)
+        labels = [["monthly", "annual"]]
         for g in self.groups_:
-            key = key + "|" + df[g].astype(str).to_numpy().astype(object)
-        return key
+            c, lv = _codes(df[g])
+            code = code * (len(lv) + 1) + (c + 1)
+            labels.append(lv)
+        uniq, inv = np.unique(code, return_inverse=True)
+        keys = []
+        for u in uniq.tolist():  # a handful of groups
+            parts = []
+            for lv in labels[:0:-1]:
+                parts.append(lv[u % (len(lv) + 1) - 1] if u % (len(lv) + 1) else "nan")
+                u //= len(lv) + 1
+            keys.append("|".join([labels[0][u], *parts[::-1]]))
+        return inv.ravel(), keys
 
     def _matrix(self, df, t0=None, k=None) -> np.ndarray:
         """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
         t0 = df["tenure_at_month_start"].to_numpy(float) if t0 is None else t0
         k = df["month_index"].to_numpy(float) if k is None else k
-        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        annual = _is(df["contract_term"], "annual")
         der = _derived(df, t0, k, annual)
         cols = []
         for c in self.columns_:
@@ -179,7 +213,7 @@ class DynamicHazardModel(ModelBase):
                 cols.append(der[c])
             elif "=" in c:
                 name, level = c.split("=", 1)
-                cols.append((df[name].astype(str).to_numpy() == level).astype(float))
+                cols.append(_is(df[name], level).astype(float))
             else:
                 cols.append(df[c].to_numpy(dtype=float))
         return np.column_stack(cols) if cols else np.zeros((len(df), 0))
@@ -272,7 +306,7 @@ class DynamicHazardModel(ModelBase):
         use = (pos >= 0) & (j >= 0) & (j < R) & seen["at_risk"].to_numpy(bool)
         h = np.clip(H[pos[use], j[use]], 1e-9, 1 - 1e-9)
         y = seen["churn"].to_numpy()[use]
-        annual = seen["contract_term"].astype(str).to_numpy()[use] == "annual"
+        annual = _is(seen["contract_term"], "annual")[use]
         out = {}
         for key, rows in (("annual", annual), ("monthly", ~annual)):
             if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
@@ -286,19 +320,19 @@ class DynamicHazardModel(ModelBase):
             raise ValueError("this DynamicHazardModel is not fitted yet; call fit(data)")
 
     # -- hazards ------------------------------------------------------------------
-    def _eta_parts(self, df):
+    def _eta_parts(self, df, X=None):
         """Per row: the linear predictor without the clock columns, and the group's clock
         coefficients (n x clocks); rows of a group unseen in training get the overall one."""
-        X = self._matrix(df)
+        X = self._matrix(df) if X is None else X.copy()
         clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
-        keys = self._group_keys(df)
+        inv, keys = self._group_index(df)
         base = np.zeros(len(df))
         beta_clock = np.zeros((len(df), len(clock)))
-        Xs = X.copy()
+        Xs = X
         Xs[:, clock] = 0.0
         known = list(self.coef_)
-        for key in np.unique(keys):  # a handful of groups, not accounts
-            rows = keys == key
+        for i, key in enumerate(keys):  # a handful of groups, not accounts
+            rows = inv == i
             c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
             base[rows] = c["intercept"] + Xs[rows] @ c["coef"]
             beta_clock[rows] = np.asarray(c["coef"])[clock]
@@ -313,14 +347,14 @@ class DynamicHazardModel(ModelBase):
         h = 1 / (1 + np.exp(-self._calibrated(rows, base + (Xc * bc).sum(axis=1))))
         return np.where(_at_risk(rows, rows["month_index"].to_numpy(float)), h, 0.0)
 
-    def project_hazards(self, current: pd.DataFrame, n_months: int) -> np.ndarray:
+    def project_hazards(self, current: pd.DataFrame, n_months: int, X=None) -> np.ndarray:
         """Hazards of the next ``n_months`` months (columns) from each account's running month.
 
         Behaviour covariates are held at their last observed value; tenure, the
         first-year flag and the renewal months advance (see the module docstring).
         """
         self._check_fitted()
-        base, bc = self._eta_parts(current)
+        base, bc = self._eta_parts(current, X)
         k0 = current["month_index"].to_numpy(float)
         out = np.empty((len(current), int(n_months)))
         for j in range(int(n_months)):  # months ahead, vectorised over accounts
@@ -334,13 +368,13 @@ class DynamicHazardModel(ModelBase):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return eta
-        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        annual = _is(df["contract_term"], "annual")
         a = np.where(annual, cal.get("annual", (0.0, 1.0))[0], cal.get("monthly", (0.0, 1.0))[0])
         b = np.where(annual, cal.get("annual", (0.0, 1.0))[1], cal.get("monthly", (0.0, 1.0))[1])
         return a + b * eta
 
     def _matrix_clocks(self, df, t0, k):
-        annual = df["contract_term"].astype(str).to_numpy() == "annual"
+        annual = _is(df["contract_term"], "annual")
         der = _clocks(t0, k, annual, df["sales_overpromised"].to_numpy(float))
         return np.column_stack([der[c] for c in self.clock_columns_])
 
@@ -353,9 +387,9 @@ class DynamicHazardModel(ModelBase):
                 q = np.where(j == run, share, q)
         return q
 
-    def survival(self, current: pd.DataFrame, n_months: int) -> np.ndarray:
+    def survival(self, current: pd.DataFrame, n_months: int, X=None) -> np.ndarray:
         """P(no churn within 1..n_months months) per account (n x n_months)."""
-        S = np.cumprod(1 - self.project_hazards(current, n_months), axis=1)
+        S = np.cumprod(1 - self.project_hazards(current, n_months, X), axis=1)
         return S * (1 - self._already_churned(current))[:, None]
 
     def churn_curves(self, current: pd.DataFrame, months=None,
@@ -396,13 +430,14 @@ class DynamicHazardModel(ModelBase):
         n_next = np.ceil(s + to_next - 1e-6) - np.floor(s)
         n_next = np.clip(n_next, 1, 120).astype(np.int64)
         need = max(H, int(n_next.max()) if len(df) else 1)
-        S = self.survival(df, need)
+        X = self._matrix(df)
+        S = self.survival(df, need, X)
         p_next = 1 - S[np.arange(len(df)), n_next - 1]
         p_h = 1 - S[:, H - 1]
         S0 = np.column_stack([1 - self._already_churned(df), S[:, :H]])
         rmst = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
         beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
-        reasons = self.reasons(df)
+        reasons = self.reasons(df, X=X)
         nan = np.where(active, 1.0, np.nan)
         nxt = df["next_renewal_date"]
         return pd.DataFrame({
@@ -415,18 +450,18 @@ class DynamicHazardModel(ModelBase):
         })
 
     # -- reasons ---------------------------------------------------------------------
-    def contributions(self, df: pd.DataFrame):
+    def contributions(self, df: pd.DataFrame, X=None):
         """Log-odds contributions ``(x - mean) * beta`` summed per source covariate.
 
         Returns ``(names, matrix n x names)``; positive pushes churn risk up.
         """
         self._check_fitted()
-        X = self._matrix(df) - self.center_
-        keys = self._group_keys(df)
+        X = (self._matrix(df) if X is None else X) - self.center_
+        inv, keys = self._group_index(df)
         C = np.zeros_like(X)
         known = list(self.coef_)
-        for key in np.unique(keys):
-            rows = keys == key
+        for i, key in enumerate(keys):  # a handful of groups
+            rows = inv == i
             c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
             C[rows] = X[rows] * np.asarray(c["coef"])
         source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
@@ -436,10 +471,10 @@ class DynamicHazardModel(ModelBase):
             M[:, names.index(s)] += C[:, j]
         return names, M
 
-    def reasons(self, df: pd.DataFrame, top: int = 3) -> np.ndarray:
+    def reasons(self, df: pd.DataFrame, top: int = 3, X=None) -> np.ndarray:
         """The ``top`` covariates pushing each account's risk up, in words."""
         from .reasons import reason_texts
-        names, M = self.contributions(df)
+        names, M = self.contributions(df, X)
         keep = [i for i, n in enumerate(names) if n in df and n != "no_history"]
         return reason_texts(df, [names[i] for i in keep], M[:, keep], top=top)
 
@@ -587,7 +622,7 @@ def _nearest(key: str, known: list) -> str:
 
 
 def _at_risk(df, k) -> np.ndarray:
-    annual = df["contract_term"].astype(str).to_numpy() == "annual"
+    annual = _is(df["contract_term"], "annual")
     return ~annual | (np.asarray(k) % 12 == 0)
 
 
