@@ -239,7 +239,12 @@ def test_repurchase_model_fits_and_scores_from_the_command_line(tmp_path, capsys
                  str(tmp_path / "data"), "--output", str(tmp_path / "s.csv")]) == 0
     scores = pd.read_csv(tmp_path / "s.csv")
     rejects = pd.read_csv(tmp_path / "s.rejects.csv")
-    assert len(scores) + len(rejects) == hw.accounts["account_id"].nunique() - int(
+    # every account is scored, rejected, or counted as not scored (lapsed: churned)
+    from tobmodel.export import score_accounts
+    api = score_accounts(tmp_path / "rep.json", tmp_path / "data")
+    lapsed = sum(api.attrs["summary"]["not_scored"].values())
+    assert len(scores) == len(api) and lapsed > 0
+    assert len(scores) + len(rejects) + lapsed == hw.accounts["account_id"].nunique() - int(
         (hw.tables["contracts"].groupby("account_id")["start_date"].min()
          == pd.Timestamp("2025-12-31")).sum())
     assert set(rejects["reason"]) <= {"inactive account"}
@@ -294,5 +299,7 @@ def test_a_lead_model_scores_every_open_lead_of_a_folder(sim, tmp_path):
     scores, rejects = score_leads(model, folder, return_rejects=True)
     is_open = sim.leads["status"] == "open"
     assert sorted(scores["lead_id"]) == sorted(sim.leads.loc[is_open, "lead_id"])
-    assert len(scores) + len(rejects) == len(sim.leads)
+    closed = sum(scores.attrs["summary"]["not_scored"].values())  # counted, not rejected
+    assert closed == int((~is_open).sum())
+    assert len(scores) + len(rejects) + closed == len(sim.leads)
     assert (sim.leads.loc[is_open, "created_date"] > "2025-09-30").any()

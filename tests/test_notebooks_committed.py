@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-# TEMPORARY (removed in the commit that rebuilds every notebook in the new style)
-pytestmark = pytest.mark.skip(reason="notebooks not yet rebuilt in the reader style")
-
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
