@@ -157,8 +157,17 @@ print(f"product fit + competitor: maturity {reasons.loc[actionable, 'maturity'].
 
 # %% tags=["checks"] jupyter={"source_hidden": true}
 assert reasons.loc[actionable, "decline"].sum() > reasons.loc[actionable, "maturity"].sum()
+assert all("product_fit" in reasons[stage].nlargest(2).index for stage in reasons)
 
 # %% [markdown]
+# Read the table against the domain guide. Product fit (the product cannot meet the
+# need, often after an over-promise) is one of the two largest recorded causes, as
+# the guide says. Competitor poaching is recorded far less often here than the guide
+# suggests: this simulator draws few competitor wins outside platform and hardware
+# decline, a known limit of the simulated market, not a lesson about real ones. In
+# your own data, expect the competitor share to be larger, and check it with
+# `tobmodel.renewal.CompetingRisksModel` (notebook 13).
+#
 # In decline, more of the churn comes from the product falling behind and from
 # competitors. Those are the two causes operations can still answer: a product gap
 # goes to the product team with the customers' names attached, and a competitor's
