@@ -119,13 +119,14 @@ def assign_outreach(call_list: pd.DataFrame, *, as_of, holdout_share: float = 0.
 
 
 def _is_database(dest) -> bool:
-    s = str(dest)
-    return "://" in s or Path(s).suffix.lower() in (".sqlite", ".sqlite3", ".db")
+    from ..export.sources import SQLITE_SUFFIXES, is_url
+    return is_url(dest) or Path(str(dest)).suffix.lower() in SQLITE_SUFFIXES
 
 
-def _url(dest) -> str:
-    s = str(dest)
-    return s if "://" in s else f"sqlite:///{s}"
+def _engine(dest):
+    """An engine for a URL or SQLite file, through the export layer's (driver, one-line error)."""
+    from ..export.sources import is_url, make_engine, sqlite_url
+    return make_engine(dest if is_url(dest) else sqlite_url(dest))
 
 
 def _check_log(actions: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -153,7 +154,8 @@ def log_actions(actions: pd.DataFrame, destination) -> str:
     keys = new[["as_of", "action"]].drop_duplicates()
     if _is_database(destination):
         import sqlalchemy as sa
-        engine = sa.create_engine(_url(destination))
+        from ..export.sources import redact
+        engine = _engine(destination)
         try:
             with engine.begin() as con:
                 if sa.inspect(con).has_table(ACTIONS_TABLE):
@@ -163,8 +165,9 @@ def log_actions(actions: pd.DataFrame, destination) -> str:
                             (table.c.as_of == as_of.to_pydatetime()) & (table.c.action == action)))
                 new.to_sql(ACTIONS_TABLE, con, if_exists="append", index=False)
         except sa.exc.SQLAlchemyError as e:
-            raise ActionLogError(f"{destination}: cannot write {ACTIONS_TABLE} "
-                                 f"({type(e.orig or e).__name__})") from None
+            cause = getattr(e, "orig", None) or e
+            raise ActionLogError(f"{redact(str(destination))}: cannot write {ACTIONS_TABLE} "
+                                 f"({type(cause).__name__})") from None
         finally:
             engine.dispose()
         return f"{destination}#{ACTIONS_TABLE}"
@@ -183,7 +186,7 @@ def read_actions(source) -> pd.DataFrame:
     """The actions log written by :func:`log_actions`."""
     if _is_database(source):
         import sqlalchemy as sa
-        engine = sa.create_engine(_url(source))
+        engine = _engine(source)
         try:
             with engine.connect() as con:
                 if not sa.inspect(con).has_table(ACTIONS_TABLE):
