@@ -112,3 +112,8 @@ def test_report_leaves_the_plotting_backend_alone(tmp_path):
                          cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "svg"
+
+
+def test_assignment_dates_follow_the_export_date_rule():
+    with pytest.raises(ActionLogError, match="ambiguous"):
+        assign_outreach(_calls(10), as_of="12/01/2025")

@@ -55,13 +55,13 @@ class ActionLogError(ValueError):
 
 
 def _day(value, what: str) -> pd.Timestamp:
+    """The export's one date rule (ISO text or a date; 12/01/2025 is refused as ambiguous)."""
+    from ..export.guards import parse_as_of
+    from ..export.specs import ExportError
     try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ActionLogError(f"{what} {value!r} is not a date (use YYYY-MM-DD)") from None
-    if pd.isna(ts):
-        raise ActionLogError(f"{what} is missing")
-    return ts.normalize()
+        return parse_as_of(value, what=what)
+    except ExportError as e:
+        raise ActionLogError(str(e)) from None
 
 
 def assign_outreach(call_list: pd.DataFrame, *, as_of, holdout_share: float = 0.2,
