@@ -486,7 +486,7 @@ class DynamicHazardModel(ModelBase):
         return {"kind": self.kind, "name": self.name, "model_id": self.model_id_,
                 "versions": library_versions("scikit-learn"), "features": self.features_,
                 "id_column": self.id_column,
-                "as_of": None if self.as_of_ is None else str(self.as_of_.date()),
+                "as_of": self.as_of_text(),
                 "config": self.config_(), "created_from": self.config_(),
                 "columns": list(self.columns_), "clock_columns": list(self.clock_columns_),
                 "groups": list(self.groups_), "center": [float(x) for x in self.center_],
