@@ -106,50 +106,73 @@ def _file(con, i, ef: EventFile) -> _File:
                  f"FROM {rel})", have)
 
 
+def _local(instant: str, tz: str) -> str:
+    """SQL of the wall-clock TIMESTAMP in ``tz`` of a TIMESTAMPTZ expression."""
+    if tz in ("UTC", "Etc/UTC", "GMT", "Etc/GMT"):  # no zone rules: 3x faster than ICU
+        return f"make_timestamp(epoch_us({instant}))"
+    return f"CAST(timezone({_s(tz)}, {instant}) AS TIMESTAMP)"
+
+
 def _timestamp_sql(dtype: str, fmt, tz) -> str:
     """SQL of the wall-clock time in ``tz`` from ``ts_raw`` (typed) or ``ts_text``."""
-    z = _s(tz)
     if "TIME ZONE" in dtype or dtype.startswith("TIMESTAMPTZ"):  # any precision
-        return f"CAST(timezone({z}, ts_raw) AS TIMESTAMP)"
+        return _local("ts_raw", tz)
     if (dtype.startswith("TIMESTAMP") or dtype == "DATE") and fmt not in ("unix", "unix_ms"):
         return "CAST(ts_raw AS TIMESTAMP)"
     if fmt in ("unix", "unix_ms"):
         div = " / 1000.0" if fmt == "unix_ms" else ""
         num = f"(TRY_CAST(ts_text AS DOUBLE){div})"
         # datetime64[ns] holds +-292 years around 1970; beyond is not a time (as pandas)
-        return f"CASE WHEN abs({num}) < 9.2e9 THEN timezone({z}, to_timestamp({num})) END"
+        return f"CASE WHEN abs({num}) < 9.2e9 THEN {_local(f'to_timestamp({num})', tz)} END"
     if fmt:
         parsed = f"try_strptime(ts_text, {_s(fmt)})"
-        return f"timezone({z}, {parsed})" if "%z" in fmt else parsed
+        return _local(parsed, tz) if "%z" in fmt else parsed
     return (f"CASE WHEN regexp_matches(ts_text, {_s(_ISO)}) THEN CASE WHEN "
-            f"regexp_matches(ts_text, {_s(_ZONED)}) THEN timezone({z}, TRY_CAST(ts_text AS "
-            f"TIMESTAMPTZ)) ELSE TRY_CAST(ts_text AS TIMESTAMP) END END")
+            f"regexp_matches(ts_text, {_s(_ZONED)}) THEN "
+            f"{_local('TRY_CAST(ts_text AS TIMESTAMPTZ)', tz)} ELSE TRY_CAST(ts_text AS "
+            f"TIMESTAMP) END END")
 
 
-def _base_sql(f: _File, rel: str, ts_sql: str, login_names) -> str:
-    """Per row: ts_text, ts_fast, crm (account id text), user_id, event (folded)."""
+def _ids_sql(f: _File) -> str:
+    """The file's distinct account ids -> (present, the account's key or NULL).
+
+    Stripping and joining the distinct ids only (not every event) keeps the
+    per-event join on the raw column, which DuckDB runs several times faster.
+    """
+    col = _q(f.have["account_id"])
+    return (f"SELECT d.raw, d.crm IS NOT NULL AS present, k.account_id AS key FROM ("
+            f"SELECT raw, NULLIF(trim(CAST(raw AS VARCHAR)), '') AS crm FROM "
+            f"(SELECT DISTINCT {col} AS raw FROM {f.rel})) d "
+            f"LEFT JOIN keys k ON d.crm = k.crm_account_id")
+
+
+def _base_sql(f: _File, rel: str, ids: str, ts_sql: str, login_names) -> str:
+    """Per row: ts_text, ts_fast, present (an account id), key, user_id, event (folded)."""
     h = f.have
-    text = f"NULLIF(trim(CAST({_q(h['timestamp'])} AS VARCHAR)), '')"
-    user = (f"COALESCE(NULLIF(trim(CAST({_q(h['user_id'])} AS VARCHAR)), ''), '')"
+    text = (f"NULLIF(trim(CAST(t.{_q(h['timestamp'])} AS VARCHAR)), '')" if "ts_text" in ts_sql
+            else "CAST(NULL AS VARCHAR)")  # a typed timestamp has no text to misread
+    user = (f"COALESCE(NULLIF(trim(CAST(t.{_q(h['user_id'])} AS VARCHAR)), ''), '')"
             if "user_id" in h else "''")  # a blank user id is one user (of its account)
     if "event" in h:
-        event = f"lower(trim(CAST({_q(h['event'])} AS VARCHAR)))"
+        event = f"lower(trim(CAST(t.{_q(h['event'])} AS VARCHAR)))"
     else:  # a file without event names: every event is a sign-in (as without login_events)
         event = _s(login_names[0]) if login_names else "NULL"
     extra = ", _line" if rel == f.lines else ""
-    return (f"SELECT ts_text, {ts_sql} AS ts_fast, crm, user_id, event{extra} FROM ("
-            f"SELECT {_q(h['timestamp'])} AS ts_raw, {text} AS ts_text, "
-            f"NULLIF(trim(CAST({_q(h['account_id'])} AS VARCHAR)), '') AS crm, "
-            f"{user} AS user_id, {event} AS event{extra} FROM {rel})")
+    return (f"SELECT ts_text, {ts_sql} AS ts_fast, present, key, user_id, event{extra} FROM ("
+            f"SELECT t.{_q(h['timestamp'])} AS ts_raw, {text} AS ts_text, "
+            f"COALESCE(a.present, FALSE) AS present, a.key, {user} AS user_id, "
+            f"{event} AS event{extra.replace('_line', 't._line')} FROM {rel} t "
+            f"LEFT JOIN {ids} a ON t.{_q(h['account_id'])} IS NOT DISTINCT FROM a.raw)")
 
 
 def _typed_sql(base: str, fix: str | None, extra: str = "") -> str:
     """The rows with ``ts``: DuckDB's reading, else the fallback table's (``fix``)."""
+    cols = "present, key, user_id, event" + extra
     if fix is None:
-        return f"SELECT ts_text, ts_fast, ts_fast AS ts, crm, user_id, event{extra} FROM ({base})"
+        return f"SELECT ts_text, ts_fast, ts_fast AS ts, {cols} FROM ({base})"
     return (f"SELECT b.ts_text, b.ts_fast, COALESCE(b.ts_fast, CAST(f.ts AS TIMESTAMP)) AS ts,"
-            f" b.crm, b.user_id, b.event{extra} FROM ({base}) b LEFT JOIN {fix} f"
-            f" ON b.ts_text = f.raw")
+            f" {', '.join('b.' + c.strip() for c in cols.split(','))} FROM ({base}) b "
+            f"LEFT JOIN {fix} f ON b.ts_text = f.raw")
 
 
 def _stats(con, typed: str, known: str):
@@ -157,10 +180,9 @@ def _stats(con, typed: str, known: str):
 SELECT count(*) AS n,
        count(*) FILTER (WHERE ts_text IS NOT NULL AND ts_fast IS NULL) AS not_fast,
        count(*) FILTER (WHERE ts_text IS NOT NULL AND ts IS NULL) AS bad,
-       count(*) FILTER (WHERE {known} AND crm IS NOT NULL
-                        AND k.account_id IS NULL) AS unknown,
-       max(ts) FILTER (WHERE {known} AND k.account_id IS NOT NULL) AS latest
-FROM ({typed}) t LEFT JOIN keys k ON t.crm = k.crm_account_id""").fetchall()[0]
+       count(*) FILTER (WHERE {known} AND present AND key IS NULL) AS unknown,
+       max(ts) FILTER (WHERE {known} AND key IS NOT NULL) AS latest
+FROM ({typed})""").fetchall()[0]
 
 
 def _fallback(con, i, typed_fast: str, fmt, tz, f: _File) -> str | None:
@@ -177,10 +199,10 @@ def _fallback(con, i, typed_fast: str, fmt, tz, f: _File) -> str | None:
     return f"ts_fix_{i}"
 
 
-def _report_timestamps(con, f: _File, ts_sql, fix, fmt, tz, problems, login_names):
+def _report_timestamps(con, i, f: _File, ts_sql, fix, fmt, tz, problems, login_names):
     """The problems of the timestamps no rule reads, with the file's line numbers."""
     amb = f"regexp_matches(ts_text, {_s('^' + _AMBIGUOUS + '$')})" if fmt is None else "FALSE"
-    typed = _typed_sql(_base_sql(f, f.lines, ts_sql, login_names), fix, ", _line")
+    typed = _typed_sql(_base_sql(f, f.lines, f"ids_{i}", ts_sql, login_names), fix, ", _line")
     con.execute("SET preserve_insertion_order = true")
     try:
         rows = con.sql(f"""
@@ -272,7 +294,8 @@ def account_months_of_files(files, keys, *, tz="UTC", fmt=None, login_events=(),
                 dtype = con.sql(f"SELECT {_q(f.have['timestamp'])} FROM {f.rel} LIMIT 0"
                                 ).types[0]
                 ts_sql = _timestamp_sql(str(dtype), fmt, tz)
-                base = _base_sql(f, f.rel, ts_sql, logins)
+                con.execute(f"CREATE OR REPLACE TEMP TABLE ids_{i} AS {_ids_sql(f)}")
+                base = _base_sql(f, f.rel, f"ids_{i}", ts_sql, logins)
                 fix = None
                 st = _stats(con, _typed_sql(base, None), known)
                 if st[1]:  # texts DuckDB does not read as ISO: the pandas rule, once each
@@ -280,7 +303,7 @@ def account_months_of_files(files, keys, *, tz="UTC", fmt=None, login_events=(),
                     if fix is not None:
                         st = _stats(con, _typed_sql(base, fix), known)
                 if st[2]:
-                    _report_timestamps(con, f, ts_sql, fix, fmt, tz, problems, logins)
+                    _report_timestamps(con, i, f, ts_sql, fix, fmt, tz, problems, logins)
             except duckdb.Error as e:
                 if unreadable is None:
                     raise
@@ -297,8 +320,8 @@ def account_months_of_files(files, keys, *, tz="UTC", fmt=None, login_events=(),
             return None, n_rows, n_unknown
         if latest is not None:
             union = " UNION ALL ".join(
-                f"SELECT t.ts AS timestamp, t.user_id, k.account_id, t.event FROM events_{i} t"
-                f" JOIN keys k ON t.crm = k.crm_account_id" for i in good)
+                f"SELECT ts AS timestamp, user_id, key AS account_id, event FROM events_{i} "
+                "WHERE key IS NOT NULL" for i in good)
             as_of = (cut - pd.Timedelta(days=1)) if cut is not None else latest.normalize()
             usage = account_months(con.sql(union), as_of=as_of, con=con,
                                    login_event=logins or None,
