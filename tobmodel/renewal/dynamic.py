@@ -201,8 +201,9 @@ class DynamicHazardModel(ModelBase):
             keys.append("|".join([labels[0][u], *parts[::-1]]))
         return inv.ravel(), keys
 
-    def _matrix(self, df, t0=None, k=None) -> np.ndarray:
-        """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
+    def _design_columns(self, df, t0=None, k=None) -> list:
+        """The design columns of rows ``df`` (1-d arrays, views where possible); clocks
+        from ``t0``/``k`` when given."""
         t0 = df["tenure_at_month_start"].to_numpy(float) if t0 is None else t0
         k = df["month_index"].to_numpy(float) if k is None else k
         annual = _is(df["contract_term"], "annual")
@@ -213,10 +214,14 @@ class DynamicHazardModel(ModelBase):
                 cols.append(der[c])
             elif "=" in c:
                 name, level = c.split("=", 1)
-                cols.append(_is(df[name], level).astype(float))
+                cols.append(_is(df[name], level))
             else:
                 cols.append(df[c].to_numpy(dtype=float))
-        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+        return cols
+
+    def _matrix(self, df, t0=None, k=None) -> np.ndarray:
+        """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
+        return _fill(self._design_columns(df, t0, k), slice(0, len(df)))
 
     # -- fit -------------------------------------------------------------------------
     def fit(self, data, as_of=None) -> "DynamicHazardModel":
@@ -354,15 +359,67 @@ class DynamicHazardModel(ModelBase):
         first-year flag and the renewal months advance (see the module docstring).
         """
         self._check_fitted()
-        base, bc = self._eta_parts(current, X)
-        k0 = current["month_index"].to_numpy(float)
+        P = self._projector(current, n_months)
+        cols = None if X is not None else self._design_columns(current)
         out = np.empty((len(current), int(n_months)))
-        for j in range(int(n_months)):  # months ahead, vectorised over accounts
-            k = k0 + j
-            Xc = self._matrix_clocks(current, k - 1, k)
-            eta = self._calibrated(current, base + (Xc * bc).sum(axis=1))
-            out[:, j] = np.where(_at_risk(current, k), 1 / (1 + np.exp(-eta)), 0.0)
+        with _small_products():
+            for sl in _chunks(len(current)):
+                out[sl] = P.hazards(X[sl] if X is not None else _fill(cols, sl), sl)
         return out
+
+    def _projector(self, current: pd.DataFrame, n_months: int) -> "_Projector":
+        """The month-by-month projection of the rows ``current``, vectorised.
+
+        An accounts x months matrix: each account's linear predictor without the
+        clock terms is computed once; the clock terms (with the calibration and
+        the months at risk) depend only on the group, the over-promise flag and
+        the month, so they are computed once per distinct combination and spread
+        to the accounts: ``h = 1 / (1 + exp(-eta_account) * exp(-eta_clocks))``.
+        """
+        n_months = int(n_months)
+        inv, keys = self._group_index(current)
+        coefs = self._group_coefs(keys)
+        clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
+        W = np.zeros((len(self.columns_), len(coefs)))
+        for g, c in enumerate(coefs):
+            W[:, g] = c["coef"]
+        bc = W[clock].T.copy()                                   # groups x clocks
+        W[clock] = 0.0
+        annual_g = np.array([k.split("|")[0] == "annual" for k in keys], bool)
+        a, b = self._calibration_ab(annual_g)
+        # distinct (group, over-promised, month) combinations and their clock terms
+        k0 = current["month_index"].to_numpy(float)
+        over = current["sales_overpromised"].to_numpy(float)
+        kc, ku = pd.factorize(k0, sort=False)
+        oc, ou = pd.factorize(over, sort=False)
+        key = (inv.astype(np.int64) * max(len(ou), 1) + oc) * max(len(ku), 1) + kc
+        cinv, ckeys = pd.factorize(key, sort=False)
+        first = np.zeros(len(ckeys), np.int64)
+        first[cinv[::-1]] = np.arange(len(key))[::-1]           # a row of each combination
+        g = inv[first]
+        kk = k0[first][:, None] + np.arange(n_months)[None, :]   # combinations x months
+        shape = kk.shape
+        der = _clocks((kk - 1).ravel(), kk.ravel(), np.repeat(annual_g[g], n_months),
+                      np.repeat(over[first], n_months))
+        T = np.zeros(shape)
+        for j, c in enumerate(self.clock_columns_):
+            T += der[c].reshape(shape) * bc[g, j][:, None]
+        with np.errstate(over="ignore"):
+            V = np.exp(np.clip(-b[g][:, None] * T, -700, 700))
+        V[~(~annual_g[g][:, None] | (kk % 12 == 0))] = np.inf   # not at risk: hazard 0
+        return _Projector(coefs, W, np.array([c["intercept"] for c in coefs]), a, b, inv, cinv, V)
+
+    def _group_coefs(self, keys) -> list:
+        """Coefficients of each group key (an unseen group gets its decision type's)."""
+        known = list(self.coef_)
+        return [self.coef_.get(key) or self.coef_[_nearest(key, known)] for key in keys]
+
+    def _calibration_ab(self, annual: np.ndarray):
+        """Per entry of ``annual``: the calibration map ``(a, b)`` (identity if none)."""
+        cal = getattr(self, "calibration_", None) or {}
+        am, bm = cal.get("monthly", (0.0, 1.0))
+        aa, ba = cal.get("annual", (0.0, 1.0))
+        return np.where(annual, aa, am), np.where(annual, ba, bm)
 
     def _calibrated(self, df, eta):
         cal = getattr(self, "calibration_", None)
@@ -430,14 +487,24 @@ class DynamicHazardModel(ModelBase):
         n_next = np.ceil(s + to_next - 1e-6) - np.floor(s)
         n_next = np.clip(n_next, 1, 120).astype(np.int64)
         need = max(H, int(n_next.max()) if len(df) else 1)
-        X = self._matrix(df)
-        S = self.survival(df, need, X)
-        p_next = 1 - S[np.arange(len(df)), n_next - 1]
-        p_h = 1 - S[:, H - 1]
-        S0 = np.column_stack([1 - self._already_churned(df), S[:, :H]])
-        rmst = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+        cols = self._design_columns(df)
+        P = self._projector(df, need)
+        kept = 1 - self._already_churned(df)
+        names, contrib = self._contribution_maps(P, df)
+        M = np.empty((len(df), len(names)), np.float32)
+        p_next, p_h, rmst = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
+        with _small_products():
+            for sl in _chunks(len(df)):  # row chunks that stay in the cache
+                Xb = _fill(cols, sl)
+                S = np.cumprod(1 - P.hazards(Xb, sl), axis=1) * kept[sl, None]
+                p_next[sl] = 1 - S[np.arange(len(S)), n_next[sl] - 1]
+                p_h[sl] = 1 - S[:, H - 1]
+                S0 = np.column_stack([kept[sl], S[:, :H]])
+                rmst[sl] = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+                M[sl] = contrib(Xb, P.inv[sl])
         beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
-        reasons = self.reasons(df, X=X)
+        from .reasons import reason_texts
+        reasons = reason_texts(df, names, M)
         nan = np.where(active, 1.0, np.nan)
         nxt = df["next_renewal_date"]
         return pd.DataFrame({
@@ -456,20 +523,36 @@ class DynamicHazardModel(ModelBase):
         Returns ``(names, matrix n x names)``; positive pushes churn risk up.
         """
         self._check_fitted()
-        X = (self._matrix(df) if X is None else X) - self.center_
         inv, keys = self._group_index(df)
-        C = np.zeros_like(X)
-        known = list(self.coef_)
-        for i, key in enumerate(keys):  # a handful of groups
-            rows = inv == i
-            c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
-            C[rows] = X[rows] * np.asarray(c["coef"])
-        source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
-        names = list(dict.fromkeys(source))
-        M = np.zeros((len(df), len(names)), np.float32)
-        for j, s in enumerate(source):
-            M[:, names.index(s)] += C[:, j]
+        names, contrib = self._contribution_maps(_Groups(inv, self._group_coefs(keys)))
+        cols = None if X is not None else self._design_columns(df)
+        M = np.empty((len(df), len(names)), np.float32)
+        with _small_products():
+            for sl in _chunks(len(df)):
+                M[sl] = contrib(X[sl] if X is not None else _fill(cols, sl), inv[sl])
         return names, M
+
+    def _contribution_maps(self, groups, df=None):
+        """``(names, f)``: ``f(X, inv)`` gives the contributions of design rows ``X`` of
+        groups ``inv`` per source covariate ``names`` (one product per group); with
+        ``df``, only the covariates reasons can name (in ``df``, not ``no_history``)."""
+        source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
+        names = [n for n in dict.fromkeys(source)
+                 if df is None or (n in df and n != "no_history")]
+        S = np.zeros((len(source), len(names)))   # design column -> its source covariate
+        for j, c in enumerate(source):
+            if c in names:
+                S[j, names.index(c)] = 1.0
+        maps = [np.asarray(c["coef"])[:, None] * S for c in groups.coefs]
+        shift = [self.center_ @ m for m in maps]
+
+        def contrib(X, inv):
+            out = np.empty((len(X), len(names)), np.float32)
+            for g in np.unique(inv):  # a handful of groups
+                rows = inv == g
+                out[rows] = X[rows] @ maps[g] - shift[g]
+            return out
+        return names, contrib
 
     def reasons(self, df: pd.DataFrame, top: int = 3, X=None) -> np.ndarray:
         """The ``top`` covariates pushing each account's risk up, in words."""
@@ -477,6 +560,15 @@ class DynamicHazardModel(ModelBase):
         names, M = self.contributions(df, X)
         keep = [i for i, n in enumerate(names) if n in df and n != "no_history"]
         return reason_texts(df, [names[i] for i in keep], M[:, keep], top=top)
+
+    def check_schema(self, df, source: str = "data") -> None:
+        """The protocol's check; a categorical column whose categories are all known to the
+        model cannot hold an unknown value, so its rows need no look."""
+        from ..persist import check_schema
+        known = [f for f in self.features_ if f["dtype"] == "category" and f["name"] in df
+                 and isinstance(df[f["name"]].dtype, pd.CategoricalDtype)
+                 and {str(c) for c in df[f["name"]].cat.categories} <= set(f["categories"])]
+        check_schema(df, [f for f in self.features_ if f not in known], source=source)
 
     # -- persistence -----------------------------------------------------------------
     def to_document(self) -> dict:
@@ -613,6 +705,52 @@ def fit_logistic(Z: np.ndarray, y: np.ndarray, penalty: float = 1.0, max_iter: i
         if abs(f_old - f) <= tol * max(1.0, abs(f)):
             break
     return float(w[0]), w[1:]
+
+
+CHUNK_ROWS = 16_384  #: rows scored at a time (the matrices of a chunk stay in the cache)
+
+
+def _chunks(n: int) -> list:
+    size = CHUNK_ROWS
+    return [slice(a, min(n, a + size)) for a in range(0, n, size)] or [slice(0, 0)]
+
+
+def _small_products():
+    """One BLAS thread for the chunks' small matrix products: starting threads for each
+    costs more than it saves (half the CPU time of scoring 1M accounts)."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(1, user_api="blas")
+
+
+def _fill(cols: list, sl: slice) -> np.ndarray:
+    """Rows ``sl`` of the design columns as a float64 matrix (column-major: filled by column)."""
+    n = len(range(*sl.indices(len(cols[0])))) if cols else 0
+    X = np.empty((n, len(cols)), order="F")
+    for j, c in enumerate(cols):
+        X[:, j] = c[sl]
+    return X
+
+
+class _Groups:
+    """Per row its group (``inv``) and the coefficients of each group (``coefs``)."""
+
+    def __init__(self, inv, coefs):
+        self.inv, self.coefs = inv, coefs
+
+
+class _Projector(_Groups):
+    """Hazards of the projected months of design rows (see ``DynamicHazardModel._projector``)."""
+
+    def __init__(self, coefs, W, intercept, a, b, inv, cinv, V):
+        super().__init__(inv, coefs)
+        self.W, self.intercept, self.a, self.b, self.cinv, self.V = W, intercept, a, b, cinv, V
+
+    def hazards(self, X, sl) -> np.ndarray:
+        g = self.inv[sl]
+        base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
+        with np.errstate(over="ignore"):
+            u = np.exp(np.clip(-(self.a[g] + self.b[g] * base), -700, 700))
+        return 1 / (1 + u[:, None] * self.V[self.cinv[sl]])
 
 
 def _nearest(key: str, known: list) -> str:
