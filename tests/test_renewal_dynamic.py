@@ -306,3 +306,21 @@ def test_person_months_is_the_function_whatever_was_imported_first():
             "assert callable(person_months) and person_months.__name__ == 'person_months'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-1500:]
+
+
+def test_hardware_months_since_last_order_counts_from_the_latest_order_before_the_month():
+    """Was always 0 (the order date was shifted by the search offset twice)."""
+    sim = tobmodel.simulate("hardware", n_accounts=200, seed=5)
+    pm = person_months(sim)
+    c = sim.tables["contracts"]
+    rows = pm.sample(300, random_state=1)
+    for acc, start, since in rows[["account_id", "month_start", "months_since_last_order"]
+                                   ].itertuples(index=False):
+        orders = c.loc[(c["account_id"] == acc) & (c["start_date"] <= start), "start_date"]
+        last = orders.max()
+        months = (start.year - last.year) * 12 + start.month - last.month
+        assert since == pytest.approx(months + (start.day - last.day) / 31, abs=0.05)
+    assert pm["months_since_last_order"].max() >= 11
+    # the lapse deadline (last order + 12 months) falls in the event month
+    ev = pm[pm["churn"] == 1]
+    assert ev["months_since_last_order"].between(11, 12).all()
