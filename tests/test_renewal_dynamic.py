@@ -324,3 +324,36 @@ def test_hardware_months_since_last_order_counts_from_the_latest_order_before_th
     # the lapse deadline (last order + 12 months) falls in the event month
     ev = pm[pm["churn"] == 1]
     assert ev["months_since_last_order"].between(11, 12).all()
+
+
+def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
+    """Months since the last order advance while no order comes; each month an order comes
+    with the order hazard, the deadline month lapses with the churn hazard. The projection
+    equals that computed from explicit future rows; a nearer deadline means more risk."""
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=6)
+    m = DynamicHazardModel().fit(sim)
+    assert m.order_clock_ and "months_since_last_order" in m.clock_columns_
+    now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
+    n = 15
+    rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
+    j = np.tile(np.arange(n), len(now))
+    rows["month_index"] = rows["month_index"] + j
+    rows["tenure_at_month_start"] = rows["month_index"] - 1.0
+    rows["months_since_last_order"] = rows["months_since_last_order"] + j
+    h = m.predict_hazard(rows).reshape(len(now), n)
+    o = m.predict_hazard(rows, event="order").reshape(len(now), n)
+    A = np.cumprod(np.column_stack([np.ones(len(now)), ((1 - h) * (1 - o))[:, :-1]]), axis=1)
+    S = 1 - np.cumsum(A * h, axis=1)
+    got = np.cumprod(1 - m.project_hazards(now, n), axis=1)
+    assert np.abs(got - S).max() <= 1e-12
+    # the deadline month carries the risk: nothing lapses before it
+    since = now["months_since_last_order"].to_numpy()
+    before = np.arange(n)[None, :] < np.floor(11 - since)[:, None]
+    assert (1 - got)[before].max() < 0.02
+    # same account, a nearer deadline: more risk within 12 months
+    one = now.iloc[[0] * 12].reset_index(drop=True)
+    one["months_since_last_order"] = np.arange(12.0)
+    p = m.score(one, horizon_months=12)["p_churn_horizon"].to_numpy()
+    assert (np.diff(p) > 0).all()
+    loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
+    pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
