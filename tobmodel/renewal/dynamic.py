@@ -27,7 +27,9 @@ order comes, and a second logistic hazard on the same rows (``order_coef_``)
 gives the chance of an order each month (an order moves the deadline 12 months
 on). So P(lapse in month j) = A_j h_j with A_j = prod_{i<j} (1 - h_i)(1 - o_i):
 the churn hazard ``h`` is what happens in the deadline month, the order hazard
-``o`` whether the account gets there.
+``o`` whether the account gets there. An account that orders is counted as safe
+from then on: its next deadline lies at least 12 months ahead, so horizons up to
+12 months are exact in this respect and longer ones leave that second lapse out.
 
 Examples
 --------
