@@ -408,7 +408,7 @@ class DynamicHazardModel(ModelBase):
                 out[sl] = hazards(X[sl] if X is not None else _fill(cols, sl), sl)
         return out
 
-    def _hazards(self, current: pd.DataFrame, n_months: int):
+    def _hazards(self, current: pd.DataFrame, n_months: int, P=None):
         """``f(X, rows)``: projected churn hazards (rows x months) of design rows ``X``.
 
         Hardware: the months since the last order advance while no order comes;
@@ -417,7 +417,7 @@ class DynamicHazardModel(ModelBase):
         the churn hazard ``h``. P(lapse in month j) = A_j h_j with
         A_j = prod_{i<j} (1 - h_i)(1 - o_i); returned as hazards given survival.
         """
-        P = self._projector(current, n_months)
+        P = self._projector(current, n_months) if P is None else P
         if not getattr(self, "order_coef_", None):
             return P.hazards
         O = self._projector(current, n_months, event="order")
@@ -560,7 +560,7 @@ class DynamicHazardModel(ModelBase):
         need = max(H, int(n_next.max()) if len(df) else 1)
         cols = self._design_columns(df)
         P = self._projector(df, need)
-        hazards = self._hazards(df, need)
+        hazards = self._hazards(df, need, P)
         kept = 1 - self._already_churned(df)
         names, contrib = self._contribution_maps(P, df)
         M = np.empty((len(df), len(names)), np.float32)
