@@ -96,7 +96,11 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
         for batch in batches:
             rows = batch["_row"].to_numpy(np.int64)
             chunk = batch[input_columns].reset_index(drop=True)
+            before = dict(job.not_scored)
             scores, rejects = job.process(chunk, 0)
+            # churned accounts / closed leads: one marker row each, counted as not scored
+            skipped = {k: v - before.get(k, 0) for k, v in job.not_scored.items()
+                       if v > before.get(k, 0)}
             scores = scores.assign(_kind="score")
             if len(rejects):
                 rejects = rejects.assign(
@@ -106,7 +110,10 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
             else:
                 rejects = rejects.drop(columns=[spec.id_column]).assign(
                     reject_id=pd.Series(dtype=object), _kind=pd.Series(dtype=object))
-            out = pd.concat([scores, rejects], ignore_index=True)
+            out = pd.concat([scores, rejects, pd.DataFrame({
+                "reason": np.repeat(np.array(list(skipped), dtype=object),
+                                    list(skipped.values())).astype(object),
+                "_kind": "not_scored"})], ignore_index=True)
             for c, k in union.items():
                 if c not in out:
                     out[c] = None
@@ -259,6 +266,9 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     rj = counts.loc[counts["_kind"] == "reject"]
     summary.read, summary.scored, summary.rejected = total, int(sc["count"].sum()), int(
         rj["count"].sum())
+    ns = counts.loc[counts["_kind"] == "not_scored"]
+    summary.not_scored = {str(k): int(v) for k, v in
+                          ns.groupby("reason")["count"].sum().items()}
     label = rj["reason"].where(rj["field"].isna(), rj["reason"] + ": " + rj["field"])
     summary.rejects_by_reason = {str(k): int(v) for k, v in
                                  rj["count"].groupby(label.to_numpy()).sum().items()}
@@ -266,9 +276,11 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     order = ("high", "medium", "low") if spec.kind == "churn" else sorted(g.index)
     summary.groups = {k: int(g[k]) for k in order if k in g.index and g[k]}
     summary.seconds = time.perf_counter() - started
-    if summary.read != summary.scored + summary.rejected:  # pragma: no cover - invariant
+    skipped = sum(summary.not_scored.values())
+    if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke on Spark: read {summary.read} != scored "
-                           f"{summary.scored} + rejected {summary.rejected}")
+                           f"{summary.scored} + not scored {skipped} + rejected "
+                           f"{summary.rejected}")
     return summary
 
 
