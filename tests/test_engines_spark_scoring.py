@@ -44,7 +44,11 @@ def test_spark_scores_and_rejects_match_the_single_machine_job(spark, fitted, tm
                              partitions=3)
     got = pd.read_parquet(tmp_path / "scores.parquet")
     got_rej = pd.read_parquet(tmp_path / "scores.rejects.parquet")
-    assert summary.read == len(f) == summary.scored + summary.rejected
+    # churned accounts are counted as not scored, as on a single machine, never rejects
+    assert summary.not_scored == want.attrs["summary"]["not_scored"]
+    assert summary.not_scored["churned"] == int((~f["active"]).sum()) > 0
+    assert summary.read == len(f) == (summary.scored + summary.not_scored["churned"]
+                                      + summary.rejected)
     assert (summary.scored, summary.rejected) == (len(want), len(want_rej))
     assert summary.rejects_by_reason == want.attrs["summary"]["rejects_by_reason"]
     assert summary.groups == want.attrs["summary"]["groups"]

@@ -54,6 +54,7 @@ TICKET_COLUMNS = ("account_id", "created_at", "solved_at")
 USAGE_FEATURES = ("logins_trend", "key_feature_adoption_3m", "active_seat_share_3m",
                   "unresolved_share_6m", "bot_escalations_6m", "unresolved_tickets_6m")
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_UNQUOTABLE = re.compile(r"['\\\x00-\x1f]")
 
 
 def _as_of(as_of) -> tuple[pd.Timestamp, str, str]:
@@ -71,6 +72,24 @@ def _literal(text: str, what: str) -> str:
     if not _NAME.match(text):
         raise EngineError(f"{what} {text!r}: use letters, digits and _ only")
     return text
+
+
+def _event_test(names, what: str, default: str) -> str:
+    """SQL condition on ``event``: one name, any of a list of names, or ``default`` (None).
+
+    Names in a list may be any text without quotes, backslashes or control
+    characters (``Signed In``, ``$identify``): they are SQL string literals.
+    """
+    if names is None:
+        return default
+    if isinstance(names, str):
+        return f"event = '{_literal(names, what)}'"
+    names = [str(n) for n in names]
+    bad = [n for n in names if not n or _UNQUOTABLE.search(n)]
+    if bad or not names:
+        raise EngineError(f"{what} {bad[0] if bad else names!r}: event names without quotes, "
+                          "backslashes or control characters, at least one")
+    return "event IN (" + ", ".join(f"'{n}'" for n in names) + ")"
 
 
 def _columns(engine, con, name, source) -> list[str]:
@@ -100,7 +119,8 @@ def account_months_sql(as_of, *, login_event="login", key_event="key_feature",
                        kinds=()) -> str:
     """The SQL of :func:`account_months` (reads the table ``events``)."""
     _, _, end = _as_of(as_of)
-    login, key = _literal(login_event, "login_event"), _literal(key_event, "key_event")
+    login = _event_test(login_event, "login_event", "TRUE")
+    key = _event_test(key_event, "key_event", "FALSE")
     kinds = [_literal(k, "event kind") for k in kinds]
     per_user_kinds = "".join(
         f",\n         SUM(CASE WHEN event = '{k}' THEN 1 ELSE 0 END) AS n_{k}" for k in kinds)
@@ -112,8 +132,8 @@ WITH user_months AS (
   SELECT account_id, user_id,
          CAST(date_trunc('month', timestamp) AS DATE) AS month,
          COUNT(*) AS n_events,
-         SUM(CASE WHEN event = '{login}' THEN 1 ELSE 0 END) AS n_logins,
-         MAX(CASE WHEN event = '{key}' THEN 1 ELSE 0 END) AS used_key{per_user_kinds}
+         SUM(CASE WHEN {login} THEN 1 ELSE 0 END) AS n_logins,
+         MAX(CASE WHEN {key} THEN 1 ELSE 0 END) AS used_key{per_user_kinds}
   FROM events
   WHERE timestamp < TIMESTAMP '{end}' AND account_id IS NOT NULL AND user_id IS NOT NULL
   GROUP BY account_id, user_id, CAST(date_trunc('month', timestamp) AS DATE)
@@ -147,8 +167,12 @@ def account_months(events, *, as_of, engine: str = "duckdb", con=None,
         folder), or the active / a new local Spark session.
     memory_limit : str
         DuckDB's cap when ``con`` is not given (``'2GB'``).
-    login_event, key_event : str
-        Event names counted as ``logins`` and as the key feature.
+    login_event, key_event : str, sequence of str or None
+        The event name (or any of the names) counted as ``logins`` and as
+        the key feature. ``login_event=None``: every event is a login (an
+        export of sign-ins only); ``key_event=None``: no key feature (adoption
+        0). Names are compared as written: fold their case in ``events``
+        and here alike (:mod:`tobmodel.mapping.events` does).
     kinds : sequence of str
         Also count these events, as ``events_<kind>`` columns.
 

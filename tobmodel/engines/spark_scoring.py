@@ -220,8 +220,17 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
                 yield frame(_empty_scores(spec), dup_rejects, rows)
             else:
                 kept_rows = rows
+            before = dict(job.not_scored)
             scores, rejects = job.process(chunk.reset_index(drop=True), 0)
             yield frame(scores, rejects, kept_rows)
+            # churned accounts / closed leads: one marker row each, counted as not scored
+            skipped = {k: v - before.get(k, 0) for k, v in job.not_scored.items()
+                       if v > before.get(k, 0)}
+            if skipped:
+                yield _typed_union(pd.DataFrame({
+                    "reason": np.repeat(np.array(list(skipped), dtype=object),
+                                        list(skipped.values())).astype(object),
+                    "_kind": "not_scored"}), union)
         text = _profile_text(job.profile)
         if text is not None:  # one row: this partition's counts in the training bins
             yield _typed_union(pd.DataFrame({"_kind": ["profile"], "value": [text]}), union)
@@ -417,15 +426,23 @@ def _count(summary: ExportSummary, counts: pd.DataFrame, total: int, group: str)
     rj = counts.loc[counts["_kind"] == "reject"]
     summary.read, summary.scored, summary.rejected = total, int(sc["count"].sum()), int(
         rj["count"].sum())
+    ns = counts.loc[counts["_kind"] == "not_scored"]
+    summary.not_scored = {str(k): int(v) for k, v in
+                          ns.groupby("reason")["count"].sum().items()}
     label = rj["reason"].where(rj["field"].isna(), rj["reason"] + ": " + rj["field"])
     summary.rejects_by_reason = {str(k): int(v) for k, v in
                                  rj["count"].groupby(label.to_numpy()).sum().items()}
     g = sc.groupby(group)["count"].sum()
     order = ("high", "medium", "low") if summary.kind == "churn" else sorted(g.index)
     summary.groups = {k: int(g[k]) for k in order if k in g.index and g[k]}
-    if summary.read != summary.scored + summary.rejected:  # pragma: no cover - invariant
+    ns = counts.loc[counts["_kind"] == "not_scored"]
+    summary.not_scored = {str(k): int(v) for k, v in
+                          ns.groupby("reason")["count"].sum().items()}
+    skipped = sum(summary.not_scored.values())
+    if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke on Spark: read {summary.read} != scored "
-                           f"{summary.scored} + rejected {summary.rejected}")
+                           f"{summary.scored} + not scored {skipped} + rejected "
+                           f"{summary.rejected}")
 
 
 class _Target:

@@ -1,7 +1,8 @@
 """Where scores go: CSV, Parquet, SQLite, PostgreSQL (or memory), each written safely.
 
 Files are streamed into a temporary file beside the target and renamed over
-it only when the whole run succeeded: a crash, ``kill -9`` or Ctrl-C leaves
+it only when the whole run succeeded; score files are sorted by risk on the
+way (highest risk / best lead first, ties by id: :mod:`.order`): a crash, ``kill -9`` or Ctrl-C leaves
 the previous file byte for byte (a stray ``.<name>.*.tmp`` may remain after a
 hard kill). Rejected rows go to ``<stem>.rejects.csv`` beside the output.
 
@@ -95,7 +96,9 @@ class FileDestination:
 
     The file keeps the mode of the one it replaces (new files: ``0666 & ~umask``);
     whatever fails (a full disk included) the temporary files are removed and
-    the error names the file.
+    the error names the file. Scores are spooled to a temporary Parquet file
+    and written sorted by risk at commit (:func:`.order.sorted_batches`);
+    rejects keep the input order.
     """
 
     def __init__(self, path, spec: ExportSpec):
@@ -133,15 +136,12 @@ class FileDestination:
         self.previous_scored = previous_rows(self.path, self.format)
         try:
             self._files["rejects"] = self._open_tmp(self.rejects_path)
-            self._files["scores"] = self._open_tmp(self.path)
+            self._files["spool"] = self._open_tmp(self.path)  # unsorted scores, Parquet
             self._write_csv_header("rejects", self.spec.rejects_columns)
-            if self.format == "csv":
-                self._write_csv_header("scores", self.spec.columns)
-            else:
-                import pyarrow.parquet as pq
-                self._schema = _arrow_schema(self.spec.columns)
-                self._parquet = pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                                 compression="zstd")
+            import pyarrow.parquet as pq
+            self._schema = _arrow_schema(self.spec.columns)
+            self._parquet = pq.ParquetWriter(self._files["spool"][0], self._schema,
+                                             compression="snappy")
         except BaseException:
             self.abort()
             raise
@@ -162,9 +162,6 @@ class FileDestination:
         self._write_bytes(which, buf.getvalue().encode())
 
     def write(self, scores: pd.DataFrame) -> None:
-        if self.format == "csv":
-            self._write_csv("scores", scores)
-            return
         table = _arrow_table(scores, self._schema)
         self._wait()
         # encoding + compression run in a thread (pyarrow releases the GIL) while the
@@ -200,6 +197,9 @@ class FileDestination:
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
+            self._files["spool"][0].close()
+            self._files["scores"] = self._open_tmp(self.path)
+            self._write_sorted()
             for which in ("rejects", "scores"):
                 f, _ = self._files[which]
                 f.flush()
@@ -209,7 +209,30 @@ class FileDestination:
             raise _write_error(self.path, e) from None
         for which, path in (("rejects", self.rejects_path), ("scores", self.path)):
             os.replace(self._files[which][1], path)
+        self._files.pop("spool")[1].unlink(missing_ok=True)
         self._files = {}
+
+    def _write_sorted(self) -> None:
+        """The spooled scores, highest risk first, into the final temporary file."""
+        import duckdb
+
+        from .order import sorted_batches
+        batches = sorted_batches(self._files["spool"][1], self.spec,
+                                 temp_directory=self.path.parent / f".{self.path.name}.sort")
+        try:
+            if self.format == "csv":
+                self._write_csv_header("scores", self.spec.columns)
+                for t in batches:
+                    self._write_csv("scores", t.to_pandas(date_as_object=False))
+                return
+            import pyarrow.parquet as pq
+            with pq.ParquetWriter(self._files["scores"][0], self._schema,
+                                  compression="zstd") as w:
+                for t in batches:
+                    w.write_table(t.cast(self._schema))
+        except duckdb.Error as e:
+            raise _write_error(self.path, OSError(f"sorting the scores: {_driver_message(e)}")
+                               ) from None
 
     def abort(self) -> None:
         """Remove the temporary files; closing them may fail (full disk): unlink first."""

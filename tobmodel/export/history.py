@@ -12,7 +12,9 @@ For churn scores (lead scores alike, with ``lead_`` names):
 ``churn_score_rejects``
     Rows not scored, with the reason, keyed by (as_of, model_id).
 ``score_runs``
-    One row per run: counts read / scored / rejected and when it finished.
+    One row per run: counts read / scored / rejected and when it finished
+    (``rows_read - rows_scored - rows_rejected`` were not scored: churned
+    accounts / closed leads, out of scope and never rejects).
 
 All writes of one run happen in one transaction (see
 :class:`tobmodel.export.destinations.SQLDestination`).

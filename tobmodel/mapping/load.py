@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .contracts import contract_outcomes, end_from_term, term_level
+from .events import account_months_of_export
 from .parse import (Column, DataProblems, Problem, parse_bools, parse_dates, parse_ids,
                     parse_labels, parse_numbers, parse_timestamps, text)
 from .spec import FEATURE_COST, FRACTION_FIELDS, TABLE_COST, Mapping, load_mappings
@@ -240,13 +241,13 @@ class _Reader:
         self.rows[source] = len(out)
         return out
 
-    def unreadable(self, name, e):
+    def unreadable(self, name, e, utf8=False):
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         self.problems.append(Problem(
             name, None, f"cannot be read ({first})",
             fix="export it again as UTF-8 CSV with a header row (or Parquet)"
-            if isinstance(e, UnicodeDecodeError) else "check that the file is a complete "
-            "CSV or Parquet export"))
+            if utf8 or isinstance(e, UnicodeDecodeError) else "check that the file is a "
+            "complete CSV or Parquet export"))
 
     def _missing_column(self, name, source, f, col, head, severity):
         near = [h for h in head if h.strip().lower() == str(col).strip().lower()
@@ -317,7 +318,7 @@ def read_export(root, mappings, as_of=None, strict: bool = False) -> ExportData:
     cut = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1) if as_of is not None else None
     events = None
     if "events" in m.sources:
-        events = _events(rd, m, problems, tz, acc, cut)
+        events = account_months_of_export(rd, m, problems, tz, acc, cut)
     tickets = _tickets(raw, m, problems, tz, acc)
     usage_src = _usage_table(raw.get("usage"), m, problems, tz)
     leads = _leads(raw.get("leads"), m, problems, tz)
