@@ -98,10 +98,12 @@ def test_score_writes_one_row_per_active_account(workspace, tmp_path, capsys):
                 "risk_tier", "reasons"):
         assert col in scores.columns
     assert sorted(scores["account_id"]) == sorted(feats.loc[feats["active"], "account_id"])
-    assert set(rejects["reason"]) == {"inactive account"}  # churned accounts, with the reason
-    assert len(scores) + len(rejects) == len(feats)
+    # churned accounts in a features file are counted as not scored, never as rejects
+    churned = int((~feats["active"]).sum())
+    assert churned > 0 and len(rejects) == 0
+    assert len(scores) + churned == len(feats)
     assert (scores["horizon_months"] == 6).all() and (scores["model_name"] == "cox").all()
-    assert f"scored {len(scores):,}, rejected {len(rejects):,} (written to " in out
+    assert f"scored {len(scores):,}, not scored (churned {churned:,}); rejected 0 (written " in out
 
 
 def test_score_from_a_folder_of_tables_matches_the_features_file(workspace, tmp_path, capsys):
@@ -154,7 +156,8 @@ def test_lead_model_fit_and_score(workspace, tmp_path, capsys):
     scores = pd.read_parquet(tmp_path / "lead_scores.parquet")
     rejects = pd.read_csv(tmp_path / "lead_scores.rejects.csv")
     assert sorted(scores["lead_id"]) == sorted(leads.loc[leads["status"] == "open", "lead_id"])
-    assert set(rejects["reason"]) == {"lead not open"}
+    assert len(rejects) == 0  # closed leads: not scored, counted in the summary
+    assert f"not scored (closed {int((leads['status'] != 'open').sum()):,}); rejected 0" in out
     # higher score = better lead, and grade A holds the best leads
     assert scores.groupby("grade")["p_convert"].mean().is_monotonic_decreasing
     rc, out, err = run(capsys, "evaluate", "--model", tmp_path / "lead.json",

@@ -183,11 +183,13 @@ def test_a_failed_run_changes_nothing_in_the_database(db_url, churn_model, make_
 def test_lead_scores_go_to_their_own_tables(db_url, lead_model):
     leads = pd.DataFrame({"lead_id": range(1, 11), "intent": ["high", "low"] * 5,
                           "employees": 5, "status": ["open"] * 9 + ["lost"]})
+    leads.loc[4, "intent"] = "urgent"  # a category the model never saw: a reject
     s = export_scores(lead_model, leads, db_url)
-    assert (s.scored, s.rejected) == (9, 1)
-    assert _count(db_url, "lead_scores") == 9 == _count(db_url, "lead_score_history")
+    assert (s.scored, s.rejected, s.not_scored) == (8, 1, {"closed": 1})
+    assert _count(db_url, "lead_scores") == 8 == _count(db_url, "lead_score_history")
+    # the closed lead is counted as not scored, never written to the rejects table
     assert _read(db_url, "SELECT reason FROM lead_score_rejects")["reason"].tolist() == [
-        "lead not open"]
+        "unknown category"]
 
 
 def test_input_streams_from_a_database_table(db_url, churn_model, make_features):

@@ -43,7 +43,10 @@ def test_the_scorer_never_sees_more_than_chunksize_rows(tmp_path, churn_model, m
     assert max(model.sizes) <= 300 and sum(model.sizes) == 2500 == s.scored
     assert len(model.sizes) == 9  # ceil(2500 / 300): streamed, not read whole
     back = pd.read_parquet(tmp_path / "out.parquet")
-    assert back["account_id"].tolist() == list(range(1, 2501))  # input order kept
+    # every row once, written highest risk first (ties by id), whatever the chunks
+    assert sorted(back["account_id"]) == list(range(1, 2501))
+    assert back.sort_values(["p_churn_horizon", "account_id"], ascending=[False, True],
+                            kind="stable")["account_id"].tolist() == back["account_id"].tolist()
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(capfd, churn_model, make_features,

@@ -344,6 +344,7 @@ def test_hubspot_exports(tmp_path, monkeypatch, capsys):
                           events=False)
     assert sorted(p.name for p in d.glob("hubspot-*.csv")) == [
         "hubspot-crm-exports-all-companies-2025-12-31.csv",
+        "hubspot-crm-exports-all-contacts-2025-12-31.csv",
         "hubspot-crm-exports-all-deals-2025-12-31.csv"]
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "--input", str(d)]) == 0

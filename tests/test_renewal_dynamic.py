@@ -97,6 +97,51 @@ def test_projection_holds_behaviour_and_advances_the_clocks(saas, fitted):
     assert (H[~annual] > 0).all()
 
 
+def _row_by_row_scores(model, now, H):
+    """The scores from explicit future person-month rows (behaviour held, clocks advanced)
+    hazard by hazard through ``predict_hazard``: the reference for the vectorised path."""
+    n = 24
+    rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
+    rows["month_index"] = rows["month_index"] + np.tile(np.arange(n), len(now))
+    rows["tenure_at_month_start"] = rows["month_index"] - 1.0
+    h = model.predict_hazard(rows, months_ahead=np.tile(np.arange(n), len(now))
+                             ).reshape(len(now), n)
+    kept = 1 - model._already_churned(now)
+    S = np.cumprod(1 - h, axis=1) * kept[:, None]
+    s = now["tenure_months"].to_numpy()
+    n_next = np.clip(np.ceil(s + now["months_to_next_renewal"].to_numpy() - 1e-6)
+                     - np.floor(s), 1, 120).astype(int)
+    S0 = np.column_stack([kept, S[:, :H]])
+    return h, {"p_churn_next_renewal": 1 - S[np.arange(len(now)), n_next - 1],
+               "p_churn_horizon": 1 - S[:, H - 1],
+               "expected_remaining_months": ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)}
+
+
+def test_vectorised_scores_equal_the_row_by_row_projection(saas, fitted, monkeypatch):
+    """Accounts x months matrix, clock terms per distinct combination, row chunks: the
+    scores equal hazard-by-hazard ones within 1e-12, with a calibration map and the
+    platform's already-churned shares too; reasons do not depend on the chunking."""
+    from tobmodel.renewal import dynamic
+    now = current_month(saas).sample(300, random_state=0).reset_index(drop=True)
+    model = DynamicHazardModel.from_document(fitted.to_document())
+    model.calibration_ = {"annual": (0.4, 0.8, 0.0), "monthly": (-0.3, 1.2, 0.05)}
+    model.recalibrate_months = 12  # the months-ahead term is held beyond month 12
+    model.inactive_run_churn_ = {1: 0.2, 2: 0.45}
+    now.loc[:40, "inactive_months"] = 1.0
+    now.loc[41:60, "inactive_months"] = 2.0
+    for m in (fitted, model):
+        h, ref = _row_by_row_scores(m, now, 12)
+        assert np.abs(m.project_hazards(now, 24) - h).max() <= 1e-12
+        got = m.score(now, horizon_months=12)
+        for col, want in ref.items():
+            assert np.abs(got[col].to_numpy() - want).max() <= 1e-12, col
+        monkeypatch.setattr(dynamic, "CHUNK_ROWS", 7)
+        small = m.score(now, horizon_months=12)
+        monkeypatch.undo()
+        pd.testing.assert_frame_equal(small, got, rtol=0, atol=1e-12)
+    assert (model.score(now)["p_churn_horizon"] != fitted.score(now)["p_churn_horizon"]).all()
+
+
 def test_scores_follow_the_protocol_and_rise_when_usage_collapses(saas, fitted):
     now = current_month(saas)
     s = fitted.score(now)
@@ -201,7 +246,7 @@ def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
     squeezed = DynamicHazardModel(C=1e-3, groups=()).fit(sim, as_of=cutoff)
     fixed = DynamicHazardModel(C=1e-3, groups=(), recalibrate_months=12).fit(sim, as_of=cutoff)
     assert set(fixed.calibration_) == {"annual", "monthly"}
-    assert all(b > 1.5 for _, b in fixed.calibration_.values())   # the spread is widened
+    assert all(b > 1.5 for _, b, _ in fixed.calibration_.values())   # the spread is widened
     h = split.horizon_time(12)
     top = {}
     for name, m in (("squeezed", squeezed), ("fixed", fixed)):
@@ -263,3 +308,54 @@ def test_person_months_is_the_function_whatever_was_imported_first():
             "assert callable(person_months) and person_months.__name__ == 'person_months'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-1500:]
+
+
+def test_hardware_months_since_last_order_counts_from_the_latest_order_before_the_month():
+    """Was always 0 (the order date was shifted by the search offset twice)."""
+    sim = tobmodel.simulate("hardware", n_accounts=200, seed=5)
+    pm = person_months(sim)
+    c = sim.tables["contracts"]
+    rows = pm.sample(300, random_state=1)
+    for acc, start, since in rows[["account_id", "month_start", "months_since_last_order"]
+                                   ].itertuples(index=False):
+        orders = c.loc[(c["account_id"] == acc) & (c["start_date"] <= start), "start_date"]
+        last = orders.max()
+        months = (start.year - last.year) * 12 + start.month - last.month
+        assert since == pytest.approx(months + (start.day - last.day) / 31, abs=0.05)
+    assert pm["months_since_last_order"].max() >= 11
+    # the lapse deadline (last order + 12 months) falls in the event month
+    ev = pm[pm["churn"] == 1]
+    assert ev["months_since_last_order"].between(11, 12).all()
+
+
+def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
+    """Months since the last order advance while no order comes; each month an order comes
+    with the order hazard, the deadline month lapses with the churn hazard. The projection
+    equals that computed from explicit future rows; a nearer deadline means more risk."""
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=6)
+    m = DynamicHazardModel().fit(sim)
+    assert m.order_clock_ and "months_since_last_order" in m.clock_columns_
+    now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
+    n = 15
+    rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
+    j = np.tile(np.arange(n), len(now))
+    rows["month_index"] = rows["month_index"] + j
+    rows["tenure_at_month_start"] = rows["month_index"] - 1.0
+    rows["months_since_last_order"] = rows["months_since_last_order"] + j
+    h = m.predict_hazard(rows).reshape(len(now), n)
+    o = m.predict_hazard(rows, event="order").reshape(len(now), n)
+    A = np.cumprod(np.column_stack([np.ones(len(now)), ((1 - h) * (1 - o))[:, :-1]]), axis=1)
+    S = 1 - np.cumsum(A * h, axis=1)
+    got = np.cumprod(1 - m.project_hazards(now, n), axis=1)
+    assert np.abs(got - S).max() <= 1e-12
+    # the deadline month carries the risk: nothing lapses before it
+    since = now["months_since_last_order"].to_numpy()
+    before = np.arange(n)[None, :] < np.floor(11 - since)[:, None]
+    assert (1 - got)[before].max() < 0.02
+    # same account, a nearer deadline: more risk within 12 months
+    one = now.iloc[[0] * 12].reset_index(drop=True)
+    one["months_since_last_order"] = np.arange(12.0)
+    p = m.score(one, horizon_months=12)["p_churn_horizon"].to_numpy()
+    assert (np.diff(p) > 0).all()
+    loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
+    pd.testing.assert_frame_equal(loaded.score(now), m.score(now))

@@ -46,3 +46,28 @@ def test_default_outputs_are_relative_to_the_working_directory(tmp_path):
     url, samples = r.stdout.split()
     assert url == f"sqlite:///{tmp_path.resolve() / 'data' / 'exports' / 'tobmodel.sqlite'}"
     assert Path(samples) == root / "data"  # the shipped samples stay where they are
+
+
+def test_a_features_file_counts_churned_accounts_like_a_folder(tmp_path, capsys):
+    """The same accounts from a folder of tables and from a precomputed features file:
+    the same scores and the same summary; churned rows are not scored, never rejects."""
+    data = tobmodel.simulate("saas", n_accounts=300, seed=12).to_parquet(tmp_path / "data")
+    from tobmodel.export.jobs import read_renewal_features
+    feats = read_renewal_features(str(data))
+    feats.to_parquet(tmp_path / "features.parquet")
+    feats.to_csv(tmp_path / "features.csv", index=False)
+    assert main(["fit", "--data", str(data), "--covariates", "tier,log_seats",
+                 "--output", str(tmp_path / "cox.json")]) == 0
+    capsys.readouterr()
+    churned = int((~feats["active"]).sum())
+    assert churned > 0
+    lines = {}
+    for name, source in (("folder", data), ("parquet", tmp_path / "features.parquet"),
+                         ("csv", tmp_path / "features.csv")):
+        assert main(["score", "--model", str(tmp_path / "cox.json"), "--input", str(source),
+                     "--output", str(tmp_path / f"{name}.csv")]) == 0
+        lines[name] = capsys.readouterr().out.splitlines()[-1].split(" (written to")[0]
+        assert len(pd.read_csv(tmp_path / f"{name}.rejects.csv")) == 0
+    assert set(lines.values()) == {
+        f"scored {len(feats) - churned:,}, not scored (churned {churned:,}); rejected 0"}
+    assert (tmp_path / "folder.csv").read_bytes() == (tmp_path / "parquet.csv").read_bytes()

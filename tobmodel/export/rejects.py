@@ -9,10 +9,8 @@ reason                        when
 ``missing id``                the id column is empty
 ``id is not an integer``      the id cannot be read as a whole number
 ``duplicate id``              the id was already seen in this run (first kept)
-``inactive account``          ``active`` is false or ``churned`` is 1 (churn only)
 ``features built at another   the row's ``as_of`` is not the run's (churn only)
 as_of``
-``lead not open``             ``status`` is not ``open`` (leads only)
 ``missing value``             a model feature is empty (``field`` names it)
 ``not a number``              a numeric feature holds text
 ``not a finite number``       a numeric feature is infinite
@@ -22,6 +20,11 @@ as_of``
 ``tenure <= 0``               ``tenure_months`` is zero or negative (churn only)
 ``no score from model``       the model returned no probability for the row
 ============================  ===================================================
+
+Rows out of scope are no rejects: a churned account (``active`` false or
+``churned`` 1) and a closed lead (``status`` other than ``open``) are *not
+scored* (``RowCheck.not_scored`` names why: ``churned`` / ``closed``), checked
+first, as a folder of tables leaves them out before any check.
 
 Examples
 --------
@@ -89,6 +92,7 @@ class RowCheck:
     raw_id: pd.Series | None = None  # the id column as read, for the rejects' text
     ids: np.ndarray | None = None     # the ids as integers (-1 where not an integer)
     id_ok: np.ndarray | None = None   # the id is an integer
+    not_scored: np.ndarray | None = None  # 'churned' / 'closed' where out of scope, else None
 
     @property
     def id_text(self) -> np.ndarray:
@@ -107,14 +111,33 @@ class RowCheck:
     def __post_init__(self):
         # kept beside ``reason``: pd.isna over an object array per check was a profile's top
         self._rejected = ~pd.isna(self.reason)
+        self._skipped = np.zeros(len(self.reason), bool)
+        if self.not_scored is None:
+            self.not_scored = np.full(len(self.reason), None, object)
 
     @property
     def ok(self) -> np.ndarray:
-        return ~self._rejected
+        """Fit to score: neither rejected nor out of scope."""
+        return ~(self._rejected | self._skipped)
+
+    @property
+    def rejected(self) -> np.ndarray:
+        return self._rejected.copy()
+
+    @property
+    def skipped(self) -> np.ndarray:
+        """Out of scope (churned account, closed lead): not scored and not rejected."""
+        return self._skipped.copy()
+
+    def skip(self, out, why: str) -> None:
+        """Count rows in ``out`` (not yet decided) as not scored because ``why``."""
+        new = np.asarray(out, bool) & self.ok
+        self._skipped |= new
+        self.not_scored[new] = why
 
     def reject(self, bad, reason: str, field=None, value=None) -> None:
         """Record ``reason`` for rows in ``bad`` that have no reason yet."""
-        new = np.asarray(bad, bool) & ~self._rejected
+        new = np.asarray(bad, bool) & self.ok
         if not new.any():
             return
         self._rejected |= new
@@ -141,14 +164,15 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     seen : SeenIds
         Ids taken by earlier chunks; updated with this chunk's.
     scope : {'churn', 'lead'}, optional
-        Adds the out-of-scope checks (inactive account / lead not open) and,
-        for churn, ``tenure <= 0``.
+        Adds the scope (churned accounts / closed leads are not scored, first,
+        and never rejected) and, for churn, ``tenure <= 0``.
     as_of : Timestamp, optional
         The run's date: churn rows whose ``as_of`` column differs are rejected.
     """
     n = len(chunk)
     rc = RowCheck(chunk.copy(deep=False), np.full(n, None, object), np.full(n, None, object),
                   np.full(n, None, object))
+    _check_scope(rc, chunk, scope)
     raw_id = chunk[id_column]
     rc.reject(raw_id.isna().to_numpy(), "missing id", id_column)
     parsed_id = parse_id(raw_id)  # exact: ids beyond 2**53 must not pass through a float
@@ -159,7 +183,6 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     rc.reject(dup, "duplicate id", id_column, ids)
     seen.add(ids[rc.ok])
     rc.frame[id_column] = ids
-    _check_scope(rc, chunk, scope)
     if scope == "churn" and as_of is not None and "as_of" in chunk:
         built = as_datetime(chunk["as_of"])
         rc.reject((built != as_of).to_numpy(), "features built at another as_of", "as_of",
@@ -181,17 +204,16 @@ _TIMING = ("tenure_months", "months_to_next_renewal")
 
 
 def _check_scope(rc, chunk, scope):
+    """Churned accounts and closed leads: not scored (counted), never rejected."""
     if scope == "churn":
         if "active" in chunk:
-            inactive = ~parse_bool(chunk["active"]).values.fillna(True).to_numpy(bool)
-            rc.reject(inactive, "inactive account", "active", chunk["active"])
+            rc.skip(~parse_bool(chunk["active"]).values.fillna(True).to_numpy(bool), "churned")
         if "churned" in chunk:
             gone = pd.to_numeric(chunk["churned"], errors="coerce").fillna(0).to_numpy() == 1
-            rc.reject(gone, "inactive account", "churned", chunk["churned"])
+            rc.skip(gone, "churned")
     elif scope == "lead" and "status" in chunk:
         status = chunk["status"].astype(object)
-        rc.reject((status.notna() & (status.astype(str) != "open")).to_numpy(), "lead not open",
-                  "status", status)
+        rc.skip((status.notna() & (status.astype(str) != "open")).to_numpy(), "closed")
 
 
 def as_datetime(s: pd.Series) -> pd.Series:

@@ -53,7 +53,10 @@ from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_mod
 class ExportSummary:
     """What a score run did: counts, where rows went, and why rows were rejected.
 
-    ``read == scored + rejected`` always holds.
+    ``read == scored + not scored + rejected`` always holds: churned accounts and
+    closed leads are counted in ``not_scored`` (``{"churned": n}`` / ``{"closed": n}``),
+    never as rejects, whether a folder of tables left them out or a features file
+    holds them.
     """
 
     kind: str
@@ -85,8 +88,12 @@ class ExportSummary:
                  f"tobmodel {self.model_version})",
                  f"  read     {self.read:>10,} rows from {self.source} "
                  f"({self.seconds:.1f} s, {rate:,.0f} rows/s)",
-                 f"  scored   {self.scored:>10,} -> {'; '.join(self.destinations)}",
-                 f"  rejected {self.rejected:>10,} -> {'; '.join(self.rejects_destinations)}"]
+                 f"  scored   {self.scored:>10,} -> {'; '.join(self.destinations)}"]
+        if self.not_scored:
+            lines.append(f"  not scored {sum(self.not_scored.values()):>8,} ("
+                         + ", ".join(f"{k} {v:,}" for k, v in self.not_scored.items())
+                         + "): out of scope, not rejects")
+        lines.append(f"  rejected {self.rejected:>10,} -> {'; '.join(self.rejects_destinations)}")
         for reason, n in sorted(self.rejects_by_reason.items(), key=lambda kv: -kv[1]):
             lines.append(f"    {n:>10,}  {reason}")
         label = "risk tiers" if self.kind == "churn" else "grades"
@@ -115,7 +122,7 @@ class _Job:
         self.horizon_months, self.risk_cutoffs = horizon_months, risk_cutoffs
         self.features = list(model.features_)
         self.seen = SeenIds()
-        self.reasons, self.groups = Counter(), Counter()
+        self.reasons, self.groups, self.not_scored = Counter(), Counter(), Counter()
         self.profile = _TrainingDrift(model, spec, horizon_months)
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
@@ -131,7 +138,9 @@ class _Job:
         rc.reject(no_score, "no score from model", spec.probability)
         scores = scores.loc[np.isfinite(p)]
         self.profile.add(valid, p)
-        rej = ~rc.ok
+        self.not_scored.update(pd.Series(rc.not_scored[rc.skipped], dtype=object)
+                               .value_counts().to_dict())
+        rej = rc.rejected
         rejects = pd.DataFrame({
             "row_number": row_offset + 1 + np.flatnonzero(rej),
             spec.id_column: rc.id_text[rej],
@@ -191,7 +200,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         Churn: the per-account features (``tobmodel.renewal.build_account_features``)
         of active accounts; a folder / dict of tables is turned into them, built
         at the run's as-of. Leads: open leads (a folder's ``leads`` table).
-        Other rows are rejected with a reason.
+        Churned accounts and closed leads are counted as not scored; other
+        rows that cannot be scored are rejected with a reason.
     output : path, URL, destination, or a list of them
         ``.csv`` / ``.parquet`` (rejects in ``<stem>.rejects.csv``), ``.sqlite``
         or ``postgresql+psycopg://...`` (tables ``churn_scores``,
@@ -222,7 +232,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     Returns
     -------
     ExportSummary
-        ``read``, ``scored``, ``rejected`` (``read == scored + rejected``),
+        ``read``, ``scored``, ``not_scored`` (churned / closed, by reason),
+        ``rejected`` (``read == scored + not scored + rejected``),
         ``rejects_by_reason`` and where everything went.
 
     Examples
@@ -257,6 +268,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
                             destinations=[d.describe() for d in dests],
                             rejects_destinations=[d.describe_rejects() for d in dests])
     summary.not_scored = not_scored
+    summary.read = sum(not_scored.values())  # left out before the stream, counted as read
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
     begun = []
@@ -270,6 +282,9 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
             check_scored(summary.read, summary.scored,
                          {d.describe(): getattr(d, "previous_scored", None) for d in dests},
                          min_scored_fraction, dict(job.reasons))
+        for d in dests:  # files sorted and synced: a failure here commits nothing
+            if hasattr(d, "prepare"):
+                d.prepare()
         # databases first: a refused commit must not leave a half-updated set of files
         for d in sorted(dests, key=lambda d: not hasattr(d, "url")):
             d.commit(run)
@@ -281,6 +296,8 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         src.close()
     summary.seconds = time.perf_counter() - started
     summary.rejects_by_reason = dict(job.reasons)
+    for k, v in job.not_scored.items():
+        summary.not_scored[k] = summary.not_scored.get(k, 0) + int(v)
     order = ("high", "medium", "low") if spec.kind == "churn" else sorted(job.groups)
     summary.groups = {k: job.groups[k] for k in order if job.groups[k]}
     fitted = model.as_of_
@@ -325,6 +342,7 @@ def _stream(job, src, dests, progress) -> None:
     spec, summary = job.spec, job.summary
     disable = not show_progress(progress)
     first = True
+    streamed = 0  # rows of this source: the rejects' row numbers
     total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
     with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
               file=sys.stderr) as bar:
@@ -334,17 +352,20 @@ def _stream(job, src, dests, progress) -> None:
                                        *getattr(job, "keep", ())], spec.id_column,
                                src.name)
                 first = False
-            scores, rejects = job.process(chunk, summary.read)
+            scores, rejects = job.process(chunk, streamed)
             for d in dests:
                 d.write(scores)
                 d.write_rejects(rejects)
+            streamed += len(chunk)
             summary.read += len(chunk)
             summary.scored += len(scores)
             summary.rejected += len(rejects)
             bar.update(len(chunk))
-    if summary.read != summary.scored + summary.rejected:  # pragma: no cover - invariant
+    skipped = sum(summary.not_scored.values()) + sum(job.not_scored.values())
+    if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke: read {summary.read} != scored "
-                           f"{summary.scored} + rejected {summary.rejected}")
+                           f"{summary.scored} + not scored {skipped} + rejected "
+                           f"{summary.rejected}")
 
 
 def _score_in_memory(model, source, kind, **kw):

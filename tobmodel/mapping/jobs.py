@@ -112,15 +112,10 @@ def score_mapped(model, source, mappings, output, *, as_of=None, horizon_months:
     from ..io.writers import write_csv
     model = load_scoring_model(model)
     data = read_mapped(source, mappings, as_of)
-    if model.kind == "lead":
-        leads = _leads_of(data)
-        is_open = (leads["status"] == "open").to_numpy()
-        active = leads.loc[is_open].reset_index(drop=True)
-        not_scored = {"closed": int((~is_open).sum())}
-    else:
-        feats = mapped_features(data)
-        active = feats.loc[feats["active"].to_numpy(bool)].reset_index(drop=True)
-        not_scored = {"churned": int((~feats["active"]).sum())}
+    from ..export.inputs import in_scope
+    # open leads / active accounts; the others counted in the summary as not scored
+    active = in_scope(_leads_of(data) if model.kind == "lead" else mapped_features(data))
+    not_scored = dict(active.attrs["not_scored"])
     outputs = list(output) if isinstance(output, (list, tuple)) else [output]
     memory = MemoryDestination(spec_for_model(model))
     keep = (["crm_lead_id"] if model.kind == "lead" else

@@ -23,7 +23,6 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..persist import data_fingerprint, doc_number, doc_numbers, make_model_id
 from .checks import check_penalizer
@@ -334,6 +333,8 @@ class CoxRenewalModel(RenewalModel):
     def _sort_offset(self, state):
         return state.get("offset", 0.0)
 
+    _risk_key = "risk"  # H(t | x) = H0_k(t) * risk, the product taken last in _cumhaz
+
     def _cumhaz(self, t, state):
         """``H0_k(t) * exp(lp)``: lifelines' linear interpolation of its baseline (flat
         outside the knots), plus the Weibull tail past the last churn if chosen."""
@@ -357,6 +358,7 @@ class CoxRenewalModel(RenewalModel):
     @property
     def hazard_ratios_(self) -> pd.DataFrame:
         """Hazard ratio per design column with 95% interval and p-value (tidy)."""
+        from scipy import stats  # here: scoring a saved model does not import scipy.stats
         self._check_fitted()
         z = stats.norm.ppf(0.975)
         ref = []

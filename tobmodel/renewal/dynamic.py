@@ -21,6 +21,16 @@ inactive has churned with the share ``q_j`` measured in training
 (:func:`~tobmodel.renewal.person_months.inactive_run_churn`), so its scores are
 ``q_j + (1 - q_j) * P(model)``.
 
+Hardware has no contract to renew: an account lapses 12 months after its last
+order. The months since the last order are a clock too: they advance while no
+order comes, and a second logistic hazard on the same rows (``order_coef_``)
+gives the chance of an order each month (an order moves the deadline 12 months
+on). So P(lapse in month j) = A_j h_j with A_j = prod_{i<j} (1 - h_i)(1 - o_i):
+the churn hazard ``h`` is what happens in the deadline month, the order hazard
+``o`` whether the account gets there. An account that orders is counted as safe
+from then on: its next deadline lies at least 12 months ahead, so horizons up to
+12 months are exact in this respect and longer ones leave that second lapse out.
+
 Examples
 --------
 >>> import tobmodel
@@ -39,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
+from ..survival import INACTIVE_MONTHS
 from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
                             current_month, person_months)
 
@@ -54,7 +65,11 @@ DERIVED = {
     "share_logit_3m": ("active_seat_share_3m", False),
     "any_inactive_month": ("inactive_months", False),
     "order_gap_after_9": ("months_since_last_order", False),
+    "order_deadline_month": ("months_since_last_order", False),
 }
+#: hardware: the order clock, advanced month by month while no order comes (see the docstring)
+ORDER_CLOCK = ("months_since_last_order", "order_gap_after_9", "order_deadline_month")
+LAPSE_MONTHS = 12  # hardware: an account lapses 12 months after its last order
 DEFAULT_NUMERIC = (*[c for c in BEHAVIOUR], *STATIC_NUMERIC)
 DEFAULT_CATEGORICAL = ("contract_term", "industry")
 
@@ -82,15 +97,27 @@ def _logit_share(x):
     return np.log(x / (1 - x))
 
 
-def _clocks(t0: np.ndarray, k: np.ndarray, annual: np.ndarray, over: np.ndarray) -> dict:
-    """Columns known in advance for any future month (``t0``: tenure at month start, ``k``)."""
+def _clocks(t0: np.ndarray, k: np.ndarray, annual: np.ndarray, over: np.ndarray,
+            since=None) -> dict:
+    """Columns known in advance for any future month (``t0``: tenure at month start, ``k``;
+    ``since``: months since the last order, if no order comes in between)."""
     first = (t0 < 12).astype(float)
     renewal_no = np.where(annual, np.ceil(k / 12), k)
-    return {"tenure_at_month_start": t0 / 12, "log_tenure": np.log1p(t0),
-            "tenure_after_12": np.maximum(t0 - 12, 0) / 12,
-            "tenure_after_24": np.maximum(t0 - 24, 0) / 12, "first_year": first,
-            "log_renewal_number": np.log(np.maximum(renewal_no, 1)),
-            "overpromised_first_year": over * first}
+    out = {"tenure_at_month_start": t0 / 12, "log_tenure": np.log1p(t0),
+           "tenure_after_12": np.maximum(t0 - 12, 0) / 12,
+           "tenure_after_24": np.maximum(t0 - 24, 0) / 12, "first_year": first,
+           "log_renewal_number": np.log(np.maximum(renewal_no, 1)),
+           "overpromised_first_year": over * first}
+    if since is not None:
+        out.update(months_since_last_order=since, **_order_clock(since))
+    return out
+
+
+def _order_clock(since: np.ndarray) -> dict:
+    """The derived columns of the months since the last order: past 9 months, and the
+    month holding the lapse deadline (last order + 12 months)."""
+    return {"order_gap_after_9": np.maximum(since - 9, 0),
+            "order_deadline_month": (since >= LAPSE_MONTHS - 1 - 1e-9).astype(float)}
 
 
 def _derived(df: pd.DataFrame, t0: np.ndarray, k: np.ndarray, annual: np.ndarray) -> dict:
@@ -100,7 +127,7 @@ def _derived(df: pd.DataFrame, t0: np.ndarray, k: np.ndarray, annual: np.ndarray
         "share_logit_1m": _logit_share(df["active_seat_share_1m"]),
         "share_logit_3m": _logit_share(df["active_seat_share_3m"]),
         "any_inactive_month": (df["inactive_months"].to_numpy(float) > 0).astype(float),
-        "order_gap_after_9": np.maximum(df["months_since_last_order"].to_numpy(float) - 9, 0),
+        **_order_clock(df["months_since_last_order"].to_numpy(float)),
     }
 
 
@@ -124,10 +151,13 @@ class DynamicHazardModel(ModelBase):
         0: no recalibration. Otherwise (fitting on tables) the same model is also
         fitted ``recalibrate_months`` earlier, its projected hazards for the accounts
         active then are compared with what happened up to the training date, and a
-        logistic map ``logit h -> a + b logit h`` fitted on those months (one for
-        annual renewals, one for monthly decisions) is applied to every projected
-        hazard (``calibration_``). It corrects the projection's
-        drift (behaviour held at its last value) as well as the fit.
+        logistic map ``logit h -> a + b logit h + c j`` (``j``: months ahead, up to
+        ``recalibrate_months - 1``) fitted on those months (one for annual renewals,
+        one for monthly decisions) is applied to every projected hazard
+        (``calibration_``). It corrects the projection's drift (behaviour held at
+        its last value, which drifts further the further ahead) as well as the fit.
+        On a platform the months whose churn cannot be known yet at the training
+        date (the last ``INACTIVE_MONTHS``) are left out.
 
     Attributes
     ----------
@@ -201,8 +231,9 @@ class DynamicHazardModel(ModelBase):
             keys.append("|".join([labels[0][u], *parts[::-1]]))
         return inv.ravel(), keys
 
-    def _matrix(self, df, t0=None, k=None) -> np.ndarray:
-        """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
+    def _design_columns(self, df, t0=None, k=None) -> list:
+        """The design columns of rows ``df`` (1-d arrays, views where possible); clocks
+        from ``t0``/``k`` when given."""
         t0 = df["tenure_at_month_start"].to_numpy(float) if t0 is None else t0
         k = df["month_index"].to_numpy(float) if k is None else k
         annual = _is(df["contract_term"], "annual")
@@ -213,10 +244,14 @@ class DynamicHazardModel(ModelBase):
                 cols.append(der[c])
             elif "=" in c:
                 name, level = c.split("=", 1)
-                cols.append(_is(df[name], level).astype(float))
+                cols.append(_is(df[name], level))
             else:
                 cols.append(df[c].to_numpy(dtype=float))
-        return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+        return cols
+
+    def _matrix(self, df, t0=None, k=None) -> np.ndarray:
+        """Design matrix (float64) of rows ``df``; clocks from ``t0``/``k`` when given."""
+        return _fill(self._design_columns(df, t0, k), slice(0, len(df)))
 
     # -- fit -------------------------------------------------------------------------
     def fit(self, data, as_of=None) -> "DynamicHazardModel":
@@ -245,30 +280,21 @@ class DynamicHazardModel(ModelBase):
         derived = [d for d, (src, _) in DERIVED.items()
                    if src in numeric or src == "tenure_at_month_start"]
         self.columns_ = ["tenure_at_month_start", *derived, *numeric, *onehot]
+        self.order_clock_ = "months_since_last_order" in self.columns_
         self.clock_columns_ = [c for c in self.columns_ if c == "tenure_at_month_start"
-                               or DERIVED.get(c, ("", False))[1]]
+                               or DERIVED.get(c, ("", False))[1]
+                               or (self.order_clock_ and c in ORDER_CLOCK)]
         X = self._matrix(pm)
         y = pm["churn"].to_numpy(np.int64)
         self.center_ = X.mean(axis=0)
         scale = X.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         keys = self._group_keys(pm)
-        self.coef_, ll = {}, 0.0
-        for key in sorted(set(keys)):
-            rows = keys == key
-            yk = y[rows]
-            if yk.min() == yk.max():  # no churn (or all churn) in a group: its mean rate
-                rate = np.clip(yk.mean(), 0.5 / len(yk), 1 - 0.5 / len(yk))
-                b, beta = float(np.log(rate / (1 - rate))), np.zeros(X.shape[1])
-            else:
-                Z = (X[rows] - self.center_) / scale
-                b0, beta_z = fit_logistic(Z, yk, 1.0 / self.C, self.max_iter)
-                beta = beta_z / scale
-                b = float(b0 - beta @ self.center_)
-            self.coef_[key] = {"intercept": b, "coef": beta}
-            eta = b + X[rows] @ beta
-            ll += float(np.sum(yk * eta - np.logaddexp(0, eta)))
-        self.log_likelihood_ = ll
+        self.coef_, self.log_likelihood_ = self._fit_groups(X, y, keys, scale)
+        self.order_coef_ = None
+        if self.order_clock_:
+            use, ordered = _orders(pm)
+            self.order_coef_, _ = self._fit_groups(X[use], ordered[use], keys[use], scale)
         self.n_rows_, self.n_events_ = int(len(pm)), int(y.sum())
         self.max_event_tenure_ = float(pm.loc[y == 1, "tenure_at_month_start"].max() + 1)
         self.inactive_run_churn_ = {int(j): float(q) for j, q in
@@ -290,6 +316,25 @@ class DynamicHazardModel(ModelBase):
             self.calibration_ = self._recalibration(data, self.as_of_)
         return self
 
+    def _fit_groups(self, X, y, keys, scale):
+        """Logistic coefficients per group key (raw scale) and the log-likelihood."""
+        coef, ll = {}, 0.0
+        for key in sorted(set(keys)):
+            rows = keys == key
+            yk = y[rows]
+            if yk.min() == yk.max():  # no event (or all events) in a group: its mean rate
+                rate = np.clip(yk.mean(), 0.5 / len(yk), 1 - 0.5 / len(yk))
+                b, beta = float(np.log(rate / (1 - rate))), np.zeros(X.shape[1])
+            else:
+                Z = (X[rows] - self.center_) / scale
+                b0, beta_z = fit_logistic(Z, yk, 1.0 / self.C, self.max_iter)
+                beta = beta_z / scale
+                b = float(b0 - beta @ self.center_)
+            coef[key] = {"intercept": b, "coef": beta}
+            eta = b + X[rows] @ beta
+            ll += float(np.sum(yk * eta - np.logaddexp(0, eta)))
+        return coef, ll
+
     def _recalibration(self, tables, as_of):
         """{'annual' | 'monthly': (a, b)} of logit h -> a + b logit h, from a fit
         ``recalibrate_months`` earlier graded on the months up to ``as_of`` (all known
@@ -304,15 +349,20 @@ class DynamicHazardModel(ModelBase):
         pos = pd.Index(then[ID]).get_indexer(seen[ID])
         j = seen["month_index"].to_numpy() - then["month_index"].to_numpy()[np.maximum(pos, 0)]
         use = (pos >= 0) & (j >= 0) & (j < R) & seen["at_risk"].to_numpy(bool)
+        if self.business_type_ == "platform":  # churns of the last months are not known yet
+            known = pd.Timestamp(as_of) - pd.DateOffset(months=INACTIVE_MONTHS)
+            use &= (seen["month_start"] < known).to_numpy()
         h = np.clip(H[pos[use], j[use]], 1e-9, 1 - 1e-9)
         y = seen["churn"].to_numpy()[use]
+        ahead = np.minimum(j[use], R - 1).astype(float)
         annual = _is(seen["contract_term"], "annual")[use]
         out = {}
         for key, rows in (("annual", annual), ("monthly", ~annual)):
             if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
                 continue  # too few churns to learn a correction: keep the fit
-            b0, b = fit_logistic(np.log(h[rows] / (1 - h[rows]))[:, None], y[rows], penalty=0.0)
-            out[key] = (float(b0), float(b[0]))
+            Z = np.column_stack([np.log(h[rows] / (1 - h[rows])), ahead[rows]])
+            b0, b = fit_logistic(Z, y[rows], penalty=0.0)
+            out[key] = (float(b0), float(b[0]), float(b[1]))
         return out
 
     def _check_fitted(self):
@@ -320,32 +370,28 @@ class DynamicHazardModel(ModelBase):
             raise ValueError("this DynamicHazardModel is not fitted yet; call fit(data)")
 
     # -- hazards ------------------------------------------------------------------
-    def _eta_parts(self, df, X=None):
-        """Per row: the linear predictor without the clock columns, and the group's clock
-        coefficients (n x clocks); rows of a group unseen in training get the overall one."""
-        X = self._matrix(df) if X is None else X.copy()
-        clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
-        inv, keys = self._group_index(df)
-        base = np.zeros(len(df))
-        beta_clock = np.zeros((len(df), len(clock)))
-        Xs = X
-        Xs[:, clock] = 0.0
-        known = list(self.coef_)
-        for i, key in enumerate(keys):  # a handful of groups, not accounts
-            rows = inv == i
-            c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
-            base[rows] = c["intercept"] + Xs[rows] @ c["coef"]
-            beta_clock[rows] = np.asarray(c["coef"])[clock]
-        return base, beta_clock
-
-    def predict_hazard(self, rows: pd.DataFrame) -> np.ndarray:
-        """Monthly churn hazard of person-month rows (0 for months not at risk)."""
+    def predict_hazard(self, rows: pd.DataFrame, event: str = "churn",
+                       months_ahead=0) -> np.ndarray:
+        """Monthly hazard of person-month rows, each with its own covariates and clocks: of
+        churn (0 for months not at risk) or, ``event="order"`` (hardware), of an order.
+        ``months_ahead``: how far each row lies beyond the scoring month (the calibration
+        map's months-ahead term; 0 for observed rows)."""
         self._check_fitted()
-        base, bc = self._eta_parts(rows)
-        Xc = self._matrix_clocks(rows, rows["tenure_at_month_start"].to_numpy(float),
-                                 rows["month_index"].to_numpy(float))
-        h = 1 / (1 + np.exp(-self._calibrated(rows, base + (Xc * bc).sum(axis=1))))
+        if event not in ("churn", "order") or (event == "order" and not self.order_coef_):
+            raise ValueError(f"event must be 'churn' or, for hardware, 'order'; got {event!r}")
+        X = self._matrix(rows)
+        inv, keys = self._group_index(rows)
+        eta = np.empty(len(rows))
+        for i, c in enumerate(self._group_coefs(keys, self._event_coefs(event))):
+            r = inv == i
+            eta[r] = c["intercept"] + X[r] @ c["coef"]
+        if event == "order":
+            return 1 / (1 + np.exp(-eta))
+        h = 1 / (1 + np.exp(-self._calibrated(rows, eta, np.asarray(months_ahead))))
         return np.where(_at_risk(rows, rows["month_index"].to_numpy(float)), h, 0.0)
+
+    def _event_coefs(self, event: str) -> dict:
+        return self.order_coef_ if event == "order" else self.coef_
 
     def project_hazards(self, current: pd.DataFrame, n_months: int, X=None) -> np.ndarray:
         """Hazards of the next ``n_months`` months (columns) from each account's running month.
@@ -354,29 +400,111 @@ class DynamicHazardModel(ModelBase):
         first-year flag and the renewal months advance (see the module docstring).
         """
         self._check_fitted()
-        base, bc = self._eta_parts(current, X)
-        k0 = current["month_index"].to_numpy(float)
+        hazards = self._hazards(current, n_months)
+        cols = None if X is not None else self._design_columns(current)
         out = np.empty((len(current), int(n_months)))
-        for j in range(int(n_months)):  # months ahead, vectorised over accounts
-            k = k0 + j
-            Xc = self._matrix_clocks(current, k - 1, k)
-            eta = self._calibrated(current, base + (Xc * bc).sum(axis=1))
-            out[:, j] = np.where(_at_risk(current, k), 1 / (1 + np.exp(-eta)), 0.0)
+        with _small_products():
+            for sl in _chunks(len(current)):
+                out[sl] = hazards(X[sl] if X is not None else _fill(cols, sl), sl)
         return out
 
-    def _calibrated(self, df, eta):
+    def _hazards(self, current: pd.DataFrame, n_months: int, P=None):
+        """``f(X, rows)``: projected churn hazards (rows x months) of design rows ``X``.
+
+        Hardware: the months since the last order advance while no order comes;
+        each month an order comes with the order hazard ``o`` (and pushes the
+        deadline 12 months on) or, in the deadline month, the account lapses with
+        the churn hazard ``h``. P(lapse in month j) = A_j h_j with
+        A_j = prod_{i<j} (1 - h_i)(1 - o_i); returned as hazards given survival.
+        """
+        P = self._projector(current, n_months) if P is None else P
+        if not getattr(self, "order_coef_", None):
+            return P.hazards
+        O = self._projector(current, n_months, event="order")
+
+        def hazards(X, sl):
+            h, o = P.hazards(X, sl), O.hazards(X, sl)
+            A = np.cumprod(np.column_stack([np.ones(len(h)), ((1 - h) * (1 - o))[:, :-1]]),
+                           axis=1)
+            p = A * h                                   # P(lapse in month j)
+            S_prev = 1 - np.column_stack([np.zeros(len(h)), np.cumsum(p, axis=1)[:, :-1]])
+            return np.where(S_prev > 0, p / np.where(S_prev > 0, S_prev, 1.0), 1.0)
+        return hazards
+
+    def _projector(self, current: pd.DataFrame, n_months: int,
+                   event: str = "churn") -> "_Projector":
+        """The month-by-month projection of the rows ``current``, vectorised.
+
+        An accounts x months matrix: each account's linear predictor without the
+        clock terms is computed once; the clock terms (with the calibration and
+        the months at risk) depend only on the group, the over-promise flag and
+        the month, so they are computed once per distinct combination and spread
+        to the accounts: ``h = 1 / (1 + exp(-eta_account) * exp(-eta_clocks))``.
+        """
+        n_months = int(n_months)
+        inv, keys = self._group_index(current)
+        coefs = self._group_coefs(keys, self._event_coefs(event))
+        clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
+        W = np.zeros((len(self.columns_), len(coefs)))
+        for g, c in enumerate(coefs):
+            W[:, g] = c["coef"]
+        bc = W[clock].T.copy()                                   # groups x clocks
+        W[clock] = 0.0
+        annual_g = np.array([k.split("|")[0] == "annual" for k in keys], bool)
+        a, b, c = (self._calibration_ab(annual_g) if event == "churn"
+                   else (np.zeros(len(keys)), np.ones(len(keys)), np.zeros(len(keys))))
+        # distinct (group, over-promised, month[, months since order]) combinations
+        k0 = current["month_index"].to_numpy(float)
+        over = current["sales_overpromised"].to_numpy(float)
+        key = inv.astype(np.int64)
+        for v in ([over, k0, current["months_since_last_order"].to_numpy(float)]
+                  if self.order_clock_ else [over, k0]):
+            code, uniq = pd.factorize(v, sort=False)
+            key = key * max(len(uniq), 1) + code
+        cinv, ckeys = pd.factorize(key, sort=False)
+        first = np.zeros(len(ckeys), np.int64)
+        first[cinv[::-1]] = np.arange(len(key))[::-1]           # a row of each combination
+        g = inv[first]
+        kk = k0[first][:, None] + np.arange(n_months)[None, :]   # combinations x months
+        shape = kk.shape
+        since = (current["months_since_last_order"].to_numpy(float)[first][:, None]
+                 + np.arange(n_months)).ravel() if self.order_clock_ else None
+        der = _clocks((kk - 1).ravel(), kk.ravel(), np.repeat(annual_g[g], n_months),
+                      np.repeat(over[first], n_months), since)
+        T = np.zeros(shape)
+        for j, col in enumerate(self.clock_columns_):
+            T += der[col].reshape(shape) * bc[g, j][:, None]
+        with np.errstate(over="ignore"):
+            V = np.exp(np.clip(-(b[g][:, None] * T + c[g][:, None]
+                                 * self._months_ahead(n_months)[None, :]), -700, 700))
+        if event == "churn":
+            V[~(~annual_g[g][:, None] | (kk % 12 == 0))] = np.inf   # not at risk: hazard 0
+        return _Projector(coefs, W, np.array([c["intercept"] for c in coefs]), a, b, inv, cinv, V)
+
+    def _group_coefs(self, keys, coef=None) -> list:
+        """Coefficients of each group key (an unseen group gets its decision type's)."""
+        coef = self.coef_ if coef is None else coef
+        known = list(coef)
+        return [coef.get(key) or coef[_nearest(key, known)] for key in keys]
+
+    def _calibration_ab(self, annual: np.ndarray):
+        """Per entry of ``annual``: the calibration map ``(a, b, c)`` (identity if none)."""
+        cal = getattr(self, "calibration_", None) or {}
+        m = _cal3(cal.get("monthly", (0.0, 1.0, 0.0)))
+        y = _cal3(cal.get("annual", (0.0, 1.0, 0.0)))
+        return tuple(np.where(annual, y[i], m[i]) for i in range(3))
+
+    def _months_ahead(self, n_months: int) -> np.ndarray:
+        """Months ahead as the calibration map reads them (held beyond the months graded)."""
+        return np.minimum(np.arange(n_months), max(int(self.recalibrate_months) - 1, 0))
+
+    def _calibrated(self, df, eta, months_ahead=0):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return eta
-        annual = _is(df["contract_term"], "annual")
-        a = np.where(annual, cal.get("annual", (0.0, 1.0))[0], cal.get("monthly", (0.0, 1.0))[0])
-        b = np.where(annual, cal.get("annual", (0.0, 1.0))[1], cal.get("monthly", (0.0, 1.0))[1])
-        return a + b * eta
-
-    def _matrix_clocks(self, df, t0, k):
-        annual = _is(df["contract_term"], "annual")
-        der = _clocks(t0, k, annual, df["sales_overpromised"].to_numpy(float))
-        return np.column_stack([der[c] for c in self.clock_columns_])
+        a, b, c = self._calibration_ab(_is(df["contract_term"], "annual"))
+        return a + b * eta + c * np.minimum(months_ahead,
+                                            max(int(self.recalibrate_months) - 1, 0))
 
     def _already_churned(self, current) -> np.ndarray:
         """Per row: the share of accounts this many months inactive that had churned."""
@@ -430,14 +558,25 @@ class DynamicHazardModel(ModelBase):
         n_next = np.ceil(s + to_next - 1e-6) - np.floor(s)
         n_next = np.clip(n_next, 1, 120).astype(np.int64)
         need = max(H, int(n_next.max()) if len(df) else 1)
-        X = self._matrix(df)
-        S = self.survival(df, need, X)
-        p_next = 1 - S[np.arange(len(df)), n_next - 1]
-        p_h = 1 - S[:, H - 1]
-        S0 = np.column_stack([1 - self._already_churned(df), S[:, :H]])
-        rmst = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+        cols = self._design_columns(df)
+        P = self._projector(df, need)
+        hazards = self._hazards(df, need, P)
+        kept = 1 - self._already_churned(df)
+        names, contrib = self._contribution_maps(P, df)
+        M = np.empty((len(df), len(names)), np.float32)
+        p_next, p_h, rmst = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
+        with _small_products():
+            for sl in _chunks(len(df)):  # row chunks that stay in the cache
+                Xb = _fill(cols, sl)
+                S = np.cumprod(1 - hazards(Xb, sl), axis=1) * kept[sl, None]
+                p_next[sl] = 1 - S[np.arange(len(S)), n_next[sl] - 1]
+                p_h[sl] = 1 - S[:, H - 1]
+                S0 = np.column_stack([kept[sl], S[:, :H]])
+                rmst[sl] = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+                M[sl] = contrib(Xb, P.inv[sl])
         beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
-        reasons = self.reasons(df, X=X)
+        from .reasons import reason_texts
+        reasons = reason_texts(df, names, M)
         nan = np.where(active, 1.0, np.nan)
         nxt = df["next_renewal_date"]
         return pd.DataFrame({
@@ -456,20 +595,36 @@ class DynamicHazardModel(ModelBase):
         Returns ``(names, matrix n x names)``; positive pushes churn risk up.
         """
         self._check_fitted()
-        X = (self._matrix(df) if X is None else X) - self.center_
         inv, keys = self._group_index(df)
-        C = np.zeros_like(X)
-        known = list(self.coef_)
-        for i, key in enumerate(keys):  # a handful of groups
-            rows = inv == i
-            c = self.coef_.get(key) or self.coef_[_nearest(key, known)]
-            C[rows] = X[rows] * np.asarray(c["coef"])
-        source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
-        names = list(dict.fromkeys(source))
-        M = np.zeros((len(df), len(names)), np.float32)
-        for j, s in enumerate(source):
-            M[:, names.index(s)] += C[:, j]
+        names, contrib = self._contribution_maps(_Groups(inv, self._group_coefs(keys)))
+        cols = None if X is not None else self._design_columns(df)
+        M = np.empty((len(df), len(names)), np.float32)
+        with _small_products():
+            for sl in _chunks(len(df)):
+                M[sl] = contrib(X[sl] if X is not None else _fill(cols, sl), inv[sl])
         return names, M
+
+    def _contribution_maps(self, groups, df=None):
+        """``(names, f)``: ``f(X, inv)`` gives the contributions of design rows ``X`` of
+        groups ``inv`` per source covariate ``names`` (one product per group); with
+        ``df``, only the covariates reasons can name (in ``df``, not ``no_history``)."""
+        source = [DERIVED.get(c, (c.split("=", 1)[0], False))[0] for c in self.columns_]
+        names = [n for n in dict.fromkeys(source)
+                 if df is None or (n in df and n != "no_history")]
+        S = np.zeros((len(source), len(names)))   # design column -> its source covariate
+        for j, c in enumerate(source):
+            if c in names:
+                S[j, names.index(c)] = 1.0
+        maps = [np.asarray(c["coef"])[:, None] * S for c in groups.coefs]
+        shift = [self.center_ @ m for m in maps]
+
+        def contrib(X, inv):
+            out = np.empty((len(X), len(names)), np.float32)
+            for g in np.unique(inv):  # a handful of groups
+                rows = inv == g
+                out[rows] = X[rows] @ maps[g] - shift[g]
+            return out
+        return names, contrib
 
     def reasons(self, df: pd.DataFrame, top: int = 3, X=None) -> np.ndarray:
         """The ``top`` covariates pushing each account's risk up, in words."""
@@ -477,6 +632,15 @@ class DynamicHazardModel(ModelBase):
         names, M = self.contributions(df, X)
         keep = [i for i, n in enumerate(names) if n in df and n != "no_history"]
         return reason_texts(df, [names[i] for i in keep], M[:, keep], top=top)
+
+    def check_schema(self, df, source: str = "data") -> None:
+        """The protocol's check; a categorical column whose categories are all known to the
+        model cannot hold an unknown value, so its rows need no look."""
+        from ..persist import check_schema
+        known = [f for f in self.features_ if f["dtype"] == "category" and f["name"] in df
+                 and isinstance(df[f["name"]].dtype, pd.CategoricalDtype)
+                 and {str(c) for c in df[f["name"]].cat.categories} <= set(f["categories"])]
+        check_schema(df, [f for f in self.features_ if f not in known], source=source)
 
     # -- persistence -----------------------------------------------------------------
     def to_document(self) -> dict:
@@ -490,9 +654,8 @@ class DynamicHazardModel(ModelBase):
                 "config": self.config_(), "created_from": self.config_(),
                 "columns": list(self.columns_), "clock_columns": list(self.clock_columns_),
                 "groups": list(self.groups_), "center": [float(x) for x in self.center_],
-                "coefficients": {k: {"intercept": float(v["intercept"]),
-                                     "coef": [float(x) for x in v["coef"]]}
-                                 for k, v in self.coef_.items()},
+                "coefficients": _coef_document(self.coef_),
+                "order_coefficients": _coef_document(self.order_coef_),
                 "max_event_tenure": self.max_event_tenure_,
                 "calibration": {k: list(v) for k, v in self.calibration_.items()},
                 "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
@@ -510,12 +673,14 @@ class DynamicHazardModel(ModelBase):
         m.columns_, m.clock_columns_ = list(doc["columns"]), list(doc["clock_columns"])
         m.groups_ = list(doc["groups"])
         m.center_ = np.asarray(doc["center"], float)
-        m.coef_ = {k: {"intercept": float(v["intercept"]), "coef": np.asarray(v["coef"], float)}
-                   for k, v in doc["coefficients"].items()}
-        if any(len(v["coef"]) != len(m.columns_) for v in m.coef_.values()):
+        m.coef_ = _coef_from_document(doc["coefficients"])
+        m.order_coef_ = _coef_from_document(doc.get("order_coefficients"))  # older: none
+        m.order_clock_ = "months_since_last_order" in m.columns_
+        if any(len(v["coef"]) != len(m.columns_)
+               for v in [*m.coef_.values(), *(m.order_coef_ or {}).values()]):
             raise ValueError("model file: coefficient lengths do not match the columns")
         m.max_event_tenure_ = float(doc["max_event_tenure"])
-        m.calibration_ = {k: (float(v[0]), float(v[1])) for k, v in doc["calibration"].items()}
+        m.calibration_ = {k: _cal3(v) for k, v in doc["calibration"].items()}
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
         m.business_type_ = doc.get("business_type")
         m.features_ = list(doc["features"])
@@ -613,6 +778,86 @@ def fit_logistic(Z: np.ndarray, y: np.ndarray, penalty: float = 1.0, max_iter: i
         if abs(f_old - f) <= tol * max(1.0, abs(f)):
             break
     return float(w[0]), w[1:]
+
+
+def _cal3(v) -> tuple:
+    """A calibration map ``(a, b, c)``; files from before the months-ahead term hold ``(a, b)``."""
+    v = [float(x) for x in v]
+    return (v[0], v[1], v[2] if len(v) > 2 else 0.0)
+
+
+def _coef_document(coef):
+    return None if coef is None else {
+        k: {"intercept": float(v["intercept"]), "coef": [float(x) for x in v["coef"]]}
+        for k, v in coef.items()}
+
+
+def _coef_from_document(doc):
+    return None if doc is None else {
+        k: {"intercept": float(v["intercept"]), "coef": np.asarray(v["coef"], float)}
+        for k, v in doc.items()}
+
+
+def _orders(pm: pd.DataFrame):
+    """Hardware rows whose next month is known, and whether an order came in the month
+    (the next month's count of months since the last order did not go up by one); the
+    lapse month has no order."""
+    acc, k = pm[ID].to_numpy(), pm["month_index"].to_numpy()
+    o = np.lexsort((k, acc))                      # by account, then month
+    acc, k = acc[o], k[o]
+    m = pm["months_since_last_order"].to_numpy(float)[o]
+    nxt = np.r_[(acc[1:] == acc[:-1]) & (k[1:] == k[:-1] + 1), False]
+    ordered = np.r_[m[1:] < m[:-1] + 1 - 1e-9, False] & nxt
+    use = nxt | (pm["churn"].to_numpy()[o] == 1)
+    back = np.empty_like(o)
+    back[o] = np.arange(len(o))
+    return use[back], ordered.astype(np.int64)[back]
+
+
+CHUNK_ROWS = 16_384  #: rows scored at a time (the matrices of a chunk stay in the cache)
+
+
+def _chunks(n: int) -> list:
+    size = CHUNK_ROWS
+    return [slice(a, min(n, a + size)) for a in range(0, n, size)] or [slice(0, 0)]
+
+
+def _small_products():
+    """One BLAS thread for the chunks' small matrix products: starting threads for each
+    costs more than it saves (half the CPU time of scoring 1M accounts)."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(1, user_api="blas")
+
+
+def _fill(cols: list, sl: slice) -> np.ndarray:
+    """Rows ``sl`` of the design columns as a float64 matrix (column-major: filled by column)."""
+    n = len(range(*sl.indices(len(cols[0])))) if cols else 0
+    X = np.empty((n, len(cols)), order="F")
+    for j, c in enumerate(cols):
+        X[:, j] = c[sl]
+    return X
+
+
+class _Groups:
+    """Per row its group (``inv``) and the coefficients of each group (``coefs``)."""
+
+    def __init__(self, inv, coefs):
+        self.inv, self.coefs = inv, coefs
+
+
+class _Projector(_Groups):
+    """Hazards of the projected months of design rows (see ``DynamicHazardModel._projector``)."""
+
+    def __init__(self, coefs, W, intercept, a, b, inv, cinv, V):
+        super().__init__(inv, coefs)
+        self.W, self.intercept, self.a, self.b, self.cinv, self.V = W, intercept, a, b, cinv, V
+
+    def hazards(self, X, sl) -> np.ndarray:
+        g = self.inv[sl]
+        base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
+        with np.errstate(over="ignore"):
+            u = np.exp(np.clip(-(self.a[g] + self.b[g] * base), -700, 700))
+        return 1 / (1 + u[:, None] * self.V[self.cinv[sl]])
 
 
 def _nearest(key: str, known: list) -> str:

@@ -110,7 +110,9 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
         ``next_renewal_date`` (the end of the contract in force at as_of;
         without one, annual: next anniversary after as_of; monthly: next
         monthly anniversary; none: as_of + 1 month; NaT when churned),
-        ``months_to_next_renewal``, ``arr``, the covariates
+        ``months_to_next_renewal``, ``arr`` (as known at as_of: the contracts in
+        force then, else the latest contract started by then; hardware and
+        tables without contract values: the accounts table's), the covariates
         ``tier, acquisition_channel, industry, region, sales_overpromised,
         onboarding_completed, log_seats, price_vs_tier_median`` (log of price
         per seat over the tier median), ``logins_trend`` (log ratio of mean
@@ -157,7 +159,9 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
                                       nxt, to_next)
     out["next_renewal_date"] = nxt
     out["months_to_next_renewal"] = to_next
-    out["arr"] = acc["arr"].to_numpy(dtype=float)
+    arr = _arr_at(tables["contracts"], ids, acc["arr"].to_numpy(dtype=float), as_of,
+                  business_type)
+    out["arr"] = arr
     for c in ("tier", "acquisition_channel", "industry", "region"):
         out[c] = acc[c].to_numpy() if not hasattr(acc[c], "cat") else pd.Categorical(
             acc[c].to_numpy(), categories=acc[c].cat.categories)
@@ -165,7 +169,7 @@ def build_account_features(tables, as_of=None, business_type: str | None = None
         out[c] = acc[c].to_numpy().astype(bool)
     seats = acc["seats"].to_numpy(dtype=float)
     out["log_seats"] = np.log(np.maximum(seats, 1.0))
-    out["price_vs_tier_median"] = _relative_price(acc, seats)
+    out["price_vs_tier_median"] = _relative_price(acc, seats, arr)
     out = out.join(_usage_covariates(tables, ids, start, end, seats, as_of))
     if business_type == "hardware":
         out["months_since_last_order"] = _months_since_last_order(tables["contracts"], ids, end)
@@ -211,10 +215,46 @@ def _open_contract_end(contracts, ids, start, tenure, as_of, active, nxt, to_nex
     return nxt, to_next
 
 
-def _relative_price(acc, seats):
-    """log(price per seat-month) minus its tier median (ARR-based where price is 0)."""
+def _arr_at(contracts, ids, exported, as_of, business_type):
+    """ARR as known at ``as_of``: the contracts in force then (co-termed add-ons summed);
+    between contracts or after churn, the latest contract started by ``as_of`` (an as-of
+    join on the start date); the accounts table's value where no contract gives one.
+
+    An export's accounts table carries today's value (for mapped exports, the latest
+    contract's): taking it at an earlier cutoff would read the future. Hardware keeps
+    the accounts' value (its first order, known from the start): orders are no contracts
+    in force.
+    """
+    if business_type == "hardware" or "arr" not in contracts or not len(contracts):
+        return exported
+    as_of64 = np.datetime64(as_of, "ns")
+    pos = pd.Index(ids).get_indexer(contracts["account_id"].to_numpy())
+    start = contracts["start_date"].to_numpy(dtype="datetime64[ns]")
+    end = (contracts["end_date"].to_numpy(dtype="datetime64[ns]") if "end_date" in contracts
+           else np.full(len(start), np.datetime64("NaT"), "datetime64[ns]"))
+    value = contracts["arr"].to_numpy(dtype=float)
+    known = (pos >= 0) & (start <= as_of64) & np.isfinite(value)
+    out = exported.astype(float).copy()
+    k = np.flatnonzero(known)
+    if not len(k):
+        return out
+    k = k[np.lexsort((k, start[k], pos[k]))]  # by account, then start, then file order
+    last = np.r_[pos[k][1:] != pos[k][:-1], True]
+    out[pos[k][last]] = value[k][last]
+    running = known & (end > as_of64)  # NaT ends (no term) never count as in force
+    if running.any():
+        total = np.bincount(pos[running], weights=value[running], minlength=len(ids))
+        has = np.bincount(pos[running], minlength=len(ids)) > 0
+        out[has] = total[has]
+    return out
+
+
+def _relative_price(acc, seats, arr=None):
+    """log(price per seat-month) minus its tier median (ARR-based where price is 0;
+    ``arr`` default: the accounts table's)."""
     price = acc["price_per_seat_month"].to_numpy(dtype=float)
-    per_seat = np.where(price > 0, price, acc["arr"].to_numpy(dtype=float) / seats / 12)
+    arr = acc["arr"].to_numpy(dtype=float) if arr is None else arr
+    per_seat = np.where(price > 0, price, arr / seats / 12)
     with np.errstate(divide="ignore"):
         lp = np.where(per_seat > 0, np.log(per_seat), np.nan)
     med = pd.Series(lp).groupby(acc["tier"].astype(str).to_numpy()).transform("median")

@@ -341,6 +341,6 @@ def _contract_history(contracts, ids, acc, r, when, btype):
         change = np.nan_to_num(np.log(cur / first[r]), nan=0.0, posinf=0.0, neginf=0.0)
     since = np.zeros(len(r))
     if btype == "hardware":
-        last = np.where(found, d[np.maximum(j, 0)] + lo_d, 0).astype("datetime64[D]")
+        last = np.where(found, d[np.maximum(j, 0)], 0).astype("datetime64[D]")  # absolute days
         since = np.where(found, np.maximum(calendar_months(last, when), 0.0), 0.0)
     return change, since

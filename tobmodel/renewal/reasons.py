@@ -36,16 +36,29 @@ def _by_value_(values, phrase, codes: bool = False):
     """Apply ``phrase`` once per distinct value and spread the results.
 
     With ``codes=True`` return ``(texts, inverse)`` instead: the phrase of each
-    distinct value and, per row, the index of its phrase.
+    distinct value and, per row, the index of its phrase. A categorical Series
+    is phrased once per category (its labels as text, a missing value as "nan").
     """
-    values = np.asarray(values)
-    if len(values) == 0:
-        return ([], np.zeros(0, np.int64)) if codes else np.zeros(0, dtype=object)
-    inv, uniq = pd.factorize(values, sort=True)  # hashing: no sort of all rows
-    texts = [phrase(u) for u in np.asarray(uniq).tolist()]
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        inv = values.cat.codes.to_numpy().astype(np.int64)
+        uniq = [str(c) for c in values.cat.categories] + ["nan"]  # code -1: missing
+        inv[inv < 0] = len(uniq) - 1
+    else:
+        values = np.asarray(values)
+        if len(values) == 0:
+            return ([], np.zeros(0, np.int64)) if codes else np.zeros(0, dtype=object)
+        inv, uniq = pd.factorize(values, sort=True)  # hashing: no sort of all rows
+        uniq = np.asarray(uniq).tolist()
+    texts = [phrase(u) for u in uniq]
     if codes:
         return texts, inv.ravel()
     return np.array(texts, dtype=object)[inv.ravel()]
+
+
+def _text(s: pd.Series):
+    """Labels as text for :func:`_by_value_`: a categorical as it is (phrased once per
+    category), anything else as ``astype(str)``."""
+    return s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(str)
 
 
 def _pct(x) -> np.ndarray:
@@ -71,15 +84,15 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
         return _by_value_(values, phrase, codes)
     s = df[name].iloc[rows] if len(rows) < len(df) else df[name]
     if name == "tier":
-        return _by_value(s.astype(str), lambda v: TIER_WORDS.get(v, f"tier {v}"))
+        return _by_value(_text(s), lambda v: TIER_WORDS.get(v, f"tier {v}"))
     if name == "acquisition_channel":
-        return _by_value(s.astype(str), lambda v: CHANNEL_WORDS.get(v, f"acquired via {v}"))
+        return _by_value(_text(s), lambda v: CHANNEL_WORDS.get(v, f"acquired via {v}"))
     if name == "industry":
-        return _by_value(s.astype(str), lambda v: f"industry: {v.replace('_', ' ')}")
+        return _by_value(_text(s), lambda v: f"industry: {v.replace('_', ' ')}")
     if name == "region":
-        return _by_value(s.astype(str), lambda v: f"{v} region")
+        return _by_value(_text(s), lambda v: f"{v} region")
     if name == "contract_term":
-        return _by_value(s.astype(str), lambda v: f"{v} contract" if v != "none" else
+        return _by_value(_text(s), lambda v: f"{v} contract" if v != "none" else
                          "no contract")
     if name == "sales_overpromised":
         return _by_value(s.astype(bool), lambda v: "sales over-promised" if v else
@@ -143,7 +156,7 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
         return _by_value(np.rint(x).astype(np.int64), lambda v: f"{v} months since last order")
     if s.dtype.kind in "fiu":
         return _by_value(np.round(x, 2), lambda v: f"{name} = {v:g}")
-    return _by_value(s.astype(str), lambda v: f"{name}: {v}")
+    return _by_value(_text(s), lambda v: f"{name}: {v}")
 
 
 def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
@@ -171,22 +184,27 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
     work = direction * np.array(contrib, dtype=np.float32)  # a copy: picked ones are blanked
     m = work.shape[1]
     k = min(top, m)
-    vocab: dict[str, int] = {}                  # phrase -> id (0 = nothing named)
-    ids = np.zeros((n, k), dtype=np.int64)
+    picked = np.empty((n, k), dtype=np.int64)
+    named = np.empty((n, k), dtype=bool)
     every = np.arange(n)
     for r in range(k):                          # r-th strongest push of every account
         j = work.argmax(axis=1)
-        named = np.flatnonzero(work[every, j] > min_effect)
-        work[every, j] = -np.inf
-        jj = j[named].astype(np.uint16)         # small integers: a radix sort
-        order = np.argsort(jj, kind="stable")   # groups the named rows by covariate
-        counts = np.bincount(jj, minlength=m)
-        ends = np.cumsum(counts)
-        for col in np.flatnonzero(counts):
-            rows = named[order[ends[col] - counts[col]:ends[col]]]
-            texts, inv = phrases(df, names[col], rows, codes=True)
-            lut = np.array([vocab.setdefault(t, len(vocab) + 1) for t in texts])
-            ids[rows, r] = lut[inv]
+        named[:, r] = work[every, j] > min_effect
+        picked[:, r] = j
+        work[every, j] = -np.inf                # a named covariate is named once per row
+    # phrases once per covariate, for all the rows that name it at any rank
+    vocab: dict[str, int] = {}                  # phrase -> id (0 = nothing named)
+    ids = np.zeros((n, k), dtype=np.int64)
+    at_row, at_rank = np.nonzero(named)         # rows in increasing order
+    col = picked[at_row, at_rank].astype(np.uint16)  # small integers: a radix sort
+    order = np.argsort(col, kind="stable")      # groups them by covariate, rows still sorted
+    counts = np.bincount(col, minlength=m)
+    ends = np.cumsum(counts)
+    for c in np.flatnonzero(counts):
+        sel = order[ends[c] - counts[c]:ends[c]]
+        texts, inv = phrases(df, names[c], at_row[sel], codes=True)
+        lut = np.array([vocab.setdefault(t, len(vocab) + 1) for t in texts])
+        ids[at_row[sel], at_rank[sel]] = lut[inv]
     # join once per distinct combination of phrases, not once per account
     base = len(vocab) + 1
     if base ** k < 2 ** 62:

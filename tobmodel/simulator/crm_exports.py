@@ -2,15 +2,15 @@
 
 :func:`write_crm_exports` writes what a growth team downloads from
 Salesforce (Account.csv, Contract.csv, Lead.csv), Zendesk (organizations.csv,
-tickets.csv) and Segment (tracks.csv) -- or HubSpot (companies, deals) --
+tickets.csv) and Segment (tracks.csv) -- or HubSpot (companies, deals, contacts) --
 for a simulated SaaS business, with the tools' standard file and field names
 and their quirks: 18-character text ids, zoned timestamps
 (``2024-04-20T09:15:00.000+0000``, ``...Z``), CRLF line ends and a UTF-8 BOM,
 Title Case picklists, Chinese region labels, custom fields (``Tier__c``,
 ``Seats__c``), quarterly, annual and multi-year contracts, co-termed
 add-ons, draft contracts, tickets without an organization. The simulator's
-truth rides along in ``truth_accounts.csv`` (keyed by the CRM id) so tests
-can check the scores.
+truth rides along in ``truth_accounts.csv`` and ``truth_leads.csv`` (keyed by
+the CRM ids) so tests can check the scores.
 
 Examples
 --------
@@ -35,6 +35,13 @@ INDUSTRY = {"retail": "Retail", "manufacturing": "Manufacturing",
 REGION = {"north": "华北", "east": "华东", "south": "华南", "central": "华中", "west": "西部"}
 SOURCE = {"bidding": "Paid Search", "referral": "Referral", "content": "Web",
           "events": "Trade Show", "partner": "Partner", "offline_bd": "Outbound"}
+#: HubSpot's own "Original Source" values for a contact
+HUBSPOT_SOURCE = {"bidding": "Paid Search", "referral": "Referrals", "content": "Organic Search",
+                  "events": "Offline Sources", "partner": "Other Campaigns",
+                  "offline_bd": "Direct Traffic"}
+#: HubSpot's contact "Number of Employees" dropdown
+HUBSPOT_EMPLOYEES = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"),
+                     (500, "100-500"), (1000, "500-1000"))
 TIER = {"KA": "Key Account", "mid": "Mid-Market", "SMB": "Small Business"}
 COMPANY = ("云帆科技", "Northwind", "星辰贸易", "Contoso", "Fabrikam", "华夏物流", "Litware",
            "Tailspin", "美味餐饮", "Adventure Works")
@@ -156,7 +163,8 @@ def write_crm_exports(folder, n_accounts: int = 300, seed: int = 2026, crm: str 
     Returns
     -------
     Path of the folder. It also holds ``mapping.yaml`` and ``segment.yaml`` (the
-    custom-field mappings an admin would write) and ``truth_accounts.csv``.
+    custom-field mappings an admin would write), ``truth_accounts.csv`` and
+    ``truth_leads.csv`` (the simulator's conversion probability per CRM lead id).
     """
     from . import simulate
     folder = Path(folder)
@@ -207,6 +215,7 @@ def write_crm_exports(folder, n_accounts: int = 300, seed: int = 2026, crm: str 
     else:
         _write_hubspot(folder, acc, sf_ids, names, industry, region, source, owners, created,
                        cons, con_key)
+        _write_contacts(sim, folder, key, np.random.default_rng(seed + 29))  # own stream
     _write_zendesk(sim, folder / "zendesk", key, names, rng)
     if events:
         _write_segment(sim, folder / "segment", key, rng, events_format, events_per_login)
@@ -214,7 +223,17 @@ def write_crm_exports(folder, n_accounts: int = 300, seed: int = 2026, crm: str 
     t = sim.truth["accounts"].copy()
     t.insert(0, "crm_account_id", key.reindex(t["account_id"]).to_numpy())
     t.to_csv(folder / "truth_accounts.csv", index=False)
+    tl = sim.truth["leads"].copy()
+    tl.insert(0, "crm_lead_id", _lead_ids(tl["lead_id"].to_numpy(), crm))
+    tl.to_csv(folder / "truth_leads.csv", index=False)
     return folder
+
+
+def _lead_ids(lead_id, crm: str) -> np.ndarray:
+    """Salesforce Lead ids (00Q...) or HubSpot contact Record IDs (numbers as text)."""
+    if crm == "salesforce":
+        return _sf_id("00Q", lead_id)
+    return (np.asarray(lead_id, dtype=np.int64) + 7_000_000_000).astype(str).astype(object)
 
 
 def _write_leads(sim, folder, key, rng):
@@ -224,7 +243,7 @@ def _write_leads(sim, folder, key, rng):
     ts = ld["created_date"] + pd.to_timedelta(rng.integers(0, 86_400, len(ld)), "s")
     conv = ld["status"] == "converted"
     pd.DataFrame({
-        "Id": _sf_id("00Q", ld["lead_id"].to_numpy()),
+        "Id": _lead_ids(ld["lead_id"].to_numpy(), "salesforce"),
         "Company": "Prospect " + ld["lead_id"].astype(str),
         "OwnerId": _sf_id("005", rng.integers(1, 12, len(ld))),
         "CreatedDate": _zoned(ts, "salesforce").to_numpy(),
@@ -259,6 +278,44 @@ def _write_hubspot(folder, acc, ids, names, industry, region, source, owners, cr
         "Contract End Date": cons["end_date"].dt.strftime("%Y-%m-%d").to_numpy(),
         "Annual Contract Value": cons["arr"].round(2).to_numpy(),
     }).to_csv(folder / f"hubspot-crm-exports-all-deals-{day}.csv", index=False)
+
+
+def _write_contacts(sim, folder, key, rng):
+    """HubSpot contacts (the leads) with the default property labels: open contacts at
+    Lead .. Opportunity, won ones at Customer with their "Became a Customer Date" and
+    company, lost ones at Other with Lead Status "Unqualified"."""
+    ld = sim.leads
+    n = len(ld)
+    status = ld["status"].astype(str).to_numpy()
+    won, lost = status == "converted", status == "lost"
+    open_stage = np.array(["Lead", "Marketing Qualified Lead", "Sales Qualified Lead",
+                           "Opportunity"], dtype=object)[rng.integers(0, 4, n)]
+    stage = np.where(won, "Customer", np.where(lost, "Other", open_stage))
+    open_status = np.array(["New", "Open", "In Progress", "Attempted to Contact",
+                            "Connected"], dtype=object)[rng.integers(0, 5, n)]
+    lead_status = np.where(won, "", np.where(lost, "Unqualified", open_status))
+    ts = ld["created_date"] + pd.to_timedelta(rng.integers(0, 86_400, n), "s")
+    became = (ld["outcome_date"] + pd.to_timedelta(rng.integers(0, 86_400, n), "s")).where(won)
+    cuts = np.array([c for c, _ in HUBSPOT_EMPLOYEES])
+    labels = np.array([label for _, label in HUBSPOT_EMPLOYEES] + ["1000+"], dtype=object)
+    size = labels[np.searchsorted(cuts, ld["employees"].to_numpy(), side="left")]
+    company = key.reindex(ld["account_id"].astype("float").to_numpy()).to_numpy(dtype=object)
+    day = pd.Timestamp(sim.config.get("as_of", "2025-12-31")).strftime("%Y-%m-%d")
+    pd.DataFrame({
+        "Record ID": _lead_ids(ld["lead_id"].to_numpy(), "hubspot"),
+        "First Name": "Contact", "Last Name": ld["lead_id"].astype(str).to_numpy(),
+        "Email": ("contact" + ld["lead_id"].astype(str) + "@example.com").to_numpy(),
+        "Company Name": ("Prospect " + ld["lead_id"].astype(str)).to_numpy(),
+        "Contact owner": _sf_id("005", rng.integers(1, 12, n)),
+        "Create Date": ts.dt.strftime("%Y-%m-%d %H:%M").to_numpy(),
+        "Lifecycle Stage": stage, "Lead Status": lead_status,
+        "Original Source": ld["channel"].astype(str).map(HUBSPOT_SOURCE).to_numpy(),
+        "Became a Customer Date": became.dt.strftime("%Y-%m-%d %H:%M").fillna("").to_numpy(),
+        "Associated Company IDs": np.where(won, pd.Series(company).fillna("").to_numpy(), ""),
+        "Industry": ld["industry"].astype(str).map(INDUSTRY).to_numpy(),
+        "Country/Region": ld["region"].astype(str).map(REGION).to_numpy(),
+        "Number of Employees": size,
+    }).to_csv(folder / f"hubspot-crm-exports-all-contacts-{day}.csv", index=False)
 
 
 def _write_zendesk(sim, folder, key, names, rng):

@@ -1,0 +1,109 @@
+"""Score files are sorted by risk (churn) or lead quality, ties by id: same input, same bytes."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tobmodel.export import export_scores, score_accounts, score_leads
+
+AS_OF = "2025-12-31"
+
+
+def _read(path):
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_churn_scores_are_written_highest_risk_first(tmp_path, churn_model, make_features,
+                                                     suffix):
+    feats = make_features(700, seed=3).sample(frac=1, random_state=2)  # ids out of order
+    feats.loc[feats.index[:5], "tier"] = "giant"  # rejects keep the input order
+    out = tmp_path / f"s.{suffix}"
+    export_scores(churn_model, feats, out, as_of=AS_OF, chunksize=64)
+    got = _read(out)
+    expected = score_accounts(churn_model, feats, as_of=AS_OF).sort_values(
+        ["p_churn_horizon", "account_id"], ascending=[False, True])
+    assert len(got) == 695
+    assert got["account_id"].tolist() == expected["account_id"].tolist()
+    assert got["p_churn_horizon"].is_monotonic_decreasing
+    assert got["risk_tier"].iloc[0] == "high" and got["risk_tier"].iloc[-1] == "low"
+    rejects = pd.read_csv(tmp_path / "s.rejects.csv")
+    assert rejects["row_number"].tolist() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_lead_scores_best_first_ties_by_id_and_same_bytes(tmp_path, lead_model, suffix):
+    rng = np.random.default_rng(5)
+    ids = rng.permutation(np.arange(1, 2001))
+    leads = pd.DataFrame({"lead_id": ids, "intent": rng.choice(["high", "low", "medium"],
+                                                               len(ids)),
+                          "employees": 5, "status": "open"})
+    runs = {}
+    for chunksize in (100, 333, 5000):  # chunking does not change a byte
+        out = tmp_path / f"{chunksize}.{suffix}"
+        export_scores(lead_model, leads, out, as_of=AS_OF, chunksize=chunksize)
+        runs[chunksize] = out.read_bytes()
+    assert len(set(runs.values())) == 1
+    got = _read(tmp_path / f"100.{suffix}")
+    # three levels of p_convert: within each, ascending lead id
+    assert got["p_convert"].is_monotonic_decreasing
+    for _, g in got.groupby("p_convert"):
+        assert g["lead_id"].is_monotonic_increasing and len(g) > 100
+    assert got["grade"].iloc[0] == "A"
+    mem = score_leads(lead_model, leads, as_of=AS_OF)  # the notebook API keeps input order
+    assert mem["lead_id"].tolist() == leads["lead_id"].tolist()
+
+
+def test_the_sort_spills_to_disk_within_its_memory_cap(tmp_path):
+    """More rows than the cap holds (about 80 MB of text under a 100 MB cap, DuckDB's own
+    layout being larger): DuckDB spills to the temporary folder, the order is still total,
+    every batch but the last is full, and no temporary file is left."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tobmodel.export.order import sorted_batches
+    from tobmodel.export.specs import SPECS
+    n = 600_000
+    rng = np.random.default_rng(1)
+    spool = tmp_path / "spool.parquet"
+    pq.write_table(pa.table({"account_id": rng.permutation(n).astype(np.int64),
+                             "p_churn_horizon": np.round(rng.random(n), 3),
+                             "reasons": np.char.add("x" * 120, rng.integers(0, 9, n).astype(str))
+                             }), spool, row_group_size=50_000)
+    tmp = tmp_path / "sort-tmp"
+    batches = sorted_batches(spool, SPECS["churn"], batch_rows=30_000, memory_limit="100MB",
+                             temp_directory=tmp)
+    out = [next(batches)]
+    assert tmp.is_dir() and any(tmp.iterdir())  # sorted runs spilled while the rows stream
+    out += list(batches)
+    assert [t.num_rows for t in out[:-1]] == [30_000] * (len(out) - 1)
+    df = pa.concat_tables(out).to_pandas()
+    assert len(df) == n and df["account_id"].is_unique
+    key = list(zip(-df["p_churn_horizon"], df["account_id"]))
+    assert key == sorted(key)
+    assert not tmp.exists() or not any(tmp.iterdir())
+
+
+def test_a_failed_sort_commits_nothing_anywhere(tmp_path, churn_model, make_features,
+                                                monkeypatch):
+    """The sort runs before any destination commits: DuckDB refusing it (here a 1 MB cap)
+    leaves last week's CSV and database as they were, and no temporary file."""
+    import sqlalchemy as sa
+
+    from tobmodel.export import ExportError
+    from tobmodel.export import order
+    out, db = tmp_path / "s.csv", f"sqlite:///{tmp_path / 's.sqlite'}"
+    export_scores(churn_model, make_features(300), [out, db], as_of="2025-12-24")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".csv"}
+    monkeypatch.setattr(order, "SORT_MEMORY_LIMIT", "1MB")
+    with pytest.raises(ExportError, match="sorting the scores") as e:
+        export_scores(churn_model, make_features(20_000), [out, db], as_of="2025-12-31")
+    assert str(out) in str(e.value) and "\n" not in str(e.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".csv"} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    engine = sa.create_engine(db)
+    with engine.connect() as c:
+        weeks = c.exec_driver_sql("SELECT DISTINCT as_of FROM churn_score_history").all()
+    engine.dispose()
+    assert len(weeks) == 1
