@@ -8,7 +8,8 @@ At ``scale=1`` (the targets of issue 14):
   machine: account-months, ticket-months and the usage covariates of the
   active accounts, written to Parquet (target: < 10 min, < 4 GB peak);
 * scoring 10M accounts with a Cox model on Spark ``local[2]`` against the
-  single-machine ``export_scores`` on the same Parquet file (rows/s each);
+  single-machine ``export_scores`` on the same Parquet file (rows/s each, and
+  rows per CPU-second of the process tree: the per-core comparison);
 * how large a sample the Cox model needs: fits on samples of a 20,000-account
   business, scored on held-out active accounts against the fit on all of them.
 
@@ -161,7 +162,11 @@ def score(folder: Path, n: int, mem) -> None:
           f"{s2.read / secs / (s1.read / one.seconds):.2f}x the single-machine rate")
     same = (s1.scored, s1.rejected, s1.rejects_by_reason) == (s2.scored, s2.rejected,
                                                              s2.rejects_by_reason)
-    print(f"  same counts and reasons as one machine: {same}")
+    print(f"  same counts and reasons as one machine: {same}; drift figures counted on Spark: "
+          f"{len(s2.drift)} (one machine: {len(s1.drift)})")
+    print(f"  per core: Spark {s2.read / sp.cpu:,.0f} vs one machine {s1.read / one.cpu:,.0f} "
+          f"rows per CPU-second = {(s2.read / sp.cpu) / (s1.read / one.cpu):.2f}x "
+          "(CPU of the whole process tree: JVM, Python workers, session start)")
 
 
 def sample(mem) -> None:

@@ -68,3 +68,52 @@ def test_spark_scores_and_rejects_match_the_single_machine_job(spark, fitted, tm
     pd.testing.assert_frame_equal(got_rej[cols], want_rej[cols].reset_index(drop=True),
                                   check_dtype=False)
     assert {"duplicate id", "unknown category", "missing value"} <= set(got_rej["reason"])
+
+
+@pytest.mark.spark
+def test_spark_text_ids_take_the_shuffle_path_with_the_same_rejects(spark, fitted, tmp_path):
+    """Ids read as text are parsed by the row checks: copies still meet and match one machine."""
+    from tobmodel.engines.spark_scoring import score_on_spark
+    path, f = fitted
+    f = f.assign(account_id=f["account_id"].astype(str))
+    f.loc[5, "account_id"] = "0" + f.loc[5, "account_id"]  # the same id, written differently
+    want, want_rej = score_accounts(str(path), f, return_rejects=True)
+    summary = score_on_spark(str(path), f, str(tmp_path / "s.parquet"), spark=spark,
+                             partitions=2)
+    got_rej = pd.read_parquet(tmp_path / "s.rejects.parquet").sort_values("row_number")
+    cols = ["row_number", "account_id", "reason", "field", "value"]
+    pd.testing.assert_frame_equal(got_rej[cols].reset_index(drop=True),
+                                  want_rej[cols].reset_index(drop=True), check_dtype=False)
+    assert summary.rejects_by_reason == want.attrs["summary"]["rejects_by_reason"]
+
+
+@pytest.mark.spark
+def test_spark_run_scoring_far_fewer_fails_and_keeps_the_last_output(spark, fitted, tmp_path):
+    from tobmodel.engines.spark_scoring import score_on_spark
+    from tobmodel.export import export_scores
+    from tobmodel.export.specs import ExportError
+    path, f = fitted
+    out = str(tmp_path / "scores.parquet")
+    first = score_on_spark(str(path), f, out, spark=spark)
+    # the drift profile is counted on Spark as on one machine
+    local = export_scores(str(path), f, tmp_path / "local.parquet", progress=False)
+    assert [d["feature"] for d in first.drift] == [d["feature"] for d in local.drift]
+    assert len(first.drift) > 0
+    np.testing.assert_allclose([d["psi"] for d in first.drift],
+                               [d["psi"] for d in local.drift], rtol=1e-9)
+    before = pd.read_parquet(out).sort_values("account_id", ignore_index=True)
+    before_rej = pd.read_parquet(tmp_path / "scores.rejects.parquet")
+    few = f.loc[f["active"]].iloc[10:30]  # clean rows (the planted bad ones come first)
+    with pytest.raises(ExportError, match=r"scored 20 rows, fewer than 0.5 x the "):
+        score_on_spark(str(path), few, out, spark=spark)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out).sort_values("account_id", ignore_index=True), before)
+    assert len(pd.read_parquet(tmp_path / "scores.rejects.parquet")) == len(before_rej)
+    # nothing scored at all fails too, even with the comparison off
+    none = few.assign(tier="XL")
+    with pytest.raises(ExportError, match="scored 0 of 20 rows"):
+        score_on_spark(str(path), none, out, spark=spark, min_scored_fraction=0)
+    # an expected drop goes through with the comparison off, replacing the output
+    s = score_on_spark(str(path), few, out, spark=spark, min_scored_fraction=0)
+    assert s.scored == len(pd.read_parquet(out)) == 20
+    assert not list(tmp_path.glob("*.tmp-*"))

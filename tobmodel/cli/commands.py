@@ -128,8 +128,11 @@ def _spark_conf(items) -> dict:
     return conf
 
 
-def run_score_spark(args) -> None:
-    """``tobmodel score --engine spark``: one Parquet folder (or table:NAME) of scores."""
+def run_score_spark(args) -> int:
+    """``tobmodel score --engine spark``: one Parquet folder (or table:NAME) of scores.
+
+    The exit code follows the model's age and the drift against its training
+    profile, as with ``--engine local``."""
     from ..engines.connect import spark_session
     from ..engines.spark_scoring import score_on_spark
     outputs = args.output or []
@@ -145,13 +148,20 @@ def run_score_spark(args) -> None:
         spark = spark_session(args.spark_master, conf=conf)
         summary = score_on_spark(args.model, args.input, outputs[0], spark=spark,
                                  as_of=args.as_of, horizon_months=args.horizon,
-                                 risk_cutoffs=args.risk_cutoffs)
+                                 risk_cutoffs=args.risk_cutoffs,
+                                 min_scored_fraction=args.min_scored_fraction)
     except PySparkException as e:  # one line, not a JVM stack trace
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"{args.input}: Spark could not score it ({first})") from None
+    from ..monitor.staleness import summary_staleness
+    stale = summary_staleness(summary, max_age_weeks=args.max_model_age_weeks,
+                              fail_on_drift=args.fail_on_drift)
     _say(str(summary))
     _say(f"scored {summary.scored:,}, rejected {summary.rejected:,} (written to "
          f"{'; '.join(summary.rejects_destinations)})")
+    for w in stale.warnings:
+        print(f"tobmodel: warning: {w}", file=sys.stderr)
+    return stale.exit_code
 
 
 def run_score(args) -> int:
@@ -164,8 +174,7 @@ def run_score(args) -> int:
     from ..paths import DEFAULT_DATABASE_URL
     engine = getattr(args, "engine", "local")
     if engine == "spark":
-        run_score_spark(args)
-        return 0
+        return run_score_spark(args)
     source = args.input
     if engine == "duckdb":
         from ..engines.connect import duckdb_source

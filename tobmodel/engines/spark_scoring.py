@@ -8,9 +8,18 @@ with ``tobmodel score`` to the last few bits and every row is accounted for
 the same way: ``read == scored + rejected``, with the same reasons.
 
 Row order and duplicates: rows are numbered in the Spark DataFrame's order
-(one Parquet file reads in file order) and shuffled by id, so all copies of
-an id meet in one partition, sorted by row number: the first is kept, the
-others are rejected as ``duplicate id``, as on one machine.
+(one Parquet file reads in file order); the first row of an id is kept and
+later copies are rejected as ``duplicate id``, as on one machine. With an
+integer id column the rows are not shuffled: one aggregate of the ids alone
+finds the duplicated ones and the row of their first copy, which the workers
+get by broadcast. Other id types (text, floats: the row checks parse them)
+are shuffled by id so that all copies meet in one partition, sorted by row.
+
+Guards, as on one machine: the rows are counted before anything is written,
+so a run that scores nothing, or fewer than ``min_scored_fraction`` of the
+rows the output holds from the previous run, fails and leaves that output in
+place; Parquet folders are written beside the target and swapped in at the
+end. The training-drift profile is counted per partition and added up.
 
 Examples
 --------
@@ -24,14 +33,16 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..export.inputs import load_scoring_model, resolve_as_of
-from ..export.runner import ExportSummary, _Job
-from ..export.specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, spec_for_model
+from ..export.guards import MIN_SCORED_FRACTION, check_scored
+from ..export.runner import ExportSummary, _Job, _TrainingDrift
+from ..export.specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, spec_for_model, typed_frame
 
 _SPARK_TYPES = {"int": "long", "float": "double", "str": "string", "date": "date",
                 "bool": "boolean"}
@@ -68,62 +79,180 @@ def _ddl(columns: dict) -> str:
     return ", ".join(f"`{c}` {_SPARK_TYPES[k]}" for c, k in columns.items())
 
 
+_LOW = (1 << 33) - 1  # monotonically_increasing_id: partition index << 33 | row in partition
+
+
+def _partition_offsets(df):
+    """Rows before each input partition (``_mono`` >> 33) and the total: one count job."""
+    from pyspark.sql import functions as F
+    counts = (df.groupBy(F.shiftright(F.col("_mono"), 33).alias("pid"))
+              .agg(F.count(F.lit(1)).alias("n")).collect())
+    pids = np.array(sorted(int(r["pid"]) for r in counts), np.int64)
+    n = {int(r["pid"]): int(r["n"]) for r in counts}
+    sizes = np.array([n[p] for p in pids], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    return (pids, offsets), int(sizes.sum())
+
+
+def _row_numbers(mono: np.ndarray, offsets) -> np.ndarray:
+    """1-based row numbers in the DataFrame's order from ``_mono`` and the partition offsets."""
+    pids, starts = offsets
+    return starts[np.searchsorted(pids, mono >> 33)] + (mono & _LOW) + 1
+
+
 def _with_row_numbers(df):
-    """Add ``_row``: 1-based row number in the DataFrame's partition order."""
+    """Add ``_row``: 1-based row number in the DataFrame's partition order (on the JVM)."""
     from pyspark.sql import functions as F
     df = df.withColumn("_mono", F.monotonically_increasing_id())
-    low = (1 << 33) - 1
-    counts = (df.groupBy((F.col("_mono") / F.lit(1 << 33)).cast("long").alias("pid"))
-              .agg(F.count(F.lit(1)).alias("n")).collect())
-    offsets, total = {}, 0
-    for r in sorted(counts, key=lambda r: r["pid"]):
-        offsets[int(r["pid"])], total = total, total + int(r["n"])
-    pid = (F.col("_mono") / F.lit(1 << 33)).cast("long")
+    (pids, starts), total = _partition_offsets(df)
+    pid = F.shiftright(F.col("_mono"), 33)
     offset = F.lit(0).cast("long")
-    for p, o in offsets.items():
+    for p, o in zip(pids.tolist(), starts.tolist()):
         offset = F.when(pid == p, F.lit(o).cast("long")).otherwise(offset)
-    row = offset + F.col("_mono").bitwiseAND(F.lit(low)) + 1
+    row = offset + F.col("_mono").bitwiseAND(F.lit(_LOW)) + 1
     return df.withColumn("_row", row).drop("_mono"), total
 
 
-def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_columns):
+def _integral_id(df, id_column: str) -> bool:
+    from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
+    return isinstance(df.schema[id_column].dataType, (ByteType, ShortType, IntegerType,
+                                                       LongType))
+
+
+def _duplicate_ids(df, id_column: str):
+    """(ids, ``_mono`` of their first row) of the ids on more than one row, sorted by id.
+
+    An aggregate over the id column alone: only the ids travel, not the rows.
+    """
+    from pyspark.sql import functions as F
+    dup = (df.where(F.col(id_column).isNotNull()).groupBy(id_column)
+           .agg(F.count(F.lit(1)).alias("n"), F.min("_mono").alias("first"))
+           .where(F.col("n") > 1).select(id_column, "first").toPandas())
+    order = np.argsort(dup[id_column].to_numpy(np.int64), kind="stable")
+    return (dup[id_column].to_numpy(np.int64)[order], dup["first"].to_numpy(np.int64)[order])
+
+
+def _later_copies(ids: pd.Series, mono: np.ndarray, dups) -> np.ndarray:
+    """Rows whose id is on an earlier row of the DataFrame (the job's ``duplicate id``)."""
+    dup_ids, first = dups
+    out = np.zeros(len(ids), bool)
+    if not len(dup_ids):
+        return out
+    ok = ids.notna().to_numpy()
+    v = np.where(ok, ids.fillna(0).to_numpy(), 0).astype(np.int64)
+    pos = np.minimum(np.searchsorted(dup_ids, v), len(dup_ids) - 1)
+    hit = ok & (dup_ids[pos] == v)
+    out[hit] = mono[hit] != first[pos[hit]]
+    return out
+
+
+def _profile_text(profile) -> str | None:
+    """A partition's training-profile counts as JSON (None when the model has no profile)."""
+    c = profile.counts
+    if c is None:
+        return None
+    return json.dumps({"rows": c.rows, "counts": {k: v.tolist() for k, v in c.counts.items()},
+                       "score": None if c.score_counts is None else c.score_counts.tolist()})
+
+
+def _merge_profiles(profile, texts) -> None:
+    """Add the partitions' counts (:func:`_profile_text`) into the driver's ``profile``."""
+    c = profile.counts
+    if c is None:
+        return
+    for t in texts:
+        d = json.loads(t)
+        c.rows += d["rows"]
+        for k, v in d["counts"].items():
+            c.counts[k] += np.asarray(v, np.int64)
+        if d["score"] is not None and c.score_counts is not None:
+            c.score_counts += np.asarray(d["score"], np.int64)
+
+
+def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_columns,
+                      offsets_bc=None, dups_bc=None):
+    """The mapInPandas function: row checks and scores per Arrow batch, then one row with
+    the partition's training-profile counts. With ``offsets_bc`` rows carry ``_mono``
+    (row numbers computed here) and ``dups_bc`` names the later copies of duplicate ids;
+    without, rows carry ``_row`` and arrive shuffled by id, sorted by row."""
     union = _union_columns(spec)
+    id_column = spec.id_column
+
+    def frame(scores, rejects, rows):
+        scores = scores.assign(_kind="score")
+        if len(rejects):
+            rejects = rejects.assign(
+                row_number=rows[rejects["row_number"].to_numpy(np.int64) - 1],
+                reject_id=rejects[id_column], _kind="reject")
+            rejects = rejects.drop(columns=[id_column])
+        else:
+            rejects = rejects.drop(columns=[id_column]).assign(
+                reject_id=pd.Series(dtype=object), _kind=pd.Series(dtype=object))
+        out = pd.concat([scores, rejects], ignore_index=True) if len(rejects) else scores
+        return _typed_union(out, union)
+
+    def duplicates(batch, rows, later):
+        """The job's rejects for later copies of an id (they never reach the row checks)."""
+        ids = batch[id_column].to_numpy()[later]
+        text = pd.Series(ids).astype("Int64").astype(str).to_numpy(dtype=object)
+        return typed_frame(pd.DataFrame({
+            "row_number": np.flatnonzero(later) + 1, id_column: text,
+            "as_of": run["as_of_ts"], "model_name": run["model_name"],
+            "model_id": run["model_id"], "reason": "duplicate id", "field": id_column,
+            "value": text}), spec.rejects_columns)
 
     def score_partition(batches):
-        from ..export.specs import typed_frame
         model = model_from_text(text_bc.value)
         job = _Job(model, spec, run, None, horizon_months, risk_cutoffs)
+        offsets = None if offsets_bc is None else offsets_bc.value
+        dups = None if dups_bc is None else dups_bc.value
         for batch in batches:
-            rows = batch["_row"].to_numpy(np.int64)
-            chunk = batch[input_columns].reset_index(drop=True)
+            if offsets is None:
+                rows = batch["_row"].to_numpy(np.int64)
+            else:
+                mono = batch["_mono"].to_numpy(np.int64)
+                rows = _row_numbers(mono, offsets)
+            chunk = batch[input_columns]
+            later = None if dups is None else _later_copies(chunk[id_column], mono, dups)
+            if later is not None and later.any():
+                dup_rejects = duplicates(chunk, rows, later)
+                chunk, kept_rows = chunk.loc[~later], rows[~later]
+                yield frame(_empty_scores(spec), dup_rejects, rows)
+            else:
+                kept_rows = rows
             before = dict(job.not_scored)
-            scores, rejects = job.process(chunk, 0)
+            scores, rejects = job.process(chunk.reset_index(drop=True), 0)
+            yield frame(scores, rejects, kept_rows)
             # churned accounts / closed leads: one marker row each, counted as not scored
             skipped = {k: v - before.get(k, 0) for k, v in job.not_scored.items()
                        if v > before.get(k, 0)}
-            scores = scores.assign(_kind="score")
-            if len(rejects):
-                rejects = rejects.assign(
-                    row_number=rows[rejects["row_number"].to_numpy(np.int64) - 1],
-                    reject_id=rejects[spec.id_column], _kind="reject")
-                rejects = rejects.drop(columns=[spec.id_column])
-            else:
-                rejects = rejects.drop(columns=[spec.id_column]).assign(
-                    reject_id=pd.Series(dtype=object), _kind=pd.Series(dtype=object))
-            out = pd.concat([scores, rejects, pd.DataFrame({
-                "reason": np.repeat(np.array(list(skipped), dtype=object),
-                                    list(skipped.values())).astype(object),
-                "_kind": "not_scored"})], ignore_index=True)
-            for c, k in union.items():
-                if c not in out:
-                    out[c] = None
-                elif k == "date" and out[c].dtype.kind != "M":  # Arrow casts to date32
-                    out[c] = pd.to_datetime(out[c])
-                elif k in ("int", "bool") and out[c].isna().any():
-                    out[c] = out[c].astype(object).where(out[c].notna(), None)
-            yield out[list(union)]
+            if skipped:
+                yield _typed_union(pd.DataFrame({
+                    "reason": np.repeat(np.array(list(skipped), dtype=object),
+                                        list(skipped.values())).astype(object),
+                    "_kind": "not_scored"}), union)
+        text = _profile_text(job.profile)
+        if text is not None:  # one row: this partition's counts in the training bins
+            yield _typed_union(pd.DataFrame({"_kind": ["profile"], "value": [text]}), union)
 
     return score_partition
+
+
+def _typed_union(out: pd.DataFrame, union: dict) -> pd.DataFrame:
+    """``out`` with every column of ``union`` (None where absent), as Arrow reads them."""
+    for c, k in union.items():
+        if c not in out:
+            out[c] = None
+        elif k == "date" and out[c].dtype.kind != "M":  # Arrow casts to date32
+            out[c] = pd.to_datetime(out[c])
+        elif k in ("int", "bool") and out[c].isna().any():
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out[list(union)]
+
+
+def _empty_scores(spec) -> pd.DataFrame:
+    return typed_frame(pd.DataFrame({c: pd.Series(dtype=object) for c in spec.columns}),
+                       spec.columns)
 
 
 def _read(spark, source):
@@ -175,8 +304,8 @@ def _rejects_path(output: str) -> str:
 
 def score_on_spark(model, source, output, *, spark=None, as_of=None,
                    horizon_months: int = 12, risk_cutoffs=RISK_CUTOFFS,
-                   partitions: int | None = None, batch_rows: int = CHUNKSIZE
-                   ) -> ExportSummary:
+                   partitions: int | None = None, batch_rows: int = CHUNKSIZE,
+                   min_scored_fraction: float | None = MIN_SCORED_FRACTION) -> ExportSummary:
     """Score ``source`` on Spark and write scores and rejects as Parquet (or tables).
 
     Parameters
@@ -195,18 +324,22 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     as_of, horizon_months, risk_cutoffs
         As in :func:`tobmodel.export.export_scores`.
     partitions : int, optional
-        Partitions of the shuffle by id (default: the session's default
-        parallelism).
+        At least this many partitions score in parallel (default: the
+        session's default parallelism); an input read in fewer is spread out.
     batch_rows : int
         Rows per Arrow batch handed to the model (default 100,000, the
         single-machine chunk: the row checks have a cost per batch).
+    min_scored_fraction : float, optional
+        As in :func:`tobmodel.export.export_scores`: fail, replacing nothing,
+        when fewer rows are scored than this fraction of what the output
+        holds from the previous run (default 0.5; 0 or None: off); a run that
+        scores no row always fails.
 
     Returns
     -------
     ExportSummary
-        The same counts and reasons as the single-machine run on the same rows
-        (the training-drift profile and the scored-fraction guard of
-        :func:`tobmodel.export.export_scores` are not computed on Spark).
+        The same counts, reasons and training-drift figures (``drift``) as the
+        single-machine run on the same rows.
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
@@ -232,36 +365,63 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     run = {"as_of": as_of_ts.date(), "as_of_ts": as_of_ts, "model_id": m.model_id,
            "model_name": m.name, "model_version": str(getattr(m, "version", "")),
            "horizon_months": horizon_months, "source": _source_name(source)}
-    numbered, total = _with_row_numbers(df)
-    n_parts = partitions or spark.sparkContext.defaultParallelism
-    shuffled = numbered.repartition(n_parts, F.col(spec.id_column)).sortWithinPartitions("_row")
-    scorer = _partition_scorer(spark.sparkContext.broadcast(text), spec, run, horizon_months,
-                               risk_cutoffs, input_columns)
+    sc = spark.sparkContext
+    n_parts = partitions or sc.defaultParallelism
+    if _integral_id(df, spec.id_column):
+        # no shuffle of the rows: duplicates from an aggregate of the ids, row numbers
+        # from partition offsets (both small, broadcast)
+        rows = df.withColumn("_mono", F.monotonically_increasing_id())
+        offsets, total = _partition_offsets(rows)
+        dups = _duplicate_ids(rows, spec.id_column)
+        if rows.rdd.getNumPartitions() < n_parts:  # too few to keep every core busy
+            rows = rows.repartition(n_parts, F.col("_mono"))
+        scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months, risk_cutoffs,
+                                   input_columns, sc.broadcast(offsets), sc.broadcast(dups))
+    else:  # ids as text or floats: parsed by the row checks, so copies meet by a shuffle
+        numbered, total = _with_row_numbers(df)
+        rows = numbered.repartition(n_parts, F.col(spec.id_column)).sortWithinPartitions("_row")
+        scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months, risk_cutoffs,
+                                   input_columns)
     union = _union_columns(spec)
+    group = "risk_tier" if spec.kind == "churn" else "grade"
+    summary = ExportSummary(spec.kind, str(as_of_ts.date()), m.name, m.model_id,
+                            run["model_version"], _source_name(source))
+    target = _Target(spark, output)
+    previous = target.previous_rows()  # before anything is replaced
     batch_key = "spark.sql.execution.arrow.maxRecordsPerBatch"
     batch_before = spark.conf.get(batch_key, None)
     spark.conf.set(batch_key, str(batch_rows))  # the single-machine chunk size
-    result = shuffled.mapInPandas(scorer, _ddl(union)).persist(StorageLevel.MEMORY_AND_DISK)
+    result = rows.mapInPandas(scorer, _ddl(union)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
+        counts = result.groupBy("_kind", "reason", "field", group).count().toPandas()
+        profiles = [r["value"] for r in result.filter(F.col("_kind") == "profile")
+                    .select("value").collect()]
+        _count(summary, counts, total, group)
+        check_scored(summary.read, summary.scored, {target.describe(): previous},
+                     min_scored_fraction, summary.rejects_by_reason)
         scores = result.filter(F.col("_kind") == "score").select(*spec.columns)
         rejects = (result.filter(F.col("_kind") == "reject")
                    .select("row_number", F.col("reject_id").alias(spec.id_column),
                            *[c for c in spec.rejects_columns if c not in ("row_number",
                                                                           spec.id_column)]))
-        dest, rej_dest = _write(scores, rejects, output)
-        counts = result.groupBy("_kind", "reason", "field",
-                                "risk_tier" if spec.kind == "churn" else "grade").count()
-        counts = counts.toPandas()
+        summary.destinations, summary.rejects_destinations = target.write(scores, rejects)
     finally:
         result.unpersist()
         if batch_before is None:
             spark.conf.unset(batch_key)
         else:
             spark.conf.set(batch_key, batch_before)
-    summary = ExportSummary(spec.kind, str(as_of_ts.date()), m.name, m.model_id,
-                            run["model_version"], _source_name(source), destinations=[dest],
-                            rejects_destinations=[rej_dest])
-    group = "risk_tier" if spec.kind == "churn" else "grade"
+    drift = _TrainingDrift(m, spec, horizon_months)
+    _merge_profiles(drift, profiles)
+    summary.drift = drift.rows()
+    fitted = m.as_of_
+    summary.model_as_of = None if fitted is None else str(pd.Timestamp(fitted).date())
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _count(summary: ExportSummary, counts: pd.DataFrame, total: int, group: str) -> None:
+    """Fill the summary's counts from the (kind, reason, field, group) counts of the result."""
     sc = counts.loc[counts["_kind"] == "score"]
     rj = counts.loc[counts["_kind"] == "reject"]
     summary.read, summary.scored, summary.rejected = total, int(sc["count"].sum()), int(
@@ -273,24 +433,77 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     summary.rejects_by_reason = {str(k): int(v) for k, v in
                                  rj["count"].groupby(label.to_numpy()).sum().items()}
     g = sc.groupby(group)["count"].sum()
-    order = ("high", "medium", "low") if spec.kind == "churn" else sorted(g.index)
+    order = ("high", "medium", "low") if summary.kind == "churn" else sorted(g.index)
     summary.groups = {k: int(g[k]) for k in order if k in g.index and g[k]}
-    summary.seconds = time.perf_counter() - started
+    ns = counts.loc[counts["_kind"] == "not_scored"]
+    summary.not_scored = {str(k): int(v) for k, v in
+                          ns.groupby("reason")["count"].sum().items()}
     skipped = sum(summary.not_scored.values())
     if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke on Spark: read {summary.read} != scored "
                            f"{summary.scored} + not scored {skipped} + rejected "
                            f"{summary.rejected}")
-    return summary
 
 
-def _write(scores, rejects, output: str):
-    if str(output).startswith("table:"):
-        name = str(output)[len("table:"):]
-        scores.write.mode("overwrite").saveAsTable(name)
-        rejects.write.mode("overwrite").saveAsTable(f"{name}_rejects")
-        return f"table {name}", f"table {name}_rejects"
-    scores.write.mode("overwrite").parquet(str(output))
-    rej = _rejects_path(str(output))
-    rejects.write.mode("overwrite").parquet(rej)
-    return f"{output} (Parquet)", f"{rej} (Parquet)"
+class _Target:
+    """Where a Spark run writes: a Parquet folder (rejects beside it) or ``table:NAME``.
+
+    Folders are written beside the target first and swapped in only once both
+    writes succeeded (a failed run keeps last week's output); a table is
+    replaced by the catalog's own overwrite.
+    """
+
+    def __init__(self, spark, output: str):
+        self.spark, self.output = spark, str(output)
+        self.table = self.output[len("table:"):] if self.output.startswith("table:") else None
+        self.rejects = (f"{self.table}_rejects" if self.table else _rejects_path(self.output))
+
+    def describe(self) -> str:
+        return f"table {self.table}" if self.table else f"{self.output} (Parquet)"
+
+    def previous_rows(self) -> int | None:
+        """Rows the last run wrote here (None if nothing is there or it cannot be read)."""
+        try:
+            if self.table:
+                if not self.spark.catalog.tableExists(self.table):
+                    return None
+                return self.spark.table(self.table).count()
+            if not self._fs(self.output).exists(self._path(self.output)):
+                return None
+            return self.spark.read.parquet(self.output).count()
+        except Exception:  # noqa: BLE001 - an unreadable old output only turns the check off
+            return None
+
+    def write(self, scores, rejects):
+        if self.table:
+            scores.write.mode("overwrite").saveAsTable(self.table)
+            rejects.write.mode("overwrite").saveAsTable(self.rejects)
+            return [self.describe()], [f"table {self.rejects}"]
+        tag = f".tmp-{uuid.uuid4().hex[:8]}"
+        staged = [(scores, self.output + tag, self.output),
+                  (rejects, self.rejects + tag, self.rejects)]
+        try:
+            for df, tmp, _ in staged:
+                df.write.mode("overwrite").parquet(tmp)
+        except BaseException:
+            for _, tmp, _ in staged:
+                self._delete(tmp)
+            raise
+        for _, tmp, final in staged:
+            self._delete(final)
+            if not self._fs(tmp).rename(self._path(tmp), self._path(final)):
+                raise ExportError(f"{final}: cannot move the new output into place "
+                                  f"(it is in {tmp})")
+        return [self.describe()], [f"{self.rejects} (Parquet)"]
+
+    def _path(self, path: str):
+        return self.spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)
+
+    def _fs(self, path: str):
+        conf = self.spark.sparkContext._jsc.hadoopConfiguration()
+        return self._path(path).getFileSystem(conf)
+
+    def _delete(self, path: str) -> None:
+        fs = self._fs(path)
+        if fs.exists(self._path(path)):
+            fs.delete(self._path(path), True)

@@ -190,7 +190,11 @@ class FileDestination:
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._write_csv("rejects", rejects)
 
-    def commit(self, run) -> None:
+    def prepare(self) -> None:
+        """Everything but the renames: the sorted scores written and synced (a run calls
+        it on every file before any database commits, so a failed sort commits nothing)."""
+        if "scores" in self._files:
+            return
         try:
             self._wait()
             self._stop_pool()
@@ -207,6 +211,9 @@ class FileDestination:
                 f.close()
         except OSError as e:
             raise _write_error(self.path, e) from None
+
+    def commit(self, run) -> None:
+        self.prepare()
         for which, path in (("rejects", self.rejects_path), ("scores", self.path)):
             os.replace(self._files[which][1], path)
         self._files.pop("spool")[1].unlink(missing_ok=True)
@@ -216,9 +223,10 @@ class FileDestination:
         """The spooled scores, highest risk first, into the final temporary file."""
         import duckdb
 
-        from .order import sorted_batches
-        batches = sorted_batches(self._files["spool"][1], self.spec,
-                                 temp_directory=self.path.parent / f".{self.path.name}.sort")
+        from . import order
+        batches = order.sorted_batches(self._files["spool"][1], self.spec,
+                                       memory_limit=order.SORT_MEMORY_LIMIT,
+                                       temp_directory=self.path.parent / f".{self.path.name}.sort")
         try:
             if self.format == "csv":
                 self._write_csv_header("scores", self.spec.columns)
