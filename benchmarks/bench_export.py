@@ -14,9 +14,11 @@ Two ratios, each against a baseline measured in the same run:
 * score Parquet -> Parquet against the floor: reading the same features
   Parquet with pandas and writing it back (the I/O any score job pays);
   target: within 4x;
-* PostgreSQL write rate of the score rows alone (COPY, what the export uses)
-  against SQLAlchemy's executemany insert of the same rows; target: COPY at
-  >= 200,000 rows/s.
+* PostgreSQL write rate of the score rows alone (binary COPY encoded by pgpq,
+  what the export uses) against CSV COPY (the previous format, with the
+  row-by-row latest-table refill) and SQLAlchemy's executemany insert of the
+  same rows; target: COPY at >= 200,000 rows/s. Each variant writes last week's
+  run first (untimed) into a database of its own, then this week's (timed).
 
 Usage: python benchmarks/bench_export.py [n_rows [chunksize [destinations]]]
 (destinations: comma-separated subset of parquet,sqlite,postgresql; default all)
