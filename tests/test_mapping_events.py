@@ -95,6 +95,8 @@ def quirky(export_dir, tmp_path):
     ev.loc[30, "group_id"] = "001XXXXXXXXXXXXXXX"    # an account the CRM does not have
     ev.loc[31, "event"] = "  SIGNED IN "             # case and spaces fold away
     ev.loc[32, "user_id"] = ""                       # a blank user is one user
+    padded = ev.iloc[[40]].assign(user_id=f" {ev.loc[40, 'user_id']} ")  # the same user
+    ev = pd.concat([ev.iloc[:41], padded, ev.iloc[41:]], ignore_index=True)
     ev.loc[33, "timestamp"] = "2026-03-01T10:00:00Z"  # after any as_of below
     ev.loc[34:39, "timestamp"] = "2025-10-31T20:00:00Z"  # 1 November in Shanghai
     half = len(ev) // 2
