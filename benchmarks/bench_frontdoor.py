@@ -219,7 +219,7 @@ def main(scale: float = 1.0, steps=("validate", "fit", "score")):
                   f"{r['peak_mb']:,.0f} MB peak; of which events (DuckDB) "
                   f"{r['events_s']:.1f} s wall, {r['events_cpu']:.1f} s CPU; "
                   f"load average {os.getloadavg()[0]:.1f}")
-        if scale == 1:
+        if scale == 1 and set(steps) == {"validate", "fit", "score"}:
             print(f"previous method (pandas event batches, measured at scale 1 before the "
                   f"DuckDB path): {PREVIOUS['wall']} s wall, {PREVIOUS['peak_mb']:,} MB peak "
                   f"-> {PREVIOUS['wall'] / total:.1f}x faster now")
