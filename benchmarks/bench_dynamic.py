@@ -44,6 +44,8 @@ from tobmodel.renewal.person_months import current_month, person_months
 
 TYPES = ("saas", "tool", "platform", "hardware")
 WINDOW = 18  # months between the cutoff and the as-of date
+SHOW = ["c_index", "c_index_lo", "c_index_hi", "harrell_c", "calibration_error",
+        "calibration_error_lo", "calibration_error_hi", "ibs", "mean_predicted", "observed_churn"]
 
 
 def grade(sim, ceiling_model, n_boot, seed):
@@ -134,13 +136,12 @@ def main(argv=None):
             t.insert(0, "seed", seed)
             t.insert(0, "business_type", btype)
             rows.append(t)
-            d = t.set_index("model")
-            print(f"{btype} seed {seed}: " + ", ".join(
-                f"{m} {d.loc[m, 'c_index']:.3f}" for m in d.index), flush=True)
+            with pd.option_context("display.width", 200, "display.max_columns", 30,
+                                   "display.float_format", "{:.3f}".format):
+                print(f"{btype} seed {seed}:\n" + t.set_index("model")[SHOW].to_string(),
+                      flush=True)
     table = pd.concat(rows, ignore_index=True)
-    show = ["c_index", "c_index_lo", "c_index_hi", "harrell_c", "calibration_error",
-            "calibration_error_lo", "calibration_error_hi", "ibs", "mean_predicted",
-            "observed_churn"]
+    show = SHOW
     with pd.option_context("display.width", 200, "display.max_columns", 30,
                            "display.float_format", "{:.3f}".format):
         print("\nPer type (mean over seeds; intervals: mean of the bootstrap bounds)")

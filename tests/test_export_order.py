@@ -83,3 +83,27 @@ def test_the_sort_spills_to_disk_within_its_memory_cap(tmp_path):
     key = list(zip(-df["p_churn_horizon"], df["account_id"]))
     assert key == sorted(key)
     assert not tmp.exists() or not any(tmp.iterdir())
+
+
+def test_a_failed_sort_commits_nothing_anywhere(tmp_path, churn_model, make_features,
+                                                monkeypatch):
+    """The sort runs before any destination commits: DuckDB refusing it (here a 1 MB cap)
+    leaves last week's CSV and database as they were, and no temporary file."""
+    import sqlalchemy as sa
+
+    from tobmodel.export import ExportError
+    from tobmodel.export import order
+    out, db = tmp_path / "s.csv", f"sqlite:///{tmp_path / 's.sqlite'}"
+    export_scores(churn_model, make_features(300), [out, db], as_of="2025-12-24")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".csv"}
+    monkeypatch.setattr(order, "SORT_MEMORY_LIMIT", "1MB")
+    with pytest.raises(ExportError, match="sorting the scores") as e:
+        export_scores(churn_model, make_features(20_000), [out, db], as_of="2025-12-31")
+    assert str(out) in str(e.value) and "\n" not in str(e.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.suffix == ".csv"} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    engine = sa.create_engine(db)
+    with engine.connect() as c:
+        weeks = c.exec_driver_sql("SELECT DISTINCT as_of FROM churn_score_history").all()
+    engine.dispose()
+    assert len(weeks) == 1

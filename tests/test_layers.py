@@ -4,7 +4,8 @@ The import graph is built from the source with an AST walk (every ``import``,
 including those inside functions: a lazy import is still a dependency).
 Layers, from the top::
 
-    __main__ -> cli -> demo | datasets | monitor -> mapping -> export -> renewal | leads
+    __main__ -> cli -> demo | datasets | monitor -> mapping -> engines -> export
+        -> renewal | leads
         -> registry | evaluation -> protocol -> persist -> survival | simulator -> io
         -> schema -> tobmodel (the package __init__) -> _version | paths | style
 
@@ -24,8 +25,9 @@ PACKAGE = ROOT / "tobmodel"
 LAYERS = [
     ("tobmodel.__main__",),
     ("tobmodel.cli",),
-    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor", "tobmodel.engines"),
+    ("tobmodel.demo", "tobmodel.datasets", "tobmodel.monitor"),
     ("tobmodel.mapping",),  # your own exports: reads them, then runs the export layer's jobs
+    ("tobmodel.engines",),  # DuckDB / Spark SQL: the mapping layer's events run on it
     ("tobmodel.export",),
     ("tobmodel.renewal", "tobmodel.leads"),
     ("tobmodel.registry", "tobmodel.evaluation"),

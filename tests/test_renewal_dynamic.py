@@ -104,7 +104,8 @@ def _row_by_row_scores(model, now, H):
     rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
     rows["month_index"] = rows["month_index"] + np.tile(np.arange(n), len(now))
     rows["tenure_at_month_start"] = rows["month_index"] - 1.0
-    h = model.predict_hazard(rows).reshape(len(now), n)
+    h = model.predict_hazard(rows, months_ahead=np.tile(np.arange(n), len(now))
+                             ).reshape(len(now), n)
     kept = 1 - model._already_churned(now)
     S = np.cumprod(1 - h, axis=1) * kept[:, None]
     s = now["tenure_months"].to_numpy()
@@ -123,7 +124,8 @@ def test_vectorised_scores_equal_the_row_by_row_projection(saas, fitted, monkeyp
     from tobmodel.renewal import dynamic
     now = current_month(saas).sample(300, random_state=0).reset_index(drop=True)
     model = DynamicHazardModel.from_document(fitted.to_document())
-    model.calibration_ = {"annual": (0.4, 0.8), "monthly": (-0.3, 1.2)}
+    model.calibration_ = {"annual": (0.4, 0.8, 0.0), "monthly": (-0.3, 1.2, 0.05)}
+    model.recalibrate_months = 12  # the months-ahead term is held beyond month 12
     model.inactive_run_churn_ = {1: 0.2, 2: 0.45}
     now.loc[:40, "inactive_months"] = 1.0
     now.loc[41:60, "inactive_months"] = 2.0
@@ -244,7 +246,7 @@ def test_recalibration_on_a_past_cutoff_fixes_an_over_shrunk_model():
     squeezed = DynamicHazardModel(C=1e-3, groups=()).fit(sim, as_of=cutoff)
     fixed = DynamicHazardModel(C=1e-3, groups=(), recalibrate_months=12).fit(sim, as_of=cutoff)
     assert set(fixed.calibration_) == {"annual", "monthly"}
-    assert all(b > 1.5 for _, b in fixed.calibration_.values())   # the spread is widened
+    assert all(b > 1.5 for _, b, _ in fixed.calibration_.values())   # the spread is widened
     h = split.horizon_time(12)
     top = {}
     for name, m in (("squeezed", squeezed), ("fixed", fixed)):

@@ -190,7 +190,11 @@ class FileDestination:
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._write_csv("rejects", rejects)
 
-    def commit(self, run) -> None:
+    def prepare(self) -> None:
+        """Everything but the renames: the sorted scores written and synced (a run calls
+        it on every file before any database commits, so a failed sort commits nothing)."""
+        if "scores" in self._files:
+            return
         try:
             self._wait()
             self._stop_pool()
@@ -207,6 +211,9 @@ class FileDestination:
                 f.close()
         except OSError as e:
             raise _write_error(self.path, e) from None
+
+    def commit(self, run) -> None:
+        self.prepare()
         for which, path in (("rejects", self.rejects_path), ("scores", self.path)):
             os.replace(self._files[which][1], path)
         self._files.pop("spool")[1].unlink(missing_ok=True)
@@ -216,9 +223,10 @@ class FileDestination:
         """The spooled scores, highest risk first, into the final temporary file."""
         import duckdb
 
-        from .order import sorted_batches
-        batches = sorted_batches(self._files["spool"][1], self.spec,
-                                 temp_directory=self.path.parent / f".{self.path.name}.sort")
+        from . import order
+        batches = order.sorted_batches(self._files["spool"][1], self.spec,
+                                       memory_limit=order.SORT_MEMORY_LIMIT,
+                                       temp_directory=self.path.parent / f".{self.path.name}.sort")
         try:
             if self.format == "csv":
                 self._write_csv_header("scores", self.spec.columns)
@@ -279,14 +287,11 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         return None
 
 
-def _copy_csv(df: pd.DataFrame, kinds: dict) -> bytes:
-    """Rows as CSV for PostgreSQL's COPY: floats round-trip exact, ISO dates, true/false,
-    NULL as an unquoted empty field (pandas' ``to_csv`` took 20 s a million rows)."""
-    import pyarrow.csv as pacsv
-    table = _arrow_table(df, _arrow_schema({c: kinds[c] for c in df.columns}))
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-    return buf.getvalue()
+def _copy_data(df: pd.DataFrame, kinds: dict, binary: bool = False) -> bytes:
+    """Rows for PostgreSQL's COPY, binary or CSV (:func:`.postgres.copy_payload`)."""
+    from .postgres import copy_payload
+    return copy_payload(_arrow_table(df, _arrow_schema({c: kinds[c] for c in df.columns})),
+                        binary)
 
 
 def _arrow_schema(columns: dict):
@@ -320,6 +325,7 @@ class SQLDestination:
         self.previous_scored = None
         self._conn = self._trans = self._new_file = None
         self._pool = self._copying = None
+        self._binary = {}
 
     def describe(self) -> str:
         return f"{redact(self.url)} ({self.spec.history_table}, {self.spec.latest_table})"
@@ -354,12 +360,21 @@ class SQLDestination:
             self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
                                                      run["model_name"], run["as_of"])
             clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
+            self._binary = self._binary_tables() if self.copy else {}
         except SQLAlchemyError as e:
             self.abort()
             raise self._error(e) from None
         except BaseException:
             self.abort()
             raise
+
+    def _binary_tables(self) -> dict:
+        """Tables that take binary COPY (their column types are exactly tobmodel's)."""
+        from .postgres import binary_copy_ok
+        raw = self._conn.connection.driver_connection
+        return {t.name: binary_copy_ok(raw, self.quote(t.name), kinds) for t, kinds in (
+            (self.tables["history"], self.spec.columns),
+            (self.tables["rejects"], self.spec.rejects_columns))}
 
     def _error(self, e) -> ExportError:
         """One line: the driver's first line, never the SQL statement and its rows."""
@@ -375,14 +390,15 @@ class SQLDestination:
         if len(df) == 0:
             return
         with self._errors():
-            if self.copy:  # PostgreSQL through psycopg 3: COPY of CSV that Arrow formats,
-                data = _copy_csv(df, kinds)  # sent by a thread while the next chunk is
-                self._wait_copy()            # scored (one COPY in flight at a time)
+            if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
+                binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
+                data = _copy_data(df, kinds, binary)  # a thread while the next chunk is
+                self._wait_copy()                     # scored (one COPY in flight at a time)
                 if self._pool is None:
                     from concurrent.futures import ThreadPoolExecutor
                     self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-copy")
                 self._copying = self._pool.submit(self._copy_rows, table, list(df.columns),
-                                                  data)
+                                                  data, binary)
             else:
                 self._insert_rows(table, df)
 
@@ -399,11 +415,11 @@ class SQLDestination:
                 raise
             raise self._error(e) from None
 
-    def _copy_rows(self, table, cols: list, data: bytes) -> None:
-        names = ", ".join(self.quote(c) for c in cols)
+    def _copy_rows(self, table, cols: list, data: bytes, binary: bool = False) -> None:
+        from .postgres import copy_statement
         raw = self._conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(
-                f"COPY {self.quote(table.name)} ({names}) FROM STDIN (FORMAT csv)") as cp:
+        with raw.cursor() as cur, cur.copy(copy_statement(self.quote, table.name, cols,
+                                                          binary)) as cp:
             cp.write(data)
 
     def _wait_copy(self) -> None:
@@ -434,7 +450,10 @@ class SQLDestination:
         with self._errors():
             self._wait_copy()
             self._stop_copy()
-            self.latest_updated = finish_run(self._conn, self.tables, self.spec, run)
+            bulk = None
+            if self.dialect == "postgresql":  # the latest table refilled in bulk
+                from .postgres import replace_latest_bulk as bulk
+            self.latest_updated = finish_run(self._conn, self.tables, self.spec, run, bulk)
             self._trans.commit()
         if self.dialect == "sqlite":  # readers do not block the writer, nor it them
             try:

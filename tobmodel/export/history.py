@@ -98,23 +98,23 @@ def clear_run(conn, tables: dict[str, Table], as_of, model_id: str) -> None:
         conn.execute(delete(t).where(and_(t.c.as_of == as_of, t.c.model_id == model_id)))
 
 
-def finish_run(conn, tables: dict[str, Table], spec: ExportSpec, run: dict) -> bool:
+def finish_run(conn, tables: dict[str, Table], spec: ExportSpec, run: dict,
+               replace_latest=None) -> bool:
     """Copy the run into the latest table (unless newer scores are there) and log it.
 
-    Returns whether the latest table was updated.
+    ``replace_latest(conn, tables, spec, run)``: how the latest table's rows of this
+    model name are replaced by the run's (default :func:`replace_latest_rows`; the
+    PostgreSQL destination brings a bulk variant). Returns whether the latest table
+    was updated.
     """
-    latest, history, runs = tables["latest"], tables["history"], tables["runs"]
+    latest, runs = tables["latest"], tables["runs"]
     newest = conn.execute(select(func.max(latest.c.as_of))
                           .where(latest.c.model_name == run["model_name"])).scalar()
     if isinstance(newest, str):  # some drivers hand back text
         newest = dt.date.fromisoformat(newest[:10])
     update = newest is None or run["as_of"] >= newest
     if update:
-        conn.execute(delete(latest).where(latest.c.model_name == run["model_name"]))
-        cols = list(spec.columns)
-        conn.execute(insert(latest).from_select(
-            cols, select(*[history.c[c] for c in cols]).where(
-                and_(history.c.as_of == run["as_of"], history.c.model_id == run["model_id"]))))
+        (replace_latest or replace_latest_rows)(conn, tables, spec, run)
     conn.execute(delete(runs).where(and_(runs.c.kind == spec.kind, runs.c.as_of == run["as_of"],
                                          runs.c.model_id == run["model_id"])))
     conn.execute(insert(runs).values(
@@ -125,3 +125,19 @@ def finish_run(conn, tables: dict[str, Table], spec: ExportSpec, run: dict) -> b
         horizon_months=run.get("horizon_months"),
         finished_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)))
     return update
+
+
+def replace_latest_rows(conn, tables: dict[str, Table], spec: ExportSpec, run: dict) -> None:
+    """Delete the latest table's rows of the run's model name; insert the run's from the
+    history table (row by row, in any database)."""
+    conn.execute(delete(tables["latest"]).where(
+        tables["latest"].c.model_name == run["model_name"]))
+    conn.execute(latest_from_history(tables, spec, run))
+
+
+def latest_from_history(tables: dict[str, Table], spec: ExportSpec, run: dict):
+    """``INSERT INTO latest SELECT ... FROM history`` of the run's rows."""
+    latest, history = tables["latest"], tables["history"]
+    cols = list(spec.columns)
+    return insert(latest).from_select(cols, select(*[history.c[c] for c in cols]).where(
+        and_(history.c.as_of == run["as_of"], history.c.model_id == run["model_id"])))

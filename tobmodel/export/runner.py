@@ -282,6 +282,9 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
             check_scored(summary.read, summary.scored,
                          {d.describe(): getattr(d, "previous_scored", None) for d in dests},
                          min_scored_fraction, dict(job.reasons))
+        for d in dests:  # files sorted and synced: a failure here commits nothing
+            if hasattr(d, "prepare"):
+                d.prepare()
         # databases first: a refused commit must not leave a half-updated set of files
         for d in sorted(dests, key=lambda d: not hasattr(d, "url")):
             d.commit(run)

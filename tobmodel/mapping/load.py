@@ -4,8 +4,9 @@
 folder, converts every mapped column (ids, dates, numbers, units, labels),
 joins the sources (Zendesk organization -> CRM account by ``external_id``,
 analytics ``group_id`` -> CRM account), chains contracts into renewals
-(:mod:`tobmodel.mapping.contracts`) and aggregates tickets and events to
-account-months. It collects every problem instead of stopping at the first
+(:mod:`tobmodel.mapping.contracts`) and aggregates tickets to account-months;
+events are aggregated on DuckDB (:mod:`tobmodel.mapping.events`). It collects
+every problem instead of stopping at the first
 (:class:`~tobmodel.mapping.parse.Problem`); with ``strict=True`` (fit, score)
 errors raise :class:`~tobmodel.mapping.parse.DataProblems`.
 
@@ -23,17 +24,14 @@ import numpy as np
 import pandas as pd
 
 from .contracts import contract_outcomes, end_from_term, term_level
-from .events import account_months_of_export
+from .events import EventFile, account_months_of_files
 from .parse import (Column, DataProblems, Problem, parse_bools, parse_dates, parse_ids,
                     parse_labels, parse_numbers, parse_timestamps, text)
 from .spec import FEATURE_COST, FRACTION_FIELDS, TABLE_COST, Mapping, load_mappings
 
 ACCOUNT_LABELS = ("industry", "region", "tier", "acquisition_channel")
-EVENT_BATCH = 2_000_000
 _UNREADABLE = (UnicodeDecodeError, OSError, ValueError, pd.errors.ParserError,
                pd.errors.EmptyDataError)
-_MONTH0 = np.datetime64("1900-01", "M").astype(np.int64)  # months 1900-2241 fit in 12 bits
-_USER_BITS = 28  # user codes; account positions get 64 - 28 - 12 = 24 bits (16M accounts)
 
 
 @dataclass
@@ -104,6 +102,10 @@ class SqlTable:
     def engine(self):
         from ..export.sources import make_engine
         return make_engine(self.url)
+
+    def chunks(self, columns, size):
+        """The table's ``columns`` as text, ``size`` rows at a time."""
+        return _sql_chunks(self, columns, size)
 
 
 def is_url(root) -> bool:
@@ -318,7 +320,7 @@ def read_export(root, mappings, as_of=None, strict: bool = False) -> ExportData:
     cut = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1) if as_of is not None else None
     events = None
     if "events" in m.sources:
-        events = account_months_of_export(rd, m, problems, tz, acc, cut)
+        events = _events(rd, m, problems, tz, acc, cut)
     tickets = _tickets(raw, m, problems, tz, acc)
     usage_src = _usage_table(raw.get("usage"), m, problems, tz)
     leads = _leads(raw.get("leads"), m, problems, tz)
@@ -512,8 +514,8 @@ def _tickets(raw, m, problems, tz, acc):
 def _events(rd, m, problems, tz, acc, cut=None):
     """Analytics events -> account-months (logins, active users, key-feature users).
 
-    Read in batches: memory is bounded by the batch and the distinct
-    (account, month, user) triples, not by the number of events.
+    The files are found and their columns checked here; DuckDB reads and counts
+    them (:func:`tobmodel.mapping.events.account_months_of_files`) in bounded memory.
     """
     spec = m.sources["events"]
     paths = locate(rd.root, spec)
@@ -521,20 +523,11 @@ def _events(rd, m, problems, tz, acc, cut=None):
     if not paths:
         rd.missing_file("events")
         return None
-    logins = {str(x).casefold() for x in spec.get("login_events", []) or []}
-    keys = {str(x).casefold() for x in spec.get("key_events", []) or []}
     wanted = {f: m.column("events", f) for f in m.fields("events")}
     wanted = {f: c for f, c in wanted.items() if c is not None}
     if acc is None:  # nothing to attach events to (the accounts problem is reported)
         return None
-    known = pd.Index(acc["crm_account_id"])
-    if len(known) >= 2 ** (64 - _USER_BITS - 12):  # pragma: no cover - 16M accounts
-        raise ValueError(f"{len(known):,} accounts: events are aggregated for up to "
-                         f"{2 ** (64 - _USER_BITS - 12):,} (use the DuckDB engine)")
-    seats, key_seats, logins_by = [], [], []  # distinct (account-month, user); login counts
-    users = pd.Index([], dtype=object)  # every user id seen: its position is its code
-    n_rows, n_unknown, n_login, latest = 0, 0, 0, None
-    fmt = _fmt(m, "events", "timestamp")
+    files = []
     for path in paths:
         name = display(path, rd.root)
         try:
@@ -549,109 +542,29 @@ def _events(rd, m, problems, tz, acc, cut=None):
         for f in ("user_id", "event"):
             if f in wanted and f not in have:
                 rd._missing_column(name, "events", f, wanted[f], head, "notice")
-        if any(f not in have for f in m.required("events")):
-            continue
-        offset = 0
-        for batch in _readable(_batches(path, list(have.values())), rd, name):
-            df = pd.DataFrame({f: batch[c] for f, c in have.items()})
-            if pd.api.types.is_datetime64_any_dtype(df["timestamp"].dtype):
-                ts = df["timestamp"]
-                ts = ts.dt.tz_convert(tz).dt.tz_localize(None) if ts.dt.tz is not None else ts
-                ts = ts.astype("datetime64[ns]")
-            else:
-                col = Column(name, have["timestamp"], "events", "timestamp", df["timestamp"],
-                             problems, np.arange(len(df)) + offset + 2)
-                ts = parse_timestamps(col, fmt, tz)
-            offset += len(df)
-            # ids and event names repeat: work on the distinct values, then index
-            a_codes, a_uniq = _distinct(df["account_id"])
-            ok = ts.notna().to_numpy() & (a_codes >= 0)
-            if cut is not None:  # only what was known at as_of
-                ok &= (ts < cut).fillna(False).to_numpy(bool)
-            a_pos = np.r_[known.get_indexer(a_uniq), -1][a_codes]
-            n_unknown += int((ok & (a_pos < 0)).sum())
-            ok &= a_pos >= 0
-            if "event" in df:
-                e_codes, e_uniq = _distinct(df["event"])
-                folded = e_uniq.astype("string").str.casefold()
-                is_login = (np.r_[folded.isin(logins).to_numpy(bool), False][e_codes]
-                            if logins else np.ones(len(df), bool))
-                is_key = (np.r_[folded.isin(keys).to_numpy(bool), False][e_codes] if keys
-                          else np.zeros(len(df), bool))
-            else:
-                is_login, is_key = np.ones(len(df), bool), np.zeros(len(df), bool)
-            n_login += int(is_login[ok].sum())
-            if "user_id" in df:
-                u_codes, u_uniq = _distinct(df["user_id"])
-                code = users.get_indexer(u_uniq)
-                new = pd.Index(u_uniq[code < 0].to_numpy(dtype=object))
-                code[code < 0] = len(users) + np.arange(len(new))
-                users = users.append(new)
-                if len(users) >= 2 ** _USER_BITS:
-                    raise ValueError(f"{name}: more than {2 ** _USER_BITS:,} distinct users")
-                user = np.r_[code, 0][u_codes[ok]].astype(np.uint64)  # blank: one user
-            else:
-                user = np.zeros(int(ok.sum()), np.uint64)
-            month = ts[ok].to_numpy().astype("datetime64[M]").astype(np.int64)
-            # one integer per account-month (position in the accounts x 4096 + month) and
-            # one per (account-month, user): exact, no hashing
-            am = a_pos[ok].astype(np.int64) * 4096 + (month - _MONTH0)
-            pair = (am.astype(np.uint64) << np.uint64(_USER_BITS)) | user
-            seats.append(pd.unique(pair))
-            key_seats.append(pd.unique(pair[is_key[ok]]))
-            logins_by.append(pd.Series(is_login[ok].astype(np.int64)).groupby(am).sum())
-            if ok.any():
-                b_latest = ts[ok].max()
-                latest = b_latest if latest is None or b_latest > latest else latest
-            n_rows += len(df)
-            # fold the newer partial sets once they outweigh the folded one (each pair is
-            # re-deduplicated O(log n) times): memory bounded by the distinct pairs
-            if len(seats) > 1 and sum(map(len, seats[1:])) > len(seats[0]):
-                seats = [pd.unique(np.concatenate(seats))]
-                key_seats = [pd.unique(np.concatenate(key_seats))]
-                logins_by = [pd.concat(logins_by).groupby(level=0).sum()]
+        if all(f in have for f in m.required("events")):
+            files.append(EventFile(name, path, have, head))
+    crm = acc["crm_account_id"].to_numpy(dtype=object)
+    logins, keys = spec.get("login_events") or [], spec.get("key_events") or []
+    usage, n_rows, n_unknown = account_months_of_files(
+        files, pd.DataFrame({"crm_account_id": crm, "account_id": account_key(crm)}), tz=tz,
+        fmt=_fmt(m, "events", "timestamp"), login_events=logins, key_events=keys, cut=cut,
+        problems=problems, unreadable=rd.unreadable)
     rd.rows["events"] = n_rows
     if n_unknown:
-        problems.append(Problem(", ".join(display(p, rd.root) for p in paths),
-                                wanted.get("account_id"), f"names accounts not in the "
-                                f"accounts export on {n_unknown:,} events: left out",
-                                severity="notice"))
-    if logins and n_rows and not n_login:
+        problems.append(Problem(", ".join(rd.files["events"]), wanted.get("account_id"),
+                                f"names accounts not in the accounts export on "
+                                f"{n_unknown:,} events: left out", severity="notice"))
+    if usage is None:
+        return None
+    if logins and n_rows and not usage["logins"].sum():
         problems.append(Problem(paths[0].name, wanted.get("event"), "has none of the login "
-                                "events " + ", ".join(sorted(spec.get("login_events"))),
+                                "events " + ", ".join(sorted(logins)),
                                 fix="name your sign-in event in sources.events.login_events",
                                 severity="notice"))
-    if not seats:
-        return None
-    shift = np.uint64(_USER_BITS)
-    active = pd.Series(pd.unique(np.concatenate(seats)) >> shift).astype(np.int64).value_counts()
-    keyed = pd.Series(pd.unique(np.concatenate(key_seats)) >> shift).astype(
-        np.int64).value_counts()
-    login = pd.concat(logins_by).groupby(level=0).sum()
-    am = np.sort(active.index.to_numpy())
-    pos, month = am // 4096, am % 4096 + _MONTH0
-    usage = pd.DataFrame({
-        "account_id": account_key(acc["crm_account_id"].to_numpy()[pos]),
-        "month": month.astype("datetime64[M]").astype("datetime64[ns]"),
-        "active_seats": active.reindex(am).to_numpy(np.int64),
-        "key_feature_adoption": keyed.reindex(am, fill_value=0).to_numpy(float)
-        / active.reindex(am).to_numpy(float),
-        "logins": login.reindex(am, fill_value=0).to_numpy(np.int64)})
-    usage = usage.sort_values(["account_id", "month"], kind="stable").reset_index(drop=True)
-    usage.attrs["latest"] = latest
     usage.attrs["key_events"] = bool(keys)
     usage.attrs["users"] = "user_id" in wanted
     return usage
-
-
-def _distinct(s: pd.Series):
-    """(codes, distinct stripped texts) of a column; code -1 for a blank."""
-    codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    t = text(pd.Series(np.asarray(uniq, dtype=object)).astype(str))
-    blank = t.isna().to_numpy()
-    if blank.any():  # blank text values count as missing
-        codes = np.where(np.r_[blank, False][codes], -1, codes)
-    return codes, t
 
 
 def _sql_chunks(path, columns, size):
@@ -666,34 +579,6 @@ def _sql_chunks(path, columns, size):
                     "string").astype(object)
     finally:
         eng.dispose()
-
-
-def _readable(batches, rd, name):
-    """The batches of a file; a read error ends them as one problem (not a crash)."""
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except _UNREADABLE as e:
-            rd.unreadable(name, e)
-            return
-        yield batch
-
-
-def _batches(path, columns):
-    if isinstance(path, SqlTable):
-        yield from _sql_chunks(path, columns, EVENT_BATCH)
-        return
-    if path.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-        for b in pq.ParquetFile(path).iter_batches(batch_size=EVENT_BATCH, columns=columns):
-            yield b.to_pandas()
-        return
-    for chunk in pd.read_csv(path, usecols=lambda c: c.strip() in columns, dtype=str,
-                             keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                             chunksize=EVENT_BATCH):
-        yield chunk.rename(columns=str.strip)
 
 
 def _usage_table(df, m, problems, tz):

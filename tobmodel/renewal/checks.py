@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..io.values import check_param, check_range, check_zero_one, parse_number, show_ids
+from ..io.values import check_param, check_range, check_zero_one, show_ids
 
 EVENT_RULE = "0 (still a customer) or 1 (churned)"
 
@@ -63,7 +63,7 @@ def check_missing(df: pd.DataFrame, columns, source: str = "features") -> None:
                 f"({show_ids(df, na)}); fill them (e.g. with the median) or drop "
                 "those rows before fitting or scoring")
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-            inf = parse_number(s).not_finite
+            inf = np.isinf(s.to_numpy(dtype="float64", na_value=np.nan))
             if inf.any():
                 raise ValueError(f"{source}: column {c!r} has {int(inf.sum())} infinite values "
                                  f"({show_ids(df, inf)}); a model input must be a finite number")

@@ -27,7 +27,9 @@ order comes, and a second logistic hazard on the same rows (``order_coef_``)
 gives the chance of an order each month (an order moves the deadline 12 months
 on). So P(lapse in month j) = A_j h_j with A_j = prod_{i<j} (1 - h_i)(1 - o_i):
 the churn hazard ``h`` is what happens in the deadline month, the order hazard
-``o`` whether the account gets there.
+``o`` whether the account gets there. An account that orders is counted as safe
+from then on: its next deadline lies at least 12 months ahead, so horizons up to
+12 months are exact in this respect and longer ones leave that second lapse out.
 
 Examples
 --------
@@ -47,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
+from ..survival import INACTIVE_MONTHS
 from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
                             current_month, person_months)
 
@@ -148,10 +151,13 @@ class DynamicHazardModel(ModelBase):
         0: no recalibration. Otherwise (fitting on tables) the same model is also
         fitted ``recalibrate_months`` earlier, its projected hazards for the accounts
         active then are compared with what happened up to the training date, and a
-        logistic map ``logit h -> a + b logit h`` fitted on those months (one for
-        annual renewals, one for monthly decisions) is applied to every projected
-        hazard (``calibration_``). It corrects the projection's
-        drift (behaviour held at its last value) as well as the fit.
+        logistic map ``logit h -> a + b logit h + c j`` (``j``: months ahead, up to
+        ``recalibrate_months - 1``) fitted on those months (one for annual renewals,
+        one for monthly decisions) is applied to every projected hazard
+        (``calibration_``). It corrects the projection's drift (behaviour held at
+        its last value, which drifts further the further ahead) as well as the fit.
+        On a platform the months whose churn cannot be known yet at the training
+        date (the last ``INACTIVE_MONTHS``) are left out.
 
     Attributes
     ----------
@@ -343,15 +349,20 @@ class DynamicHazardModel(ModelBase):
         pos = pd.Index(then[ID]).get_indexer(seen[ID])
         j = seen["month_index"].to_numpy() - then["month_index"].to_numpy()[np.maximum(pos, 0)]
         use = (pos >= 0) & (j >= 0) & (j < R) & seen["at_risk"].to_numpy(bool)
+        if self.business_type_ == "platform":  # churns of the last months are not known yet
+            known = pd.Timestamp(as_of) - pd.DateOffset(months=INACTIVE_MONTHS)
+            use &= (seen["month_start"] < known).to_numpy()
         h = np.clip(H[pos[use], j[use]], 1e-9, 1 - 1e-9)
         y = seen["churn"].to_numpy()[use]
+        ahead = np.minimum(j[use], R - 1).astype(float)
         annual = _is(seen["contract_term"], "annual")[use]
         out = {}
         for key, rows in (("annual", annual), ("monthly", ~annual)):
             if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
                 continue  # too few churns to learn a correction: keep the fit
-            b0, b = fit_logistic(np.log(h[rows] / (1 - h[rows]))[:, None], y[rows], penalty=0.0)
-            out[key] = (float(b0), float(b[0]))
+            Z = np.column_stack([np.log(h[rows] / (1 - h[rows])), ahead[rows]])
+            b0, b = fit_logistic(Z, y[rows], penalty=0.0)
+            out[key] = (float(b0), float(b[0]), float(b[1]))
         return out
 
     def _check_fitted(self):
@@ -359,9 +370,12 @@ class DynamicHazardModel(ModelBase):
             raise ValueError("this DynamicHazardModel is not fitted yet; call fit(data)")
 
     # -- hazards ------------------------------------------------------------------
-    def predict_hazard(self, rows: pd.DataFrame, event: str = "churn") -> np.ndarray:
+    def predict_hazard(self, rows: pd.DataFrame, event: str = "churn",
+                       months_ahead=0) -> np.ndarray:
         """Monthly hazard of person-month rows, each with its own covariates and clocks: of
-        churn (0 for months not at risk) or, ``event="order"`` (hardware), of an order."""
+        churn (0 for months not at risk) or, ``event="order"`` (hardware), of an order.
+        ``months_ahead``: how far each row lies beyond the scoring month (the calibration
+        map's months-ahead term; 0 for observed rows)."""
         self._check_fitted()
         if event not in ("churn", "order") or (event == "order" and not self.order_coef_):
             raise ValueError(f"event must be 'churn' or, for hardware, 'order'; got {event!r}")
@@ -373,7 +387,7 @@ class DynamicHazardModel(ModelBase):
             eta[r] = c["intercept"] + X[r] @ c["coef"]
         if event == "order":
             return 1 / (1 + np.exp(-eta))
-        h = 1 / (1 + np.exp(-self._calibrated(rows, eta)))
+        h = 1 / (1 + np.exp(-self._calibrated(rows, eta, np.asarray(months_ahead))))
         return np.where(_at_risk(rows, rows["month_index"].to_numpy(float)), h, 0.0)
 
     def _event_coefs(self, event: str) -> dict:
@@ -394,7 +408,7 @@ class DynamicHazardModel(ModelBase):
                 out[sl] = hazards(X[sl] if X is not None else _fill(cols, sl), sl)
         return out
 
-    def _hazards(self, current: pd.DataFrame, n_months: int):
+    def _hazards(self, current: pd.DataFrame, n_months: int, P=None):
         """``f(X, rows)``: projected churn hazards (rows x months) of design rows ``X``.
 
         Hardware: the months since the last order advance while no order comes;
@@ -403,7 +417,7 @@ class DynamicHazardModel(ModelBase):
         the churn hazard ``h``. P(lapse in month j) = A_j h_j with
         A_j = prod_{i<j} (1 - h_i)(1 - o_i); returned as hazards given survival.
         """
-        P = self._projector(current, n_months)
+        P = self._projector(current, n_months) if P is None else P
         if not getattr(self, "order_coef_", None):
             return P.hazards
         O = self._projector(current, n_months, event="order")
@@ -437,8 +451,8 @@ class DynamicHazardModel(ModelBase):
         bc = W[clock].T.copy()                                   # groups x clocks
         W[clock] = 0.0
         annual_g = np.array([k.split("|")[0] == "annual" for k in keys], bool)
-        a, b = (self._calibration_ab(annual_g) if event == "churn"
-                else (np.zeros(len(keys)), np.ones(len(keys))))
+        a, b, c = (self._calibration_ab(annual_g) if event == "churn"
+                   else (np.zeros(len(keys)), np.ones(len(keys)), np.zeros(len(keys))))
         # distinct (group, over-promised, month[, months since order]) combinations
         k0 = current["month_index"].to_numpy(float)
         over = current["sales_overpromised"].to_numpy(float)
@@ -458,10 +472,11 @@ class DynamicHazardModel(ModelBase):
         der = _clocks((kk - 1).ravel(), kk.ravel(), np.repeat(annual_g[g], n_months),
                       np.repeat(over[first], n_months), since)
         T = np.zeros(shape)
-        for j, c in enumerate(self.clock_columns_):
-            T += der[c].reshape(shape) * bc[g, j][:, None]
+        for j, col in enumerate(self.clock_columns_):
+            T += der[col].reshape(shape) * bc[g, j][:, None]
         with np.errstate(over="ignore"):
-            V = np.exp(np.clip(-b[g][:, None] * T, -700, 700))
+            V = np.exp(np.clip(-(b[g][:, None] * T + c[g][:, None]
+                                 * self._months_ahead(n_months)[None, :]), -700, 700))
         if event == "churn":
             V[~(~annual_g[g][:, None] | (kk % 12 == 0))] = np.inf   # not at risk: hazard 0
         return _Projector(coefs, W, np.array([c["intercept"] for c in coefs]), a, b, inv, cinv, V)
@@ -473,20 +488,23 @@ class DynamicHazardModel(ModelBase):
         return [coef.get(key) or coef[_nearest(key, known)] for key in keys]
 
     def _calibration_ab(self, annual: np.ndarray):
-        """Per entry of ``annual``: the calibration map ``(a, b)`` (identity if none)."""
+        """Per entry of ``annual``: the calibration map ``(a, b, c)`` (identity if none)."""
         cal = getattr(self, "calibration_", None) or {}
-        am, bm = cal.get("monthly", (0.0, 1.0))
-        aa, ba = cal.get("annual", (0.0, 1.0))
-        return np.where(annual, aa, am), np.where(annual, ba, bm)
+        m = _cal3(cal.get("monthly", (0.0, 1.0, 0.0)))
+        y = _cal3(cal.get("annual", (0.0, 1.0, 0.0)))
+        return tuple(np.where(annual, y[i], m[i]) for i in range(3))
 
-    def _calibrated(self, df, eta):
+    def _months_ahead(self, n_months: int) -> np.ndarray:
+        """Months ahead as the calibration map reads them (held beyond the months graded)."""
+        return np.minimum(np.arange(n_months), max(int(self.recalibrate_months) - 1, 0))
+
+    def _calibrated(self, df, eta, months_ahead=0):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return eta
-        annual = _is(df["contract_term"], "annual")
-        a = np.where(annual, cal.get("annual", (0.0, 1.0))[0], cal.get("monthly", (0.0, 1.0))[0])
-        b = np.where(annual, cal.get("annual", (0.0, 1.0))[1], cal.get("monthly", (0.0, 1.0))[1])
-        return a + b * eta
+        a, b, c = self._calibration_ab(_is(df["contract_term"], "annual"))
+        return a + b * eta + c * np.minimum(months_ahead,
+                                            max(int(self.recalibrate_months) - 1, 0))
 
     def _already_churned(self, current) -> np.ndarray:
         """Per row: the share of accounts this many months inactive that had churned."""
@@ -542,7 +560,7 @@ class DynamicHazardModel(ModelBase):
         need = max(H, int(n_next.max()) if len(df) else 1)
         cols = self._design_columns(df)
         P = self._projector(df, need)
-        hazards = self._hazards(df, need)
+        hazards = self._hazards(df, need, P)
         kept = 1 - self._already_churned(df)
         names, contrib = self._contribution_maps(P, df)
         M = np.empty((len(df), len(names)), np.float32)
@@ -662,7 +680,7 @@ class DynamicHazardModel(ModelBase):
                for v in [*m.coef_.values(), *(m.order_coef_ or {}).values()]):
             raise ValueError("model file: coefficient lengths do not match the columns")
         m.max_event_tenure_ = float(doc["max_event_tenure"])
-        m.calibration_ = {k: (float(v[0]), float(v[1])) for k, v in doc["calibration"].items()}
+        m.calibration_ = {k: _cal3(v) for k, v in doc["calibration"].items()}
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
         m.business_type_ = doc.get("business_type")
         m.features_ = list(doc["features"])
@@ -760,6 +778,12 @@ def fit_logistic(Z: np.ndarray, y: np.ndarray, penalty: float = 1.0, max_iter: i
         if abs(f_old - f) <= tol * max(1.0, abs(f)):
             break
     return float(w[0]), w[1:]
+
+
+def _cal3(v) -> tuple:
+    """A calibration map ``(a, b, c)``; files from before the months-ahead term hold ``(a, b)``."""
+    v = [float(x) for x in v]
+    return (v[0], v[1], v[2] if len(v) > 2 else 0.0)
 
 
 def _coef_document(coef):

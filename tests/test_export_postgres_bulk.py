@@ -1,0 +1,151 @@
+"""PostgreSQL bulk writes: binary COPY and the latest table refilled in bulk, with the
+same rows, the same one transaction and the same fall-backs as the row-by-row path."""
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from conftest import StandInRenewalModel
+from test_export_destinations import _read
+from tobmodel.export import export_scores
+from tobmodel.export import postgres as pgbulk
+
+pytestmark = pytest.mark.postgres
+
+TABLES = ("churn_scores", "churn_score_history", "churn_score_rejects")
+
+
+def _execute(url, sql):
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def _tables(url):
+    return {t: _read(url, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in TABLES}
+
+
+def _primary_key(url, table):
+    return _read(url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                      f"WHERE conrelid = '{table}'::regclass AND contype = 'p'")
+
+
+def _features(make_features):
+    feats = make_features(700)
+    feats.loc[5, "tier"] = "giant"          # a reject
+    feats.loc[9, "seats"] = float("nan")    # another
+    return feats
+
+
+def test_binary_copy_writes_what_csv_copy_writes(pg_url, postgres_url, churn_model,
+                                                 make_features, monkeypatch):
+    calls = []
+    real = pgbulk.copy_payload
+    monkeypatch.setattr(pgbulk, "copy_payload", lambda t, b: calls.append(b) or real(t, b))
+    feats = _features(make_features)
+    s = export_scores(churn_model, feats, pg_url, as_of="2025-12-31", chunksize=256)
+    assert (s.scored, s.rejected) == (698, 2)
+    assert calls and all(calls)  # every COPY was binary
+    binary = _tables(pg_url)
+    other = postgres_url.rsplit("/", 1)[0] + "/" + pg_url.rsplit("/", 1)[1] + "csv"
+    monkeypatch.setattr(pgbulk, "binary_encoder", lambda: None)  # as without pgpq
+    calls.clear()
+    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {other.rsplit('/', 1)[1]}")
+    try:
+        export_scores(churn_model, feats, other, as_of="2025-12-31", chunksize=256)
+        assert calls and not any(calls)  # CSV
+        for t, frame in _tables(other).items():
+            pd.testing.assert_frame_equal(frame, binary[t], check_exact=True)
+    finally:
+        with engine.connect() as c:
+            c.exec_driver_sql(f"DROP DATABASE {other.rsplit('/', 1)[1]} WITH (FORCE)")
+        engine.dispose()
+
+
+def test_a_column_of_another_type_gets_csv(pg_url, churn_model, make_features, monkeypatch):
+    export_scores(churn_model, make_features(50), pg_url, as_of="2025-12-24")
+    _execute(pg_url, "ALTER TABLE churn_score_history ALTER COLUMN horizon_months TYPE integer")
+    calls = []
+    real = pgbulk.copy_payload
+    monkeypatch.setattr(pgbulk, "copy_payload", lambda t, b: calls.append(b) or real(t, b))
+    export_scores(churn_model, make_features(50), pg_url, as_of="2025-12-31")
+    assert calls[0] is False  # the history table: CSV, which the server converts
+    got = _read(pg_url, "SELECT horizon_months, COUNT(*) AS n FROM churn_score_history "
+                        "WHERE as_of = '2025-12-31' GROUP BY 1")
+    assert got.to_dict("records") == [{"horizon_months": 12, "n": 50}]
+
+
+def test_latest_refill_keeps_other_models_and_the_primary_key(pg_url, make_features):
+    feats = make_features(300)
+    other = StandInRenewalModel(model_id="standin-000000000002")
+    other.name = "other"  # a second model name in the same tables
+    export_scores(other, feats.iloc[:120], pg_url, as_of="2025-12-31")
+    key = _primary_key(pg_url, "churn_scores")
+    for as_of in ("2025-12-24", "2025-12-31"):
+        export_scores(StandInRenewalModel(), feats, pg_url, as_of=as_of)
+    latest = _read(pg_url, "SELECT model_name, as_of, COUNT(*) AS n FROM churn_scores "
+                           "GROUP BY 1, 2 ORDER BY 1")
+    assert latest["model_name"].tolist() == ["other", "standin"]
+    assert latest["n"].tolist() == [120, 300]
+    assert set(pd.to_datetime(latest["as_of"])) == {pd.Timestamp("2025-12-31")}
+    pd.testing.assert_frame_equal(_primary_key(pg_url, "churn_scores"), key)
+    assert key["def"].iloc[0] == "PRIMARY KEY (model_name, account_id)"
+    # only one model name left: the refill truncates, and still keeps the key
+    _execute(pg_url, "DELETE FROM churn_scores WHERE model_name = 'other'")
+    export_scores(StandInRenewalModel(), feats.iloc[:200], pg_url, as_of="2026-01-07")
+    assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 200
+    pd.testing.assert_frame_equal(_primary_key(pg_url, "churn_scores"), key)
+
+
+def test_a_foreign_key_on_the_latest_table_falls_back_to_row_by_row(pg_url, make_features):
+    feats = make_features(100)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    _execute(pg_url, "CREATE TABLE calls (model_name text, account_id bigint, FOREIGN KEY "
+                     "(model_name, account_id) REFERENCES churn_scores ON DELETE CASCADE)")
+    _execute(pg_url, "INSERT INTO calls VALUES ('standin', 7)")
+    s = export_scores(StandInRenewalModel(), feats.iloc[10:], pg_url, as_of="2025-12-31")
+    assert s.scored == 90  # TRUNCATE and dropping the key are refused: rows one by one
+    got = _read(pg_url, "SELECT as_of, COUNT(*) AS n FROM churn_scores GROUP BY 1")
+    assert got["n"].tolist() == [90] and str(got["as_of"].iloc[0]) == "2025-12-31"
+    assert _read(pg_url, "SELECT COUNT(*) AS n FROM calls")["n"].iloc[0] == 0  # cascaded
+
+
+def test_a_reader_holding_the_latest_table_does_not_block_the_run(pg_url, make_features,
+                                                                  monkeypatch):
+    feats = make_features(80)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    monkeypatch.setattr(pgbulk, "LOCK_TIMEOUT", "200ms")
+    engine = sa.create_engine(pg_url)
+    reader = engine.connect()
+    try:
+        trans = reader.begin()  # a dashboard's open transaction on the latest table
+        assert reader.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar() == 80
+        s = export_scores(StandInRenewalModel(), feats.iloc[:60], pg_url, as_of="2025-12-31")
+        # the bulk refill timed out on the reader's lock (waiting for it would hang this
+        # test): rows one by one, which readers do not block
+        assert s.scored == 60
+        assert reader.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar() == 60
+        trans.rollback()
+    finally:
+        reader.close()
+        engine.dispose()
+    assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 60
+
+
+def test_a_failure_after_the_truncate_keeps_last_weeks_latest_rows(pg_url, make_features,
+                                                                   monkeypatch):
+    feats = make_features(150)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    before = _tables(pg_url)
+
+    def boom(*args):
+        raise RuntimeError("killed mid-refill")
+    monkeypatch.setattr(pgbulk, "latest_from_history", boom)
+    with pytest.raises(RuntimeError, match="mid-refill"):
+        export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-31")
+    for t, frame in _tables(pg_url).items():
+        pd.testing.assert_frame_equal(frame, before[t])
