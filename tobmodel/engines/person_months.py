@@ -407,19 +407,28 @@ LEFT JOIN peers p ON p.industry = x.industry AND p.m = x.start_m + x.month_index
 
 
 def _current_select(iso: str) -> str:
-    """The running month of every active account, with the scoring columns."""
+    """The running month of every active account, with the scoring columns (steps kept
+    flat: Spark's parser runs out of memory on deeply nested date arithmetic)."""
+    one = (pd.Timestamp(iso) + pd.DateOffset(months=1)).date()  # clamped to the month's end
     step = "CASE WHEN contract_term = 'annual' THEN 12 ELSE 1 END"
-    k = f"CAST((FLOOR(tenure / {step}) + 1) * {step} AS BIGINT)"
-    one = _add_months(f"DATE '{iso}'", "1")
-    to_one = _calendar_months("start_d", one, _whole_months("start_d", one))
     cols = [c for c in COLUMNS if c != "churn"]
     cols[2:2] = [f"TIMESTAMP '{iso}' AS as_of", "tenure AS tenure_months"]
-    return f"""SELECT {', '.join(cols)}, TRUE AS active,
-       CAST(CASE WHEN contract_term = 'none' THEN {one}
-                 ELSE {_add_months('start_d', k)} END AS TIMESTAMP) AS next_renewal_date,
-       CASE WHEN contract_term = 'none' THEN {to_one} - tenure
-            ELSE CAST({k} AS DOUBLE) - tenure END AS months_to_next_renewal
-FROM final WHERE NOT churned AND month_index = k_last + 1"""
+    return f""", running_month AS (
+  SELECT final.*, DATE '{one}' AS one_d,
+         CAST((FLOOR(tenure / {step}) + 1) * {step} AS BIGINT) AS next_k
+  FROM final WHERE NOT churned AND month_index = k_last + 1
+), to_next AS (
+  SELECT running_month.*, {_whole_months('start_d', 'one_d')} AS one_whole,
+         {_add_months('start_d', 'next_k')} AS next_d
+  FROM running_month
+)
+SELECT {', '.join(cols)}, TRUE AS active,
+       CAST(CASE WHEN contract_term = 'none' THEN one_d ELSE next_d END AS TIMESTAMP)
+         AS next_renewal_date,
+       CASE WHEN contract_term = 'none'
+            THEN {_calendar_months('start_d', 'one_d', 'one_whole')} - tenure
+            ELSE CAST(next_k AS DOUBLE) - tenure END AS months_to_next_renewal
+FROM to_next"""
 
 
 def month_numbers(n: int) -> pd.DataFrame:
