@@ -366,15 +366,30 @@ reach = pd.Series({name: c[month_of_calls - 1] for name, c in captured.items()},
 print(reach.round(2))
 
 # %% tags=["checks"] jupyter={"source_hidden": true}
-assert reach["model (ARR at risk)"] > reach["biggest customers first"] > reach["random"]
-assert reach["oracle (true ARR at risk)"] > 0.8 * reach["model (ARR at risk)"]
+assert reach["model (ARR at risk)"] > 1.5 * reach["random"]
+assert reach["biggest customers first"] > 1.5 * reach["random"]
+assert reach["oracle (true ARR at risk)"] > reach["model (ARR at risk)"]
+assert abs(reach["biggest customers first"] - reach["model (ARR at risk)"]) < 0.08  # "about as well"
 
 # %%
+size_vs_model = reach["biggest customers first"] - reach["model (ARR at risk)"]
 print(f"A month of calls ({month_of_calls} customers, {month_of_calls / len(scores):.0%} of "
       f"the base) ordered by the model reaches {reach.iloc[0]:.0%} of the ARR that will "
-      f"really be lost next year; random calls reach {reach['random']:.0%}.")
+      f"really be lost next year; random calls reach {reach['random']:.0%}, the biggest "
+      f"customers first {reach['biggest customers first']:.0%} "
+      f"({'more' if size_vs_model > 0 else 'less'} than the model by "
+      f"{abs(size_vs_model):.0%} of the lost ARR).")
 
 # %% [markdown]
+# In a mature book the size of a customer is itself a strong guide to where the money
+# is: ARR has grown with every renewal (seats added, prices raised), so the biggest
+# customers carry much of what can be lost, and on this book ordering by size alone
+# does about as well as the model's ARR at risk. The model earns its place in two
+# ways the curve does not show: it tells the CSM *why* (the reasons above), and it
+# finds the smaller customers about to leave, whom a size-ordered list reaches last.
+# A fair question for the team: blend the two, e.g. call the largest accounts every
+# quarter regardless and fill the rest of the week from the model's list.
+#
 # Even the oracle does not reach all of it: churn is partly luck (a competitor's
 # campaign, a new manager). The point of the list is not to predict every loss but to
 # spend the CSM's week where a conversation can change the outcome most.
