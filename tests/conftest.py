@@ -30,6 +30,18 @@ def one_openmp_thread():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_events_cache(tmp_path_factory):
+    """Counted events are cached for this session only (also for CLI subprocesses)."""
+    old = os.environ.get("TOBMODEL_CACHE_DIR")
+    os.environ["TOBMODEL_CACHE_DIR"] = str(tmp_path_factory.mktemp("events-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TOBMODEL_CACHE_DIR", None)
+    else:
+        os.environ["TOBMODEL_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """URL of a private PostgreSQL server started for this test session."""

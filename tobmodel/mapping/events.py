@@ -285,13 +285,27 @@ def account_months_of_files(files, keys, *, tz="UTC", fmt=None, login_events=(),
     ([{'account_id': 7, 'month': Timestamp('2025-11-01 00:00:00'), 'active_seats': 1, \
 'key_feature_adoption': 0.0, 'logins': 1}], 2, 1)
     """
+    from . import events_cache
+    problems = [] if problems is None else problems
+    logins = list(dict.fromkeys(str(x).strip().casefold() for x in login_events or []))
+    keyed = list(dict.fromkeys(str(x).strip().casefold() for x in key_events or []))
+    key = events_cache.cache_key(files, keys, tz=tz, fmt=fmt, logins=logins, keyed=keyed,
+                                 cut=cut)
+    kept = events_cache.load(key)
+    if kept is not None:
+        return kept
+    n_problems, failed = len(problems), []
+    out = _count(files, keys, tz, fmt, logins, keyed, cut, problems, unreadable, failed)
+    if out[0] is not None and len(problems) == n_problems and not failed:
+        events_cache.store(key, *out)  # only a clean count: problems are found every run
+    return out
+
+
+def _count(files, keys, tz, fmt, logins, keyed, cut, problems, unreadable, failed):
     import duckdb
 
     from ..engines.connect import duckdb_connection
     from ..engines.events import account_months
-    problems = [] if problems is None else problems
-    logins = list(dict.fromkeys(str(x).strip().casefold() for x in login_events or []))
-    keyed = list(dict.fromkeys(str(x).strip().casefold() for x in key_events or []))
     con = duckdb_connection(EVENTS_MEMORY)
     usage = None
     try:
@@ -318,6 +332,7 @@ def account_months_of_files(files, keys, *, tz="UTC", fmt=None, login_events=(),
                 if st[2]:
                     _report_timestamps(con, i, f, ts_sql, fix, fmt, tz, problems, logins)
             except duckdb.Error as e:
+                failed.append(ef.name)
                 if unreadable is None:
                     raise
                 unreadable(ef.name, ValueError(_first_lines(e)), utf8="utf-8" in str(e))
