@@ -645,12 +645,8 @@ class DynamicHazardModel(ModelBase):
     # -- persistence -----------------------------------------------------------------
     def to_document(self) -> dict:
         """Plain JSON: columns, centres and per-group coefficients (loading runs no code)."""
-        from ..persist import library_versions
         self._check_fitted()
-        return {"kind": self.kind, "name": self.name, "model_id": self.model_id_,
-                "versions": library_versions("scikit-learn"), "features": self.features_,
-                "id_column": self.id_column,
-                "as_of": self.as_of_text(),
+        return {**self.header_document("scikit-learn"),
                 "config": self.config_(), "created_from": self.config_(),
                 "columns": list(self.columns_), "clock_columns": list(self.clock_columns_),
                 "groups": list(self.groups_), "center": [float(x) for x in self.center_],
