@@ -95,6 +95,7 @@ def test_off_keeps_nothing(tmp_path, monkeypatch, counts):
     _count(files)
     assert len(counts) == 2
     assert events_cache.cache_dir() is None
+    assert events_cache.cache_key(files, KEYS) is None  # no digest is read when off
 
 
 def test_the_oldest_results_are_dropped(tmp_path, cache, monkeypatch):

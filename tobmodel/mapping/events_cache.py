@@ -72,8 +72,9 @@ def _digest(path: Path) -> str:
 
 
 def cache_key(files, keys: pd.DataFrame, **settings) -> str | None:
-    """The key of a count, or None when a source cannot be hashed (a database table)."""
-    if any(not isinstance(ef.path, Path) for ef in files):
+    """The key of a count, or None when the cache is off or a source cannot be hashed (a
+    database table): the files are read for their digest only when a result can be kept."""
+    if cache_dir() is None or any(not isinstance(ef.path, Path) for ef in files):
         return None
     h = hashlib.blake2b(digest_size=20)
     ids = pd.util.hash_pandas_object(
