@@ -53,6 +53,28 @@ def binary_copy_ok(raw, table: str, kinds: dict) -> bool:
     return all(have.get(name) == _PG_TYPES[kind] for name, kind in kinds.items())
 
 
+def key_order(ids):
+    """The order that sorts one COPY block by its key column, or None when it is sorted.
+
+    The history table's primary key is (as_of, model_id, id) and every row of a run has
+    the same as_of and model_id: rows sent in id order are inserted into neighbouring
+    index pages, rows in any other order (scores sorted by risk, say) into a random page
+    each, which made the server's index upkeep four fifths of its work (10 s of CPU per
+    million rows in random order, 7 s in blocks of 100,000 sorted rows, 4 s all
+    sorted; see ``docs/postgresql.md``). Which rows end up in the table is the same.
+    Non-numeric keys are sent as they come.
+
+    >>> import numpy as np
+    >>> key_order(np.array([3, 1, 2])).tolist(), key_order(np.array([1, 2, 2]))
+    ([1, 2, 0], None)
+    """
+    import numpy as np
+    ids = np.asarray(ids)
+    if ids.dtype.kind not in "iuf" or len(ids) < 2 or bool((ids[1:] >= ids[:-1]).all()):
+        return None  # sorted already (or not numbers: sent as they come)
+    return np.argsort(ids, kind="stable")
+
+
 def copy_payload(table, binary: bool) -> bytes:
     """An Arrow table's rows as one COPY's data: PostgreSQL's binary format, or CSV with
     floats that round-trip exactly, ISO dates, true/false and NULL as an unquoted empty
