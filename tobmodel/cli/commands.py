@@ -84,6 +84,16 @@ def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
         write(df, folder / f"{name}.{fmt}")
 
 
+def thread_options(args) -> dict:
+    """``--threads`` as the lead model's ``n_jobs`` (LightGBM's threads); refused elsewhere."""
+    if getattr(args, "threads", None) is None:
+        return {}
+    from ..export.jobs import model_kind
+    if model_kind(args.model) != "lead" or args.model == "lead-logistic":
+        raise ValueError("--threads applies to the boosted lead model (lead, lead-hgb)")
+    return {"n_jobs": args.threads}
+
+
 def run_fit(args) -> None:
     from ..export.jobs import fit_model, model_kind
     if getattr(args, "mapping", None):
@@ -100,6 +110,7 @@ def run_fit(args) -> None:
     if options and args.model == "dynamic":
         raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
                          "loglogistic_aft; the dynamic model uses its person-month covariates")
+    options.update(thread_options(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)

@@ -51,6 +51,8 @@ def run_fit_mapped(args) -> None:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
     if args.penalizer is not None:
         options["penalizer"] = args.penalizer
+    from .commands import thread_options
+    options.update(thread_options(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)
