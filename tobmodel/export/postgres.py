@@ -16,6 +16,10 @@ the tables, nor the one transaction around them:
   rows are replaced one by one as in any database. In the bulk path readers of
   the latest table wait for the commit (seconds) instead of reading last week's
   rows meanwhile.
+
+Each COPY block is sent in the order of its table key's last column
+(:func:`key_order`). Where the time goes, and which server settings matter:
+``docs/postgresql.md``.
 """
 from __future__ import annotations
 
