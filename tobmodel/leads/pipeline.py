@@ -156,10 +156,12 @@ def boosting_classifier(n_categories: int, increasing, random_state: int = 0,
     Settings follow scikit-learn's HistGradientBoostingClassifier defaults (100
     trees, 31 leaves, learning rate 0.1, at least 20 leads per leaf);
     ``deterministic=True``: the same leads and seed give the same trees, whatever
-    ``n_jobs``. One thread by default (``n_jobs=1``): LightGBM's threads wait
-    actively and slow down tenfold on a busy machine (a weekly job runs unattended,
-    often beside others); on cores of its own, ``n_jobs=2`` or more (``-1``: all)
-    fits about twice as fast (``benchmarks/bench_leads.py``).
+    ``n_jobs``. One thread by default (``n_jobs=1``): a weekly job runs unattended,
+    often beside others, and spinning LightGBM threads slowed a busy machine's fit
+    fivefold (now they sleep when idle: :func:`_lightgbm`). On cores of the job's
+    own, ``n_jobs=2`` or more (``-1``: all) shares the boosting, about half of a
+    one-thread fit of a million leads, between them (``benchmarks/bench_leads.py``
+    times several counts).
     """
     LGBMClassifier = _lightgbm().LGBMClassifier
     monotone = [0] * n_categories + [int(bool(f)) for f in increasing]
