@@ -107,3 +107,39 @@ def test_a_failed_sort_commits_nothing_anywhere(tmp_path, churn_model, make_feat
         weeks = c.exec_driver_sql("SELECT DISTINCT as_of FROM churn_score_history").all()
     engine.dispose()
     assert len(weeks) == 1
+
+
+def test_in_memory_and_duckdb_sorts_hand_back_the_same_tables(tmp_path):
+    """Rows within half the cap are sorted by Arrow, larger ones by DuckDB: the same tables
+    (rows, order, batch sizes, types) either way, ties broken by id; the in-memory sort
+    leaves no spill folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tobmodel.export import order
+    from tobmodel.export.specs import SPECS
+    n = 25_000
+    rng = np.random.default_rng(4)
+    p = np.round(rng.random(n), 2)  # many ties: the id decides
+    spool = tmp_path / "spool.parquet"
+    pq.write_table(pa.table({
+        "account_id": rng.permutation(n).astype(np.int64) * 7 + 1,
+        "p_churn_horizon": p,
+        "next_renewal_date": pa.array(rng.integers(19_000, 20_000, n).astype("int32"),
+                                      pa.date32()),
+        "reasons": np.char.add("r", rng.integers(0, 50, n).astype(str)),
+        "beyond_followup": rng.random(n) < 0.1}), spool, row_group_size=4_000)
+    tmp = tmp_path / "sort-tmp"
+    memory = list(order.sorted_batches(spool, SPECS["churn"], batch_rows=3_000,
+                                       memory_limit="1GB", temp_directory=tmp))
+    assert not tmp.exists()  # sorted in memory, DuckDB not involved
+    duck = list(order._duckdb_sorted(spool, SPECS["churn"], 3_000, "1GB", tmp))
+    assert [t.num_rows for t in memory] == [t.num_rows for t in duck] == [3_000] * 8 + [1_000]
+    got, want = pa.concat_tables(memory), pa.concat_tables(duck).cast(memory[0].schema)
+    assert got.equals(want)
+    key = list(zip(-got["p_churn_horizon"].to_numpy(), got["account_id"].to_numpy()))
+    assert key == sorted(key)
+    # over half the cap: DuckDB (the spool takes about 0.5 MB in memory)
+    assert order._read_within(spool, 100_000) is None
+    assert order._read_within(spool, 10**9).num_rows == n
+    assert order.parse_size("2GiB") == 2**31 and order.parse_size("") is None

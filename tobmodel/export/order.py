@@ -1,11 +1,14 @@
 """Score files sorted by risk: highest churn risk (or best lead) first, ties by id.
 
 A run's scores arrive chunk by chunk in input order. A file destination
-spools them to a temporary Parquet file; at commit the spool is sorted by
-DuckDB (memory capped, spilling to disk: a run of millions of rows never
-holds them all in memory) and handed back in record batches of fixed size,
-which the destination writes as CSV or Parquet. The order is a total order
-(ids are unique in a run), so the same scores give the same bytes.
+spools them to a temporary Parquet file; at commit the spool is sorted and
+handed back in record batches of fixed size, which the destination writes as
+CSV or Parquet. When the rows fit in half the memory cap they are sorted in
+memory by Arrow (``pyarrow.compute.sort_indices``); otherwise DuckDB sorts
+them (memory capped, spilling to disk: a run of millions of rows never
+holds them all in memory). The order is a total order (ids are unique in a
+run), so both ways give the same rows in the same order, and the same
+scores give the same bytes.
 
 The sort key is the export's probability (:attr:`ExportSpec.probability`):
 ``p_churn_horizon`` for churn scores -- the score the risk tiers and the call
@@ -20,15 +23,21 @@ Examples
 >>> pq.write_table(pa.table({"lead_id": [3, 1, 2], "p_convert": [0.2, 0.2, 0.9]}), spool)
 >>> [b.to_pydict()["lead_id"] for b in sorted_batches(spool, SPECS["lead"], batch_rows=2)]
 [[2, 1], [3]]
+>>> parse_size("1GB"), parse_size("100 MiB"), parse_size("lots")
+(1000000000, 104857600, None)
 """
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
-SORT_MEMORY_LIMIT = "1GB"  # DuckDB's cap for the sort; beyond it, it spills to temp files
+SORT_MEMORY_LIMIT = "1GB"  # the sort's cap: in memory up to half of it, else DuckDB spills
 BATCH_ROWS = 100_000       # rows per batch handed back (Parquet: one row group each)
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def sort_key(spec) -> tuple[str, str]:
@@ -36,22 +45,63 @@ def sort_key(spec) -> tuple[str, str]:
     return spec.probability, spec.id_column
 
 
+def parse_size(text) -> int | None:
+    """Bytes of a DuckDB size such as ``'1GB'`` (10**9) or ``'512MiB'``; None if not one."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = _UNITS.get(m.group(2).lower()) if m else None
+    return None if unit is None else int(float(m.group(1)) * unit)
+
+
 def sorted_batches(spool, spec, *, batch_rows: int = BATCH_ROWS,
                    memory_limit: str = SORT_MEMORY_LIMIT, temp_directory=None):
     """Arrow tables of the Parquet file ``spool``, highest ``spec.probability`` first.
 
     Every table but the last holds exactly ``batch_rows`` rows, so the output
-    is the same whatever the number of threads.
+    is the same whatever the number of threads. Rows taking at most half of
+    ``memory_limit`` in memory are sorted by Arrow (the sorted copy is taken a
+    batch at a time, so the peak is the rows, their order and one batch);
+    larger spools are sorted by DuckDB under the cap, spilling to
+    ``temp_directory``. Either way the same tables come out.
     """
-    import duckdb
+    cap = parse_size(memory_limit)
+    table = _read_within(spool, cap // 2) if cap else None
+    if table is None:
+        yield from _duckdb_sorted(spool, spec, batch_rows, memory_limit, temp_directory)
+        return
+    import pyarrow.compute as pc
+    prob, key = sort_key(spec)
+    # nulls last, as DuckDB's ORDER BY (a run's probabilities are finite and ids not null)
+    order = pc.sort_indices(table, sort_keys=[(prob, "descending"), (key, "ascending")])
+    for start in range(0, table.num_rows, batch_rows):
+        yield table.take(order.slice(start, batch_rows)).combine_chunks()
+
+
+def _read_within(spool, budget: int):
+    """The spool as one Arrow table if it takes at most ``budget`` bytes, else None (read
+    row group by row group, stopping as soon as the budget is exceeded)."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
+    with pq.ParquetFile(spool) as f:
+        parts, held = [], 0
+        for i in range(f.num_row_groups):
+            part = f.read_row_group(i)
+            held += part.nbytes
+            if held > budget:
+                return None
+            parts.append(part)
+        return pa.concat_tables(parts) if parts else f.schema_arrow.empty_table()
+
+
+def _duckdb_sorted(spool, spec, batch_rows, memory_limit, temp_directory):
+    """:func:`sorted_batches` by DuckDB, memory capped, spilling to ``temp_directory``."""
+    import pyarrow as pa
+
+    from ..io.duck import duckdb_connection
     prob, key = sort_key(spec)
     tmp = Path(temp_directory) if temp_directory else Path(tempfile.gettempdir()) / (
         f"tobmodel-sort-{os.getpid()}")
-    con = duckdb.connect(":memory:")
+    con = duckdb_connection(memory_limit, temp_directory=tmp)
     try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-        con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
         path = str(spool).replace("'", "''")
         reader = con.sql(
             f'SELECT * FROM read_parquet(\'{path}\') ORDER BY "{prob}" DESC, "{key}" ASC'
