@@ -5,9 +5,9 @@ Examples
 The run: load the model once (:func:`.inputs.load_scoring_model`), resolve
 the as-of date once (:func:`.inputs.resolve_as_of`), turn tables into what
 the model scores (:func:`.inputs.scoring_source`), then per chunk: check the
-rows (:func:`.rejects.check_rows`), score the valid ones (the model's
-``score`` checks its schema, once per chunk), write. Only the protocol of
-:mod:`tobmodel.protocol` is used.
+rows (:func:`.rejects.check_rows`), score the valid ones (with the
+protocol's ``checked=True``: the model skips the per-row checks the row
+checks did), write. Only the protocol of :mod:`tobmodel.protocol` is used.
 
 Score a frame in memory with any model that follows the protocol (here a
 tiny stand-in lead model):
@@ -19,7 +19,7 @@ tiny stand-in lead model):
 ...     model_id_, as_of_ = "const-0", None
 ...     features_ = [{"name": "intent", "dtype": "category", "categories": ["low", "high"]}]
 ...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
-...               progress=False):
+...               progress=False, checked=False):
 ...         p = (df["intent"] == "high").to_numpy() * 0.5 + 0.25
 ...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": p, "score": p * 100,
 ...                              "grade": "B", "reasons": "intent"})
@@ -158,9 +158,9 @@ class _Job:
         spec, m, run = self.spec, self.model, self.run
         columns = list(SCORE_COLUMNS[m.kind])
         if len(valid):
-            # score() checks the rows against the model's schema: once per chunk
+            # check_rows checked every row against the schema: the model need not again
             s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
-                        source=run["source"], progress=False)
+                        source=run["source"], progress=False, checked=True)
             if list(s.columns[:len(columns)]) != columns:
                 raise RuntimeError(f"model {m.model_id} returned columns {list(s.columns)}, not "
                                    f"the protocol's {columns} (a bug in the model's score())")
