@@ -143,3 +143,30 @@ def test_in_memory_and_duckdb_sorts_hand_back_the_same_tables(tmp_path):
     assert order._read_within(spool, 100_000) is None
     assert order._read_within(spool, 10**9).num_rows == n
     assert order.parse_size("2GiB") == 2**31 and order.parse_size("") is None
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_held_in_memory_or_spilled_the_file_has_the_same_bytes(tmp_path, churn_model,
+                                                               make_features, monkeypatch,
+                                                               suffix):
+    """Scores within half the sort's cap are held and sorted in memory; beyond it the
+    destination spills them to a Parquet spool that DuckDB sorts: same bytes either way."""
+    from tobmodel.export import destinations, order
+    feats = make_features(30_000, seed=8).sample(frac=1, random_state=1)
+    spools = []
+    real = destinations.FileDestination._spill
+
+    def spill(self):
+        spools.append(self.path)
+        return real(self)
+    monkeypatch.setattr(destinations.FileDestination, "_spill", spill)
+    held = tmp_path / f"held.{suffix}"
+    export_scores(churn_model, feats, held, as_of=AS_OF, chunksize=4_000)
+    assert spools == []
+    monkeypatch.setattr(order, "in_memory_budget", lambda limit: 1_000_000)  # rows: 3.5 MB
+    spilled = tmp_path / f"spilled.{suffix}"
+    export_scores(churn_model, feats, spilled, as_of=AS_OF, chunksize=4_000)
+    assert spools == [spilled]
+    assert spilled.read_bytes() == held.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [held.name, spilled.name, "held.rejects.csv", "spilled.rejects.csv"])
