@@ -96,8 +96,20 @@ def sorted_tables(tables, schema, spec, *, batch_rows: int = BATCH_ROWS):
     # non-null ids of a run (non-finite scores are rejects); NumPy's lexsort is the same
     # total order as pc.sort_indices at half its cost
     order = pa.array(np.lexsort((table[key].to_numpy(), -table[prob].to_numpy())))
+    # a column of one value (the run's as_of, model, version...) is the same in any order:
+    # sliced, not taken row by row
+    same = [_constant(table[c]) for c in table.column_names]
     for start in range(0, table.num_rows, batch_rows):
-        yield table.take(order.slice(start, batch_rows)).combine_chunks()
+        rows = order.slice(start, batch_rows)
+        yield pa.Table.from_arrays(
+            [col.slice(0, len(rows)) if one else col.take(rows)
+             for col, one in zip(table.columns, same)], schema=table.schema).combine_chunks()
+
+
+def _constant(col) -> bool:
+    """Every value of ``col`` equal and none null (then any order of its rows is itself)."""
+    import pyarrow.compute as pc
+    return len(col) > 0 and col.null_count == 0 and pc.all(pc.equal(col, col[0])).as_py()
 
 
 def _read_within(spool, budget: int):

@@ -130,7 +130,7 @@ class _Job:
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        valid = rc.frame.loc[ok].reset_index(drop=True)
+        valid = _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
         scores = self._score(valid)
         p = scores[spec.probability].to_numpy(dtype=float)
         no_score = np.zeros(len(chunk), bool)
@@ -168,11 +168,11 @@ class _Job:
                     s[spec.id_column].to_numpy(), valid[spec.id_column].to_numpy()):
                 raise RuntimeError(f"model {m.model_id} returned rows that do not match its "
                                    "input (a bug in the model's score())")
-            s = s.reset_index(drop=True)
+            s = _default_index(s)
         else:
             s = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
             s[spec.id_column] = s[spec.id_column].astype(np.int64)
-        out = s.copy()
+        out = s.copy(deep=False)  # the columns added below are this frame's alone
         for c in getattr(self, "keep", ()):
             out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
@@ -181,6 +181,14 @@ class _Job:
         if spec.group_column == "risk_tier":  # churn scores are cut into risk tiers
             out["risk_tier"] = risk_tier(out[spec.probability], self.risk_cutoffs)
         return out
+
+
+def _default_index(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the index 0..n-1: as it is if it has it (no copy), else reset."""
+    index = df.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return df
+    return df.reset_index(drop=True)
 
 
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,

@@ -127,4 +127,6 @@ def typed_frame(df, columns: dict):
         else:
             s = s.astype(_PANDAS_KIND[kind])
         out[name] = s.to_numpy()
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    # copy=False: the columns as they are, not consolidated into 2-D blocks (a copy of
+    # every number that the destinations split into columns again)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)
