@@ -78,8 +78,9 @@ def sorted_batches(spool, spec, *, batch_rows: int = BATCH_ROWS,
 
 def sorted_tables(tables, schema, spec, *, batch_rows: int = BATCH_ROWS):
     """:func:`sorted_batches` of Arrow tables held in memory (``schema``: theirs, for none):
-    sorted by Arrow, then taken a batch at a time (the peak: the rows, their order, one
-    batch).
+    sorted by NumPy, then taken a batch at a time. A list of tables is emptied, so that
+    the rows are held once (the peak: the rows, their order, a copy of one column and
+    one batch).
 
     >>> import pyarrow as pa
     >>> from tobmodel.export.specs import SPECS
@@ -91,19 +92,28 @@ def sorted_tables(tables, schema, spec, *, batch_rows: int = BATCH_ROWS):
     import numpy as np
     import pyarrow as pa
     table = pa.concat_tables(tables) if tables else schema.empty_table()
+    if isinstance(tables, list):
+        tables.clear()
+    schema = table.schema
     prob, key = sort_key(spec)
     # (-p, id) ascending: DuckDB's ORDER BY p DESC, id ASC for the finite probabilities and
     # non-null ids of a run (non-finite scores are rejects); NumPy's lexsort is the same
     # total order as pc.sort_indices at half its cost
     order = pa.array(np.lexsort((table[key].to_numpy(), -table[prob].to_numpy())))
     # a column of one value (the run's as_of, model, version...) is the same in any order:
-    # sliced, not taken row by row
-    same = [_constant(table[c]) for c in table.column_names]
-    for start in range(0, table.num_rows, batch_rows):
+    # sliced, not taken row by row; the others taken from one contiguous array (twice as
+    # fast as from the chunks)
+    columns = table.columns
+    del table
+    same = [_constant(col) for col in columns]
+    for i, one in enumerate(same):
+        if not one:
+            columns[i] = columns[i].combine_chunks()  # its chunks freed as it is replaced
+    for start in range(0, len(order), batch_rows):
         rows = order.slice(start, batch_rows)
         yield pa.Table.from_arrays(
             [col.slice(0, len(rows)) if one else col.take(rows)
-             for col, one in zip(table.columns, same)], schema=table.schema).combine_chunks()
+             for col, one in zip(columns, same)], schema=schema).combine_chunks()
 
 
 def _constant(col) -> bool:
