@@ -270,8 +270,18 @@ class FileDestination:
                 for t in batches:
                     self._write_csv("scores", t.to_pandas(date_as_object=False))
                 return
-            for t in batches:
-                self._writer.write_table(t.cast(self._schema))
+            # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
+            # taken; in order, one batch in flight
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet") as pool:
+                pending = None
+                for t in batches:
+                    t = t.cast(self._schema)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(self._writer.write_table, t)
+                if pending is not None:
+                    pending.result()
             writer, self._writer = self._writer, None
             writer.close()
         except duckdb.Error as e:
