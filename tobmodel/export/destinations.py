@@ -255,10 +255,11 @@ class FileDestination:
 
     def _write_sorted(self) -> None:
         """The held or spooled scores, highest risk first, into the final temporary file."""
-        import duckdb
-
         from . import order
+        refused = ()  # DuckDB sorts a spool only (its import is not paid otherwise)
         if "spool" in self._files:
+            import duckdb
+            refused = (duckdb.Error,)
             batches = order.sorted_batches(
                 self._files["spool"][1], self.spec, memory_limit=order.SORT_MEMORY_LIMIT,
                 temp_directory=self.path.parent / f".{self.path.name}.sort")
@@ -284,7 +285,7 @@ class FileDestination:
                     pending.result()
             writer, self._writer = self._writer, None
             writer.close()
-        except duckdb.Error as e:
+        except refused as e:
             raise _write_error(self.path, OSError(f"sorting the scores: {_driver_message(e)}")
                                ) from None
 
