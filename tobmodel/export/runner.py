@@ -133,10 +133,12 @@ class _Job:
         valid = _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
         scores = self._score(valid)
         p = scores[spec.probability].to_numpy(dtype=float)
-        no_score = np.zeros(len(chunk), bool)
-        no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
-        rc.reject(no_score, "no score from model", spec.probability)
-        scores = scores.loc[np.isfinite(p)]
+        finite = np.isfinite(p)
+        if not finite.all():
+            no_score = np.zeros(len(chunk), bool)
+            no_score[np.flatnonzero(ok)] = ~finite
+            rc.reject(no_score, "no score from model", spec.probability)
+            scores = scores.loc[finite]
         self.profile.add(valid, p)
         self.not_scored.update(pd.Series(rc.not_scored[rc.skipped], dtype=object)
                                .value_counts().to_dict())
@@ -150,7 +152,8 @@ class _Job:
                                                                           dtype=object)
         self.reasons.update(reason.where(fld.isna(), reason + ": " + fld).value_counts().to_dict())
         group = scores[spec.group_column]
-        self.groups.update(group.astype(str).value_counts().to_dict())
+        self.groups.update({str(k): v for k, v in  # the labels as text, missing ones too
+                            group.value_counts(dropna=False).to_dict().items()})
         return (typed_frame(scores, spec.columns),
                 typed_frame(rejects, spec.rejects_columns))
 
