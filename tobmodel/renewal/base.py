@@ -83,10 +83,20 @@ def _groups(*columns, key=None):
     >>> _groups(np.array([3.0, 1.0, 3.0]), np.array([0, 0, 0]), key=np.array([3.0, 1.0, 3.0]))
     (array([1, 0, 1]), array([1, 0]))
     """
-    codes = None
-    for c in columns:
-        k, uniq = pd.factorize(np.asarray(c), use_na_sentinel=False)
-        codes = k if codes is None else pd.factorize(codes * len(uniq) + k)[0]
+    parts = [pd.factorize(np.asarray(c), use_na_sentinel=False) for c in columns]
+    sizes = [max(len(uniq), 1) for _, uniq in parts]
+    if len(parts) > 1 and float(np.prod(sizes, dtype=float)) < 2.0 ** 62:
+        # one mixed-radix number per row, factorized once: the same groups, numbered the
+        # same (in order of first appearance) as combining the columns one at a time
+        key_all = np.zeros(len(parts[0][0]), np.int64)
+        for (k, _), size in zip(parts, sizes):
+            key_all *= size
+            key_all += k
+        codes = pd.factorize(key_all)[0]
+    else:
+        codes = None
+        for k, uniq in parts:
+            codes = k if codes is None else pd.factorize(codes * len(uniq) + k)[0]
     # factorize numbers groups in order of first appearance: a group's first row is
     # where the codes reach a new maximum
     seen = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
