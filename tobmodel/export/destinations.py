@@ -110,7 +110,7 @@ class FileDestination:
         self.rejects_path = self.path.with_name(self.path.stem + ".rejects.csv")
         self.previous_scored = None
         self._files = {}
-        self._parquet = self._pool = self._pending = self._writer = None
+        self._parquet = self._pool = self._pending = self._writer = self._converted = None
         self._held, self._held_bytes = [], 0  # score tables in memory until they spill
         self._prepared = False
 
@@ -174,7 +174,20 @@ class FileDestination:
         self._write_bytes(which, buf.getvalue().encode())
 
     def write(self, scores: pd.DataFrame) -> None:
-        table = _arrow_table(scores, self._schema)
+        # the chunk is turned into Arrow in a thread while the next one is scored (NumPy
+        # and the Arrow conversion of numbers release the GIL); taken in order, on the next
+        # call, one chunk in flight
+        self._add_converted()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
+        self._converted = self._pool.submit(_arrow_table, scores, self._schema)
+
+    def _add_converted(self) -> None:
+        pending, self._converted = self._converted, None
+        if pending is None:
+            return
+        table = pending.result()
         if self._parquet is None:  # held in memory (sorted there) while within the budget
             self._held.append(table)
             self._held_bytes += table.nbytes
@@ -196,11 +209,8 @@ class FileDestination:
 
     def _spool(self, table) -> None:
         self._wait()
-        # encoding + compression run in a thread (pyarrow releases the GIL) while the
+        # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
         self._pending = self._pool.submit(self._parquet.write_table, table)
 
     def _wait(self) -> None:
@@ -212,9 +222,10 @@ class FileDestination:
                 raise _write_error(self.path, e) from None
 
     def _stop_pool(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.exception()  # wait; the error (if any) was or will be reported
+        for pending in (self._converted, self._pending):
+            if pending is not None:
+                pending.exception()  # wait; the error (if any) was or will be reported
+        self._converted = self._pending = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -228,6 +239,7 @@ class FileDestination:
         if self._prepared:
             return
         try:
+            self._add_converted()
             self._wait()
             self._stop_pool()
             if self._parquet is not None:
