@@ -331,12 +331,11 @@ def test_checked_rows_score_exactly_as_unchecked(case):
                                   model.score(valid, **kw), check_exact=True)
 
 
-def test_checked_skips_the_cox_models_row_checks(case):
+@pytest.mark.parametrize("name", RENEWAL)
+def test_checked_skips_the_renewal_models_row_checks(name, sim, renewal_features):
     """What ``checked=True`` skips, shown on a row the renewal models refuse unchecked (a
     missing covariate): never pass it for rows that were not checked."""
-    name, model, data, _ = case
-    if name not in RENEWAL:
-        pytest.skip("renewal models")
+    model, data, _ = fit(name, sim, renewal_features)
     rows = data.head(3).copy()
     rows.loc[rows.index[0], "logins_trend"] = np.nan
     with pytest.raises(ValueError, match="'logins_trend' has 1 missing values"):
