@@ -615,15 +615,12 @@ class DynamicHazardModel(ModelBase):
         for j, c in enumerate(source):
             if c in names:
                 S[j, names.index(c)] = 1.0
-        maps = [np.asarray(c["coef"])[:, None] * S for c in groups.coefs]
-        shift = [self.center_ @ m for m in maps]
+        C = np.array([np.asarray(c["coef"], float) for c in groups.coefs])  # groups x columns
+        shift = np.array([self.center_ @ (c[:, None] * S) for c in C])     # groups x names
 
         def contrib(X, inv):
-            out = np.empty((len(X), len(names)), np.float32)
-            for g in np.unique(inv):  # a handful of groups
-                rows = inv == g
-                out[rows] = X[rows] @ maps[g] - shift[g]
-            return out
+            """Per row ``(x * beta_group) @ S - (mean * beta_group) @ S`` (float64)."""
+            return (X * C[inv]) @ S - shift[inv]
         return names, contrib
 
     def reasons(self, df: pd.DataFrame, top: int = 3, X=None) -> np.ndarray:
