@@ -221,7 +221,7 @@ class DynamicHazardModel(ModelBase):
             c, lv = _codes(df[g])
             code = code * (len(lv) + 1) + (c + 1)
             labels.append(lv)
-        uniq, inv = np.unique(code, return_inverse=True)
+        inv, uniq = pd.factorize(code, sort=True)  # hashing: only the few keys are sorted
         keys = []
         for u in uniq.tolist():  # a handful of groups
             parts = []
@@ -566,7 +566,7 @@ class DynamicHazardModel(ModelBase):
         M = np.empty((len(df), len(names)), np.float32)
         p_next, p_h, rmst = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
         with _small_products():
-            for sl in _chunks(len(df)):  # row chunks that stay in the cache
+            for sl in _group_chunks(P.inv):  # rows of one group, few enough for the cache
                 Xb = _fill(cols, sl)
                 S = np.cumprod(1 - hazards(Xb, sl), axis=1) * kept[sl, None]
                 p_next[sl] = 1 - S[np.arange(len(S)), n_next[sl] - 1]
@@ -600,7 +600,7 @@ class DynamicHazardModel(ModelBase):
         cols = None if X is not None else self._design_columns(df)
         M = np.empty((len(df), len(names)), np.float32)
         with _small_products():
-            for sl in _chunks(len(df)):
+            for sl in _group_chunks(inv):
                 M[sl] = contrib(X[sl] if X is not None else _fill(cols, sl), inv[sl])
         return names, M
 
@@ -616,10 +616,13 @@ class DynamicHazardModel(ModelBase):
             if c in names:
                 S[j, names.index(c)] = 1.0
         C = np.array([np.asarray(c["coef"], float) for c in groups.coefs])  # groups x columns
-        shift = np.array([self.center_ @ (c[:, None] * S) for c in C])     # groups x names
+        maps = [c[:, None] * S for c in C]                                 # columns x names
+        shift = np.array([self.center_ @ m for m in maps])                 # groups x names
 
         def contrib(X, inv):
-            """Per row ``(x * beta_group) @ S - (mean * beta_group) @ S`` (float64)."""
+            """Per row ``x @ (beta_group S) - mean @ (beta_group S)`` (float64)."""
+            if len(inv) and inv[0] == inv[-1] and (inv == inv[0]).all():  # one group
+                return X @ maps[inv[0]] - shift[inv[0]]
             return (X * C[inv]) @ S - shift[inv]
         return names, contrib
 
@@ -822,9 +825,24 @@ def _small_products():
     return threadpool_limits(1, user_api="blas")
 
 
-def _fill(cols: list, sl: slice) -> np.ndarray:
-    """Rows ``sl`` of the design columns as a float64 matrix (column-major: filled by column)."""
-    n = len(range(*sl.indices(len(cols[0])))) if cols else 0
+def _group_chunks(inv: np.ndarray) -> list:
+    """Row positions in chunks of at most ``CHUNK_ROWS``, each inside one group of ``inv``
+    (so a chunk's products need one group's coefficients, without a mask)."""
+    order = np.argsort(inv, kind="stable")
+    ends = np.cumsum(np.bincount(inv, minlength=1)) if len(inv) else np.zeros(1, np.int64)
+    out, a = [], 0
+    for b in ends.tolist():
+        out += [order[i:min(b, i + CHUNK_ROWS)] for i in range(a, b, CHUNK_ROWS)]
+        a = b
+    return out or [order]
+
+
+def _fill(cols: list, sl) -> np.ndarray:
+    """Rows ``sl`` (a slice or positions) of the design columns as a float64 matrix
+    (column-major: filled by column)."""
+    if not cols:
+        return np.empty((0, 0), order="F")
+    n = len(range(*sl.indices(len(cols[0])))) if isinstance(sl, slice) else len(sl)
     X = np.empty((n, len(cols)), order="F")
     for j, c in enumerate(cols):
         X[:, j] = c[sl]
@@ -847,7 +865,11 @@ class _Projector(_Groups):
 
     def hazards(self, X, sl) -> np.ndarray:
         g = self.inv[sl]
-        base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
+        if len(g) and g[0] == g[-1] and (g == g[0]).all():  # one group: one product
+            g = g[0]
+            base = X @ self.W[:, g] + self.intercept[g]
+        else:
+            base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
         with np.errstate(over="ignore"):
             u = np.exp(np.clip(-(self.a[g] + self.b[g] * base), -700, 700))
         return 1 / (1 + u[:, None] * self.V[self.cinv[sl]])
