@@ -147,6 +147,17 @@ class DynamicHazardModel(ModelBase):
     C : float
         Inverse L2 penalty of the logistic regression on standardised columns.
     max_iter : int
+    hazard : {"logistic", "boosting"}
+        ``"logistic"``: one L2-penalised logistic regression per group.
+        ``"boosting"``: gradient-boosted trees (LightGBM, one model for all
+        groups, the group columns as features; :mod:`~tobmodel.renewal.hazard_trees`),
+        saved as plain arrays; reasons from the trees' path contributions. The
+        hardware order hazard stays logistic.
+    boosting : dict, optional
+        LightGBM settings of the boosted hazard (defaults
+        :data:`~tobmodel.renewal.hazard_trees.BOOSTING_DEFAULTS`).
+    random_state : int
+        Seed of the boosted hazard (same rows and seed, same trees).
     recalibrate_months : int
         0: no recalibration. Otherwise (fitting on tables) the same model is also
         fitted ``recalibrate_months`` earlier, its projected hazards for the accounts
@@ -164,7 +175,10 @@ class DynamicHazardModel(ModelBase):
     columns_ : list of str
         Design columns (numeric, derived, one-hot ``name=level``).
     coef_ : dict
-        Group key (``"annual|KA"``...) -> intercept and coefficients (raw scale).
+        Group key (``"annual|KA"``...) -> intercept and coefficients (raw scale);
+        empty for the boosted hazard.
+    trees_ : dict
+        Boosted hazard only: the trees as plain arrays (:mod:`tobmodel.trees`).
     center_ : ndarray
         Training means of the design columns (for reasons).
     max_event_tenure_ : float
@@ -181,7 +195,11 @@ class DynamicHazardModel(ModelBase):
     id_column = ID
 
     def __init__(self, numeric=None, categorical=None, groups=("tier",), C: float = 1.0,
-                 max_iter: int = 50, recalibrate_months: int = 0):
+                 max_iter: int = 50, recalibrate_months: int = 0, hazard: str = "logistic",
+                 boosting: dict | None = None, random_state: int = 0):
+        self.hazard = hazard
+        self.boosting = boosting
+        self.random_state = random_state
         self.numeric = numeric
         self.categorical = categorical
         self.groups = groups
@@ -206,7 +224,14 @@ class DynamicHazardModel(ModelBase):
                 "categorical": list(self.categorical) if self.categorical is not None
                 else None, "groups": list(self.groups), "C": float(self.C),
                 "max_iter": int(self.max_iter),
-                "recalibrate_months": int(self.recalibrate_months)}
+                "recalibrate_months": int(self.recalibrate_months),
+                **({"hazard": "boosting", "boosting": dict(self.boosting or {}),
+                    "random_state": int(self.random_state)} if self._boosted() else {})}
+
+    def _boosted(self) -> bool:
+        if self.hazard not in ("logistic", "boosting"):
+            raise ValueError(f"hazard must be 'logistic' or 'boosting', got {self.hazard!r}")
+        return self.hazard == "boosting"
 
     def _group_keys(self, df) -> np.ndarray:
         """Group key of every row ("annual|KA"...), built from integer codes."""
@@ -279,6 +304,10 @@ class DynamicHazardModel(ModelBase):
             onehot += [f"{c}={v}" for v in levels[1:]]
         derived = [d for d, (src, _) in DERIVED.items()
                    if src in numeric or src == "tenure_at_month_start"]
+        if self._boosted():  # one model for all groups: the trees split on the groups
+            for g in self.groups_:
+                levels = sorted(pm[g].astype(str).unique())
+                onehot += [f"{g}={v}" for v in levels[1:] if f"{g}={v}" not in onehot]
         self.columns_ = ["tenure_at_month_start", *derived, *numeric, *onehot]
         self.order_clock_ = "months_since_last_order" in self.columns_
         self.clock_columns_ = [c for c in self.columns_ if c == "tenure_at_month_start"
@@ -290,7 +319,15 @@ class DynamicHazardModel(ModelBase):
         scale = X.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         keys = self._group_keys(pm)
-        self.coef_, self.log_likelihood_ = self._fit_groups(X, y, keys, scale)
+        if self._boosted():
+            from .hazard_trees import fit_hazard_trees, tree_raw
+            self.trees_, self.ensemble_ = fit_hazard_trees(X, y, self.boosting,
+                                                           self.random_state)
+            eta = tree_raw(self.ensemble_, X)
+            self.coef_ = {}
+            self.log_likelihood_ = float(np.sum(y * eta - np.logaddexp(0, eta)))
+        else:
+            self.coef_, self.log_likelihood_ = self._fit_groups(X, y, keys, scale)
         self.order_coef_ = None
         if self.order_clock_:
             use, ordered = _orders(pm)
@@ -380,11 +417,15 @@ class DynamicHazardModel(ModelBase):
         if event not in ("churn", "order") or (event == "order" and not self.order_coef_):
             raise ValueError(f"event must be 'churn' or, for hardware, 'order'; got {event!r}")
         X = self._matrix(rows)
-        inv, keys = self._group_index(rows)
-        eta = np.empty(len(rows))
-        for i, c in enumerate(self._group_coefs(keys, self._event_coefs(event))):
-            r = inv == i
-            eta[r] = c["intercept"] + X[r] @ c["coef"]
+        if event == "churn" and self._boosted():
+            from .hazard_trees import tree_raw
+            eta = tree_raw(self.ensemble_, X)
+        else:
+            inv, keys = self._group_index(rows)
+            eta = np.empty(len(rows))
+            for i, c in enumerate(self._group_coefs(keys, self._event_coefs(event))):
+                r = inv == i
+                eta[r] = c["intercept"] + X[r] @ c["coef"]
         if event == "order":
             return 1 / (1 + np.exp(-eta))
         h = 1 / (1 + np.exp(-self._calibrated(rows, eta, np.asarray(months_ahead))))
@@ -442,6 +483,8 @@ class DynamicHazardModel(ModelBase):
         to the accounts: ``h = 1 / (1 + exp(-eta_account) * exp(-eta_clocks))``.
         """
         n_months = int(n_months)
+        if event == "churn" and self._boosted():
+            return _TreeProjector(self, current, n_months)
         inv, keys = self._group_index(current)
         coefs = self._group_coefs(keys, self._event_coefs(event))
         clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
@@ -596,7 +639,8 @@ class DynamicHazardModel(ModelBase):
         """
         self._check_fitted()
         inv, keys = self._group_index(df)
-        names, contrib = self._contribution_maps(_Groups(inv, self._group_coefs(keys)))
+        names, contrib = self._contribution_maps(_Groups(inv, [] if self._boosted() else
+                                                         self._group_coefs(keys)))
         cols = None if X is not None else self._design_columns(df)
         M = np.empty((len(df), len(names)), np.float32)
         with _small_products():
@@ -615,6 +659,9 @@ class DynamicHazardModel(ModelBase):
         for j, c in enumerate(source):
             if c in names:
                 S[j, names.index(c)] = 1.0
+        if self._boosted():  # the trees' path contributions, summed per covariate
+            from .hazard_trees import tree_contributions
+            return names, lambda X, inv: tree_contributions(self.ensemble_, X) @ S
         C = np.array([np.asarray(c["coef"], float) for c in groups.coefs])  # groups x columns
         maps = [c[:, None] * S for c in C]                                 # columns x names
         shift = np.array([self.center_ @ m for m in maps])                 # groups x names
@@ -652,6 +699,7 @@ class DynamicHazardModel(ModelBase):
                 "groups": list(self.groups_), "center": [float(x) for x in self.center_],
                 "coefficients": _coef_document(self.coef_),
                 "order_coefficients": _coef_document(self.order_coef_),
+                **({"trees": self.trees_} if self._boosted() else {}),
                 "max_event_tenure": self.max_event_tenure_,
                 "calibration": {k: list(v) for k, v in self.calibration_.items()},
                 "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
@@ -665,7 +713,9 @@ class DynamicHazardModel(ModelBase):
         cfg = doc["config"]
         m = cls(numeric=cfg["numeric"], categorical=cfg["categorical"],
                 groups=tuple(cfg["groups"]), C=cfg["C"], max_iter=cfg["max_iter"],
-                recalibrate_months=cfg["recalibrate_months"])
+                recalibrate_months=cfg["recalibrate_months"],
+                hazard=cfg.get("hazard", "logistic"), boosting=cfg.get("boosting"),
+                random_state=cfg.get("random_state", 0))  # older files: logistic
         m.columns_, m.clock_columns_ = list(doc["columns"]), list(doc["clock_columns"])
         m.groups_ = list(doc["groups"])
         m.center_ = np.asarray(doc["center"], float)
@@ -675,6 +725,10 @@ class DynamicHazardModel(ModelBase):
         if any(len(v["coef"]) != len(m.columns_)
                for v in [*m.coef_.values(), *(m.order_coef_ or {}).values()]):
             raise ValueError("model file: coefficient lengths do not match the columns")
+        if m._boosted():
+            from .hazard_trees import ensemble_from_spec
+            m.trees_ = doc["trees"]
+            m.ensemble_ = ensemble_from_spec(m.trees_, len(m.columns_))
         m.max_event_tenure_ = float(doc["max_event_tenure"])
         m.calibration_ = {k: _cal3(v) for k, v in doc["calibration"].items()}
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
@@ -710,6 +764,9 @@ class DynamicHazardModel(ModelBase):
     def plot_coefficients(self, group: str | None = None, ax=None):
         """Log-odds per standard deviation of each design column (one group); returns the Axes."""
         import matplotlib.pyplot as plt
+        if self._boosted():
+            raise ValueError("a boosted hazard has no coefficients; its reasons show what "
+                             "moves each account's risk")
         ax = plt.figure().gca() if ax is None else ax
         key = group or max(self.coef_, key=lambda k: np.abs(self.coef_[k]["coef"]).sum())
         coef = np.asarray(self.coef_[key]["coef"])
@@ -854,6 +911,41 @@ class _Groups:
 
     def __init__(self, inv, coefs):
         self.inv, self.coefs = inv, coefs
+
+
+class _TreeProjector(_Groups):
+    """Hazards of the projected months of design rows under the boosted hazard: each
+    account's row with the clocks of each future month, through the trees (only the
+    months at risk are evaluated)."""
+
+    def __init__(self, model, current, n_months):
+        super().__init__(np.zeros(len(current), np.int64), [])
+        self.model, self.n_months = model, n_months
+        self.k0 = current["month_index"].to_numpy(float)
+        self.annual = _is(current["contract_term"], "annual")
+        self.over = current["sales_overpromised"].to_numpy(float)
+        self.since = (current["months_since_last_order"].to_numpy(float)
+                      if model.order_clock_ else None)
+        self.clock = [model.columns_.index(c) for c in model.clock_columns_]
+        cal = model._calibration_ab(np.array([False, True]))   # (monthly, annual) maps
+        self.a, self.b, self.c = cal
+        self.ahead = model._months_ahead(n_months).astype(float)
+
+    def hazards(self, X, sl) -> np.ndarray:
+        from .hazard_trees import tree_raw
+        pos = np.arange(len(self.k0))[sl]
+        kk = self.k0[pos][:, None] + np.arange(self.n_months)[None, :]
+        r, j = np.nonzero(~self.annual[pos][:, None] | (kk % 12 == 0))  # months at risk
+        Z = np.array(X[r], order="C")
+        since = None if self.since is None else self.since[pos][r] + j
+        der = _clocks(kk[r, j] - 1, kk[r, j], self.annual[pos][r], self.over[pos][r], since)
+        for i, col in zip(self.clock, self.model.clock_columns_):
+            Z[:, i] = der[col]
+        g = self.annual[pos][r].astype(np.int64)
+        eta = self.a[g] + self.b[g] * tree_raw(self.model.ensemble_, Z) + self.c[g] * self.ahead[j]
+        h = np.zeros((len(pos), self.n_months))
+        h[r, j] = 1 / (1 + np.exp(-eta))
+        return h
 
 
 class _Projector(_Groups):
