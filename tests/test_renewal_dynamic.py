@@ -464,3 +464,19 @@ def test_boosted_hardware_projection_keeps_the_order_hazard():
     assert np.abs(got - S).max() <= 1e-12
     loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
     pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
+
+
+def test_cli_fits_the_boosted_hazard_and_refuses_it_for_other_models(tmp_path, capsys):
+    from tobmodel.cli import main
+    data = tobmodel.simulate("tool", n_accounts=600, seed=5).to_parquet(tmp_path / "data")
+    assert main(["fit", "--data", str(data), "--model", "cox", "--hazard", "boosting",
+                 "--output", str(tmp_path / "c.json")]) == 1
+    assert "--hazard applies to --model dynamic" in capsys.readouterr().err
+    assert not (tmp_path / "c.json").exists()
+    assert main(["fit", "--data", str(data), "--model", "dynamic", "--hazard", "boosting",
+                 "--output", str(tmp_path / "m.json")]) in (0, None)
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["config"]["hazard"] == "boosting" and doc["trees"]["trees"]
+    from tobmodel.export.jobs import refit_options
+    from tobmodel.registry import load_model
+    assert refit_options(load_model(tmp_path / "m.json"))["hazard"] == "boosting"
