@@ -611,11 +611,14 @@ class DynamicHazardModel(ModelBase):
         with _small_products():
             for sl in _group_chunks(P.inv):  # rows of one group, few enough for the cache
                 Xb = _fill(cols, sl)
-                S = np.cumprod(1 - hazards(Xb, sl), axis=1) * kept[sl, None]
-                p_next[sl] = 1 - S[np.arange(len(S)), n_next[sl] - 1]
-                p_h[sl] = 1 - S[:, H - 1]
-                S0 = np.column_stack([kept[sl], S[:, :H]])
-                rmst[sl] = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+                # months x accounts: the products and sums run along whole rows of memory
+                S = np.subtract(1.0, hazards(Xb, sl).T, order="C")
+                np.cumprod(S, axis=0, out=S)
+                S *= kept[sl]
+                p_next[sl] = 1 - S[n_next[sl] - 1, np.arange(S.shape[1])]
+                p_h[sl] = 1 - S[H - 1]
+                # trapezoids of (kept, S_1, ..., S_H): kept/2 + S_1 + ... + S_{H-1} + S_H/2
+                rmst[sl] = S[:H - 1].sum(axis=0) + (kept[sl] + S[H - 1]) / 2
                 M[sl] = contrib(Xb, P.inv[sl])
         beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
         from .reasons import reason_texts
