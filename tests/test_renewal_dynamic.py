@@ -208,6 +208,29 @@ def test_platform_inactive_runs_count_as_possibly_churned():
     assert (p > m.score(now)["p_churn_horizon"]).mean() > 0.95
 
 
+def test_platform_fit_leaves_out_months_whose_churn_is_not_known_yet(saas):
+    """A quiet platform account's months from the start of its inactive run are labelled
+    "no churn" at the cutoff, yet some turn out to be churns (or months after one) once
+    the run completes: the fit on the tables leaves exactly such months out."""
+    from tobmodel.renewal.person_months import outcome_known
+    sim = tobmodel.simulate("platform", n_accounts=1500, seed=4)
+    cut = pd.Timestamp("2024-06-30")
+    pm = person_months(sim, as_of=cut)
+    later = person_months(sim, as_of=cut + pd.DateOffset(months=4))
+    m = pm[["account_id", "month_index", "churn"]].merge(
+        later[["account_id", "month_index", "churn"]], on=["account_id", "month_index"],
+        how="left", suffixes=("", "_later"))
+    wrong = (m["churn"] == 0) & (m["churn_later"] != 0)  # a churn, or gone by then
+    assert wrong.sum() >= 10                             # the labels' bias is real
+    known = outcome_known(sim, pm)
+    assert not (known & wrong.to_numpy()).any()
+    assert (~known).sum() < 0.01 * len(pm) and (pm.loc[~known, "churn"] == 0).all()
+    model = DynamicHazardModel().fit(sim, as_of=cut)
+    assert model.n_rows_ == int((pm["at_risk"].to_numpy(bool) & known).sum())
+    assert DynamicHazardModel().fit(pm).n_rows_ == int(pm["at_risk"].sum())  # rows only
+    assert outcome_known(saas, person_months(saas)).all()  # contracts: known when dated
+
+
 def test_plots_return_axes(saas, fitted):
     import matplotlib
     matplotlib.use("Agg")

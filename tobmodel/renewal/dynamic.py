@@ -19,7 +19,10 @@ it is now". On a platform, where a churn is dated at the first month without a
 login but known only three months later, an account already ``j`` months
 inactive has churned with the share ``q_j`` measured in training
 (:func:`~tobmodel.renewal.person_months.inactive_run_churn`), so its scores are
-``q_j + (1 - q_j) * P(model)``.
+``q_j + (1 - q_j) * P(model)``. For the same reason a fit on the tables leaves out
+the training months of a currently quiet account from the start of its running
+inactive run on (:func:`~tobmodel.renewal.person_months.outcome_known`): their
+"no churn" labels are not known yet, and some are churns.
 
 Hardware has no contract to renew: an account lapses 12 months after its last
 order. The months since the last order are a clock too: they advance while no
@@ -51,7 +54,7 @@ import pandas as pd
 from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
 from ..survival import INACTIVE_MONTHS
 from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
-                            current_month, person_months)
+                            current_month, outcome_known, person_months)
 
 #: derived design columns: name -> (source covariate for reasons, depends on the clocks)
 DERIVED = {
@@ -286,7 +289,10 @@ class DynamicHazardModel(ModelBase):
         if "churn" not in pm:
             raise ValueError("fit needs person-month rows with a 'churn' column "
                              "(tobmodel.renewal.person_months) or the tables themselves")
-        pm = pm.loc[pm["at_risk"].to_numpy(bool)]
+        use = pm["at_risk"].to_numpy(bool)
+        if not isinstance(data, pd.DataFrame):  # platform: rows whose churn is not known yet
+            use &= outcome_known(data, pm)
+        pm = pm.loc[use]
         if pm["churn"].sum() == 0:
             raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
         numeric = list(DEFAULT_NUMERIC if self.numeric is None else self.numeric)
