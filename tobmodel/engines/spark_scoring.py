@@ -104,6 +104,53 @@ def _partition_offsets(df):
     return (pids, offsets), int(sizes.sum())
 
 
+def _partition_summaries(rows, id_column: str):
+    """Per input partition, in one pass over ``_mono`` and the id column: its index, rows,
+    smallest and largest id and whether its ids are distinct (missing ids left out)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def summarize(batches):
+        pid, n, ids = None, 0, []
+        for b in batches:
+            if b.num_rows:
+                pid = int(b.column("_mono")[0].as_py()) >> 33
+                n += b.num_rows
+                ids.append(pc.drop_null(b.column(id_column)).to_numpy().astype(np.int64))
+        if pid is None:
+            return
+        v = np.sort(np.concatenate(ids))
+        distinct = bool(len(v) < 2 or (v[1:] != v[:-1]).all())
+        lo, hi = (int(v[0]), int(v[-1])) if len(v) else (0, -1)
+        yield pa.RecordBatch.from_pydict({"pid": [pid], "n": [n], "lo": [lo], "hi": [hi],
+                                          "distinct": [distinct]})
+
+    got = (rows.select("_mono", id_column)
+           .mapInArrow(summarize, "pid long, n long, lo long, hi long, distinct boolean")
+           .collect())
+    return sorted((r["pid"], r["n"], r["lo"], r["hi"], r["distinct"]) for r in got)
+
+
+def _offsets_and_duplicates(rows, id_column: str):
+    """Partition offsets, the row total and the duplicated ids (:func:`_duplicate_ids`).
+
+    When every partition's ids are distinct and the partitions' id ranges do not
+    overlap (a file or table written in id order), no id is on two rows and the
+    aggregate of all ids is skipped.
+    """
+    parts = _partition_summaries(rows, id_column)
+    pids = np.array([p[0] for p in parts], np.int64)
+    sizes = np.array([p[1] for p in parts], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    ranges = sorted((lo, hi) for _, _, lo, hi, _ in parts if hi >= lo)
+    apart = all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+    if apart and all(p[4] for p in parts):
+        dups = (np.array([], np.int64), np.array([], np.int64))
+    else:
+        dups = _duplicate_ids(rows, id_column)
+    return (pids, offsets), int(sizes.sum()), dups
+
+
 def _row_numbers(mono: np.ndarray, offsets) -> np.ndarray:
     """1-based row numbers in the DataFrame's order from ``_mono`` and the partition offsets."""
     pids, starts = offsets
@@ -402,8 +449,7 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
             # no shuffle of the rows: duplicates from an aggregate of the ids, row numbers
             # from partition offsets (both small, broadcast)
             rows = df.withColumn("_mono", F.monotonically_increasing_id())
-            offsets, total = _partition_offsets(rows)
-            dups = _duplicate_ids(rows, spec.id_column)
+            offsets, total, dups = _offsets_and_duplicates(rows, spec.id_column)
             if len(offsets[0]) < n_parts:  # too few non-empty partitions for every core
                 rows = rows.repartition(n_parts, F.col("_mono"))
             scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months,
