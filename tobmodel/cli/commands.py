@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .options import hazard_option, thread_options
 from .outputs import _check_writable, _frame_writer, _write_frame  # noqa: F401
 
 STREAM_ABOVE = 200_000  # accounts: simulate to Parquet chunk by chunk above this
@@ -84,16 +85,6 @@ def _write_tables(tables: dict, folder: Path, fmt: str) -> None:
         write(df, folder / f"{name}.{fmt}")
 
 
-def thread_options(args) -> dict:
-    """``--threads`` as the lead model's ``n_jobs`` (LightGBM's threads); refused elsewhere."""
-    if getattr(args, "threads", None) is None:
-        return {}
-    from ..export.jobs import model_kind
-    if model_kind(args.model) != "lead" or args.model == "lead-logistic":
-        raise ValueError("--threads applies to the boosted lead model (lead, lead-hgb)")
-    return {"n_jobs": args.threads}
-
-
 def run_fit(args) -> None:
     from ..export.jobs import fit_model, model_kind
     if getattr(args, "mapping", None):
@@ -111,7 +102,6 @@ def run_fit(args) -> None:
         raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
                          "loglogistic_aft; the dynamic model uses its person-month covariates")
     options.update(thread_options(args))
-    from .mapped import hazard_option
     options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:
