@@ -111,6 +111,8 @@ def run_fit(args) -> None:
         raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
                          "loglogistic_aft; the dynamic model uses its person-month covariates")
     options.update(thread_options(args))
+    from .mapped import hazard_option
+    options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)

@@ -43,6 +43,16 @@ def run_validate(args) -> int:
     return 1 if data.errors else 0
 
 
+def hazard_option(args) -> dict:
+    """``--hazard`` as the dynamic model's constructor option (refused for other models)."""
+    hazard = getattr(args, "hazard", None)
+    if hazard is None:
+        return {}
+    if args.model != "dynamic":
+        raise ValueError(f"--hazard applies to --model dynamic, not {args.model}")
+    return {"hazard": hazard}
+
+
 def run_fit_mapped(args) -> None:
     from ..mapping.jobs import fit_mapped
     from .outputs import _check_writable, _frame_writer, _write_frame
@@ -53,6 +63,7 @@ def run_fit_mapped(args) -> None:
         options["penalizer"] = args.penalizer
     from .commands import thread_options
     options.update(thread_options(args))
+    options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)

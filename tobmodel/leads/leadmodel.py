@@ -214,7 +214,7 @@ class LeadModel(ModelBase):
 
     def score(self, leads: pd.DataFrame, as_of=None, horizon_months=None, *,
               n_reasons: int = 3, source: str = "leads",
-              progress: bool | None = None) -> pd.DataFrame:
+              progress: bool | None = None, checked: bool = False) -> pd.DataFrame:
         """Score leads for sales.
 
         Parameters
@@ -236,6 +236,10 @@ class LeadModel(ModelBase):
             Table or file name used in messages.
         progress : bool, optional
             Progress bar; default only on a terminal and for large inputs.
+        checked : bool
+            Accepted for the protocol (:mod:`tobmodel.protocol`) and ignored: the
+            lead model's own checks (columns, dtypes) stay; the export's row checks
+            have already rejected unknown categories.
 
         Returns
         -------
