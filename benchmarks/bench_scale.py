@@ -13,10 +13,12 @@ At ``scale=1`` (the targets of issue 14):
 * how large a sample the Cox model needs: fits on samples of a 20,000-account
   business, scored on held-out active accounts against the fit on all of them.
 
-Peak memory is the proportional set size of this process and its children
-(the Spark JVM and its Python workers included), sampled every 0.1 s; CPU
-seconds of the same tree give per-core throughput, which a busy shared machine
-distorts less than wall time.
+Peak memory is the proportional set size of this process and its descendants
+(the Spark JVM and its Python workers included), sampled every 0.5 s; CPU
+seconds of the same tree (less the sampling thread's) give per-core throughput,
+which a busy shared machine distorts less than wall time. The Spark step splits
+its CPU into the JVM (and its JIT compiler and GC threads), the Python workers
+and the driver.
 Prints its figures; it is not a test.
 
 Usage: python benchmarks/bench_scale.py [scale [steps]]
@@ -33,6 +35,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,13 +49,21 @@ AS_OF = "2025-12-31"
 
 
 def _descendants(pid: int) -> list[int]:
+    """All live descendants. Children are listed per thread: the JVM starts Spark's
+    Python workers from a thread other than its main one."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
+        kids = []
         try:
-            kids = [int(k) for k in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+            threads = os.listdir(f"/proc/{p}/task")
         except OSError:
-            kids = []
+            threads = []
+        for t in threads:
+            try:
+                kids += [int(k) for k in Path(f"/proc/{p}/task/{t}/children").read_text().split()]
+            except OSError:
+                pass
         out += kids
         todo += kids
     return out
@@ -66,16 +77,73 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def tree_cpu() -> float:
-    """CPU seconds of this process and all its live descendants (Spark's JVM, its workers)."""
+def tree_cpu(sampler=None) -> float:
+    """CPU seconds of this process and all its live descendants (Spark's JVM, its workers),
+    less the memory ``sampler`` thread's own."""
+    c = cpu_by_process(sampler)
+    return c["driver"] + c["jvm"] + c["python workers"]
+
+
+def cpu_by_process(sampler=None) -> dict:
+    """CPU seconds of this process (``driver``; the memory ``sampler`` thread's excluded:
+    reading a JVM's smaps costs the reader), the JVMs (``jvm``, of which ``jit`` and ``gc``
+    in its compiler and collector threads) and the other descendants (``python workers``)."""
     me = os.getpid()
-    return sum(_cpu_seconds(p) for p in [me, *_descendants(me)])
+    own = _cpu_seconds(me) - (_thread_seconds(me, sampler.tid) if sampler is not None else 0)
+    out = {"driver": own, "jvm": 0.0, "python workers": 0.0, "jit": 0.0, "gc": 0.0}
+    for p in _descendants(me):
+        try:
+            java = Path(f"/proc/{p}/comm").read_text().strip() == "java"
+        except OSError:
+            continue
+        out["jvm" if java else "python workers"] += _cpu_seconds(p)
+        if java:
+            for kind, seconds in _jvm_threads(p).items():
+                out[kind] += seconds
+    return out
+
+
+def _thread_seconds(pid: int, tid) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, TypeError):
+        return 0.0
+
+
+def _jvm_threads(pid: int) -> dict:
+    """CPU seconds of a JVM's JIT compiler and garbage collector threads."""
+    out = {"jit": 0.0, "gc": 0.0}
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for t in threads:
+        try:
+            stat = Path(f"/proc/{pid}/task/{t}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        kind = "jit" if "Compiler" in name else "gc" if ("GC" in name or name.startswith("G1")) \
+            else None
+        if kind:
+            fields = stat.rsplit(")", 1)[1].split()
+            out[kind] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 class DeepTreeMemory(TreeMemory):
-    """TreeMemory over all descendants: Spark's Python workers are the JVM's children."""
+    """TreeMemory over all descendants: Spark's Python workers are the JVM's children.
+
+    Sampled every 0.5 s (a JVM's smaps are costly to read); ``tid`` is the sampling
+    thread, whose CPU the figures leave out."""
+
+    def __init__(self, every: float = 0.5):
+        self.tid = None
+        super().__init__(every)
 
     def run(self):
+        self.tid = threading.get_native_id()
         me = os.getpid()
         while not self._done.is_set():
             self.peak = max(self.peak, sum(self._pss(p) for p in [me, *_descendants(me)]))
@@ -90,14 +158,14 @@ class Stage:
 
     def __enter__(self):
         self.memory.peak = 0
-        self.t0, self.c0 = time.perf_counter(), tree_cpu()
+        self.t0, self.c0 = time.perf_counter(), tree_cpu(self.memory)
         return self
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
         # CPU of the process tree (DuckDB's threads, Spark's JVM and workers): the
         # per-core figure, which a busy shared machine distorts less than wall time
-        self.cpu = tree_cpu() - self.c0
+        self.cpu = tree_cpu(self.memory) - self.c0
         self.peak_gb = self.memory.peak / 2**30
 
 
@@ -175,12 +243,18 @@ def score(folder: Path, n: int, mem) -> None:
         spark = spark_session("local[2]", conf={"spark.driver.memory": "3g",
                                                 "spark.sql.shuffle.partitions": "8"})
         t_start = time.perf_counter() - sp.t0
+        c0 = cpu_by_process(mem)
         s2 = score_on_spark(str(model), str(source), str(folder / "scores_spark.parquet"),
-                            spark=spark, partitions=8)
+                            spark=spark)  # partitions: the session's parallelism (2)
+        c1 = cpu_by_process(mem)
     spark.stop()
     secs = sp.seconds - t_start
+    split = {k: c1[k] - c0[k] for k in c1}
     print(f"  Spark CPU (JVM and Python workers, session start included) {sp.cpu:.0f} s = "
-          f"{s2.read / sp.cpu:,.0f} rows per core-second")
+          f"{s2.read / sp.cpu:,.0f} rows per core-second; of the scoring (session start "
+          f"excluded): JVM {split['jvm']:.1f} s (JIT compiler {split['jit']:.1f} s, GC "
+          f"{split['gc']:.1f} s), Python workers {split['python workers']:.1f} s, driver "
+          f"{split['driver']:.1f} s")
     print(f"scoring on Spark local[2] (mapInPandas): {s2.read:,} rows in {secs:.1f} s "
           f"(+ {t_start:.1f} s session start) = {s2.read / secs:,.0f} rows/s "
           f"({s2.read / secs / 2:,.0f} rows/s per core), peak {sp.peak_gb:.2f} GB; "
@@ -189,9 +263,13 @@ def score(folder: Path, n: int, mem) -> None:
                                                              s2.rejects_by_reason)
     print(f"  same counts and reasons as one machine: {same}; drift figures counted on Spark: "
           f"{len(s2.drift)} (one machine: {len(s1.drift)})")
+    scoring_cpu = split["jvm"] + split["python workers"] + split["driver"]
     print(f"  per core: Spark {s2.read / sp.cpu:,.0f} vs one machine {s1.read / one.cpu:,.0f} "
           f"rows per CPU-second = {(s2.read / sp.cpu) / (s1.read / one.cpu):.2f}x "
-          "(CPU of the whole process tree: JVM, Python workers, session start)")
+          "(CPU of the whole process tree: JVM, Python workers, session start); "
+          f"session start excluded {s2.read / scoring_cpu:,.0f} = "
+          f"{(s2.read / scoring_cpu) / (s1.read / one.cpu):.2f}x")
+    print(f"  load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 def sample(mem) -> None:
