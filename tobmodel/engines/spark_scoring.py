@@ -10,16 +10,24 @@ the same way: ``read == scored + rejected``, with the same reasons.
 Row order and duplicates: rows are numbered in the Spark DataFrame's order
 (one Parquet file reads in file order); the first row of an id is kept and
 later copies are rejected as ``duplicate id``, as on one machine. With an
-integer id column the rows are not shuffled: one aggregate of the ids alone
-finds the duplicated ones and the row of their first copy, which the workers
-get by broadcast. Other id types (text, floats: the row checks parse them)
-are shuffled by id so that all copies meet in one partition, sorted by row.
+integer id column the rows are not shuffled: one pass over the ids gives each
+partition's row count, id range and whether its ids are distinct; only when a
+copy can exist (a partition with a repeated id, or overlapping id ranges) does
+an aggregate of the ids find the duplicated ones and the row of their first
+copy, which the workers get by broadcast. Other id types (text, floats: the
+row checks parse them) are shuffled by id so that all copies meet in one
+partition, sorted by row. Files are read in at least ``partitions`` splits,
+and spread by a shuffle only when fewer than that hold rows.
 
-Guards, as on one machine: the rows are counted before anything is written,
-so a run that scores nothing, or fewer than ``min_scored_fraction`` of the
-rows the output holds from the previous run, fails and leaves that output in
-place; Parquet folders are written beside the target and swapped in at the
-end. The training-drift profile is counted per partition and added up.
+One scoring pass: its rows (scores, rejects packed as JSON, per-batch counts
+of the rows not scored, per-partition training-profile counts) are written once
+to a folder beside the target, split by kind, and the counts are read back
+from it (a few columns of it). Guards, as on one machine: a run that scores
+nothing, or fewer than ``min_scored_fraction`` of the rows the output holds
+from the previous run, fails and leaves that output in place; otherwise the
+staged scores and the unpacked rejects are moved into place. The
+training-drift profile is counted per partition and added up. Scores and
+rejects are zstd-compressed Parquet, as on one machine.
 
 Examples
 --------
