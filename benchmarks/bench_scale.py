@@ -70,9 +70,11 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its children that ended and were waited for
+    (Spark's Python daemon reaps the workers it forked)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
 
