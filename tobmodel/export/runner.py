@@ -305,6 +305,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         raise
     finally:
         src.close()
+        job.profile.close()
     summary.seconds = time.perf_counter() - started
     summary.rejects_by_reason = dict(job.reasons)
     for k, v in job.not_scored.items():
@@ -322,7 +323,11 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
 
 
 class _TrainingDrift:
-    """This run's rows counted in the bins of the model's training profile (if it has one)."""
+    """This run's rows counted in the bins of the model's training profile (if it has one).
+
+    Each chunk is counted in a thread while the next one is scored (NumPy releases the
+    GIL), in order, one chunk in flight; the counts are sums, the same either way.
+    """
 
     def __init__(self, model, spec, horizon_months):
         from ..io.profile import ProfileCounts
@@ -331,13 +336,36 @@ class _TrainingDrift:
         score = (profile or {}).get("score") or {}
         self.same_score = (score.get("column") == spec.probability and
                            score.get("horizon_months") in (None, horizon_months))
+        self._pool = self._pending = None
 
     def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
-        if self.counts is not None:
-            self.counts.add(valid, p[np.isfinite(p)] if self.same_score else None)
+        if self.counts is None:
+            return
+        self._wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-drift")
+        self._pending = self._pool.submit(self.counts.add, valid,
+                                          p[np.isfinite(p)] if self.same_score else None)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the chunk in flight and stop the thread (a run's end, or its failure:
+        nothing raised here; :meth:`rows` raises the last chunk's error, if any)."""
+        if self._pending is not None:
+            self._pending.exception()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def rows(self) -> list[dict]:
         """(feature, psi, status) of every profiled feature and the score, worst first."""
+        self.close()
+        self._wait()
         if self.counts is None or self.counts.rows == 0:
             return []
         from ..io.profile import psi_status
