@@ -282,6 +282,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.read = sum(not_scored.values())  # left out before the stream, counted as read
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
+    job.profile.background = True  # drift counted in a thread; rows() / close() wait for it
     begun = []
     try:
         for d in dests:
@@ -325,28 +326,42 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
 class _TrainingDrift:
     """This run's rows counted in the bins of the model's training profile (if it has one).
 
-    Each chunk is counted in a thread while the next one is scored (NumPy releases the
-    GIL), in order, one chunk in flight; the counts are sums, the same either way.
+    With ``background`` (set by :func:`export_scores`) each chunk is counted in a thread
+    while the next one is scored (NumPy releases the GIL), in order, one chunk in flight;
+    the counts are sums, the same either way, and :attr:`counts` waits for the chunk in
+    flight. Otherwise (the default: Spark's partitions) counted at once.
     """
+
+    background = False
 
     def __init__(self, model, spec, horizon_months):
         from ..io.profile import ProfileCounts
         profile = model.reference_profile_  # None when the model keeps no training profile
-        self.counts = ProfileCounts(profile) if profile else None
+        self._counts = ProfileCounts(profile) if profile else None
         score = (profile or {}).get("score") or {}
         self.same_score = (score.get("column") == spec.probability and
                            score.get("horizon_months") in (None, horizon_months))
         self._pool = self._pending = None
 
-    def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
-        if self.counts is None:
-            return
+    @property
+    def counts(self):
+        """The :class:`~tobmodel.io.profile.ProfileCounts` so far (None without a profile),
+        every chunk added counted."""
         self._wait()
+        return self._counts
+
+    def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
+        if self._counts is None:
+            return
+        scores = p[np.isfinite(p)] if self.same_score else None
+        self._wait()
+        if not self.background:
+            self._counts.add(valid, scores)
+            return
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-drift")
-        self._pending = self._pool.submit(self.counts.add, valid,
-                                          p[np.isfinite(p)] if self.same_score else None)
+        self._pending = self._pool.submit(self._counts.add, valid, scores)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
