@@ -105,7 +105,8 @@ class StandInRenewalModel(_StandIn):
         super().__init__(model_id)
         self.stall_after, self.marker, self.calls = stall_after, marker, 0
 
-    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):  # the protocol's checked=: these stand-ins check anyway
         self.check_schema(df, source)
         self.calls += 1
         if self.stall_after is not None and self.calls > self.stall_after:
@@ -138,7 +139,8 @@ class StandInLeadModel(_StandIn):
     def __init__(self, model_id="standin_lead-000000000001"):
         super().__init__(model_id)
 
-    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):  # the protocol's checked=: these stand-ins check anyway
         self.check_schema(df, source)
         p = df["intent"].map({"low": 0.05, "medium": 0.2, "high": 0.5}).astype(float).to_numpy()
         return pd.DataFrame({"lead_id": df["lead_id"].to_numpy(), "p_convert": p,

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .options import hazard_option, thread_options
+
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
@@ -43,16 +45,6 @@ def run_validate(args) -> int:
     return 1 if data.errors else 0
 
 
-def hazard_option(args) -> dict:
-    """``--hazard`` as the dynamic model's constructor option (refused for other models)."""
-    hazard = getattr(args, "hazard", None)
-    if hazard is None:
-        return {}
-    if args.model != "dynamic":
-        raise ValueError(f"--hazard applies to --model dynamic, not {args.model}")
-    return {"hazard": hazard}
-
-
 def run_fit_mapped(args) -> None:
     from ..mapping.jobs import fit_mapped
     from .outputs import _check_writable, _frame_writer, _write_frame
@@ -61,6 +53,7 @@ def run_fit_mapped(args) -> None:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
     if args.penalizer is not None:
         options["penalizer"] = args.penalizer
+    options.update(thread_options(args))
     options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:

@@ -578,7 +578,8 @@ class DynamicHazardModel(ModelBase):
         return pd.DataFrame(cols, index=pd.Index(current[ID].to_numpy(), name=ID))
 
     # -- scoring (the protocol) -------------------------------------------------------
-    def score(self, df, *, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, *, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):
         """Churn scores of the running months in ``df`` (:func:`current_month` output).
 
         Returns one row per input row: ``account_id, next_renewal_date,
