@@ -16,7 +16,8 @@ Two ratios, each against a baseline measured in the same run:
   target: within 4x (wall time; the CPU seconds of both, all threads, are
   printed beside it: on a busy machine they vary less than the wall time);
 * PostgreSQL write rate of the score rows alone (binary COPY encoded by pgpq,
-  what the export uses) against CSV COPY (the previous format, with the
+  each block in id order: what the export uses) against the same with blocks in
+  the order they come (sorted by risk), CSV COPY (the previous format, with the
   row-by-row latest-table refill) and SQLAlchemy's executemany insert of the
   same rows; target: COPY at >= 200,000 rows/s. Each variant writes last week's
   run first (untimed) into a database of its own, then this week's (timed).
@@ -95,10 +96,24 @@ def run_floor(source: str, output: str) -> None:
                       "cpu_seconds": time.process_time() - cpu}))
 
 
+def _backend_cpu(dest) -> float | None:
+    """CPU seconds of the destination's server process so far (the throwaway server runs
+    on this machine), or None where /proc does not show it."""
+    import os
+    pid = dest._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     """Child process: write the score rows of a Parquet file into PostgreSQL, timing only
     the destination (begin, write chunks, commit); ``how``: copy (binary when pgpq is
-    installed), copy-csv or executemany."""
+    installed, each block sent in id order), copy-unsorted (the same, blocks as they
+    come: the previous way), copy-csv or executemany. Also the CPU seconds of this
+    process (encoding, sending) and of the server's backend (parsing, heap, index, WAL)."""
     import pandas as pd
     import pyarrow.parquet as pq
     import sqlalchemy as sa
@@ -120,6 +135,8 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
               for b in table.to_batches(max_chunksize=chunksize)]
     if how == "copy-csv":  # the previous COPY format and row-by-row refill, for the ratio
         pgbulk.replace_latest_bulk = replace_latest_rows
+    if how == "copy-unsorted":  # COPY blocks in the order they come (before key_order)
+        pgbulk.key_order = lambda ids: None
     as_of = frames[0]["as_of"].iloc[0]
     weeks = [as_of - pd.Timedelta(days=7), as_of] if how != "executemany" else [as_of]
     for week in weeks:  # last week's run first (untimed): the latest table then holds it
@@ -134,14 +151,18 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
         dest.copy = how.startswith("copy")
         if how == "copy-csv":
             dest._binary = {}
+        server0, client0 = _backend_cpu(dest), time.process_time()
         begun = time.perf_counter()
         for f in frames:
             dest.write(f)
         dest._wait_copy()  # the last chunk's COPY runs in a thread: count it in
         written = time.perf_counter()
+        server1, client1 = _backend_cpu(dest), time.process_time()
         dest.commit(run)  # refills the latest table from the history, logs the run, commits
+    cpu = ({"server_cpu": server1 - server0, "client_cpu": client1 - client0}
+           if server0 is not None and server1 is not None else {})
     print(json.dumps({"rows": table.num_rows, "seconds": time.perf_counter() - start,
-                      "write_seconds": written - begun}))
+                      "write_seconds": written - begun, **cpu}))
 
 
 def main(n: int = 1_000_000, chunksize: int = 100_000,
@@ -172,6 +193,8 @@ def main(n: int = 1_000_000, chunksize: int = 100_000,
                 results["PostgreSQL"] = child("--child", model, source, url, chunksize)
                 scores = folder / "scores.parquet"
                 pg["copy"] = child("--pg-write", scores, url, chunksize, "copy")
+                pg["copy-unsorted"] = child("--pg-write", scores, url, chunksize,
+                                            "copy-unsorted")
                 pg["copy-csv"] = child("--pg-write", scores, url, chunksize, "copy-csv")
                 few = folder / "few.parquet"  # executemany is slow: time it on 100,000 rows
                 import pyarrow.parquet as pq
@@ -201,6 +224,15 @@ def main(n: int = 1_000_000, chunksize: int = 100_000,
                   f"({rate['copy'] / rate['executemany']:.0f}x); with the latest-table refill "
                   f"and commit {whole:,.0f} rows/s (CSV COPY and the row-by-row refill "
                   f"{csv_whole:,.0f})")
+            u = pg["copy-unsorted"]
+            print(f"PostgreSQL COPY blocks in id order {rate['copy']:,.0f} rows/s vs as they "
+                  f"come (sorted by risk) {rate['copy-unsorted']:,.0f} rows/s: "
+                  f"{rate['copy'] / rate['copy-unsorted']:.2f}x; with the refill and commit "
+                  f"{whole:,.0f} vs {u['rows'] / u['seconds']:,.0f} rows/s")
+            for k, v in pg.items():
+                if "server_cpu" in v:
+                    print(f"  {k:<14} CPU seconds while writing {v['rows']:,} rows: server "
+                          f"backend {v['server_cpu']:.1f} s, this side {v['client_cpu']:.1f} s")
 
 
 if __name__ == "__main__":

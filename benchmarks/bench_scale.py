@@ -22,6 +22,11 @@ Prints its figures; it is not a test.
 Usage: python benchmarks/bench_scale.py [scale [steps]]
 (scale 1 = 10M accounts / 1B events, 0.1 = 1M / 100M; steps: comma-separated
 subset of simulate,features,score,sample; default all)
+
+``BENCH_SCALE_DATA=folder``: keep the simulated accounts, events and tickets
+in ``folder`` and reuse them on the next run (the simulate step is then
+skipped when the folder holds a complete simulation of the same size; its
+row counts are checked from the Parquet footers).
 """
 from __future__ import annotations
 
@@ -109,14 +114,34 @@ def simulate(folder: Path, n_accounts: int, n_events: int, mem) -> dict:
     return out
 
 
+def reuse(folder: Path, n_accounts: int, n_events: int) -> dict | None:
+    """The simulation already in ``folder`` when it is complete and of this size, else None."""
+    import pyarrow.parquet as pq
+    paths = {"accounts": folder / "accounts.parquet", "events": folder / "events",
+             "tickets": folder / "tickets"}
+    if not all(p.exists() for p in paths.values()):
+        return None
+    rows = {k: sum(pq.read_metadata(f).num_rows for f in sorted(p.glob("*.parquet")))
+            if p.is_dir() else pq.read_metadata(p).num_rows for k, p in paths.items()}
+    if (rows["accounts"], rows["events"]) != (n_accounts, n_events):
+        print(f"  {folder} holds {rows['accounts']:,} accounts and {rows['events']:,} events, "
+              "not this scale: simulating again")
+        return None
+    print(f"simulate events: reused {folder} ({n_accounts:,} accounts, {n_events:,} events, "
+          f"{rows['tickets']:,} tickets; BENCH_SCALE_DATA)")
+    return {**paths, "n_accounts": n_accounts, "n_events": n_events,
+            "n_tickets": rows["tickets"]}
+
+
 def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
     from tobmodel.engines.connect import duckdb_connection
-    from tobmodel.engines.events import account_months, ticket_months, usage_features
+    from tobmodel.engines.events import ticket_months, usage_features, write_account_months
     con = duckdb_connection(memory_limit, temp_directory=folder / "spill")
     with Stage(mem, "features") as st:
-        usage = account_months(str(data["events"]), as_of=AS_OF, con=con)
-        con.sql(f"COPY ({usage.sql_query()}) TO '{folder / 'usage.parquet'}' (FORMAT parquet)")
-        t_months = time.perf_counter() - st.t0
+        # one range of accounts at a time when the files keep accounts apart (they do here)
+        write_account_months(str(data["events"]), folder / "usage.parquet", as_of=AS_OF,
+                             con=con)
+        t_months, c_months = time.perf_counter() - st.t0, tree_cpu() - st.c0
         support = ticket_months(str(data["tickets"]), as_of=AS_OF, con=con)
         active = con.sql(f"SELECT account_id, seats, first_contract_date FROM "
                          f"read_parquet('{data['accounts']}') WHERE churned_at IS NULL")
@@ -129,7 +154,7 @@ def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
     n_feat = con.sql(f"SELECT COUNT(*) FROM read_parquet('{folder / 'usage_features.parquet'}')"
                      ).fetchall()[0][0]
     print(f"features on DuckDB (memory_limit {memory_limit}): {data['n_events']:,} events -> "
-          f"{n_months:,} account-months in {t_months:.1f} s; + tickets -> usage features of "
+          f"{n_months:,} account-months in {t_months:.1f} s (CPU {c_months:.0f} s); + tickets -> usage features of "
           f"{n_feat:,} active accounts; total {st.seconds:.1f} s "
           f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB; "
           f"CPU {st.cpu:.0f} s = {data['n_events'] / st.cpu / 1e6:.2f} M events per core-second")
@@ -210,7 +235,11 @@ def main(scale: float = 1.0, steps: str = "simulate,features,score,sample") -> N
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
         if wanted & {"simulate", "features"}:
-            data = simulate(folder / "events", n_accounts, n_events, mem)
+            keep = os.environ.get("BENCH_SCALE_DATA")
+            where = Path(keep) if keep else folder / "events"
+            data = reuse(where, n_accounts, n_events) if keep else None
+            if data is None:
+                data = simulate(where, n_accounts, n_events, mem)
             if "features" in wanted:
                 features(data, folder, mem)
                 if scale < 1:

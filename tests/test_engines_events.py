@@ -189,3 +189,61 @@ def test_spark_runs_the_same_definition_with_identical_results(spark, scale_data
     for c in USAGE_FEATURES:
         np.testing.assert_allclose(s[c].to_numpy(float), d[c].to_numpy(float), rtol=1e-12,
                                    atol=1e-12, err_msg=c)
+
+
+def _by_time(ev: pd.DataFrame, folder, parts: int):
+    """``ev`` rewritten as ``parts`` files by time, as a tracking export is: every file
+    holds every account."""
+    folder.mkdir()
+    ev = ev.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    for i, rows in enumerate(np.array_split(np.arange(len(ev)), parts)):
+        ev.iloc[rows].to_parquet(folder / f"part-{i}.parquet")
+    return folder
+
+
+def test_account_ranges_come_from_the_footers_and_cover_every_id(tmp_path):
+    from tobmodel.engines.events import account_batches
+    data = simulate_events_to_parquet(tmp_path / "ev", n_accounts=300, n_events=40_000, seed=2,
+                                      events_per_file=5_000)
+    files = sorted(str(f) for f in data["events"].glob("*.parquet"))
+    batches = account_batches(files, batch_events=10_000)
+    assert len(batches) == 4 and batches[0][0] is None and batches[-1][1] is None
+    assert [b[1] for b in batches[:-1]] == [b[0] for b in batches[1:]]  # cut to cut, no gap
+    ev = pd.read_parquet(data["events"])
+
+    def inside(ids, lo, hi):
+        return ((ids > lo) if lo is not None else True) & ((ids <= hi) if hi is not None
+                                                           else True)
+    for lo, hi, fs in batches:  # every event of a range lies in the files named for it
+        held = pd.concat([pd.read_parquet(f) for f in fs])["account_id"]
+        assert inside(ev["account_id"], lo, hi).sum() == inside(held, lo, hi).sum() > 0
+    # files partitioned by time hold every account: they do not split
+    by_time = _by_time(ev, tmp_path / "by_time", 3)
+    assert account_batches(sorted(str(f) for f in by_time.glob("*.parquet")), 10_000) is None
+
+
+@pytest.mark.parametrize("layout", ["by_account", "by_time"])
+def test_written_account_months_equal_the_one_query(tmp_path, layout):
+    from tobmodel.engines.events import write_account_months
+    data = simulate_events_to_parquet(tmp_path / "ev", n_accounts=600, n_events=120_000, seed=8,
+                                      events_per_file=15_000)
+    src = data["events"]
+    if layout == "by_time":
+        src = _by_time(pd.read_parquet(src), tmp_path / "by_time", 4)
+    want = _dates(_sorted(to_pandas(account_months(str(src), as_of=AS_OF, kinds=["export"]))))
+    out = tmp_path / "usage.parquet"
+    con = duckdb_connection("1GB", threads=2)
+    n = write_account_months(str(src), out, as_of=AS_OF, con=con, batch_events=20_000,
+                             kinds=["export"])
+    got = _dates(_sorted(pd.read_parquet(out)))
+    assert n == len(got) == len(want) > 1000
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert con.sql("SELECT current_setting('threads')").fetchall()[0][0] == 2  # restored
+    # a failed run leaves the previous file as it was
+    before = out.read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    pd.read_parquet(src).drop(columns=["user_id"]).to_parquet(bad / "part-0.parquet")
+    with pytest.raises(EngineError, match="events lacks column user_id"):
+        write_account_months(str(bad), out, as_of=AS_OF)
+    assert out.read_bytes() == before

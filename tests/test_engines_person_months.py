@@ -7,7 +7,8 @@ import pytest
 
 import tobmodel
 from tobmodel.engines.connect import EngineError, duckdb_connection
-from tobmodel.engines.person_months import COLUMNS, current_month, person_months, to_pandas
+from tobmodel.engines.person_months import (COLUMNS, current_month, inactive_run_churn,
+                                            person_months, to_pandas)
 from tobmodel.renewal import current_month as pandas_current_month
 from tobmodel.renewal import person_months as pandas_person_months
 
@@ -49,6 +50,11 @@ def test_sql_rows_equal_the_pandas_person_months(sim, as_of):
     assert tuple(got.columns) == COLUMNS
     assert_same_rows(got, want)
     assert got["churn"].sum() > 0 and (~got["at_risk"]).sum() >= 0
+    # the platform's share of short inactive runs that became churns (empty elsewhere)
+    runs = inactive_run_churn(sim.tables, as_of=as_of)
+    assert runs == pytest.approx(want.attrs["inactive_run_churn"], rel=1e-12, abs=1e-12)
+    platform = sim.tables["accounts"]["business_type"].iloc[0] == "platform"
+    assert (sorted(runs) == [1, 2] and 0 < runs[1] < runs[2] < 1) if platform else runs == {}
 
 
 @pytest.mark.parametrize("as_of", ["2025-12-31", EARLY])
@@ -90,6 +96,7 @@ def test_a_value_planted_after_as_of_changes_nothing(sim):
         base = _sorted(to_pandas(rows(sim.tables, as_of=EARLY)))
         planted = _sorted(to_pandas(rows(t, as_of=EARLY)))
         pd.testing.assert_frame_equal(planted, base)
+    assert inactive_run_churn(t, as_of=EARLY) == inactive_run_churn(sim.tables, as_of=EARLY)
     # and the plant is live: at the data's own as_of it shows
     assert not to_pandas(person_months(t, as_of="2025-12-31"))["logins_trend"].equals(
         to_pandas(person_months(sim.tables, as_of="2025-12-31"))["logins_trend"])
@@ -133,6 +140,8 @@ def test_spark_runs_the_same_text_with_identical_rows(spark):
         duck = to_pandas(person_months(tables, as_of=EARLY))
         on_spark = to_pandas(person_months(tables, as_of=EARLY, engine="spark", con=spark))
         assert_same_rows(on_spark, duck)
+        assert inactive_run_churn(tables, as_of=EARLY, engine="spark", con=spark) == \
+            pytest.approx(inactive_run_churn(tables, as_of=EARLY), rel=1e-12)
 
 
 @pytest.mark.spark

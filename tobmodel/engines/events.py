@@ -44,6 +44,7 @@ Examples
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -116,8 +117,9 @@ def _open(engine, con, memory_limit):
 
 
 def account_months_sql(as_of, *, login_event="login", key_event="key_feature",
-                       kinds=()) -> str:
-    """The SQL of :func:`account_months` (reads the table ``events``)."""
+                       kinds=(), table: str = "events") -> str:
+    """The SQL of :func:`account_months` (reads the table ``events``, or ``table``: a name
+    or a parenthesised subquery with an alias)."""
     _, _, end = _as_of(as_of)
     login = _event_test(login_event, "login_event", "TRUE")
     key = _event_test(key_event, "key_event", "FALSE")
@@ -126,26 +128,30 @@ def account_months_sql(as_of, *, login_event="login", key_event="key_feature",
         f",\n         SUM(CASE WHEN event = '{k}' THEN 1 ELSE 0 END) AS n_{k}" for k in kinds)
     per_month_kinds = "".join(f",\n       CAST(SUM(n_{k}) AS BIGINT) AS events_{k}"
                               for k in kinds)
-    # two steps: per user-month first, so no engine needs COUNT(DISTINCT) over events
+    # two steps: per user-month first, so no engine needs COUNT(DISTINCT) over events;
+    # the month is a small integer (year * 12 + month - 1: cheaper to compute and to group
+    # by than a truncated timestamp), made a date again only on the account-months
+    m = "year(timestamp) * 12 + month(timestamp) - 1"
     return f"""
 WITH user_months AS (
-  SELECT account_id, user_id,
-         CAST(date_trunc('month', timestamp) AS DATE) AS month,
+  SELECT account_id, user_id, {m} AS m,
          COUNT(*) AS n_events,
          SUM(CASE WHEN {login} THEN 1 ELSE 0 END) AS n_logins,
          MAX(CASE WHEN {key} THEN 1 ELSE 0 END) AS used_key{per_user_kinds}
-  FROM events
+  FROM {table}
   WHERE timestamp < TIMESTAMP '{end}' AND account_id IS NOT NULL AND user_id IS NOT NULL
-  GROUP BY account_id, user_id, CAST(date_trunc('month', timestamp) AS DATE)
+  GROUP BY account_id, user_id, {m}
 )
-SELECT CAST(account_id AS BIGINT) AS account_id, month,
+SELECT CAST(account_id AS BIGINT) AS account_id,
+       make_date(CAST(FLOOR(m / 12) AS INT), CAST(m - 12 * FLOOR(m / 12) + 1 AS INT), 1)
+         AS month,
        CAST(COUNT(*) AS BIGINT) AS active_seats,
        CAST(SUM(used_key) AS DOUBLE) / CAST(COUNT(*) AS DOUBLE) AS key_feature_adoption,
        CAST(SUM(n_logins) AS BIGINT) AS logins,
        CAST(SUM(used_key) AS BIGINT) AS key_feature_users,
        CAST(SUM(n_events) AS BIGINT) AS events{per_month_kinds}
 FROM user_months
-GROUP BY account_id, month
+GROUP BY account_id, m
 """
 
 
@@ -185,6 +191,188 @@ def account_months(events, *, as_of, engine: str = "duckdb", con=None,
     _require(engine, con, "events", events, EVENT_COLUMNS)
     return run_sql(account_months_sql(as_of, login_event=login_event, key_event=key_event,
                                       kinds=kinds), {"events": events}, engine=engine, con=con)
+
+
+def account_batches(files, batch_events: int = 5_000_000):
+    """Split Parquet event files into ranges of account ids, from their footers only.
+
+    Each row group's ``account_id`` min and max (Parquet statistics) place it
+    on the account axis; row groups whose ranges overlap or touch belong
+    together, and consecutive groups are packed up to ``batch_events`` rows.
+
+    Returns a list of ``(lo, hi, files)``: the accounts ``lo < account_id <=
+    hi`` (``None``: unbounded; the ranges cover every id, whatever the
+    statistics say) and the files holding them, or ``None`` when the files do
+    not split (one range, integer ids without statistics, or ids overlapping
+    across all files, as in an export partitioned by time).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for i, ids in enumerate(([1, 2, 2], [3, 4], [5, 9])):
+    ...     pd.DataFrame({"account_id": ids}).to_parquet(d / f"part-{i}.parquet")
+    >>> files = sorted(str(f) for f in d.glob("*.parquet"))
+    >>> [(lo, hi, [f[-14:] for f in fs]) for lo, hi, fs in account_batches(files, 4)]
+    [(None, 4, ['part-0.parquet', 'part-1.parquet']), (4, None, ['part-2.parquet'])]
+    """
+    import pyarrow.parquet as pq
+    groups = []  # (min, max, rows, file) per row group holding ids
+    for f in files:
+        md = pq.read_metadata(f)
+        names = [md.schema.column(i).path for i in range(md.num_columns)]
+        if "account_id" not in names:
+            return None
+        col = names.index("account_id")
+        for g in range(md.num_row_groups):
+            rg = md.row_group(g)
+            c = rg.column(col)
+            st = c.statistics
+            if rg.num_rows == 0 or (st is not None and st.null_count == rg.num_rows):
+                continue
+            if (st is None or not st.has_min_max
+                    or c.physical_type not in ("INT32", "INT64")):
+                return None
+            groups.append((int(st.min), int(st.max), rg.num_rows, f))
+    groups.sort(key=lambda g: (g[0], g[1]))
+    batches, rows, top, members = [], 0, None, []
+    for lo, hi, n, f in groups:
+        if top is not None and lo > top and rows >= batch_events:  # a clean cut here
+            batches.append((top, members))
+            rows, members = 0, []
+        rows += n
+        members.append(f)
+        top = hi if top is None else max(top, hi)
+    if top is not None:
+        batches.append((top, members))
+    if len(batches) < 2:
+        return None
+    out = []
+    for i, (top, members) in enumerate(batches):
+        lo = batches[i - 1][0] if i else None
+        out.append((lo, top if i < len(batches) - 1 else None, sorted(set(members))))
+    return out
+
+
+def _parquet_files(source) -> list[str] | None:
+    """The Parquet files of a path (a file, a folder read recursively, a glob), else None."""
+    import glob
+    if not isinstance(source, (str, Path)):
+        return None
+    text = str(source)
+    if any(ch in text for ch in "*?["):
+        files = sorted(glob.glob(text, recursive=True))
+    elif Path(text).is_dir():
+        files = sorted(str(f) for f in Path(text).rglob("*.parquet"))
+    else:
+        files = [text]
+    return files if files and all(f.lower().endswith(".parquet") for f in files) else None
+
+
+def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "2GB",
+                         threads: int | None = None, batch_events: int = 5_000_000,
+                         login_event="login", key_event="key_feature", kinds=()) -> int:
+    """:func:`account_months` of events on DuckDB, written to the Parquet file ``path``.
+
+    Parquet events whose files keep accounts apart (each file or row group a
+    range of account ids, as :func:`tobmodel.simulate_events_to_parquet` and
+    exports partitioned by account write them) are aggregated one range of
+    accounts at a time (:func:`account_batches`): each range's user-months fit
+    in memory, so nothing spills, and the ranges run side by side on
+    ``threads`` single-threaded queries, written in range order. Other inputs
+    (files partitioned by time, CSV, frames) run as one query. The rows are
+    those of :func:`account_months` either way (tested).
+
+    Parameters
+    ----------
+    events, as_of, login_event, key_event, kinds
+        As in :func:`account_months`.
+    path : path
+        The Parquet file written (through a temporary file renamed over it,
+        so a failed run leaves the previous file).
+    con : DuckDB connection, optional
+        Its memory limit and temporary folder are used (its ``threads``
+        setting is restored afterwards); default a new one capped at
+        ``memory_limit``.
+    threads : int, optional
+        Ranges aggregated at once (default: DuckDB's thread count).
+    batch_events : int
+        Events per range (about 60 bytes of memory each while it runs).
+
+    Returns
+    -------
+    int : the account-months written.
+    """
+    import threading
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from ..io.writers import atomic_path
+    own = con is None
+    con = _open("duckdb", con, memory_limit)
+    _require("duckdb", con, "events", events, EVENT_COLUMNS)
+    opts = {"login_event": login_event, "key_event": key_event, "kinds": kinds}
+    files = _parquet_files(events)
+    batches = account_batches(files, batch_events) if files else None
+    try:
+        with atomic_path(path) as tmp:
+            if batches is None:
+                con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
+                            "(FORMAT parquet)")
+                return int(pq.read_metadata(tmp).num_rows)
+            default = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
+            n = max(1, int(threads or default))
+            zone = con.sql("SELECT current_setting('TimeZone')").fetchall()[0][0]
+            con.execute("SET threads = 1")  # one thread per range: no merging of partials
+            lock, local, cursors = threading.Lock(), threading.local(), []
+
+            def run(batch):
+                lo, hi, fs = batch
+                if not hasattr(local, "cur"):
+                    with lock:
+                        local.cur = con.cursor()
+                        cursors.append(local.cur)
+                    local.cur.execute(f"SET TimeZone = '{zone}'")
+                cut = " AND ".join([*([f"account_id > {lo}"] if lo is not None else []),
+                                    *([f"account_id <= {hi}"] if hi is not None else [])])
+                src = ("(SELECT * FROM read_parquet([" + ", ".join(f"'{f}'" for f in fs)
+                       + f"]) WHERE {cut}) AS events")
+                return local.cur.sql(account_months_sql(as_of, table=src, **opts)
+                                     ).to_arrow_table()
+
+            state = {"rows": 0, "writer": None}
+
+            def put(table):
+                if state["writer"] is None:
+                    state["writer"] = pq.ParquetWriter(tmp, table.schema)
+                state["writer"].write_table(table)
+                state["rows"] += table.num_rows
+
+            try:
+                with ThreadPoolExecutor(n) as pool:
+                    running = deque()
+                    for b in batches:  # at most n + 1 ranges ahead of the writer: bounded memory
+                        running.append(pool.submit(run, b))
+                        if len(running) > n:
+                            put(running.popleft().result())
+                    while running:
+                        put(running.popleft().result())
+            except duckdb.Error as e:
+                raise EngineError(f"{events}: DuckDB cannot aggregate the events "
+                                  f"({str(e).splitlines()[0]})") from None
+            finally:
+                if state["writer"] is not None:
+                    state["writer"].close()
+                for c in cursors:
+                    c.close()
+                con.execute(f"SET threads = {default}")
+            return state["rows"]
+    finally:
+        if own:
+            con.close()
 
 
 def ticket_months_sql(as_of, *, bots: bool = True, escalations: bool = True) -> str:
@@ -342,6 +530,6 @@ def reference_usage_features(tables, as_of) -> pd.DataFrame:
     return f.sort_values("account_id", kind="stable").reset_index(drop=True)
 
 
-__all__ = ["EVENT_COLUMNS", "TICKET_COLUMNS", "USAGE_FEATURES", "account_months",
-           "account_months_sql", "ticket_months", "ticket_months_sql", "usage_features",
+__all__ = ["EVENT_COLUMNS", "TICKET_COLUMNS", "USAGE_FEATURES", "account_batches",
+           "account_months", "account_months_sql", "write_account_months", "ticket_months", "ticket_months_sql", "usage_features",
            "usage_features_sql", "reference_usage_features", "to_pandas"]

@@ -36,7 +36,8 @@ Dates are days (contract and churn dates at midnight, as in the schema); only
 rows dated on or before ``as_of`` are read, so a value planted after it
 changes nothing (tested). Two contracts of an account starting the same day
 are ordered by ARR (the pandas path keeps the file's order). The platform
-attribute ``inactive_run_churn`` of the pandas rows is not computed here.
+attribute ``inactive_run_churn`` of the pandas rows (how often a run of months
+without a login became a churn) is :func:`inactive_run_churn`.
 
 Examples
 --------
@@ -479,41 +480,122 @@ def current_month(tables, *, as_of, business_type: str | None = None, engine: st
     return _run(tables, as_of, business_type, engine, con, memory_limit, current=True)
 
 
-def _run(tables, as_of, business_type, engine, con, memory_limit, current):
+def _inputs(tables, as_of, engine, con, memory_limit, needed):
+    """(tables, con, accounts' columns) with the ``needed`` tables checked."""
     tables = tables.tables if hasattr(tables, "tables") else dict(tables)
-    missing = [t for t in ("accounts", "contracts", "usage", "support") if t not in tables]
+    missing = [t for t in needed if t not in tables]
     if missing:
         raise EngineError(f"person_months needs tables {', '.join(missing)} "
                           f"(got {', '.join(sorted(tables))})")
-    day, iso, _ = _as_of(as_of)
+    _as_of(as_of)
     con = _open(engine, con, memory_limit)
-    src = {t: tables[t] for t in ("accounts", "contracts", "usage", "support")}
+    src = {t: tables[t] for t in needed}
     cols = _require(engine, con, "accounts", src["accounts"], ACCOUNT_COLUMNS)
-    _require(engine, con, "contracts", src["contracts"],
-             ("account_id", "start_date", "end_date", "arr", "outcome"))
-    _require(engine, con, "usage", src["usage"], ("account_id", "month", "active_seats",
-                                                   "key_feature_adoption", "logins"))
-    _require(engine, con, "support", src["support"], ("account_id", "month", "tickets_opened",
-                                                       "tickets_unresolved", "bot_escalations"))
+    for name, want in (("contracts", ("account_id", "start_date", "end_date", "arr", "outcome")),
+                       ("usage", ("account_id", "month", "active_seats",
+                                  "key_feature_adoption", "logins")),
+                       ("support", ("account_id", "month", "tickets_opened",
+                                    "tickets_unresolved", "bot_escalations"))):
+        if name in src:
+            _require(engine, con, name, src[name], want)
+    return src, con, cols
+
+
+def _business_type(engine, con, cols, business_type) -> str:
+    """The given type, else the one ``business_type`` of ``accounts`` (mixed: refused)."""
+    if business_type is not None:
+        return business_type
+    if "business_type" not in cols:
+        raise EngineError("accounts has no business_type column: pass business_type=")
+    types = to_pandas(run_sql("SELECT DISTINCT CAST(business_type AS STRING) AS t "
+                              "FROM accounts", {}, engine=engine, con=con))["t"].tolist()
+    if len(types) != 1:
+        raise EngineError(f"accounts mix business types {sorted(map(str, types))}: "
+                          "run once per type (pass business_type=)")
+    return types[0]
+
+
+def _run(tables, as_of, business_type, engine, con, memory_limit, current):
+    src, con, cols = _inputs(tables, as_of, engine, con, memory_limit,
+                             ("accounts", "contracts", "usage", "support"))
+    day, iso, _ = _as_of(as_of)
     first = to_pandas(run_sql(
         "SELECT MIN(first_contract_date) AS first FROM accounts "
         f"WHERE first_contract_date < TIMESTAMP '{iso}'", {}, engine=engine, con=con))
     if pd.isna(first["first"].iloc[0]):
         raise EngineError(f"accounts: no account started before as_of {iso}")
-    if business_type is None:
-        if "business_type" not in cols:
-            raise EngineError("accounts has no business_type column: pass business_type=")
-        types = to_pandas(run_sql("SELECT DISTINCT CAST(business_type AS STRING) AS t "
-                                  "FROM accounts", {}, engine=engine, con=con))["t"].tolist()
-        if len(types) != 1:
-            raise EngineError(f"accounts mix business types {sorted(map(str, types))}: "
-                              "run once per type (pass business_type=)")
-        business_type = types[0]
+    business_type = _business_type(engine, con, cols, business_type)
     start = pd.Timestamp(first["first"].iloc[0])
     n = _month_index(day) - _month_index(start) + 2
     return run_sql(person_months_sql(as_of, business_type, current),
                    {**src, "month_numbers": month_numbers(n)}, engine=engine, con=con)
 
 
-__all__ = ["ACCOUNT_COLUMNS", "BUSINESS_TYPES", "COLUMNS", "current_month", "month_numbers",
-           "person_months", "person_months_sql", "to_pandas"]
+def inactive_run_churn_sql(as_of) -> str:
+    """The SQL of :func:`inactive_run_churn` (reads ``accounts`` and ``usage``): per run
+    length ``j``, the runs counted and those that went on to ``INACTIVE_MONTHS``."""
+    day, iso, _ = _as_of(as_of)
+    k = INACTIVE_MONTHS
+    # runs start after a login month p (or before the first month: p = start - 1) and last
+    # until the next login month q; a run of j months is seen whenever q > p + j, and it
+    # became a churn when q > p + k. Only runs whose outcome was known: p + k <= the last
+    # complete month (the as_of month is running)
+    last = _month_index(day) - 1
+    runs = ",\n       ".join(
+        f"CAST(SUM(CASE WHEN q IS NULL OR q > p + {j} THEN 1 ELSE 0 END) AS BIGINT) AS runs_{j}"
+        for j in range(1, k))
+    return f"""
+WITH acc AS (
+  SELECT CAST(account_id AS BIGINT) AS account_id, {_mi('first_contract_date')} AS start_m
+  FROM accounts WHERE first_contract_date < TIMESTAMP '{iso}'
+), login_months AS (
+  SELECT DISTINCT u.account_id, u.m FROM (
+    SELECT CAST(account_id AS BIGINT) AS account_id, {_mi('month')} AS m
+    FROM usage WHERE logins > 0) u
+  JOIN acc a ON a.account_id = u.account_id
+  WHERE u.m >= a.start_m AND u.m <= {last + 1}
+), points AS (
+  SELECT account_id, m FROM login_months
+  UNION ALL
+  SELECT account_id, start_m - 1 AS m FROM acc
+), gaps AS (
+  SELECT m AS p, LEAD(m) OVER (PARTITION BY account_id ORDER BY m) AS q FROM points
+)
+SELECT {runs},
+       CAST(SUM(CASE WHEN q IS NULL OR q > p + {k} THEN 1 ELSE 0 END) AS BIGINT) AS churned
+FROM gaps WHERE p + {k} <= {last}
+"""
+
+
+def inactive_run_churn(tables, *, as_of, business_type: str | None = None,
+                       engine: str = "duckdb", con=None, memory_limit: str = "2GB") -> dict:
+    """Share of runs of ``j`` months without a login that became a platform churn, in SQL.
+
+    The same figures as :func:`tobmodel.renewal.person_months.inactive_run_churn`
+    (tested): ``{j: share}`` for ``j = 1 .. INACTIVE_MONTHS - 1``, over the
+    runs whose outcome was known by ``as_of``; empty for other business types.
+    The dynamic model reads it from the training rows' ``attrs``::
+
+        pm = to_pandas(person_months(tables, as_of=as_of))
+        pm.attrs.update(as_of=str(as_of), business_type="platform",
+                        inactive_run_churn=inactive_run_churn(tables, as_of=as_of))
+
+    Parameters as in :func:`person_months` (reads ``accounts`` and ``usage``).
+    """
+    src, con, cols = _inputs(tables, as_of, engine, con, memory_limit, ("accounts", "usage"))
+    if _business_type(engine, con, cols, business_type) != "platform":
+        return {}
+    row = to_pandas(run_sql(inactive_run_churn_sql(as_of), src, engine=engine, con=con))
+    row = row.iloc[0] if len(row) else None
+    churned = 0 if row is None or pd.isna(row["churned"]) else int(row["churned"])
+    out = {}
+    for j in range(1, INACTIVE_MONTHS):
+        n = 0 if row is None or pd.isna(row[f"runs_{j}"]) else int(row[f"runs_{j}"])
+        if n:
+            out[j] = churned / n
+    return out
+
+
+__all__ = ["ACCOUNT_COLUMNS", "BUSINESS_TYPES", "COLUMNS", "current_month",
+           "inactive_run_churn", "inactive_run_churn_sql", "month_numbers", "person_months",
+           "person_months_sql", "to_pandas"]

@@ -348,9 +348,14 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         return None
 
 
-def _copy_data(df: pd.DataFrame, kinds: dict, binary: bool = False) -> bytes:
-    """Rows for PostgreSQL's COPY, binary or CSV (:func:`.postgres.copy_payload`)."""
-    from .postgres import copy_payload
+def _copy_data(df: pd.DataFrame, kinds: dict, binary: bool = False, key=None) -> bytes:
+    """Rows for PostgreSQL's COPY, binary or CSV (:func:`.postgres.copy_payload`), in the
+    order of column ``key`` (:func:`.postgres.key_order`)."""
+    from .postgres import copy_payload, key_order
+    if key is not None and key in df.columns:
+        order = key_order(df[key].to_numpy())
+        if order is not None:
+            df = df.take(order)
     return copy_payload(_arrow_table(df, _arrow_schema({c: kinds[c] for c in df.columns})),
                         binary)
 
@@ -453,7 +458,8 @@ class SQLDestination:
         with self._errors():
             if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
-                data = _copy_data(df, kinds, binary)  # a thread while the next chunk is
+                data = _copy_data(df, kinds, binary,  # a thread while the next chunk is
+                                  self._copy_key(table))
                 self._wait_copy()                     # scored (one COPY in flight at a time)
                 if self._pool is None:
                     from concurrent.futures import ThreadPoolExecutor
@@ -462,6 +468,13 @@ class SQLDestination:
                                                   data, binary)
             else:
                 self._insert_rows(table, df)
+
+    @staticmethod
+    def _copy_key(table):
+        """The last column of the table's primary key (the run's id or row number: the
+        others are the same for every row of a run), by which each COPY block is sent."""
+        key = list(table.primary_key.columns)
+        return key[-1].name if key else None
 
     @contextmanager
     def _errors(self):
