@@ -97,6 +97,16 @@ def test_projection_holds_behaviour_and_advances_the_clocks(saas, fitted):
     assert (H[~annual] > 0).all()
 
 
+def _assert_scores_row_by_row(model, now):
+    """Projected hazards and every score column equal the row-by-row reference to 1e-12."""
+    h, ref = _row_by_row_scores(model, now, 12)
+    assert np.abs(model.project_hazards(now, 24) - h).max() <= 1e-12
+    got = model.score(now, horizon_months=12)
+    for col, want in ref.items():
+        assert np.abs(got[col].to_numpy() - want).max() <= 1e-12, col
+    return got
+
+
 def _row_by_row_scores(model, now, H):
     """The scores from explicit future person-month rows (behaviour held, clocks advanced)
     hazard by hazard through ``predict_hazard``: the reference for the vectorised path."""
@@ -130,11 +140,7 @@ def test_vectorised_scores_equal_the_row_by_row_projection(saas, fitted, monkeyp
     now.loc[:40, "inactive_months"] = 1.0
     now.loc[41:60, "inactive_months"] = 2.0
     for m in (fitted, model):
-        h, ref = _row_by_row_scores(m, now, 12)
-        assert np.abs(m.project_hazards(now, 24) - h).max() <= 1e-12
-        got = m.score(now, horizon_months=12)
-        for col, want in ref.items():
-            assert np.abs(got[col].to_numpy() - want).max() <= 1e-12, col
+        got = _assert_scores_row_by_row(m, now)
         monkeypatch.setattr(dynamic, "CHUNK_ROWS", 7)
         small = m.score(now, horizon_months=12)
         monkeypatch.undo()
@@ -409,11 +415,7 @@ def test_boosted_projection_and_scores_equal_explicit_future_rows(saas, boosted)
     model.calibration_ = {"annual": (0.4, 0.8, 0.0), "monthly": (-0.3, 1.2, 0.05)}
     model.recalibrate_months = 12
     for m in (boosted, model):
-        h, ref = _row_by_row_scores(m, now, 12)
-        assert np.abs(m.project_hazards(now, 24) - h).max() <= 1e-12
-        got = m.score(now, horizon_months=12)
-        for col, want in ref.items():
-            assert np.abs(got[col].to_numpy() - want).max() <= 1e-12, col
+        _assert_scores_row_by_row(m, now)
     annual = (now["contract_term"].astype(str) == "annual").to_numpy()
     k = now["month_index"].to_numpy()[:, None] + np.arange(24)
     H = boosted.project_hazards(now, 24)
