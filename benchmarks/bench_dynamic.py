@@ -12,7 +12,9 @@ bootstrap intervals). Rows:
   what the data can tell with (nearly) unlimited history. The gap oracle ->
   ceiling is "not in the data", ceiling -> dynamic "the model's loss";
 * ``dynamic``, ``dynamic_recal`` (recalibrated on a past cutoff), ``cox``
-  (static account features), ``baseline`` (segment Kaplan-Meier).
+  (static account features), ``baseline`` (segment Kaplan-Meier);
+* with ``--boosting``: ``dynamic_boost``, the same person-months with the
+  boosted hazard (``DynamicHazardModel(hazard="boosting")``, LightGBM, seed 0).
 
 Then the speed goals: fit on ``--fit-accounts`` x 36 person-months and score
 ``--score-accounts`` active accounts, beside static Cox scoring the same
@@ -23,6 +25,7 @@ every type; calibration error within the oracle's + 0.01; fit of 3.6M
 person-months under 60 s; 1M accounts scored under 2 s.
 
     python benchmarks/bench_dynamic.py                      # the full goals (slow)
+    python benchmarks/bench_dynamic.py --seeds 1 --ceiling-factor 1 --boosting --skip-speed
     python benchmarks/bench_dynamic.py --accounts 2000 --seeds 1 --ceiling-factor 3 \\
         --fit-accounts 20000 --score-accounts 100000 --n-boot 50   # while developing
 """
@@ -48,7 +51,7 @@ SHOW = ["c_index", "c_index_lo", "c_index_hi", "harrell_c", "calibration_error",
         "calibration_error_lo", "calibration_error_hi", "ibs", "mean_predicted", "observed_churn"]
 
 
-def grade(sim, ceiling_model, n_boot, seed):
+def grade(sim, ceiling_model, n_boot, seed, boosting=False):
     cutoff = pd.Timestamp(sim.as_of) - pd.DateOffset(months=WINDOW)
     split = EV.time_split(sim, cutoff)
     now = current_month(sim, as_of=cutoff)
@@ -64,6 +67,9 @@ def grade(sim, ceiling_model, n_boot, seed):
               "dynamic_recal": recal.churn_curves(now)}
     if ceiling_model is not None:
         scores["ceiling"] = ceiling_model.churn_curves(now)
+    if boosting:
+        boost = DynamicHazardModel(hazard="boosting").fit(sim, as_of=cutoff)
+        scores["dynamic_boost"] = boost.churn_curves(now)
     return EV.evaluate_scores(scores, split, 12, n_boot=n_boot, seed=seed)
 
 
@@ -115,6 +121,8 @@ def main(argv=None):
     ap.add_argument("--score-accounts", type=int, default=1_000_000)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--speed-only", action="store_true")
+    ap.add_argument("--boosting", action="store_true",
+                    help="also grade the boosted hazard (row dynamic_boost)")
     a = ap.parse_args(argv)
     if a.speed_only:
         return report_speed(a)
@@ -132,7 +140,7 @@ def main(argv=None):
                   f"({time.perf_counter() - t0:.0f} s)", flush=True)
         for seed in seeds:
             sim = tobmodel.simulate(btype, n_accounts=a.accounts, seed=seed)
-            t = grade(sim, ceiling, a.n_boot, seed)
+            t = grade(sim, ceiling, a.n_boot, seed, a.boosting)
             t.insert(0, "seed", seed)
             t.insert(0, "business_type", btype)
             rows.append(t)
@@ -162,6 +170,9 @@ def main(argv=None):
                 "cal_dynamic": g.loc["dynamic", "calibration_error"],
                 "cal_recal": g.loc["dynamic_recal", "calibration_error"],
                 "cal_oracle": g.loc["oracle", "calibration_error"],
+                **({"boost_c": g.loc["dynamic_boost", "c_index"],
+                    "cal_boost": g.loc["dynamic_boost", "calibration_error"]}
+                   if "dynamic_boost" in g.index else {}),
                 "cal_within_oracle+0.01": min(g.loc["dynamic", "calibration_error"],
                                               g.loc["dynamic_recal", "calibration_error"])
                 <= g.loc["oracle", "calibration_error"] + 0.01})

@@ -19,9 +19,11 @@ Printed, in one run:
 * save/load, file size, peak memory (ru_maxrss).
 
 Usage: python benchmarks/bench_leads.py [n_leads [threads [n_whatif [--no-baseline]]]]
-(defaults 1300000 simulated training leads, 1 OpenMP thread (the machine is
-shared), 100000 what-if leads; ``--no-baseline`` skips the previous fit, which
-takes minutes). It is not a test.
+(defaults 1300000 simulated training leads, 1 thread (the machine is shared;
+``fit_lead_model(n_jobs=...)``, ``tobmodel fit --threads``), 100000 what-if leads;
+``--no-baseline`` skips the previous fit, which takes minutes). ``threads`` may
+list several counts, e.g. ``1,2``: the new fit is timed with each (the same model
+each time, checked) and the first count runs the rest. It is not a test.
 """
 from __future__ import annotations
 
@@ -90,9 +92,13 @@ class _WhatIf:
         self.raw, self.raw_with = state.raw, state.raw_with
 
 
-def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
+def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
          baseline: bool = True) -> None:
-    print(f"lead benchmark: {n:,} simulated training leads, {threads} OpenMP thread(s)")
+    counts = [int(t) for t in str(threads).split(",")]
+    threads = counts[0]
+    print(f"lead benchmark: {n:,} simulated training leads, {threads} thread(s); fit also "
+          f"with {counts[1:]}" if counts[1:] else
+          f"lead benchmark: {n:,} simulated training leads, {threads} thread(s)")
     (leads, _), _ = timed("simulate training leads", lambda: simulated_leads(n, seed=1))
     (new, p_true), _ = timed("simulate 1,000,000 leads to score",
                              lambda: simulated_leads(1_000_000, seed=2))
@@ -104,10 +110,18 @@ def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
     n_closed = int((train["status"] != "open").sum())
     print(f"  fit on {len(train):,} leads created before {str(cutoff)[:10]} ({n_closed:,} "
           f"closed); grade on {len(test):,} later closed leads; score {len(new):,}")
+    t_fits = {}
+    for k in counts[1:]:  # the other thread counts first: the model kept is the first count's
+        with threadpool_limits(k, user_api="openmp"):
+            other, t_fits[k] = timed(f"fit: LightGBM + sigmoid on newest 20%, {k} thread(s)",
+                                     lambda: fit_lead_model(train, "hgb", n_jobs=k))
     with threadpool_limits(threads, user_api="openmp"):
-        model, t_fit = timed("fit: LightGBM + sigmoid on newest 20%",
-                             lambda: fit_lead_model(train, "hgb"))
+        model, t_fit = timed(f"fit: LightGBM + sigmoid on newest 20%, {threads} thread(s)",
+                             lambda: fit_lead_model(train, "hgb", n_jobs=threads))
         print(f"  {model!r}")
+        for k in counts[1:]:
+            assert other.model_id == model.model_id and other.classifier_ == model.classifier_
+        t_fits = {threads: t_fit, **t_fits}
         p_new = model.predict_proba(test)
         if baseline:
             closed, y, _ = outcome_labels(train)
@@ -155,7 +169,11 @@ def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
               f"target < 20 s ({len(train):,} leads): the fit takes {t_fit / 20:.1f}x the "
               f"target; the previous fit {t_old / 20:.1f}x")
     else:
-        print(f"  fit {t_fit:.1f} s: {t_fit / 20:.1f}x the target of 20 s")
+        print(f"  fit {t_fit:.1f} s: {t_fit / 20:.2f}x the target of 20 s")
+    for k, t in t_fits.items():
+        if k != threads:
+            print(f"  fit with {k} thread(s) {t:.1f} s ({t / 20:.2f}x the target; "
+                  f"{t_fit / t:.2f}x the speed of {threads} thread(s); the same model)")
     scale = len(new) / max(n_whatif, 1)
     print(f"  score+reasons 1M {t_reasons:.1f} s (scoring alone {t_plain:.1f} s); "
           f"effects {t_fast * scale:.1f} s vs previous what-if {t_whatif * scale:.1f} s per 1M "
@@ -166,5 +184,5 @@ def main(n: int = 1_300_000, threads: int = 1, n_whatif: int = 100_000,
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 1_300_000, int(args[1]) if len(args) > 1 else 1,
+    main(int(args[0]) if args else 1_300_000, args[1] if len(args) > 1 else "1",
          int(args[2]) if len(args) > 2 else 100_000, "--no-baseline" not in sys.argv)

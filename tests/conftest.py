@@ -1,5 +1,5 @@
-"""Shared fixtures: one OpenMP thread, a throwaway PostgreSQL server, one local Spark
-session, stand-in scoring models.
+"""Shared fixtures: a throwaway PostgreSQL server, one local Spark session,
+stand-in scoring models (the session-wide ones are in the top-level conftest.py).
 
 The stand-ins follow :mod:`tobmodel.protocol` exactly (they subclass ModelBase and
 carry no attribute a real model lacks); tests/test_model_contract.py checks them
@@ -20,26 +20,6 @@ import pytest
 from tobmodel.protocol import ModelBase
 
 AS_OF = "2025-12-31"
-
-
-@pytest.fixture(autouse=True, scope="session")
-def one_openmp_thread():
-    """Gradient boosting with OpenMP on a busy 2-core machine runs 20-40x slower."""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1, user_api="openmp"):
-        yield
-
-
-@pytest.fixture(autouse=True, scope="session")
-def private_events_cache(tmp_path_factory):
-    """Counted events are cached for this session only (also for CLI subprocesses)."""
-    old = os.environ.get("TOBMODEL_CACHE_DIR")
-    os.environ["TOBMODEL_CACHE_DIR"] = str(tmp_path_factory.mktemp("events-cache"))
-    yield
-    if old is None:
-        os.environ.pop("TOBMODEL_CACHE_DIR", None)
-    else:
-        os.environ["TOBMODEL_CACHE_DIR"] = old
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +105,8 @@ class StandInRenewalModel(_StandIn):
         super().__init__(model_id)
         self.stall_after, self.marker, self.calls = stall_after, marker, 0
 
-    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):  # the protocol's checked=: these stand-ins check anyway
         self.check_schema(df, source)
         self.calls += 1
         if self.stall_after is not None and self.calls > self.stall_after:
@@ -158,7 +139,8 @@ class StandInLeadModel(_StandIn):
     def __init__(self, model_id="standin_lead-000000000001"):
         super().__init__(model_id)
 
-    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):  # the protocol's checked=: these stand-ins check anyway
         self.check_schema(df, source)
         p = df["intent"].map({"low": 0.05, "medium": 0.2, "high": 0.5}).astype(float).to_numpy()
         return pd.DataFrame({"lead_id": df["lead_id"].to_numpy(), "p_convert": p,

@@ -1,6 +1,8 @@
 """The ``tobmodel`` command line: help, lazy imports, and simulate -> fit -> score -> evaluate."""
 from __future__ import annotations
 
+import json
+
 import subprocess
 import sys
 
@@ -200,6 +202,20 @@ def test_fit_refuses_covariates_for_a_lead_model(workspace, tmp_path, capsys):
     rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead",
                      "--covariates", "tier", "--output", tmp_path / "x.json")
     assert rc == 1 and err.startswith("tobmodel: error:") and err.count("\n") == 1
+
+
+def test_fit_threads_give_the_same_lead_model(workspace, tmp_path, capsys):
+    rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "cox",
+                     "--threads", "2", "--output", tmp_path / "x.json")
+    assert rc == 1 and "--threads applies to the boosted lead model" in err
+    assert not (tmp_path / "x.json").exists()
+    docs = []
+    for threads in ("1", "2"):
+        rc, _, err = run(capsys, "fit", "--data", workspace / "data", "--model", "lead",
+                         "--threads", threads, "--output", tmp_path / f"lead{threads}.json")
+        assert rc == 0, err
+        docs.append(json.loads((tmp_path / f"lead{threads}.json").read_text()))
+    assert docs[0] == docs[1]  # threads change how fast, not what is fitted
 
 
 @pytest.mark.postgres

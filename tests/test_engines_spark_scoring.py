@@ -117,3 +117,31 @@ def test_spark_run_scoring_far_fewer_fails_and_keeps_the_last_output(spark, fitt
     s = score_on_spark(str(path), few, out, spark=spark, min_scored_fraction=0)
     assert s.scored == len(pd.read_parquet(out)) == 20
     assert not list(tmp_path.glob("*.tmp-*"))
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("ids, dup_ids, aggregated", [
+    ([1, 2, 3, 4, 5, 6, 7, 8], [], False),        # distinct, partitions in id order: skipped
+    ([1, 2, 2, 4, 5, 6, 7, 8], [2], True),        # a copy inside a partition
+    ([1, 2, 3, 4, 5, 6, 7, 3], [3], True),        # a copy in another partition (ranges overlap)
+    ([5, 6, 7, 8, 1, 2, 3, 4], [], False),        # distinct, partitions out of order: skipped
+    ([1, None, 3, 4, 5, 6, None, 8], [], False),  # missing ids are no duplicates
+])
+def test_duplicate_ids_are_found_and_the_aggregate_skipped_only_when_none_can_exist(
+        spark, monkeypatch, ids, dup_ids, aggregated):
+    from pyspark.sql import functions as F
+
+    from tobmodel.engines import spark_scoring as ss
+    calls = []
+    real = ss._duplicate_ids
+    monkeypatch.setattr(ss, "_duplicate_ids", lambda *a: calls.append(1) or real(*a))
+    # two partitions of four rows each, in the order given
+    df = spark.createDataFrame(spark.sparkContext.parallelize([(i,) for i in ids], 2),
+                               "account_id long")
+    rows = df.withColumn("_mono", F.monotonically_increasing_id())
+    (pids, starts), total, (dup, first) = ss._offsets_and_duplicates(rows, "account_id")
+    assert total == len(ids) and list(starts) == [0, 4] and len(pids) == 2
+    assert list(dup) == dup_ids and bool(calls) == aggregated
+    if dup_ids:  # the first copy's row is the one kept
+        mono = rows.where(F.col("account_id") == dup_ids[0]).agg(F.min("_mono")).first()[0]
+        assert list(first) == [mono]

@@ -107,3 +107,66 @@ def test_a_failed_sort_commits_nothing_anywhere(tmp_path, churn_model, make_feat
         weeks = c.exec_driver_sql("SELECT DISTINCT as_of FROM churn_score_history").all()
     engine.dispose()
     assert len(weeks) == 1
+
+
+def test_in_memory_and_duckdb_sorts_hand_back_the_same_tables(tmp_path):
+    """Rows within half the cap are sorted by Arrow, larger ones by DuckDB: the same tables
+    (rows, order, batch sizes, types) either way, ties broken by id; the in-memory sort
+    leaves no spill folder."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tobmodel.export import order
+    from tobmodel.export.specs import SPECS
+    n = 25_000
+    rng = np.random.default_rng(4)
+    p = np.round(rng.random(n), 2)  # many ties: the id decides
+    spool = tmp_path / "spool.parquet"
+    pq.write_table(pa.table({
+        "account_id": rng.permutation(n).astype(np.int64) * 7 + 1,
+        "p_churn_horizon": p,
+        "next_renewal_date": pa.array(rng.integers(19_000, 20_000, n).astype("int32"),
+                                      pa.date32()),
+        "reasons": np.char.add("r", rng.integers(0, 50, n).astype(str)),
+        "beyond_followup": rng.random(n) < 0.1}), spool, row_group_size=4_000)
+    tmp = tmp_path / "sort-tmp"
+    memory = list(order.sorted_batches(spool, SPECS["churn"], batch_rows=3_000,
+                                       memory_limit="1GB", temp_directory=tmp))
+    assert not tmp.exists()  # sorted in memory, DuckDB not involved
+    duck = list(order._duckdb_sorted(spool, SPECS["churn"], 3_000, "1GB", tmp))
+    assert [t.num_rows for t in memory] == [t.num_rows for t in duck] == [3_000] * 8 + [1_000]
+    got, want = pa.concat_tables(memory), pa.concat_tables(duck).cast(memory[0].schema)
+    assert got.equals(want)
+    key = list(zip(-got["p_churn_horizon"].to_numpy(), got["account_id"].to_numpy()))
+    assert key == sorted(key)
+    # over half the cap: DuckDB (the spool takes about 0.5 MB in memory)
+    assert order._read_within(spool, 100_000) is None
+    assert order._read_within(spool, 10**9).num_rows == n
+    assert order.parse_size("2GiB") == 2**31 and order.parse_size("") is None
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_held_in_memory_or_spilled_the_file_has_the_same_bytes(tmp_path, churn_model,
+                                                               make_features, monkeypatch,
+                                                               suffix):
+    """Scores within half the sort's cap are held and sorted in memory; beyond it the
+    destination spills them to a Parquet spool that DuckDB sorts: same bytes either way."""
+    from tobmodel.export import destinations, order
+    feats = make_features(30_000, seed=8).sample(frac=1, random_state=1)
+    spools = []
+    real = destinations.FileDestination._spill
+
+    def spill(self):
+        spools.append(self.path)
+        return real(self)
+    monkeypatch.setattr(destinations.FileDestination, "_spill", spill)
+    held = tmp_path / f"held.{suffix}"
+    export_scores(churn_model, feats, held, as_of=AS_OF, chunksize=4_000)
+    assert spools == []
+    monkeypatch.setattr(order, "in_memory_budget", lambda limit: 1_000_000)  # rows: 3.5 MB
+    spilled = tmp_path / f"spilled.{suffix}"
+    export_scores(churn_model, feats, spilled, as_of=AS_OF, chunksize=4_000)
+    assert spools == [spilled]
+    assert spilled.read_bytes() == held.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [held.name, spilled.name, "held.rejects.csv", "spilled.rejects.csv"])

@@ -1,5 +1,6 @@
 """PostgreSQL bulk writes: binary COPY and the latest table refilled in bulk, with the
 same rows, the same one transaction and the same fall-backs as the row-by-row path."""
+import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -149,3 +150,25 @@ def test_a_failure_after_the_truncate_keeps_last_weeks_latest_rows(pg_url, make_
         export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-31")
     for t, frame in _tables(pg_url).items():
         pd.testing.assert_frame_equal(frame, before[t])
+
+
+def test_each_copy_block_goes_in_id_order_with_the_same_rows(pg_url, churn_model,
+                                                            make_features):
+    feats = make_features(700)
+    feats = feats.iloc[np.random.default_rng(3).permutation(len(feats))].reset_index(drop=True)
+    export_scores(churn_model, feats, pg_url, as_of="2025-12-31", chunksize=256)
+    stored = _read(pg_url, "SELECT account_id FROM churn_score_history ORDER BY ctid")
+    ids = stored["account_id"].to_numpy()
+    sent = [np.sort(feats["account_id"].to_numpy()[i:i + 256]) for i in range(0, 700, 256)]
+    np.testing.assert_array_equal(ids, np.concatenate(sent))  # block by block, id order
+    latest = _read(pg_url, "SELECT * FROM churn_scores ORDER BY account_id")
+    history = _read(pg_url, "SELECT * FROM churn_score_history ORDER BY account_id")
+    pd.testing.assert_frame_equal(latest, history)
+    by_id = churn_model.score(feats, as_of="2025-12-31").sort_values("account_id")
+    np.testing.assert_array_equal(history["p_churn_horizon"], by_id["p_churn_horizon"])
+
+
+def test_key_order():
+    assert pgbulk.key_order(np.array([5, 5, 9])) is None
+    assert pgbulk.key_order(np.array([2, 1, 1, 0])).tolist() == [3, 1, 2, 0]
+    assert pgbulk.key_order(np.array(["b", "a"], dtype=object)) is None  # sent as they come

@@ -186,3 +186,26 @@ def test_horizon_out_of_bounds_fails_before_anything_is_written(churn_model, mak
                                          r"got 1000000000"):
         export_scores(churn_model, make_features(20), out, horizon_months=1_000_000_000)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_scores_checked_rows_with_checked_true(churn_model, make_features):
+    """The run passes the protocol's ``checked=True`` for the rows its checks passed, and
+    refuses (one line, before any row is read) a model whose score() does not take it."""
+    seen = []
+
+    class Recording(type(churn_model)):
+        def score(self, df, as_of=None, horizon_months=None, source="data", progress=False,
+                  checked=False):
+            seen.append((len(df), checked))
+            return super().score(df, as_of, horizon_months, source, progress, checked)
+
+    feats = make_features(50)
+    feats.loc[feats.index[:2], "tier"] = "giant"
+    scores = score_accounts(Recording(), feats, chunksize=20)
+    assert seen == [(18, True), (20, True), (10, True)] and len(scores) == 48
+
+    class Old(type(churn_model)):
+        def score(self, df, as_of=None, horizon_months=None, source="data", progress=False):
+            raise AssertionError("never called")
+    with pytest.raises(ExportError, match=r"^Old\.score\(\) does not take checked="):
+        score_accounts(Old(), feats)

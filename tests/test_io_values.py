@@ -143,3 +143,37 @@ def test_score_job_keeps_big_ids_exact():
     rc = check_rows(chunk, "account_id", [{"name": "x", "dtype": "number"}], SeenIds())
     assert rc.reason.tolist() == [None, "id is not an integer", "id is not an integer",
                                   "missing id"]
+
+
+def test_typed_columns_and_their_text_are_checked_alike():
+    """A Parquet file's typed columns (float64, bool, a categorical of the model's labels)
+    take the row checks' short path: the same reasons, fields, values and cleaned frame
+    as the same cells given as text (the general path)."""
+    n = 12
+    typed = pd.DataFrame({
+        "account_id": np.arange(1, n + 1),
+        "x": np.array([1.5, np.nan, np.inf, -np.inf, 0.0, -2.0, 3.25, 1e300, np.nan, 4.0,
+                       5.0, 6.0]),
+        "flag": np.array([True, False] * 6),
+        "tier": pd.Categorical(["KA", "SMB", None, "mid", "KA", "SMB", "mid", None, "KA",
+                                "SMB", "mid", "KA"], categories=["KA", "mid", "SMB"]),
+    })
+    text = typed.astype(object).astype({"account_id": np.int64})
+    text["x"] = ["1.5", None, "inf", "-inf", "0", "-2", "3.25", "1e300", "", "4", "5", "6"]
+    text["tier"] = text["tier"].where(typed["tier"].notna(), None)
+    feats = [{"name": "x", "dtype": "number"}, {"name": "flag", "dtype": "bool"},
+             {"name": "tier", "dtype": "category", "categories": ["KA", "mid", "SMB"]}]
+    a, b = (check_rows(df, "account_id", feats, SeenIds()) for df in (typed, text))
+    assert a.reason.tolist() == b.reason.tolist() == [
+        None, "missing value", "not a finite number", "not a finite number", None, None,
+        None, "missing value", "missing value", None, None, None]
+    assert a.field.tolist() == b.field.tolist()
+    assert a.value.tolist()[2:4] == ["inf", "-inf"] and b.value.tolist()[2:4] == ["inf", "-inf"]
+    ok = a.ok
+    assert ok.tolist() == b.ok.tolist()
+    for c in ("x", "flag"):
+        assert a.frame[c].to_numpy()[ok].tolist() == b.frame[c].to_numpy()[ok].tolist()
+    assert a.frame["tier"][ok].astype(str).tolist() == b.frame["tier"][ok].astype(str).tolist()
+    assert a.frame["x"].dtype == b.frame["x"].dtype == np.float64
+    assert a.frame["flag"].dtype == b.frame["flag"].dtype == bool
+    assert typed["x"].isna().sum() == 2  # the input is left alone

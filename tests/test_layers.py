@@ -7,7 +7,7 @@ Layers, from the top::
     __main__ -> cli -> demo | datasets | monitor -> mapping -> engines -> export
         -> renewal | leads
         -> registry | evaluation -> protocol -> persist -> survival | simulator -> io
-        -> schema -> tobmodel (the package __init__) -> _version | paths | style
+        -> schema -> tobmodel (the package __init__) -> _version | paths | style | trees
 
 A module may import its own package and any layer below its own; modules in
 the same layer but different packages (``renewal`` and ``leads``) may not
@@ -37,7 +37,8 @@ LAYERS = [
     ("tobmodel.io",),
     ("tobmodel.schema",),
     ("tobmodel",),  # the package's __init__ only (its lazy names are strings)
-    ("tobmodel._version", "tobmodel.paths", "tobmodel.style"),
+    # plain-array boosted trees (code-free reading of LightGBM models), for leads and renewal
+    ("tobmodel._version", "tobmodel.paths", "tobmodel.style", "tobmodel.trees"),
 ]
 
 

@@ -249,6 +249,28 @@ def test_large_data_calibrates_on_the_newest_leads_only(kind, calibration, leads
     np.testing.assert_array_equal(model.engine_.prepare(Z).raw, other.engine_.prepare(Z).raw)
 
 
+def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # the hold-out path
+    one, two = (fit_lead_model(leads, n_jobs=j) for j in (1, 2))
+    assert one.pipeline_.named_steps["classify"].estimator.estimator.n_jobs == 1
+    assert two.pipeline_.named_steps["classify"].estimator.estimator.n_jobs == 2
+    assert one.model_id == two.model_id and one.classifier_ == two.classifier_
+    np.testing.assert_array_equal(one.predict_proba(leads), two.predict_proba(leads))
+
+
+def test_lightgbm_threads_are_told_to_sleep_when_idle():
+    import subprocess
+    import sys
+    code = ("import os; from tobmodel.leads.pipeline import boosting_classifier; "
+            "boosting_classifier(0, [True]); print(os.environ.get('OMP_WAIT_POLICY'))")
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    got = [subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+                          check=True).stdout.strip()
+           for e in (env, {**env, "OMP_WAIT_POLICY": "ACTIVE"})]
+    assert got == ["PASSIVE", "ACTIVE"]  # set before LightGBM loads; the user's value kept
+
+
 def test_tree_contributions_add_up_to_the_raw_score(closed):
     c, y = closed
     pipe = make_lead_model("hgb", calibration=None).fit(c, y)

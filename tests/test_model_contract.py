@@ -303,3 +303,42 @@ def test_a_lead_model_scores_every_open_lead_of_a_folder(sim, tmp_path):
     assert closed == int((~is_open).sum())
     assert len(scores) + len(rejects) + closed == len(sim.leads)
     assert (sim.leads.loc[is_open, "created_date"] > "2025-09-30").any()
+
+
+def test_every_registered_model_takes_checked():
+    """The protocol's ``checked=`` (the export passes it after its row checks)."""
+    import importlib
+
+    from tobmodel.export.inputs import takes_checked
+    for name, where in MODEL_CLASSES.items():
+        module, cls = where.split(":")
+        score = getattr(importlib.import_module(module), cls).score
+        assert takes_checked(score), name
+
+
+def test_checked_rows_score_exactly_as_unchecked(case):
+    """Rows through the export's row checks score the same with ``checked=True`` (the
+    model's own per-row checks skipped) as without."""
+    from tobmodel.export.rejects import SeenIds, check_rows
+    _, model, data, _ = case
+    scope = "churn" if model.kind == "renewal" else "lead"
+    rc = check_rows(data, model.id_column, list(model.features_), SeenIds(), scope=scope,
+                    as_of=pd.Timestamp("2025-12-31"))
+    valid = rc.frame.loc[rc.ok].reset_index(drop=True)
+    assert len(valid) >= 50  # open leads / active accounts
+    kw = dict(as_of="2025-12-31", horizon_months=12, source="x", progress=False)
+    pd.testing.assert_frame_equal(model.score(valid, checked=True, **kw),
+                                  model.score(valid, **kw), check_exact=True)
+
+
+@pytest.mark.parametrize("name", RENEWAL)
+def test_checked_skips_the_renewal_models_row_checks(name, sim, renewal_features):
+    """What ``checked=True`` skips, shown on a row the renewal models refuse unchecked (a
+    missing covariate): never pass it for rows that were not checked."""
+    model, data, _ = fit(name, sim, renewal_features)
+    rows = data.head(3).copy()
+    rows.loc[rows.index[0], "logins_trend"] = np.nan
+    with pytest.raises(ValueError, match="'logins_trend' has 1 missing values"):
+        model.score(rows)
+    with np.errstate(invalid="ignore"):  # not checked again: the caller vouched for the rows
+        model.score(rows, checked=True)

@@ -208,6 +208,29 @@ def test_platform_inactive_runs_count_as_possibly_churned():
     assert (p > m.score(now)["p_churn_horizon"]).mean() > 0.95
 
 
+def test_platform_fit_leaves_out_months_whose_churn_is_not_known_yet(saas):
+    """A quiet platform account's months from the start of its inactive run are labelled
+    "no churn" at the cutoff, yet some turn out to be churns (or months after one) once
+    the run completes: the fit on the tables leaves exactly such months out."""
+    from tobmodel.renewal.person_months import outcome_known
+    sim = tobmodel.simulate("platform", n_accounts=1500, seed=4)
+    cut = pd.Timestamp("2024-06-30")
+    pm = person_months(sim, as_of=cut)
+    later = person_months(sim, as_of=cut + pd.DateOffset(months=4))
+    m = pm[["account_id", "month_index", "churn"]].merge(
+        later[["account_id", "month_index", "churn"]], on=["account_id", "month_index"],
+        how="left", suffixes=("", "_later"))
+    wrong = (m["churn"] == 0) & (m["churn_later"] != 0)  # a churn, or gone by then
+    assert wrong.sum() >= 10                             # the labels' bias is real
+    known = outcome_known(sim, pm)
+    assert not (known & wrong.to_numpy()).any()
+    assert (~known).sum() < 0.01 * len(pm) and (pm.loc[~known, "churn"] == 0).all()
+    model = DynamicHazardModel().fit(sim, as_of=cut)
+    assert model.n_rows_ == int((pm["at_risk"].to_numpy(bool) & known).sum())
+    assert DynamicHazardModel().fit(pm).n_rows_ == int(pm["at_risk"].sum())  # rows only
+    assert outcome_known(saas, person_months(saas)).all()  # contracts: known when dated
+
+
 def test_plots_return_axes(saas, fitted):
     import matplotlib
     matplotlib.use("Agg")
@@ -328,6 +351,20 @@ def test_hardware_months_since_last_order_counts_from_the_latest_order_before_th
     assert ev["months_since_last_order"].between(11, 12).all()
 
 
+def _hardware_survival_from_future_rows(m, now, n):
+    """P(no lapse) month by month from explicit future rows: the order clock advanced,
+    churn and order hazards through ``predict_hazard``, P(lapse in j) = A_j h_j."""
+    rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
+    j = np.tile(np.arange(n), len(now))
+    rows["month_index"] = rows["month_index"] + j
+    rows["tenure_at_month_start"] = rows["month_index"] - 1.0
+    rows["months_since_last_order"] = rows["months_since_last_order"] + j
+    h = m.predict_hazard(rows).reshape(len(now), n)
+    o = m.predict_hazard(rows, event="order").reshape(len(now), n)
+    A = np.cumprod(np.column_stack([np.ones(len(now)), ((1 - h) * (1 - o))[:, :-1]]), axis=1)
+    return 1 - np.cumsum(A * h, axis=1)
+
+
 def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
     """Months since the last order advance while no order comes; each month an order comes
     with the order hazard, the deadline month lapses with the churn hazard. The projection
@@ -337,15 +374,7 @@ def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
     assert m.order_clock_ and "months_since_last_order" in m.clock_columns_
     now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
     n = 15
-    rows = now.loc[now.index.repeat(n)].reset_index(drop=True)
-    j = np.tile(np.arange(n), len(now))
-    rows["month_index"] = rows["month_index"] + j
-    rows["tenure_at_month_start"] = rows["month_index"] - 1.0
-    rows["months_since_last_order"] = rows["months_since_last_order"] + j
-    h = m.predict_hazard(rows).reshape(len(now), n)
-    o = m.predict_hazard(rows, event="order").reshape(len(now), n)
-    A = np.cumprod(np.column_stack([np.ones(len(now)), ((1 - h) * (1 - o))[:, :-1]]), axis=1)
-    S = 1 - np.cumsum(A * h, axis=1)
+    S = _hardware_survival_from_future_rows(m, now, n)
     got = np.cumprod(1 - m.project_hazards(now, n), axis=1)
     assert np.abs(got - S).max() <= 1e-12
     # the deadline month carries the risk: nothing lapses before it
@@ -359,3 +388,118 @@ def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
     assert (np.diff(p) > 0).all()
     loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
     pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
+
+
+# -- the boosted hazard ----------------------------------------------------------------
+SMALL_BOOST = {"n_estimators": 40, "learning_rate": 0.1, "min_child_samples": 50}
+
+
+@pytest.fixture(scope="module")
+def boosted(saas):
+    return DynamicHazardModel(hazard="boosting", boosting=SMALL_BOOST).fit(saas)
+
+
+def test_boosted_projection_and_scores_equal_explicit_future_rows(saas, boosted):
+    """The trees see each future month's clocks (behaviour held): the projected hazards
+    and the scores equal those of explicit future rows, with a calibration map too."""
+    assert boosted.coef_ == {} and len(boosted.trees_["trees"]) == 40
+    assert any(c.startswith("tier=") for c in boosted.columns_)  # the groups as features
+    now = current_month(saas).sample(300, random_state=0).reset_index(drop=True)
+    model = DynamicHazardModel.from_document(boosted.to_document())
+    model.calibration_ = {"annual": (0.4, 0.8, 0.0), "monthly": (-0.3, 1.2, 0.05)}
+    model.recalibrate_months = 12
+    for m in (boosted, model):
+        h, ref = _row_by_row_scores(m, now, 12)
+        assert np.abs(m.project_hazards(now, 24) - h).max() <= 1e-12
+        got = m.score(now, horizon_months=12)
+        for col, want in ref.items():
+            assert np.abs(got[col].to_numpy() - want).max() <= 1e-12, col
+    annual = (now["contract_term"].astype(str) == "annual").to_numpy()
+    k = now["month_index"].to_numpy()[:, None] + np.arange(24)
+    H = boosted.project_hazards(now, 24)
+    assert (H[annual][(k[annual] % 12) != 0] == 0).all() and (H[~annual] > 0).all()
+    assert len(np.unique(np.round(H[~annual, 0], 12))) > 20  # accounts differ
+
+
+def test_boosted_fit_is_deterministic_and_knows_only_the_past(saas, boosted):
+    """Same rows and seed, same trees; values after the as-of date (planted) change
+    neither the trees nor the scores."""
+    as_of = pd.Timestamp("2024-06-30")
+    tables = _copy(saas)
+    a = DynamicHazardModel(hazard="boosting", boosting=SMALL_BOOST).fit(tables, as_of=as_of)
+    for name in ("usage", "support"):
+        t = tables[name]
+        late = t["month"] > as_of
+        num = [c for c in t.columns if c not in ("account_id", "month")]
+        t.loc[late, num] = t.loc[late, num] * 0 + 7
+    b = DynamicHazardModel(hazard="boosting", boosting=SMALL_BOOST).fit(tables, as_of=as_of)
+    assert json.dumps(a.trees_) == json.dumps(b.trees_)
+    now = current_month(tables, as_of=as_of)
+    pd.testing.assert_frame_equal(a.score(now), b.score(now))
+    assert json.dumps(a.trees_) != json.dumps(boosted.trees_)  # later data: other trees
+
+
+def test_boosted_file_loads_without_lightgbm_and_refuses_other_columns(saas, boosted,
+                                                                       tmp_path, monkeypatch):
+    import sys
+    from tobmodel.registry import load_model
+    path = boosted.save(tmp_path / "boosted.json")
+    doc = json.loads(path.read_text())
+    assert doc["config"]["hazard"] == "boosting" and "trees" in doc
+    monkeypatch.setitem(sys.modules, "lightgbm", None)  # any import of it would fail
+    now = current_month(saas)
+    pd.testing.assert_frame_equal(load_model(path).score(now), boosted.score(now))
+    short = json.loads(path.read_text())
+    short["columns"] = short["columns"][:-1]
+    with pytest.raises(ValueError, match="columns"):
+        DynamicHazardModel.from_document(short)
+    with pytest.raises(ValueError, match="hazard must be"):
+        DynamicHazardModel(hazard="forest").fit(saas)
+
+
+def test_boosted_reasons_are_the_trees_path_contributions(saas, boosted):
+    """Per covariate the path contributions add up to the log-odds minus the trees'
+    expected value; the reasons name the strongest of them, the usage ones when usage
+    collapses."""
+    from tobmodel.renewal.hazard_trees import tree_raw
+    now = current_month(saas)
+    names, M = boosted.contributions(now)
+    raw = tree_raw(boosted.ensemble_, boosted._matrix(now))
+    np.testing.assert_allclose(M.sum(axis=1), raw - boosted.ensemble_.bias, atol=1e-4)
+    s = boosted.score(now)
+    assert s["reasons"].str.len().gt(0).mean() > 0.3
+    collapsed = now.copy()
+    for c in ("active_seat_share_1m", "active_seat_share_3m", "key_feature_adoption_3m"):
+        collapsed[c] = 0.0
+    worse = boosted.score(collapsed)
+    assert worse["p_churn_horizon"].mean() > s["p_churn_horizon"].mean() + 0.05
+    assert (worse["p_churn_horizon"] >= s["p_churn_horizon"] - 1e-12).mean() > 0.7
+    assert worse["reasons"].str.contains("seats active|adoption").mean() > 0.5
+
+
+def test_boosted_hardware_projection_keeps_the_order_hazard():
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=6)
+    m = DynamicHazardModel(hazard="boosting", boosting=SMALL_BOOST).fit(sim)
+    assert m.order_coef_ and m.coef_ == {}
+    now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
+    S = _hardware_survival_from_future_rows(m, now, 15)
+    got = np.cumprod(1 - m.project_hazards(now, 15), axis=1)
+    assert np.abs(got - S).max() <= 1e-12
+    loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
+    pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
+
+
+def test_cli_fits_the_boosted_hazard_and_refuses_it_for_other_models(tmp_path, capsys):
+    from tobmodel.cli import main
+    data = tobmodel.simulate("tool", n_accounts=600, seed=5).to_parquet(tmp_path / "data")
+    assert main(["fit", "--data", str(data), "--model", "cox", "--hazard", "boosting",
+                 "--output", str(tmp_path / "c.json")]) == 1
+    assert "--hazard applies to --model dynamic" in capsys.readouterr().err
+    assert not (tmp_path / "c.json").exists()
+    assert main(["fit", "--data", str(data), "--model", "dynamic", "--hazard", "boosting",
+                 "--output", str(tmp_path / "m.json")]) in (0, None)
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["config"]["hazard"] == "boosting" and doc["trees"]["trees"]
+    from tobmodel.export.jobs import refit_options
+    from tobmodel.registry import load_model
+    assert refit_options(load_model(tmp_path / "m.json"))["hazard"] == "boosting"

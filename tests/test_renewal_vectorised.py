@@ -118,3 +118,44 @@ def test_categorical_reasons_name_each_category_as_text():
     plain = df.astype(object)
     plain.loc[1, "tier"] = np.nan
     assert reason_texts(plain, ["tier", "region"], contrib * [2, 1]).tolist() == got
+
+
+def _reference_argmax_order(df, names, contrib, top, min_effect=MIN_EFFECT):
+    """Each row on its own: ``top`` times the first largest value (a NaN counts as the
+    largest, as ``argmax`` takes it), named when above ``min_effect``."""
+    out = []
+    for i in range(len(df)):
+        v = [float(x) for x in np.asarray(contrib[i], np.float32)]
+        left, words = list(range(len(v))), []
+        for _ in range(min(top, len(v))):
+            nan = [j for j in left if math.isnan(v[j])]
+            j = nan[0] if nan else max(left, key=lambda c: (v[c], -c))
+            left.remove(j)
+            if not math.isnan(v[j]) and v[j] > np.float32(min_effect):
+                words.append(phrases(df, names[j], np.array([i]))[0])
+        out.append("; ".join(words))
+    return out
+
+
+def test_reason_texts_ties_thresholds_and_nan_as_argmax_takes_them():
+    """Ties go to the covariate listed first, a value exactly at the threshold is not
+    named, -0.0 and +inf are ordinary values, and a NaN takes a rank without a name,
+    in rows spread over more than one block of the vectorised pass."""
+    from tobmodel.renewal import reasons as R
+    rng = np.random.default_rng(5)
+    n, m = 2 * R._BLOCK + 77, 7
+    names = [f"x{j}" for j in range(m)]
+    df = pd.DataFrame({c: rng.integers(0, 4, n) for c in names})
+    pool = np.array([0.0, -0.0, MIN_EFFECT, 0.2, 0.3, 0.3, np.inf, -np.inf, 1.5], np.float32)
+    contrib = rng.choice(pool, size=(n, m))
+    contrib[rng.random((n, m)) < 0.002] = np.nan
+    rows = np.r_[0:400, R._BLOCK - 200:R._BLOCK + 200, n - 300:n]
+    assert np.isnan(contrib[rows]).any(axis=1).sum() > 5   # some checked rows hold a NaN
+    for top, direction in ((3, 1), (3, -1), (1, 1), (9, 1)):
+        got = reason_texts(df, names, contrib, top=top, direction=direction)
+        want = _reference_argmax_order(df.iloc[rows].reset_index(drop=True), names,
+                                       direction * contrib[rows], top)
+        assert got[rows].tolist() == want
+    ties = np.full((4, m), 0.3, np.float32)
+    assert reason_texts(df.iloc[:4], names, ties, top=2).tolist() == [
+        f"x0 = {df.iloc[i, 0]}; x1 = {df.iloc[i, 1]}" for i in range(4)]

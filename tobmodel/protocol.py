@@ -57,11 +57,25 @@ Methods every model has
 check_schema(df, source="data")
     Raise :class:`tobmodel.persist.SchemaMismatchError` (one line naming the
     source, the column and example rows) unless ``df`` carries the features.
-score(df, *, as_of=None, horizon_months=None, source="data", progress=False)
+score(df, *, as_of=None, horizon_months=None, source="data", progress=False, checked=False)
     One output row per input row, in input order, starting with ``id_column``.
     Renewal models return :data:`RENEWAL_SCORE_COLUMNS`, lead models
     :data:`LEAD_SCORE_COLUMNS`. ``horizon_months=None`` means the model's
     default (12 months); lead models accept and ignore it.
+    ``checked=True`` says the caller has already checked every row against
+    ``features_`` the way :func:`tobmodel.export.rejects.check_rows` does:
+    every feature column present and coerced to its dtype (numbers float64,
+    finite; booleans bool; dates datetime64; categories a Categorical of the
+    schema's ``categories``), no missing value, no unknown category, only rows
+    in scope (active accounts with ``tenure_months > 0``, built at ``as_of``;
+    open leads), unique integer ids. The model may then skip its own per-row
+    checks of those facts (the weekly job would otherwise check every row
+    twice); it still checks what is not a row fact (the horizon, the frame's
+    as-of date), and its scores are exactly those of ``checked=False``. Every
+    model accepts it (a model that has nothing to skip ignores it); the export
+    passes ``checked=True`` after its row checks and refuses a model whose
+    ``score`` does not take it. Never pass it for rows that were not checked:
+    a row the model would have refused may then be scored silently.
 to_document() -> dict
     JSON-ready dict with at least :data:`DOCUMENT_HEADER` keys; plain numbers,
     strings and lists only (loading never executes code).
@@ -90,8 +104,9 @@ Examples
 ...     def __init__(self, p=0.5):
 ...         self.p = p
 ...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
-...               progress=False):
-...         self.check_schema(df, source)
+...               progress=False, checked=False):
+...         if not checked:  # the export has checked every row already
+...             self.check_schema(df, source)
 ...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": self.p,
 ...                              "score": 50.0, "grade": "B", "reasons": ""})
 >>> m = Constant()
@@ -143,7 +158,7 @@ class ScoringModel(Protocol):
     def check_schema(self, df, source: str = "data") -> None: ...
 
     def score(self, df, *, as_of=None, horizon_months=None, source: str = "data",
-              progress: bool = False): ...
+              progress: bool = False, checked: bool = False): ...
 
     def to_document(self) -> dict: ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .options import hazard_option, thread_options
 from .outputs import _check_writable, _frame_writer, _write_frame  # noqa: F401
 
 STREAM_ABOVE = 200_000  # accounts: simulate to Parquet chunk by chunk above this
@@ -100,6 +101,8 @@ def run_fit(args) -> None:
     if options and args.model == "dynamic":
         raise ValueError("--covariates / --penalizer apply to cox, weibull_aft and "
                          "loglogistic_aft; the dynamic model uses its person-month covariates")
+    options.update(thread_options(args))
+    options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .options import hazard_option, thread_options
+
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
@@ -51,6 +53,8 @@ def run_fit_mapped(args) -> None:
         options["covariates"] = [c.strip() for c in args.covariates.split(",") if c.strip()]
     if args.penalizer is not None:
         options["penalizer"] = args.penalizer
+    options.update(thread_options(args))
+    options.update(hazard_option(args))
     _check_writable(args.output)
     if args.features_out:
         _check_writable(args.features_out)

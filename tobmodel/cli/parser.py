@@ -200,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--covariates", help="comma-separated covariates (renewal; default: all)")
     f.add_argument("--penalizer", type=float,
                    help="ridge penalty of a renewal model (e.g. 0.1 for small or separated data)")
+    f.add_argument("--threads", type=_positive_int,
+                   help="LightGBM threads of a lead-hgb fit (default 1, safe beside other "
+                        "jobs; 2 or more on cores of the job's own: the same model, faster)")
+    f.add_argument("--hazard", choices=("logistic", "boosting"),
+                   help="the dynamic model's monthly hazard: logistic (default) or boosting "
+                   "(LightGBM trees, saved as plain arrays)")
     f.add_argument("--features-out", help="also write the per-account features (.parquet, "
                    ".csv) for `tobmodel score --input`")
     _mapping(f, "--data")

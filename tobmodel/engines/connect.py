@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from ..io.duck import duckdb_connection
 from . import ENGINES
 
 
@@ -33,32 +33,6 @@ def _check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise EngineError(f"unknown engine {engine!r} (expected one of {', '.join(ENGINES)})")
     return engine
-
-
-def duckdb_connection(memory_limit: str = "2GB", threads: int | None = None,
-                      temp_directory=None, keep_order: bool = False):
-    """An in-memory DuckDB capped at ``memory_limit`` that spills to ``temp_directory``.
-
-    Timestamps are read and bucketed in UTC (``TimeZone = 'UTC'``), so month
-    boundaries do not move with the machine's zone. ``keep_order=False``
-    lets aggregations run without keeping the input's row order (less memory);
-    a scan whose rows are numbered (scoring) keeps it.
-    """
-    import duckdb
-    con = duckdb.connect(":memory:")
-    tmp = Path(temp_directory) if temp_directory else Path(tempfile.gettempdir()) / (
-        f"tobmodel-duckdb-{os.getpid()}")
-    try:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    except duckdb.Error as e:
-        raise EngineError(f"duckdb: memory_limit {memory_limit!r} is not a size such as "
-                          f"'2GB' ({str(e).splitlines()[0]})") from None
-    con.execute(f"SET temp_directory = '{tmp}'")
-    con.execute(f"SET preserve_insertion_order = {'true' if keep_order else 'false'}")
-    con.execute("SET TimeZone = 'UTC'")
-    if threads:
-        con.execute(f"SET threads = {int(threads)}")
-    return con
 
 
 def spark_session(master: str | None = None, app_name: str = "tobmodel", conf=None):

@@ -34,6 +34,7 @@ import json
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,9 @@ from ..export.specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, spec_for_model,
 
 _SPARK_TYPES = {"int": "long", "float": "double", "str": "string", "date": "date",
                 "bool": "boolean"}
-_REJECT_ONLY = {"row_number": "int", "reject_id": "str", "reason": "str", "field": "str",
-                "value": "str"}
+_KIND = "row_kind"  # what a result row is: score, reject, not_scored, profile
+_PACKED = "reasons"  # a text column of every spec: a reject's fields ride in it as JSON
+_REJECT_JSON = "row_number long, id string, reason string, field string, value string"
 _MODELS: dict = {}  # per Python worker: model id -> loaded model
 
 
@@ -72,7 +74,15 @@ def model_from_text(text: str):
 
 
 def _union_columns(spec) -> dict:
-    return {**spec.columns, **_REJECT_ONLY, "_kind": "str"}
+    """The scoring pass's rows: the score columns and the kind of row.
+
+    Score rows are the output rows as they are; a reject keeps ``as_of``, the
+    model's name and id in their columns and its row number, id, reason, field
+    and value as JSON in ``reasons`` (the other columns null); a ``not_scored``
+    row holds ``{"reason", "rows"}`` there and a ``profile`` row a partition's
+    training-profile counts. One pass can then be written once, split by kind.
+    """
+    return {**spec.columns, _KIND: "str"}
 
 
 def _ddl(columns: dict) -> str:
@@ -92,6 +102,53 @@ def _partition_offsets(df):
     sizes = np.array([n[p] for p in pids], np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     return (pids, offsets), int(sizes.sum())
+
+
+def _partition_summaries(rows, id_column: str):
+    """Per input partition, in one pass over ``_mono`` and the id column: its index, rows,
+    smallest and largest id and whether its ids are distinct (missing ids left out)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def summarize(batches):
+        pid, n, ids = None, 0, []
+        for b in batches:
+            if b.num_rows:
+                pid = int(b.column("_mono")[0].as_py()) >> 33
+                n += b.num_rows
+                ids.append(pc.drop_null(b.column(id_column)).to_numpy().astype(np.int64))
+        if pid is None:
+            return
+        v = np.sort(np.concatenate(ids))
+        distinct = bool(len(v) < 2 or (v[1:] != v[:-1]).all())
+        lo, hi = (int(v[0]), int(v[-1])) if len(v) else (0, -1)
+        yield pa.RecordBatch.from_pydict({"pid": [pid], "n": [n], "lo": [lo], "hi": [hi],
+                                          "distinct": [distinct]})
+
+    got = (rows.select("_mono", id_column)
+           .mapInArrow(summarize, "pid long, n long, lo long, hi long, distinct boolean")
+           .collect())
+    return sorted((r["pid"], r["n"], r["lo"], r["hi"], r["distinct"]) for r in got)
+
+
+def _offsets_and_duplicates(rows, id_column: str):
+    """Partition offsets, the row total and the duplicated ids (:func:`_duplicate_ids`).
+
+    When every partition's ids are distinct and the partitions' id ranges do not
+    overlap (a file or table written in id order), no id is on two rows and the
+    aggregate of all ids is skipped.
+    """
+    parts = _partition_summaries(rows, id_column)
+    pids = np.array([p[0] for p in parts], np.int64)
+    sizes = np.array([p[1] for p in parts], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    ranges = sorted((lo, hi) for _, _, lo, hi, _ in parts if hi >= lo)
+    apart = all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+    if apart and all(p[4] for p in parts):
+        dups = (np.array([], np.int64), np.array([], np.int64))
+    else:
+        dups = _duplicate_ids(rows, id_column)
+    return (pids, offsets), int(sizes.sum()), dups
 
 
 def _row_numbers(mono: np.ndarray, offsets) -> np.ndarray:
@@ -179,17 +236,18 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
     id_column = spec.id_column
 
     def frame(scores, rejects, rows):
-        scores = scores.assign(_kind="score")
-        if len(rejects):
-            rejects = rejects.assign(
-                row_number=rows[rejects["row_number"].to_numpy(np.int64) - 1],
-                reject_id=rejects[id_column], _kind="reject")
-            rejects = rejects.drop(columns=[id_column])
-        else:
-            rejects = rejects.drop(columns=[id_column]).assign(
-                reject_id=pd.Series(dtype=object), _kind=pd.Series(dtype=object))
-        out = pd.concat([scores, rejects], ignore_index=True) if len(rejects) else scores
-        return _typed_union(out, union)
+        scores = scores.assign(**{_KIND: "score"})
+        if not len(rejects):
+            return _typed_union(scores, union)
+        packed = pd.DataFrame({
+            "row_number": rows[rejects["row_number"].to_numpy(np.int64) - 1],
+            "id": rejects[id_column].to_numpy(object), "reason": rejects["reason"].to_numpy(object),
+            "field": rejects["field"].to_numpy(object), "value": rejects["value"].to_numpy(object)})
+        rejects = pd.DataFrame({  # as_of, model name and id in their columns, the rest packed
+            "as_of": rejects["as_of"].to_numpy(), "model_name": rejects["model_name"].to_numpy(),
+            "model_id": rejects["model_id"].to_numpy(), _PACKED: _json_lines(packed),
+            _KIND: "reject"})
+        return _typed_union(pd.concat([scores, rejects], ignore_index=True), union)
 
     def duplicates(batch, rows, later):
         """The job's rejects for later copies of an id (they never reach the row checks)."""
@@ -226,16 +284,23 @@ def _partition_scorer(text_bc, spec, run, horizon_months, risk_cutoffs, input_co
             # churned accounts / closed leads: one marker row each, counted as not scored
             skipped = {k: v - before.get(k, 0) for k, v in job.not_scored.items()
                        if v > before.get(k, 0)}
-            if skipped:
+            if skipped:  # one row per reason and batch, with its count
                 yield _typed_union(pd.DataFrame({
-                    "reason": np.repeat(np.array(list(skipped), dtype=object),
-                                        list(skipped.values())).astype(object),
-                    "_kind": "not_scored"}), union)
+                    _PACKED: [json.dumps({"reason": k, "rows": int(v)})
+                              for k, v in skipped.items()], _KIND: "not_scored"}), union)
         text = _profile_text(job.profile)
         if text is not None:  # one row: this partition's counts in the training bins
-            yield _typed_union(pd.DataFrame({"_kind": ["profile"], "value": [text]}), union)
+            yield _typed_union(pd.DataFrame({_KIND: ["profile"], _PACKED: [text]}), union)
 
     return score_partition
+
+
+def _json_lines(df: pd.DataFrame) -> np.ndarray:
+    """Each row of ``df`` as one JSON object (pandas' writer: no Python loop over rows)."""
+    if not len(df):
+        return np.array([], dtype=object)
+    return np.array(df.to_json(orient="records", lines=True).rstrip("\n").split("\n"),
+                    dtype=object)
 
 
 def _typed_union(out: pd.DataFrame, union: dict) -> pd.DataFrame:
@@ -341,7 +406,6 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
         The same counts, reasons and training-drift figures (``drift``) as the
         single-machine run on the same rows.
     """
-    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from .connect import spark_session
@@ -367,50 +431,45 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
            "horizon_months": horizon_months, "source": _source_name(source)}
     sc = spark.sparkContext
     n_parts = partitions or sc.defaultParallelism
-    if _integral_id(df, spec.id_column):
-        # no shuffle of the rows: duplicates from an aggregate of the ids, row numbers
-        # from partition offsets (both small, broadcast)
-        rows = df.withColumn("_mono", F.monotonically_increasing_id())
-        offsets, total = _partition_offsets(rows)
-        dups = _duplicate_ids(rows, spec.id_column)
-        if rows.rdd.getNumPartitions() < n_parts:  # too few to keep every core busy
-            rows = rows.repartition(n_parts, F.col("_mono"))
-        scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months, risk_cutoffs,
-                                   input_columns, sc.broadcast(offsets), sc.broadcast(dups))
-    else:  # ids as text or floats: parsed by the row checks, so copies meet by a shuffle
-        numbered, total = _with_row_numbers(df)
-        rows = numbered.repartition(n_parts, F.col(spec.id_column)).sortWithinPartitions("_row")
-        scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months, risk_cutoffs,
-                                   input_columns)
     union = _union_columns(spec)
-    group = "risk_tier" if spec.kind == "churn" else "grade"
+    group = spec.group_column
     summary = ExportSummary(spec.kind, str(as_of_ts.date()), m.name, m.model_id,
                             run["model_version"], _source_name(source))
     target = _Target(spark, output)
     previous = target.previous_rows()  # before anything is replaced
-    batch_key = "spark.sql.execution.arrow.maxRecordsPerBatch"
-    batch_before = spark.conf.get(batch_key, None)
-    spark.conf.set(batch_key, str(batch_rows))  # the single-machine chunk size
-    result = rows.mapInPandas(scorer, _ddl(union)).persist(StorageLevel.MEMORY_AND_DISK)
-    try:
-        counts = result.groupBy("_kind", "reason", "field", group).count().toPandas()
-        profiles = [r["value"] for r in result.filter(F.col("_kind") == "profile")
-                    .select("value").collect()]
-        _count(summary, counts, total, group)
-        check_scored(summary.read, summary.scored, {target.describe(): previous},
-                     min_scored_fraction, summary.rejects_by_reason)
-        scores = result.filter(F.col("_kind") == "score").select(*spec.columns)
-        rejects = (result.filter(F.col("_kind") == "reject")
-                   .select("row_number", F.col("reject_id").alias(spec.id_column),
-                           *[c for c in spec.rejects_columns if c not in ("row_number",
-                                                                          spec.id_column)]))
-        summary.destinations, summary.rejects_destinations = target.write(scores, rejects)
-    finally:
-        result.unpersist()
-        if batch_before is None:
-            spark.conf.unset(batch_key)
-        else:
-            spark.conf.set(batch_key, batch_before)
+    with _session_conf(spark, {
+            # the single-machine chunk per Arrow batch
+            "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch_rows),
+            # files read in at least n_parts splits (row groups permitting): no shuffle
+            "spark.sql.files.minPartitionNum": str(n_parts),
+            # the scoring pass written once, split by kind: no sort by kind before the write
+            "spark.sql.optimizer.plannedWrite.enabled": "false",
+            "spark.sql.maxConcurrentOutputFiles": "4"}):
+        if _integral_id(df, spec.id_column):
+            # no shuffle of the rows: duplicates from an aggregate of the ids, row numbers
+            # from partition offsets (both small, broadcast)
+            rows = df.withColumn("_mono", F.monotonically_increasing_id())
+            offsets, total, dups = _offsets_and_duplicates(rows, spec.id_column)
+            if len(offsets[0]) < n_parts:  # too few non-empty partitions for every core
+                rows = rows.repartition(n_parts, F.col("_mono"))
+            scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months,
+                                       risk_cutoffs, input_columns, sc.broadcast(offsets),
+                                       sc.broadcast(dups))
+        else:  # ids as text or floats: parsed by the row checks, so copies meet by a shuffle
+            numbered, total = _with_row_numbers(df)
+            rows = (numbered.repartition(n_parts, F.col(spec.id_column))
+                    .sortWithinPartitions("_row"))
+            scorer = _partition_scorer(sc.broadcast(text), spec, run, horizon_months,
+                                       risk_cutoffs, input_columns)
+        result = rows.mapInPandas(scorer, _ddl(union))
+        # one scoring pass: a folder's is written once (staged), a table's is cached
+        with target.staged(result) as passed:
+            profiles = _count(summary, passed, spec, total)
+            check_scored(summary.read, summary.scored, {target.describe(): previous},
+                         min_scored_fraction, summary.rejects_by_reason)
+            summary.destinations, summary.rejects_destinations = target.write(
+                passed.filter(F.col(_KIND) == "score").select(*spec.columns),
+                _rejects(passed, spec))
     drift = _TrainingDrift(m, spec, horizon_months)
     _merge_profiles(drift, profiles)
     summary.drift = drift.rows()
@@ -420,36 +479,72 @@ def score_on_spark(model, source, output, *, spark=None, as_of=None,
     return summary
 
 
-def _count(summary: ExportSummary, counts: pd.DataFrame, total: int, group: str) -> None:
-    """Fill the summary's counts from the (kind, reason, field, group) counts of the result."""
-    sc = counts.loc[counts["_kind"] == "score"]
-    rj = counts.loc[counts["_kind"] == "reject"]
-    summary.read, summary.scored, summary.rejected = total, int(sc["count"].sum()), int(
+@contextmanager
+def _session_conf(spark, conf: dict):
+    """Set session settings for the run; the previous values come back afterwards."""
+    before = {k: spark.conf.get(k, None) for k in conf}
+    try:
+        for k, v in conf.items():
+            spark.conf.set(k, v)
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
+
+
+def _rejects(passed, spec):
+    """The reject rows of the scoring pass in the rejects layout (their JSON unpacked)."""
+    from pyspark.sql import functions as F
+    r = F.from_json(F.col(_PACKED), _REJECT_JSON)
+    cols = {"row_number": r["row_number"], spec.id_column: r["id"], "as_of": F.col("as_of"),
+            "model_name": F.col("model_name"), "model_id": F.col("model_id"),
+            "reason": r["reason"], "field": r["field"], "value": r["value"]}
+    return (passed.filter(F.col(_KIND) == "reject")
+            .select(*[cols[c].alias(c) for c in spec.rejects_columns]))
+
+
+def _count(summary: ExportSummary, passed, spec, total: int) -> list[str]:
+    """Fill the summary's counts from the scoring pass; return the partitions' profiles.
+
+    Three small jobs: score rows by group (only that column is read), reject rows
+    by reason and field, and the few ``not_scored`` and ``profile`` rows.
+    """
+    from pyspark.sql import functions as F
+    group = spec.group_column
+    g = {r[group]: int(r["count"]) for r in passed.filter(F.col(_KIND) == "score")
+         .groupBy(group).count().collect()}
+    rj = _rejects(passed, spec).groupBy("reason", "field").count().toPandas()
+    small = (passed.filter(F.col(_KIND).isin("not_scored", "profile"))
+             .select(_KIND, _PACKED).toPandas())
+    not_scored = [json.loads(t) for t in small.loc[small[_KIND] == "not_scored", _PACKED]]
+    summary.read, summary.scored, summary.rejected = total, sum(g.values()), int(
         rj["count"].sum())
-    ns = counts.loc[counts["_kind"] == "not_scored"]
-    summary.not_scored = {str(k): int(v) for k, v in
-                          ns.groupby("reason")["count"].sum().items()}
+    summary.not_scored = {}
+    for d in not_scored:
+        summary.not_scored[d["reason"]] = summary.not_scored.get(d["reason"], 0) + d["rows"]
     label = rj["reason"].where(rj["field"].isna(), rj["reason"] + ": " + rj["field"])
     summary.rejects_by_reason = {str(k): int(v) for k, v in
                                  rj["count"].groupby(label.to_numpy()).sum().items()}
-    g = sc.groupby(group)["count"].sum()
-    order = ("high", "medium", "low") if summary.kind == "churn" else sorted(g.index)
-    summary.groups = {k: int(g[k]) for k in order if k in g.index and g[k]}
-    ns = counts.loc[counts["_kind"] == "not_scored"]
-    summary.not_scored = {str(k): int(v) for k, v in
-                          ns.groupby("reason")["count"].sum().items()}
+    order = ("high", "medium", "low") if summary.kind == "churn" else sorted(g)
+    summary.groups = {k: g[k] for k in order if g.get(k)}
     skipped = sum(summary.not_scored.values())
     if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke on Spark: read {summary.read} != scored "
                            f"{summary.scored} + not scored {skipped} + rejected "
                            f"{summary.rejected}")
+    return small.loc[small[_KIND] == "profile", _PACKED].tolist()
 
 
 class _Target:
     """Where a Spark run writes: a Parquet folder (rejects beside it) or ``table:NAME``.
 
-    Folders are written beside the target first and swapped in only once both
-    writes succeeded (a failed run keeps last week's output); a table is
+    Folders: the scoring pass is written once beside the target, split by row
+    kind (:meth:`staged`); the counts are read from it, and only when the
+    guards pass are its scores and the unpacked rejects swapped in (a failed
+    run keeps last week's output). A table: the pass is cached, and each table
     replaced by the catalog's own overwrite.
     """
 
@@ -457,6 +552,8 @@ class _Target:
         self.spark, self.output = spark, str(output)
         self.table = self.output[len("table:"):] if self.output.startswith("table:") else None
         self.rejects = (f"{self.table}_rejects" if self.table else _rejects_path(self.output))
+        self.tag = f".tmp-{uuid.uuid4().hex[:8]}"
+        self.passed = self.output + self.tag + "-pass"  # the scoring pass, split by kind
 
     def describe(self) -> str:
         return f"table {self.table}" if self.table else f"{self.output} (Parquet)"
@@ -474,27 +571,52 @@ class _Target:
         except Exception:  # noqa: BLE001 - an unreadable old output only turns the check off
             return None
 
+    @contextmanager
+    def staged(self, result):
+        """The scoring pass, computed once: the frame the counts and outputs are read from."""
+        if self.table:
+            from pyspark import StorageLevel
+            result = result.persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                yield result
+            finally:
+                result.unpersist()
+            return
+        try:
+            (result.write.mode("overwrite").partitionBy(_KIND).option("compression", "zstd")
+             .parquet(self.passed))
+            yield self.spark.read.parquet(self.passed)
+        finally:
+            self._delete(self.passed)
+
     def write(self, scores, rejects):
+        """Replace the output with ``scores`` and ``rejects`` (rows of the staged pass)."""
         if self.table:
             scores.write.mode("overwrite").saveAsTable(self.table)
             rejects.write.mode("overwrite").saveAsTable(self.rejects)
             return [self.describe()], [f"table {self.rejects}"]
-        tag = f".tmp-{uuid.uuid4().hex[:8]}"
-        staged = [(scores, self.output + tag, self.output),
-                  (rejects, self.rejects + tag, self.rejects)]
-        try:
-            for df, tmp, _ in staged:
-                df.write.mode("overwrite").parquet(tmp)
+        new_scores, new_rejects = self.output + self.tag, self.rejects + self.tag
+        written = f"{self.passed}/{_KIND}=score"
+        try:  # rejects first: they are read from the pass the scores are moved out of
+            rejects.write.mode("overwrite").option("compression", "zstd").parquet(new_rejects)
+            if self._fs(written).exists(self._path(written)):  # already written: moved
+                self._move(written, new_scores)
+                self._fs(new_scores).create(self._path(f"{new_scores}/_SUCCESS")).close()
+            else:
+                scores.write.mode("overwrite").option("compression", "zstd").parquet(new_scores)
         except BaseException:
-            for _, tmp, _ in staged:
+            for tmp in (new_scores, new_rejects):
                 self._delete(tmp)
             raise
-        for _, tmp, final in staged:
+        for tmp, final in ((new_scores, self.output), (new_rejects, self.rejects)):
             self._delete(final)
-            if not self._fs(tmp).rename(self._path(tmp), self._path(final)):
-                raise ExportError(f"{final}: cannot move the new output into place "
-                                  f"(it is in {tmp})")
+            self._move(tmp, final)
         return [self.describe()], [f"{self.rejects} (Parquet)"]
+
+    def _move(self, source: str, target: str) -> None:
+        if not self._fs(source).rename(self._path(source), self._path(target)):
+            raise ExportError(f"{target}: cannot move the new output into place "
+                              f"(it is in {source})")
 
     def _path(self, path: str):
         return self.spark.sparkContext._jvm.org.apache.hadoop.fs.Path(path)

@@ -96,9 +96,11 @@ class FileDestination:
 
     The file keeps the mode of the one it replaces (new files: ``0666 & ~umask``);
     whatever fails (a full disk included) the temporary files are removed and
-    the error names the file. Scores are spooled to a temporary Parquet file
-    and written sorted by risk at commit (:func:`.order.sorted_batches`);
-    rejects keep the input order.
+    the error names the file. Scores are held in memory as Arrow tables while
+    they take at most half the sort's cap (:data:`.order.SORT_MEMORY_LIMIT`),
+    beyond it spooled to a temporary Parquet file, and written sorted by risk
+    at commit (:func:`.order.sorted_tables` / :func:`.order.sorted_batches`):
+    the same bytes either way. Rejects keep the input order.
     """
 
     def __init__(self, path, spec: ExportSpec):
@@ -108,7 +110,9 @@ class FileDestination:
         self.rejects_path = self.path.with_name(self.path.stem + ".rejects.csv")
         self.previous_scored = None
         self._files = {}
-        self._parquet = self._pool = self._pending = None
+        self._parquet = self._pool = self._pending = self._writer = self._converted = None
+        self._held, self._held_bytes = [], 0  # score tables in memory until they spill
+        self._prepared = False
 
     def describe(self) -> str:
         return str(self.path)
@@ -136,12 +140,20 @@ class FileDestination:
         self.previous_scored = previous_rows(self.path, self.format)
         try:
             self._files["rejects"] = self._open_tmp(self.rejects_path)
-            self._files["spool"] = self._open_tmp(self.path)  # unsorted scores, Parquet
             self._write_csv_header("rejects", self.spec.rejects_columns)
-            import pyarrow.parquet as pq
             self._schema = _arrow_schema(self.spec.columns)
-            self._parquet = pq.ParquetWriter(self._files["spool"][0], self._schema,
-                                             compression="snappy")
+            from . import order
+            self._budget = order.in_memory_budget(order.SORT_MEMORY_LIMIT)
+            # the sorted scores' file, opened now (an unwritable folder fails before any
+            # row is scored): the CSV header or Parquet's leading magic; rows at prepare
+            self._files["scores"] = self._open_tmp(self.path)
+            if self.format == "csv":
+                self._write_csv_header("scores", self.spec.columns)
+            else:
+                import pyarrow.parquet as pq
+                self._writer = pq.ParquetWriter(self._files["scores"][0], self._schema,
+                                                compression="zstd")
+            self._files["scores"][0].flush()
         except BaseException:
             self.abort()
             raise
@@ -162,13 +174,43 @@ class FileDestination:
         self._write_bytes(which, buf.getvalue().encode())
 
     def write(self, scores: pd.DataFrame) -> None:
-        table = _arrow_table(scores, self._schema)
-        self._wait()
-        # encoding + compression run in a thread (pyarrow releases the GIL) while the
-        # next chunk is read and scored; one chunk in flight, errors raised on the next call
+        # the chunk is turned into Arrow in a thread while the next one is scored (NumPy
+        # and the Arrow conversion of numbers release the GIL); taken in order, on the next
+        # call, one chunk in flight
+        self._add_converted()
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
+        self._converted = self._pool.submit(_arrow_table, scores, self._schema)
+
+    def _add_converted(self) -> None:
+        pending, self._converted = self._converted, None
+        if pending is None:
+            return
+        table = pending.result()
+        if self._parquet is None:  # held in memory (sorted there) while within the budget
+            self._held.append(table)
+            self._held_bytes += table.nbytes
+            if self._held_bytes <= self._budget:
+                return
+            self._spill()
+            return
+        self._spool(table)
+
+    def _spill(self) -> None:
+        """Beyond the budget: the held tables and every later one go to a Parquet spool."""
+        import pyarrow.parquet as pq
+        self._files["spool"] = self._open_tmp(self.path)  # unsorted scores, Parquet
+        self._parquet = pq.ParquetWriter(self._files["spool"][0], self._schema,
+                                         compression="snappy")
+        held, self._held, self._held_bytes = self._held, [], 0
+        for table in held:
+            self._spool(table)
+
+    def _spool(self, table) -> None:
+        self._wait()
+        # encoding + compression run in the thread (pyarrow releases the GIL) while the
+        # next chunk is read and scored; one chunk in flight, errors raised on the next call
         self._pending = self._pool.submit(self._parquet.write_table, table)
 
     def _wait(self) -> None:
@@ -180,9 +222,10 @@ class FileDestination:
                 raise _write_error(self.path, e) from None
 
     def _stop_pool(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.exception()  # wait; the error (if any) was or will be reported
+        for pending in (self._converted, self._pending):
+            if pending is not None:
+                pending.exception()  # wait; the error (if any) was or will be reported
+        self._converted = self._pending = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -193,17 +236,18 @@ class FileDestination:
     def prepare(self) -> None:
         """Everything but the renames: the sorted scores written and synced (a run calls
         it on every file before any database commits, so a failed sort commits nothing)."""
-        if "scores" in self._files:
+        if self._prepared:
             return
         try:
+            self._add_converted()
             self._wait()
             self._stop_pool()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
-            self._files["spool"][0].close()
-            self._files["scores"] = self._open_tmp(self.path)
+                self._files["spool"][0].close()
             self._write_sorted()
+            self._prepared = True
             for which in ("rejects", "scores"):
                 f, _ = self._files[which]
                 f.flush()
@@ -216,47 +260,64 @@ class FileDestination:
         self.prepare()
         for which, path in (("rejects", self.rejects_path), ("scores", self.path)):
             os.replace(self._files[which][1], path)
-        self._files.pop("spool")[1].unlink(missing_ok=True)
+        spool = self._files.pop("spool", None)
+        if spool is not None:
+            spool[1].unlink(missing_ok=True)
         self._files = {}
 
     def _write_sorted(self) -> None:
-        """The spooled scores, highest risk first, into the final temporary file."""
-        import duckdb
-
+        """The held or spooled scores, highest risk first, into the final temporary file."""
         from . import order
-        batches = order.sorted_batches(self._files["spool"][1], self.spec,
-                                       memory_limit=order.SORT_MEMORY_LIMIT,
-                                       temp_directory=self.path.parent / f".{self.path.name}.sort")
+        refused = ()  # DuckDB sorts a spool only (its import is not paid otherwise)
+        if "spool" in self._files:
+            import duckdb
+            refused = (duckdb.Error,)
+            batches = order.sorted_batches(
+                self._files["spool"][1], self.spec, memory_limit=order.SORT_MEMORY_LIMIT,
+                temp_directory=self.path.parent / f".{self.path.name}.sort")
+        else:
+            held, self._held, self._held_bytes = self._held, [], 0
+            batches = order.sorted_tables(held, self._schema, self.spec)
         try:
             if self.format == "csv":
-                self._write_csv_header("scores", self.spec.columns)
                 for t in batches:
                     self._write_csv("scores", t.to_pandas(date_as_object=False))
                 return
-            import pyarrow.parquet as pq
-            with pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                  compression="zstd") as w:
+            # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
+            # taken; in order, one batch in flight
+            from concurrent.futures import ThreadPoolExecutor
+            with ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet") as pool:
+                pending = None
                 for t in batches:
-                    w.write_table(t.cast(self._schema))
-        except duckdb.Error as e:
+                    t = t.cast(self._schema)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(self._writer.write_table, t)
+                if pending is not None:
+                    pending.result()
+            writer, self._writer = self._writer, None
+            writer.close()
+        except refused as e:
             raise _write_error(self.path, OSError(f"sorting the scores: {_driver_message(e)}")
                                ) from None
 
     def abort(self) -> None:
         """Remove the temporary files; closing them may fail (full disk): unlink first."""
         self._stop_pool()
+        self._held, self._held_bytes = [], 0
         files, self._files = self._files, {}
         for _, tmp in files.values():
             try:
                 tmp.unlink(missing_ok=True)
             except OSError:
                 pass
-        if self._parquet is not None:
-            try:
-                self._parquet.close()
-            except Exception:  # noqa: BLE001 - the file is discarded anyway
-                pass
-            self._parquet = None
+        for writer in (self._parquet, self._writer):
+            if writer is not None:
+                try:
+                    writer.close()
+                except Exception:  # noqa: BLE001 - the file is discarded anyway
+                    pass
+        self._parquet = self._writer = None
         for f, _ in files.values():
             try:
                 f.close()
@@ -287,9 +348,14 @@ def previous_rows(path: Path, fmt: str) -> int | None:
         return None
 
 
-def _copy_data(df: pd.DataFrame, kinds: dict, binary: bool = False) -> bytes:
-    """Rows for PostgreSQL's COPY, binary or CSV (:func:`.postgres.copy_payload`)."""
-    from .postgres import copy_payload
+def _copy_data(df: pd.DataFrame, kinds: dict, binary: bool = False, key=None) -> bytes:
+    """Rows for PostgreSQL's COPY, binary or CSV (:func:`.postgres.copy_payload`), in the
+    order of column ``key`` (:func:`.postgres.key_order`)."""
+    from .postgres import copy_payload, key_order
+    if key is not None and key in df.columns:
+        order = key_order(df[key].to_numpy())
+        if order is not None:
+            df = df.take(order)
     return copy_payload(_arrow_table(df, _arrow_schema({c: kinds[c] for c in df.columns})),
                         binary)
 
@@ -392,7 +458,8 @@ class SQLDestination:
         with self._errors():
             if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
-                data = _copy_data(df, kinds, binary)  # a thread while the next chunk is
+                data = _copy_data(df, kinds, binary,  # a thread while the next chunk is
+                                  self._copy_key(table))
                 self._wait_copy()                     # scored (one COPY in flight at a time)
                 if self._pool is None:
                     from concurrent.futures import ThreadPoolExecutor
@@ -401,6 +468,13 @@ class SQLDestination:
                                                   data, binary)
             else:
                 self._insert_rows(table, df)
+
+    @staticmethod
+    def _copy_key(table):
+        """The last column of the table's primary key (the run's id or row number: the
+        others are the same for every row of a run), by which each COPY block is sent."""
+        key = list(table.primary_key.columns)
+        return key[-1].name if key else None
 
     @contextmanager
     def _errors(self):

@@ -22,7 +22,7 @@ Examples
 ...     kind, name, id_column = "lead", "dated", "lead_id"
 ...     features_, model_id_, as_of_ = [], "dated-0", "2025-12-31"
 ...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
-...               progress=False):
+...               progress=False, checked=False):
 ...         return df
 >>> resolve_as_of(Dated(), None), resolve_as_of(Dated(), "2026-01-07")
 (Timestamp('2025-12-31 00:00:00'), Timestamp('2026-01-07 00:00:00'))
@@ -50,17 +50,34 @@ def load_scoring_model(model):
     """The model of a run: loaded from a path (the file is read once), or the object itself.
 
     Anything that does not follow :class:`tobmodel.protocol.ScoringModel` is
-    refused with a one-line :class:`ExportError` naming what it lacks.
+    refused with a one-line :class:`ExportError` naming what it lacks, including
+    a ``score`` that does not take the protocol's ``checked=`` (the run passes
+    ``checked=True`` after its row checks).
     """
     if isinstance(model, (str, Path)):
         from ..registry import load_model
-        return load_model(model)
-    if not isinstance(model, ScoringModel):
+        model = load_model(model)
+    elif not isinstance(model, ScoringModel):
         lacking = [a for a in _PROTOCOL if not hasattr(model, a)]
         raise ExportError(f"{type(model).__name__} is not a tobmodel scoring model (it lacks "
                           f"{', '.join(lacking) or 'nothing, but is not one'}; see "
                           "tobmodel.protocol)")
+    if not takes_checked(model.score):
+        raise ExportError(f"{type(model).__name__}.score() does not take checked= (the "
+                          "protocol's score(df, *, as_of, horizon_months, source, progress, "
+                          "checked); see tobmodel.protocol)")
     return model
+
+
+def takes_checked(score) -> bool:
+    """Whether ``score`` accepts the keyword ``checked`` (by name or through ``**kwargs``)."""
+    import inspect
+    try:
+        params = inspect.signature(score).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a C callable): let the call tell
+        return True
+    return any(p.kind is p.VAR_KEYWORD or (p.name == "checked" and p.kind in (
+        p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) for p in params)
 
 
 def resolve_as_of(model, as_of=None) -> pd.Timestamp:

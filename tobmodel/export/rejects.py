@@ -232,9 +232,17 @@ def _text_categories(col: pd.Series) -> bool:
 
 
 def _check_feature(rc: RowCheck, f: dict) -> None:
-    """One model feature, by the vocabulary of :mod:`tobmodel.io.values`."""
+    """One model feature, by the vocabulary of :mod:`tobmodel.io.values`.
+
+    Columns already of the model's type (float64 numbers, NumPy booleans, datetimes,
+    a categorical of exactly the model's labels: what a Parquet file of features
+    holds) take a short path with the same reasons and values, and stay as they are
+    in the frame.
+    """
     name, kind = f["name"], f.get("dtype")
     col = raw = rc.frame[name]
+    if _check_typed(rc, f, col):
+        return
     rc.reject(is_blank(col), "missing value", name)
     if kind == "number":
         if col.dtype.kind == "b" or str(col.dtype) == "boolean":
@@ -242,18 +250,44 @@ def _check_feature(rc: RowCheck, f: dict) -> None:
         p = parse_number(col)
         rc.reject(p.not_number, "not a number", name, raw)
         rc.reject(p.not_finite, "not a finite number", name, raw)
-        rc.frame[name] = p.values.fillna(0)
+        rc.frame[name] = p.values.fillna(0).to_numpy()  # an array: no reindexed copy
     elif kind == "bool":
         p = parse_bool(col)
         rc.reject(p.bad, "not true/false", name, raw)
-        rc.frame[name] = p.values.fillna(False).astype(bool)
+        rc.frame[name] = p.values.fillna(False).to_numpy(dtype=bool)
     elif kind == "date":
         v = as_datetime(col)
         rc.reject(v.isna().to_numpy(), "not a date", name, raw)
-        rc.frame[name] = v
+        if v is not col:
+            rc.frame[name] = v.to_numpy()
     elif kind == "category":
         cats = list(f.get("categories") or [])
         text = col if _text_categories(col) else col.astype("string")
         p = category_codes(text, cats)
         rc.reject(p.bad, "unknown category", name, raw)
-        rc.frame[name] = p.values
+        rc.frame[name] = p.values.array
+
+
+def _check_typed(rc: RowCheck, f: dict, col: pd.Series) -> bool:
+    """The short path of :func:`_check_feature` for a column of the model's own type;
+    False (nothing done) for any other column."""
+    name, kind = f["name"], f.get("dtype")
+    if kind == "number" and col.dtype == np.float64:
+        v = col.to_numpy()
+        blank, inf = np.isnan(v), np.isinf(v)
+        rc.reject(blank, "missing value", name)
+        rc.reject(inf, "not a finite number", name, col)
+        if blank.any() or inf.any():
+            rc.frame[name] = np.where(blank | inf, 0.0, v)
+        return True
+    if kind == "bool" and col.dtype == np.bool_:
+        return True  # nothing blank, nothing else than true/false
+    if kind == "category" and isinstance(col.dtype, pd.CategoricalDtype) \
+            and not col.cat.ordered:
+        cats = list(f.get("categories") or [])
+        labels = col.cat.categories
+        if len(labels) == len(cats) and all(isinstance(c, str) and c.strip() for c in cats) \
+                and list(labels) == cats:
+            rc.reject(col.cat.codes.to_numpy() < 0, "missing value", name)
+            return True
+    return False

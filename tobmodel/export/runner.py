@@ -5,9 +5,9 @@ Examples
 The run: load the model once (:func:`.inputs.load_scoring_model`), resolve
 the as-of date once (:func:`.inputs.resolve_as_of`), turn tables into what
 the model scores (:func:`.inputs.scoring_source`), then per chunk: check the
-rows (:func:`.rejects.check_rows`), score the valid ones (the model's
-``score`` checks its schema, once per chunk), write. Only the protocol of
-:mod:`tobmodel.protocol` is used.
+rows (:func:`.rejects.check_rows`), score the valid ones (with the
+protocol's ``checked=True``: the model skips the per-row checks the row
+checks did), write. Only the protocol of :mod:`tobmodel.protocol` is used.
 
 Score a frame in memory with any model that follows the protocol (here a
 tiny stand-in lead model):
@@ -19,7 +19,7 @@ tiny stand-in lead model):
 ...     model_id_, as_of_ = "const-0", None
 ...     features_ = [{"name": "intent", "dtype": "category", "categories": ["low", "high"]}]
 ...     def score(self, df, *, as_of=None, horizon_months=None, source="data",
-...               progress=False):
+...               progress=False, checked=False):
 ...         p = (df["intent"] == "high").to_numpy() * 0.5 + 0.25
 ...         return pd.DataFrame({"lead_id": df["lead_id"], "p_convert": p, "score": p * 100,
 ...                              "grade": "B", "reasons": "intent"})
@@ -130,13 +130,15 @@ class _Job:
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        valid = rc.frame.loc[ok].reset_index(drop=True)
+        valid = _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
         scores = self._score(valid)
         p = scores[spec.probability].to_numpy(dtype=float)
-        no_score = np.zeros(len(chunk), bool)
-        no_score[np.flatnonzero(ok)] = ~np.isfinite(p)
-        rc.reject(no_score, "no score from model", spec.probability)
-        scores = scores.loc[np.isfinite(p)]
+        finite = np.isfinite(p)
+        if not finite.all():
+            no_score = np.zeros(len(chunk), bool)
+            no_score[np.flatnonzero(ok)] = ~finite
+            rc.reject(no_score, "no score from model", spec.probability)
+            scores = scores.loc[finite]
         self.profile.add(valid, p)
         self.not_scored.update(pd.Series(rc.not_scored[rc.skipped], dtype=object)
                                .value_counts().to_dict())
@@ -150,7 +152,8 @@ class _Job:
                                                                           dtype=object)
         self.reasons.update(reason.where(fld.isna(), reason + ": " + fld).value_counts().to_dict())
         group = scores[spec.group_column]
-        self.groups.update(group.astype(str).value_counts().to_dict())
+        self.groups.update({str(k): v for k, v in  # the labels as text, missing ones too
+                            group.value_counts(dropna=False).to_dict().items()})
         return (typed_frame(scores, spec.columns),
                 typed_frame(rejects, spec.rejects_columns))
 
@@ -158,9 +161,9 @@ class _Job:
         spec, m, run = self.spec, self.model, self.run
         columns = list(SCORE_COLUMNS[m.kind])
         if len(valid):
-            # score() checks the rows against the model's schema: once per chunk
+            # check_rows checked every row against the schema: the model need not again
             s = m.score(valid, as_of=run["as_of_ts"], horizon_months=self.horizon_months,
-                        source=run["source"], progress=False)
+                        source=run["source"], progress=False, checked=True)
             if list(s.columns[:len(columns)]) != columns:
                 raise RuntimeError(f"model {m.model_id} returned columns {list(s.columns)}, not "
                                    f"the protocol's {columns} (a bug in the model's score())")
@@ -168,11 +171,11 @@ class _Job:
                     s[spec.id_column].to_numpy(), valid[spec.id_column].to_numpy()):
                 raise RuntimeError(f"model {m.model_id} returned rows that do not match its "
                                    "input (a bug in the model's score())")
-            s = s.reset_index(drop=True)
+            s = _default_index(s)
         else:
             s = pd.DataFrame({c: pd.Series(dtype=float) for c in columns})
             s[spec.id_column] = s[spec.id_column].astype(np.int64)
-        out = s.copy()
+        out = s.copy(deep=False)  # the columns added below are this frame's alone
         for c in getattr(self, "keep", ()):
             out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
@@ -181,6 +184,14 @@ class _Job:
         if spec.group_column == "risk_tier":  # churn scores are cut into risk tiers
             out["risk_tier"] = risk_tier(out[spec.probability], self.risk_cutoffs)
         return out
+
+
+def _default_index(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the index 0..n-1: as it is if it has it (no copy), else reset."""
+    index = df.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return df
+    return df.reset_index(drop=True)
 
 
 def export_scores(model, source, output=None, *, table: str | None = None, as_of=None,

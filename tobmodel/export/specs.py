@@ -92,7 +92,13 @@ def risk_tier(p_churn, cutoffs=RISK_CUTOFFS) -> np.ndarray:
     if not 0 <= medium <= high <= 1:
         raise ValueError(f"risk_cutoffs must satisfy 0 <= medium <= high <= 1, got {cutoffs}")
     p = np.asarray(p_churn, dtype=float)
-    return np.select([p >= high, p >= medium], ["high", "medium"], "low").astype(object)
+    # three label objects shared by all rows (np.select of text made a new string per row)
+    level = (p >= medium).astype(np.int8)
+    level += p >= high
+    return _TIERS[level]
+
+
+_TIERS = np.array(["low", "medium", "high"], dtype=object)
 
 
 class ExportError(ValueError):
@@ -127,4 +133,6 @@ def typed_frame(df, columns: dict):
         else:
             s = s.astype(_PANDAS_KIND[kind])
         out[name] = s.to_numpy()
-    return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
+    # copy=False: the columns as they are, not consolidated into 2-D blocks (a copy of
+    # every number that the destinations split into columns again)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)

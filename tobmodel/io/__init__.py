@@ -1,1 +1,1 @@
-"""Reading and writing the team's tables."""
+"""Reading and writing the team's tables, and the memory-capped DuckDB connection (:mod:`.duck`)."""

@@ -128,13 +128,23 @@ def _bin_counts(entry: dict, values) -> np.ndarray:
         for e in entry["edges"]:  # <= 9 edges: one comparison pass each beats a binary search
             idx += x >= e
         idx[np.isnan(x)] = k - 1  # missing last; +-inf fall in the end bins
-    else:  # factorize (hashing, no per-row Python), then map the few distinct values
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    else:  # codes of the few distinct values (no per-row Python), then map those
+        codes, uniques = _codes(s)
         known = pd.Index(entry["categories"], dtype=object)
         lookup = known.get_indexer(pd.Index([str(u) for u in uniques], dtype=object))
         lookup = np.append(np.where(lookup >= 0, lookup, k - 2), k - 1)  # code -1: missing
         idx = lookup[codes]
     return np.bincount(idx, minlength=k)
+
+
+def _codes(s: pd.Series):
+    """``(codes, distinct values)``, -1 for missing: a categorical's own codes, a NumPy
+    boolean's 0/1, else ``pd.factorize`` (the same bins either way)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), s.cat.categories
+    if s.dtype == np.bool_:
+        return s.to_numpy().astype(np.int8), pd.Index([False, True], dtype=object)
+    return pd.factorize(s, use_na_sentinel=True)
 
 
 def reference_profile(df: pd.DataFrame, features, *, scores=None, score_column=None,

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from ._trees import TreeEnsemble, trees_from_lightgbm
+from ..trees import TreeEnsemble, trees_from_lightgbm
 from .features import LeadDataError, examples
 
 

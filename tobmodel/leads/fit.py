@@ -87,7 +87,7 @@ def _prepare(leads, features, source, check_leakage):
 
 def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
               features=None, random_state: int = 0, check_leakage: bool = True,
-              source: str = "leads") -> dict:
+              source: str = "leads", n_jobs: int = 1) -> dict:
     """Fit a calibrated lead-quality model; the fitted state for ``LeadModel._set_fitted``.
 
     The work behind :meth:`LeadModel.fit <tobmodel.leads.LeadModel.fit>` and
@@ -102,7 +102,8 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
               "newest leads" if hold is not None else f"{CALIBRATION_FOLDS}-fold cv",
               "monotone_increasing": [f for f in MONOTONE_INCREASING if f in features]}
     train = np.arange(len(y)) if hold is None else np.flatnonzero(~hold)
-    pipeline = make_lead_model(kind, None, random_state, features, categorical=categorical)
+    pipeline = make_lead_model(kind, None, random_state, features, categorical=categorical,
+                               n_jobs=n_jobs)
     pipeline.fit(closed.iloc[train], y[train])
     encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
@@ -117,7 +118,8 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
     elif calibration is not None:
         calibrated = make_lead_model(kind, calibration, random_state, features,
                                      categorical=categorical,
-                                     calibration_folds=CALIBRATION_FOLDS).fit(closed, y)
+                                     calibration_folds=CALIBRATION_FOLDS,
+                                     n_jobs=n_jobs).fit(closed, y)
         calibrator = calibrate_by_folds(calibrated, pipeline, closed, y, raw,
                                         CALIBRATION_FOLDS, source)
         pipeline = calibrated

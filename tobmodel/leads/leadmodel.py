@@ -45,7 +45,9 @@ class LeadModel(ModelBase):
         Lead columns to use (default :data:`~tobmodel.leads.features.DEFAULT_FEATURES`).
     random_state : int
     check_leakage : bool
-        See :func:`~tobmodel.leads.fit_lead_model`.
+    n_jobs : int
+        See :func:`~tobmodel.leads.fit_lead_model`. ``n_jobs`` is how the fit runs, not
+        what it fits: it is not in the model file.
 
     Attributes
     ----------
@@ -75,12 +77,14 @@ class LeadModel(ModelBase):
     input_tables = ("leads",)
 
     def __init__(self, estimator: str = "hgb", calibration: str | None = "sigmoid",
-                 features=None, random_state: int = 0, check_leakage: bool = True):
+                 features=None, random_state: int = 0, check_leakage: bool = True,
+                 n_jobs: int = 1):
         self.estimator = estimator
         self.calibration = calibration
         self.features = features
         self.random_state = random_state
         self.check_leakage = check_leakage
+        self.n_jobs = n_jobs
 
     @property
     def name(self) -> str:
@@ -112,7 +116,8 @@ class LeadModel(ModelBase):
         """Fit on leads whose outcome is known (open leads are left out); returns ``self``."""
         return self._set_fitted(**fit_state(
             leads, kind=self.estimator, calibration=self.calibration, features=self.features,
-            random_state=self.random_state, check_leakage=self.check_leakage, source=source))
+            random_state=self.random_state, check_leakage=self.check_leakage, source=source,
+            n_jobs=self.n_jobs))
 
     def _set_fitted(self, *, encoding, engine, calibrator, classifier: dict, features: list,
                     kinds: list, references: list, grid, config: dict, training: dict,
@@ -209,7 +214,7 @@ class LeadModel(ModelBase):
 
     def score(self, leads: pd.DataFrame, as_of=None, horizon_months=None, *,
               n_reasons: int = 3, source: str = "leads",
-              progress: bool | None = None) -> pd.DataFrame:
+              progress: bool | None = None, checked: bool = False) -> pd.DataFrame:
         """Score leads for sales.
 
         Parameters
@@ -231,6 +236,10 @@ class LeadModel(ModelBase):
             Table or file name used in messages.
         progress : bool, optional
             Progress bar; default only on a terminal and for large inputs.
+        checked : bool
+            Accepted for the protocol (:mod:`tobmodel.protocol`) and ignored: the
+            lead model's own checks (columns, dtypes) stay; the export's row checks
+            have already rejected unknown categories.
 
         Returns
         -------
@@ -259,7 +268,7 @@ class LeadModel(ModelBase):
 
 def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = "sigmoid",
                    features=None, random_state: int = 0, check_leakage: bool = True,
-                   source: str = "leads") -> "LeadModel":
+                   source: str = "leads", n_jobs: int = 1) -> "LeadModel":
     """Fit a calibrated lead-quality model on leads whose outcome is known.
 
     Parameters
@@ -284,6 +293,10 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         Columns the schema marks as known only after the outcome are always refused.
     source : str
         Table or file name used in messages.
+    n_jobs : int
+        LightGBM's threads (``kind="hgb"``): default 1, safe on a machine shared with
+        other jobs; 2 or more (-1: every core) on cores of the job's own. The same
+        trees and model id for any number (``deterministic=True``).
 
     Returns
     -------
@@ -295,7 +308,8 @@ def fit_lead_model(leads: pd.DataFrame, kind: str = "hgb", calibration: str | No
         With the column, the reason and example rows.
     """
     return LeadModel(estimator=kind, calibration=calibration, features=features,
-                     random_state=random_state, check_leakage=check_leakage).fit(leads, source)
+                     random_state=random_state, check_leakage=check_leakage,
+                     n_jobs=n_jobs).fit(leads, source)
 
 
 def fit_channel_baseline(leads: pd.DataFrame, source: str = "leads") -> LeadModel:

@@ -37,6 +37,9 @@ True
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -71,7 +74,7 @@ def _split_kinds(features, categorical):
 def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
                     random_state: int = 0, features=None, categorical=None,
                     calibration_folds: int = 3,
-                    monotone_increasing=MONOTONE_INCREASING) -> Pipeline:
+                    monotone_increasing=MONOTONE_INCREASING, n_jobs: int = 1) -> Pipeline:
     """Build an unfitted lead-quality Pipeline.
 
     Parameters
@@ -99,6 +102,9 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
         Numeric or true/false features whose effect the boosting may only make
         positive (``monotone_constraints``); default :data:`MONOTONE_INCREASING`. Pass
         ``()`` to let the data decide. Ignored by the logistic model.
+    n_jobs : int
+        LightGBM's threads (default 1, see :func:`boosting_classifier`; -1: every
+        core). The trees are the same for any number. Ignored by the logistic model.
 
     Returns
     -------
@@ -132,7 +138,7 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
                                              unknown_value=np.nan), cats),
                  ("number", "passthrough", nums)]
         clf = boosting_classifier(len(cats), [f in set(monotone_increasing) for f in nums],
-                                  random_state)
+                                  random_state, n_jobs)
     prepare = ColumnTransformer([p for p in parts if p[2]], remainder="drop",
                                 verbose_feature_names_out=False)
     prepare.set_output(transform="pandas")
@@ -142,18 +148,22 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
     return Pipeline([("prepare", prepare), ("classify", clf)])
 
 
-def boosting_classifier(n_categories: int, increasing, random_state: int = 0):
+def boosting_classifier(n_categories: int, increasing, random_state: int = 0,
+                        n_jobs: int = 1):
     """The boosting step: ``LGBMClassifier`` on ``n_categories`` code columns, then numbers.
 
     ``increasing`` flags, per number column, a monotone (never lowering) effect.
     Settings follow scikit-learn's HistGradientBoostingClassifier defaults (100
     trees, 31 leaves, learning rate 0.1, at least 20 leads per leaf);
-    ``deterministic=True``: the same leads and seed give the same trees. One thread
-    (``n_jobs=1``): LightGBM's threads wait actively and slow down tenfold on a
-    busy machine; on a machine of your own, ``set_params(classify__n_jobs=-1)``.
+    ``deterministic=True``: the same leads and seed give the same trees, whatever
+    ``n_jobs``. One thread by default (``n_jobs=1``): a weekly job runs unattended,
+    often beside others, and spinning LightGBM threads slowed a busy machine's fit
+    fivefold (now they sleep when idle: :func:`_lightgbm`). On cores of the job's
+    own, ``n_jobs=2`` or more (``-1``: all) shares the boosting, about half of a
+    one-thread fit of a million leads, between them (``benchmarks/bench_leads.py``
+    times several counts).
     """
-    from lightgbm import LGBMClassifier
-
+    LGBMClassifier = _lightgbm().LGBMClassifier
     monotone = [0] * n_categories + [int(bool(f)) for f in increasing]
     # 'categorical_column' is LightGBM's alias of categorical_feature: given at
     # construction it survives clone(), GridSearchCV and CalibratedClassifierCV.
@@ -162,5 +172,21 @@ def boosting_classifier(n_categories: int, increasing, random_state: int = 0):
         options["monotone_constraints"] = monotone
     return LGBMClassifier(n_estimators=100, learning_rate=0.1, num_leaves=31,
                           min_child_samples=20, random_state=random_state,
-                          n_jobs=1, deterministic=True, force_row_wise=True, verbose=-1,
+                          n_jobs=n_jobs, deterministic=True, force_row_wise=True, verbose=-1,
                           **options)
+
+
+def _lightgbm():
+    """``lightgbm``, imported with OpenMP's threads told to sleep when idle.
+
+    LightGBM's OpenMP runtime (the system's ``libgomp``, loaded with ``lightgbm``)
+    reads ``OMP_WAIT_POLICY`` once, when it loads. Its default keeps idle threads
+    spinning, which on a busy machine made two threads five times slower than one
+    (a 300,000-lead fit: 58 s against 12 s at load 8); ``PASSIVE`` makes them wait
+    in the kernel (14.8 s against 17.1 s on the same machine), at no cost to one
+    thread. Set before the first import only, and never over the user's own value.
+    """
+    if "lightgbm" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import lightgbm
+    return lightgbm

@@ -83,10 +83,20 @@ def _groups(*columns, key=None):
     >>> _groups(np.array([3.0, 1.0, 3.0]), np.array([0, 0, 0]), key=np.array([3.0, 1.0, 3.0]))
     (array([1, 0, 1]), array([1, 0]))
     """
-    codes = None
-    for c in columns:
-        k, uniq = pd.factorize(np.asarray(c), use_na_sentinel=False)
-        codes = k if codes is None else pd.factorize(codes * len(uniq) + k)[0]
+    parts = [pd.factorize(np.asarray(c), use_na_sentinel=False) for c in columns]
+    sizes = [max(len(uniq), 1) for _, uniq in parts]
+    if len(parts) > 1 and float(np.prod(sizes, dtype=float)) < 2.0 ** 62:
+        # one mixed-radix number per row, factorized once: the same groups, numbered the
+        # same (in order of first appearance) as combining the columns one at a time
+        key_all = np.zeros(len(parts[0][0]), np.int64)
+        for (k, _), size in zip(parts, sizes):
+            key_all *= size
+            key_all += k
+        codes = pd.factorize(key_all)[0]
+    else:
+        codes = None
+        for k, uniq in parts:
+            codes = k if codes is None else pd.factorize(codes * len(uniq) + k)[0]
     # factorize numbers groups in order of first appearance: a group's first row is
     # where the codes reach a new maximum
     seen = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
@@ -168,9 +178,9 @@ class RenewalModel(ModelBase):
         return 1.0
 
     # -- core quantities -------------------------------------------------------
-    def _prepared(self, df, as_of=None, source="data"):
+    def _prepared(self, df, as_of=None, source="data", checked=False):
         self._check_fitted()
-        as_of, active = score_inputs(self, df, as_of, source)
+        as_of, active = score_inputs(self, df, as_of, source, checked)
         state = self._state(df)
         s = np.where(active, df["tenure_months"].to_numpy(dtype=float, na_value=np.nan), 1.0)
         return as_of, active, state, s
@@ -210,7 +220,8 @@ class RenewalModel(ModelBase):
     #: such factor (every row's cumulative hazard is computed on its own).
     _risk_key: str | None = None
 
-    def _conditional(self, df, horizon_months, what, as_of=None, source="data"):
+    def _conditional(self, df, horizon_months, what, as_of=None, source="data",
+                     checked=False):
         """Conditional scores named in ``what`` (``next, horizon, rmst``), original row order.
 
         With proportional hazards (:attr:`_risk_key`) the baseline is looked up once per
@@ -220,7 +231,7 @@ class RenewalModel(ModelBase):
         are processed sorted by tenure (per stratum) so that the baseline look-ups come in
         increasing order, which makes ``np.interp`` several times faster.
         """
-        _, active, state, s = self._prepared(df, as_of, source)
+        _, active, state, s = self._prepared(df, as_of, source, checked)
         horizon = float(horizon_months)
         to_next = (np.where(active, df["months_to_next_renewal"].to_numpy(dtype=float), 1.0)
                    if "next" in what else None)
@@ -368,7 +379,7 @@ class RenewalModel(ModelBase):
 
     # -- the protocol's score ----------------------------------------------------
     def score(self, df: pd.DataFrame, as_of=None, horizon_months=None, source: str = "data",
-              progress: bool = False) -> pd.DataFrame:
+              progress: bool = False, checked: bool = False) -> pd.DataFrame:
         """Churn scores for every row of ``df`` (active accounts; churned rows get NaN).
 
         Parameters
@@ -385,6 +396,10 @@ class RenewalModel(ModelBase):
             Table or file name used in error messages.
         progress : bool
             Accepted for the protocol (scoring is vectorised: no progress bar).
+        checked : bool
+            The rows were checked already (:mod:`tobmodel.protocol`; the weekly
+            export's row checks): skip the per-row checks of categories and
+            missing or infinite values. Same scores.
 
         Returns
         -------
@@ -397,7 +412,7 @@ class RenewalModel(ModelBase):
             horizon_months = DEFAULT_HORIZON_MONTHS
         check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
-                                      source)
+                                      source, checked)
         from .reasons import reason_texts
         names, contrib = self.contributions(df)
         reasons = reason_texts(df, names, contrib, top=3, direction=1)

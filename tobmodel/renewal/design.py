@@ -280,13 +280,28 @@ def convergence_advice(error: Exception, names, X: np.ndarray) -> str:
 # ---------------------------------------------------------------- scoring input
 
 
-def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
-    """Check ``df`` against the model and return (as_of, active mask)."""
+def score_inputs(model, df: pd.DataFrame, as_of=None, source="data", checked: bool = False):
+    """Check ``df`` against the model and return (as_of, active mask).
+
+    ``checked=True`` (the protocol's: the rows were checked by the export's row
+    checks) skips the per-row checks of categories and missing values; the
+    columns, their dtypes and the frame's as-of date are checked either way.
+    """
     from ..persist import check_schema
     if model.id_column not in df:
         raise SchemaMismatchError(f"{source}: data does not match the model's features: "
                                   f"missing column {model.id_column!r}")
     check_schema(df.iloc[:0], model.features_, source=source)
+    active = (df["active"].to_numpy().astype(bool) if "active" in df
+              else np.ones(len(df), dtype=bool))
+    if not checked:
+        _check_rows(model, df, active, source)
+    return _score_as_of(df, as_of, source), active
+
+
+def _check_rows(model, df, active, source):
+    """Per-row checks of what :func:`score_inputs` scores: known categories, no missing
+    or infinite covariates, timing columns of active rows."""
     for c in model.encoder_.categorical:
         code = model.encoder_.codes(df, c)
         bad = (code < 0) & df[c].notna().to_numpy()
@@ -298,9 +313,11 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
                 f"{', '.join(model.encoder_.categorical[c]['levels'])}); refit the model or "
                 "pass allow_unknown_categories=True to score them as the reference level")
     check_missing(df, [*model.covariates_, *getattr(model, "strata_", [])], source)
-    active = (df["active"].to_numpy().astype(bool) if "active" in df
-              else np.ones(len(df), dtype=bool))
     check_missing(df.loc[active], ["tenure_months", "months_to_next_renewal"], source)
+
+
+def _score_as_of(df, as_of, source):
+    """The scoring date: ``as_of`` if given (it must match the frame's), else the frame's."""
     frame_as_of = None
     if "as_of" in df and len(df):
         vals = pd.to_datetime(pd.unique(df["as_of"].to_numpy())).dropna()  # few distinct
@@ -316,8 +333,7 @@ def score_inputs(model, df: pd.DataFrame, as_of=None, source="data"):
             f"{source}: the features were built as of {frame_as_of.date()} but as_of="
             f"{pd.Timestamp(as_of).date()}; rebuild them with "
             f"build_account_features(tables, as_of='{pd.Timestamp(as_of).date()}')")
-    as_of = pd.Timestamp(as_of) if as_of is not None else frame_as_of
-    return as_of, active
+    return pd.Timestamp(as_of) if as_of is not None else frame_as_of
 
 
 def schema_for(features: pd.DataFrame, encoder: DesignEncoder, extra=()) -> list[dict]:

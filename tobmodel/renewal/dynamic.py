@@ -19,7 +19,10 @@ it is now". On a platform, where a churn is dated at the first month without a
 login but known only three months later, an account already ``j`` months
 inactive has churned with the share ``q_j`` measured in training
 (:func:`~tobmodel.renewal.person_months.inactive_run_churn`), so its scores are
-``q_j + (1 - q_j) * P(model)``.
+``q_j + (1 - q_j) * P(model)``. For the same reason a fit on the tables leaves out
+the training months of a currently quiet account from the start of its running
+inactive run on (:func:`~tobmodel.renewal.person_months.outcome_known`): their
+"no churn" labels are not known yet, and some are churns.
 
 Hardware has no contract to renew: an account lapses 12 months after its last
 order. The months since the last order are a clock too: they advance while no
@@ -51,7 +54,7 @@ import pandas as pd
 from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
 from ..survival import INACTIVE_MONTHS
 from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
-                            current_month, person_months)
+                            current_month, outcome_known, person_months)
 
 #: derived design columns: name -> (source covariate for reasons, depends on the clocks)
 DERIVED = {
@@ -147,6 +150,17 @@ class DynamicHazardModel(ModelBase):
     C : float
         Inverse L2 penalty of the logistic regression on standardised columns.
     max_iter : int
+    hazard : {"logistic", "boosting"}
+        ``"logistic"``: one L2-penalised logistic regression per group.
+        ``"boosting"``: gradient-boosted trees (LightGBM, one model for all
+        groups, the group columns as features; :mod:`~tobmodel.renewal.hazard_trees`),
+        saved as plain arrays; reasons from the trees' path contributions. The
+        hardware order hazard stays logistic.
+    boosting : dict, optional
+        LightGBM settings of the boosted hazard (defaults
+        :data:`~tobmodel.renewal.hazard_trees.BOOSTING_DEFAULTS`).
+    random_state : int
+        Seed of the boosted hazard (same rows and seed, same trees).
     recalibrate_months : int
         0: no recalibration. Otherwise (fitting on tables) the same model is also
         fitted ``recalibrate_months`` earlier, its projected hazards for the accounts
@@ -164,7 +178,10 @@ class DynamicHazardModel(ModelBase):
     columns_ : list of str
         Design columns (numeric, derived, one-hot ``name=level``).
     coef_ : dict
-        Group key (``"annual|KA"``...) -> intercept and coefficients (raw scale).
+        Group key (``"annual|KA"``...) -> intercept and coefficients (raw scale);
+        empty for the boosted hazard.
+    trees_ : dict
+        Boosted hazard only: the trees as plain arrays (:mod:`tobmodel.trees`).
     center_ : ndarray
         Training means of the design columns (for reasons).
     max_event_tenure_ : float
@@ -181,7 +198,11 @@ class DynamicHazardModel(ModelBase):
     id_column = ID
 
     def __init__(self, numeric=None, categorical=None, groups=("tier",), C: float = 1.0,
-                 max_iter: int = 50, recalibrate_months: int = 0):
+                 max_iter: int = 50, recalibrate_months: int = 0, hazard: str = "logistic",
+                 boosting: dict | None = None, random_state: int = 0):
+        self.hazard = hazard
+        self.boosting = boosting
+        self.random_state = random_state
         self.numeric = numeric
         self.categorical = categorical
         self.groups = groups
@@ -206,7 +227,14 @@ class DynamicHazardModel(ModelBase):
                 "categorical": list(self.categorical) if self.categorical is not None
                 else None, "groups": list(self.groups), "C": float(self.C),
                 "max_iter": int(self.max_iter),
-                "recalibrate_months": int(self.recalibrate_months)}
+                "recalibrate_months": int(self.recalibrate_months),
+                **({"hazard": "boosting", "boosting": dict(self.boosting or {}),
+                    "random_state": int(self.random_state)} if self._boosted() else {})}
+
+    def _boosted(self) -> bool:
+        if self.hazard not in ("logistic", "boosting"):
+            raise ValueError(f"hazard must be 'logistic' or 'boosting', got {self.hazard!r}")
+        return self.hazard == "boosting"
 
     def _group_keys(self, df) -> np.ndarray:
         """Group key of every row ("annual|KA"...), built from integer codes."""
@@ -221,7 +249,7 @@ class DynamicHazardModel(ModelBase):
             c, lv = _codes(df[g])
             code = code * (len(lv) + 1) + (c + 1)
             labels.append(lv)
-        uniq, inv = np.unique(code, return_inverse=True)
+        inv, uniq = pd.factorize(code, sort=True)  # hashing: only the few keys are sorted
         keys = []
         for u in uniq.tolist():  # a handful of groups
             parts = []
@@ -261,7 +289,10 @@ class DynamicHazardModel(ModelBase):
         if "churn" not in pm:
             raise ValueError("fit needs person-month rows with a 'churn' column "
                              "(tobmodel.renewal.person_months) or the tables themselves")
-        pm = pm.loc[pm["at_risk"].to_numpy(bool)]
+        use = pm["at_risk"].to_numpy(bool)
+        if not isinstance(data, pd.DataFrame):  # platform: rows whose churn is not known yet
+            use &= outcome_known(data, pm)
+        pm = pm.loc[use]
         if pm["churn"].sum() == 0:
             raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
         numeric = list(DEFAULT_NUMERIC if self.numeric is None else self.numeric)
@@ -279,6 +310,10 @@ class DynamicHazardModel(ModelBase):
             onehot += [f"{c}={v}" for v in levels[1:]]
         derived = [d for d, (src, _) in DERIVED.items()
                    if src in numeric or src == "tenure_at_month_start"]
+        if self._boosted():  # one model for all groups: the trees split on the groups
+            for g in self.groups_:
+                levels = sorted(pm[g].astype(str).unique())
+                onehot += [f"{g}={v}" for v in levels[1:] if f"{g}={v}" not in onehot]
         self.columns_ = ["tenure_at_month_start", *derived, *numeric, *onehot]
         self.order_clock_ = "months_since_last_order" in self.columns_
         self.clock_columns_ = [c for c in self.columns_ if c == "tenure_at_month_start"
@@ -290,7 +325,15 @@ class DynamicHazardModel(ModelBase):
         scale = X.std(axis=0)
         scale = np.where(scale > 0, scale, 1.0)
         keys = self._group_keys(pm)
-        self.coef_, self.log_likelihood_ = self._fit_groups(X, y, keys, scale)
+        if self._boosted():
+            from .hazard_trees import fit_hazard_trees, tree_raw
+            self.trees_, self.ensemble_ = fit_hazard_trees(X, y, self.boosting,
+                                                           self.random_state)
+            eta = tree_raw(self.ensemble_, X)
+            self.coef_ = {}
+            self.log_likelihood_ = float(np.sum(y * eta - np.logaddexp(0, eta)))
+        else:
+            self.coef_, self.log_likelihood_ = self._fit_groups(X, y, keys, scale)
         self.order_coef_ = None
         if self.order_clock_:
             use, ordered = _orders(pm)
@@ -380,11 +423,15 @@ class DynamicHazardModel(ModelBase):
         if event not in ("churn", "order") or (event == "order" and not self.order_coef_):
             raise ValueError(f"event must be 'churn' or, for hardware, 'order'; got {event!r}")
         X = self._matrix(rows)
-        inv, keys = self._group_index(rows)
-        eta = np.empty(len(rows))
-        for i, c in enumerate(self._group_coefs(keys, self._event_coefs(event))):
-            r = inv == i
-            eta[r] = c["intercept"] + X[r] @ c["coef"]
+        if event == "churn" and self._boosted():
+            from .hazard_trees import tree_raw
+            eta = tree_raw(self.ensemble_, X)
+        else:
+            inv, keys = self._group_index(rows)
+            eta = np.empty(len(rows))
+            for i, c in enumerate(self._group_coefs(keys, self._event_coefs(event))):
+                r = inv == i
+                eta[r] = c["intercept"] + X[r] @ c["coef"]
         if event == "order":
             return 1 / (1 + np.exp(-eta))
         h = 1 / (1 + np.exp(-self._calibrated(rows, eta, np.asarray(months_ahead))))
@@ -442,6 +489,8 @@ class DynamicHazardModel(ModelBase):
         to the accounts: ``h = 1 / (1 + exp(-eta_account) * exp(-eta_clocks))``.
         """
         n_months = int(n_months)
+        if event == "churn" and self._boosted():
+            return _TreeProjector(self, current, n_months)
         inv, keys = self._group_index(current)
         coefs = self._group_coefs(keys, self._event_coefs(event))
         clock = np.array([self.columns_.index(c) for c in self.clock_columns_], np.int64)
@@ -529,7 +578,8 @@ class DynamicHazardModel(ModelBase):
         return pd.DataFrame(cols, index=pd.Index(current[ID].to_numpy(), name=ID))
 
     # -- scoring (the protocol) -------------------------------------------------------
-    def score(self, df, *, as_of=None, horizon_months=None, source="data", progress=False):
+    def score(self, df, *, as_of=None, horizon_months=None, source="data", progress=False,
+              checked=False):
         """Churn scores of the running months in ``df`` (:func:`current_month` output).
 
         Returns one row per input row: ``account_id, next_renewal_date,
@@ -566,13 +616,16 @@ class DynamicHazardModel(ModelBase):
         M = np.empty((len(df), len(names)), np.float32)
         p_next, p_h, rmst = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
         with _small_products():
-            for sl in _chunks(len(df)):  # row chunks that stay in the cache
+            for sl in _group_chunks(P.inv):  # rows of one group, few enough for the cache
                 Xb = _fill(cols, sl)
-                S = np.cumprod(1 - hazards(Xb, sl), axis=1) * kept[sl, None]
-                p_next[sl] = 1 - S[np.arange(len(S)), n_next[sl] - 1]
-                p_h[sl] = 1 - S[:, H - 1]
-                S0 = np.column_stack([kept[sl], S[:, :H]])
-                rmst[sl] = ((S0[:, :-1] + S0[:, 1:]) / 2).sum(axis=1)
+                # months x accounts: the products and sums run along whole rows of memory
+                S = np.subtract(1.0, hazards(Xb, sl).T, order="C")
+                np.cumprod(S, axis=0, out=S)
+                S *= kept[sl]
+                p_next[sl] = 1 - S[n_next[sl] - 1, np.arange(S.shape[1])]
+                p_h[sl] = 1 - S[H - 1]
+                # trapezoids of (kept, S_1, ..., S_H): kept/2 + S_1 + ... + S_{H-1} + S_H/2
+                rmst[sl] = S[:H - 1].sum(axis=0) + (kept[sl] + S[H - 1]) / 2
                 M[sl] = contrib(Xb, P.inv[sl])
         beyond = active & (s + np.maximum(to_next, H) > self.max_event_tenure_)
         from .reasons import reason_texts
@@ -596,11 +649,12 @@ class DynamicHazardModel(ModelBase):
         """
         self._check_fitted()
         inv, keys = self._group_index(df)
-        names, contrib = self._contribution_maps(_Groups(inv, self._group_coefs(keys)))
+        names, contrib = self._contribution_maps(_Groups(inv, [] if self._boosted() else
+                                                         self._group_coefs(keys)))
         cols = None if X is not None else self._design_columns(df)
         M = np.empty((len(df), len(names)), np.float32)
         with _small_products():
-            for sl in _chunks(len(df)):
+            for sl in _group_chunks(inv):
                 M[sl] = contrib(X[sl] if X is not None else _fill(cols, sl), inv[sl])
         return names, M
 
@@ -615,15 +669,18 @@ class DynamicHazardModel(ModelBase):
         for j, c in enumerate(source):
             if c in names:
                 S[j, names.index(c)] = 1.0
-        maps = [np.asarray(c["coef"])[:, None] * S for c in groups.coefs]
-        shift = [self.center_ @ m for m in maps]
+        if self._boosted():  # the trees' path contributions, summed per covariate
+            from .hazard_trees import tree_contributions
+            return names, lambda X, inv: tree_contributions(self.ensemble_, X) @ S
+        C = np.array([np.asarray(c["coef"], float) for c in groups.coefs])  # groups x columns
+        maps = [c[:, None] * S for c in C]                                 # columns x names
+        shift = np.array([self.center_ @ m for m in maps])                 # groups x names
 
         def contrib(X, inv):
-            out = np.empty((len(X), len(names)), np.float32)
-            for g in np.unique(inv):  # a handful of groups
-                rows = inv == g
-                out[rows] = X[rows] @ maps[g] - shift[g]
-            return out
+            """Per row ``x @ (beta_group S) - mean @ (beta_group S)`` (float64)."""
+            if len(inv) and inv[0] == inv[-1] and (inv == inv[0]).all():  # one group
+                return X @ maps[inv[0]] - shift[inv[0]]
+            return (X * C[inv]) @ S - shift[inv]
         return names, contrib
 
     def reasons(self, df: pd.DataFrame, top: int = 3, X=None) -> np.ndarray:
@@ -652,6 +709,7 @@ class DynamicHazardModel(ModelBase):
                 "groups": list(self.groups_), "center": [float(x) for x in self.center_],
                 "coefficients": _coef_document(self.coef_),
                 "order_coefficients": _coef_document(self.order_coef_),
+                **({"trees": self.trees_} if self._boosted() else {}),
                 "max_event_tenure": self.max_event_tenure_,
                 "calibration": {k: list(v) for k, v in self.calibration_.items()},
                 "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
@@ -665,7 +723,9 @@ class DynamicHazardModel(ModelBase):
         cfg = doc["config"]
         m = cls(numeric=cfg["numeric"], categorical=cfg["categorical"],
                 groups=tuple(cfg["groups"]), C=cfg["C"], max_iter=cfg["max_iter"],
-                recalibrate_months=cfg["recalibrate_months"])
+                recalibrate_months=cfg["recalibrate_months"],
+                hazard=cfg.get("hazard", "logistic"), boosting=cfg.get("boosting"),
+                random_state=cfg.get("random_state", 0))  # older files: logistic
         m.columns_, m.clock_columns_ = list(doc["columns"]), list(doc["clock_columns"])
         m.groups_ = list(doc["groups"])
         m.center_ = np.asarray(doc["center"], float)
@@ -675,6 +735,10 @@ class DynamicHazardModel(ModelBase):
         if any(len(v["coef"]) != len(m.columns_)
                for v in [*m.coef_.values(), *(m.order_coef_ or {}).values()]):
             raise ValueError("model file: coefficient lengths do not match the columns")
+        if m._boosted():
+            from .hazard_trees import ensemble_from_spec
+            m.trees_ = doc["trees"]
+            m.ensemble_ = ensemble_from_spec(m.trees_, len(m.columns_))
         m.max_event_tenure_ = float(doc["max_event_tenure"])
         m.calibration_ = {k: _cal3(v) for k, v in doc["calibration"].items()}
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
@@ -710,6 +774,9 @@ class DynamicHazardModel(ModelBase):
     def plot_coefficients(self, group: str | None = None, ax=None):
         """Log-odds per standard deviation of each design column (one group); returns the Axes."""
         import matplotlib.pyplot as plt
+        if self._boosted():
+            raise ValueError("a boosted hazard has no coefficients; its reasons show what "
+                             "moves each account's risk")
         ax = plt.figure().gca() if ax is None else ax
         key = group or max(self.coef_, key=lambda k: np.abs(self.coef_[k]["coef"]).sum())
         coef = np.asarray(self.coef_[key]["coef"])
@@ -825,9 +892,24 @@ def _small_products():
     return threadpool_limits(1, user_api="blas")
 
 
-def _fill(cols: list, sl: slice) -> np.ndarray:
-    """Rows ``sl`` of the design columns as a float64 matrix (column-major: filled by column)."""
-    n = len(range(*sl.indices(len(cols[0])))) if cols else 0
+def _group_chunks(inv: np.ndarray) -> list:
+    """Row positions in chunks of at most ``CHUNK_ROWS``, each inside one group of ``inv``
+    (so a chunk's products need one group's coefficients, without a mask)."""
+    order = np.argsort(inv, kind="stable")
+    ends = np.cumsum(np.bincount(inv, minlength=1)) if len(inv) else np.zeros(1, np.int64)
+    out, a = [], 0
+    for b in ends.tolist():
+        out += [order[i:min(b, i + CHUNK_ROWS)] for i in range(a, b, CHUNK_ROWS)]
+        a = b
+    return out or [order]
+
+
+def _fill(cols: list, sl) -> np.ndarray:
+    """Rows ``sl`` (a slice or positions) of the design columns as a float64 matrix
+    (column-major: filled by column)."""
+    if not cols:
+        return np.empty((0, 0), order="F")
+    n = len(range(*sl.indices(len(cols[0])))) if isinstance(sl, slice) else len(sl)
     X = np.empty((n, len(cols)), order="F")
     for j, c in enumerate(cols):
         X[:, j] = c[sl]
@@ -841,6 +923,41 @@ class _Groups:
         self.inv, self.coefs = inv, coefs
 
 
+class _TreeProjector(_Groups):
+    """Hazards of the projected months of design rows under the boosted hazard: each
+    account's row with the clocks of each future month, through the trees (only the
+    months at risk are evaluated)."""
+
+    def __init__(self, model, current, n_months):
+        super().__init__(np.zeros(len(current), np.int64), [])
+        self.model, self.n_months = model, n_months
+        self.k0 = current["month_index"].to_numpy(float)
+        self.annual = _is(current["contract_term"], "annual")
+        self.over = current["sales_overpromised"].to_numpy(float)
+        self.since = (current["months_since_last_order"].to_numpy(float)
+                      if model.order_clock_ else None)
+        self.clock = [model.columns_.index(c) for c in model.clock_columns_]
+        cal = model._calibration_ab(np.array([False, True]))   # (monthly, annual) maps
+        self.a, self.b, self.c = cal
+        self.ahead = model._months_ahead(n_months).astype(float)
+
+    def hazards(self, X, sl) -> np.ndarray:
+        from .hazard_trees import tree_raw
+        pos = np.arange(len(self.k0))[sl]
+        kk = self.k0[pos][:, None] + np.arange(self.n_months)[None, :]
+        r, j = np.nonzero(~self.annual[pos][:, None] | (kk % 12 == 0))  # months at risk
+        Z = np.array(X[r], order="C")
+        since = None if self.since is None else self.since[pos][r] + j
+        der = _clocks(kk[r, j] - 1, kk[r, j], self.annual[pos][r], self.over[pos][r], since)
+        for i, col in zip(self.clock, self.model.clock_columns_):
+            Z[:, i] = der[col]
+        g = self.annual[pos][r].astype(np.int64)
+        eta = self.a[g] + self.b[g] * tree_raw(self.model.ensemble_, Z) + self.c[g] * self.ahead[j]
+        h = np.zeros((len(pos), self.n_months))
+        h[r, j] = 1 / (1 + np.exp(-eta))
+        return h
+
+
 class _Projector(_Groups):
     """Hazards of the projected months of design rows (see ``DynamicHazardModel._projector``)."""
 
@@ -850,7 +967,11 @@ class _Projector(_Groups):
 
     def hazards(self, X, sl) -> np.ndarray:
         g = self.inv[sl]
-        base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
+        if len(g) and g[0] == g[-1] and (g == g[0]).all():  # one group: one product
+            g = g[0]
+            base = X @ self.W[:, g] + self.intercept[g]
+        else:
+            base = (X @ self.W)[np.arange(len(X)), g] + self.intercept[g]
         with np.errstate(over="ignore"):
             u = np.exp(np.clip(-(self.a[g] + self.b[g] * base), -700, 700))
         return 1 / (1 + u[:, None] * self.V[self.cinv[sl]])

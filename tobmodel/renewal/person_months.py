@@ -87,6 +87,49 @@ def inactive_run_churn(data, as_of=None, business_type: str | None = None) -> di
     return out
 
 
+def outcome_known(data, pm: pd.DataFrame) -> np.ndarray:
+    """Per row of ``pm`` (:func:`person_months` of ``data``): is its outcome known at the
+    rows' as-of date?
+
+    On a platform a churn is dated at the first day of a run of ``INACTIVE_MONTHS``
+    calendar months without a login and known only when the run is complete. An account
+    not churned at ``as_of`` whose last complete months had no login may still become
+    a churn dated at the start of that run: its rows from the month holding that day
+    on are labelled "no churn" though their outcome is not known yet. They are False
+    here (the account is censored where its state stops being known); every other
+    row, and every row of other business types, is True.
+    """
+    known = np.ones(len(pm), bool)
+    if pm.attrs.get("business_type") != "platform" or not len(pm):
+        return known
+    tables = _tables(data)
+    as_of = pd.Timestamp(pm.attrs["as_of"])
+    sv = survival_view(tables, as_of=as_of, business_type="platform")
+    open_ = ~sv["churned"].to_numpy(bool)
+    ids = sv[ID].to_numpy()[open_]
+    start = sv["start_date"].to_numpy().astype("datetime64[ns]")[open_]
+    as_of_m = np.datetime64(as_of, "M")  # complete calendar months, as survival_view counts
+    last_day = (as_of_m + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
+    end_m = as_of_m if np.datetime64(as_of, "D") >= last_day else as_of_m - 1
+    u = tables["usage"]
+    month = u["month"].to_numpy().astype("datetime64[M]")
+    seen = (u["logins"].to_numpy() > 0) & (month <= end_m)
+    last = pd.Series(month[seen].astype(np.int64)).groupby(
+        u[ID].to_numpy()[seen]).max()
+    first_quiet = (pd.Index(last.index).get_indexer(ids) >= 0)
+    m0 = np.where(first_quiet, last.reindex(ids).to_numpy(np.float64) + 1,
+                  start.astype("datetime64[M]").astype(np.int64)).astype(np.int64)
+    quiet = m0 <= end_m.astype(np.int64)          # at least one complete month without a login
+    run_start = m0.astype("datetime64[M]").astype("datetime64[ns]")
+    pos = pd.Index(ids[quiet]).get_indexer(pm[ID].to_numpy())
+    hit = pos >= 0
+    if hit.any():
+        r = np.flatnonzero(hit)
+        row_end = add_calendar_months(start[quiet][pos[r]], pm["month_index"].to_numpy()[r])
+        known[r] = row_end < run_start[quiet][pos[r]]
+    return known
+
+
 def _tables(data) -> dict:
     return data.tables if hasattr(data, "tables") else dict(data)
 

@@ -82,7 +82,9 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
     """
     def _by_value(values, phrase):
         return _by_value_(values, phrase, codes)
-    s = df[name].iloc[rows] if len(rows) < len(df) else df[name]
+    rows = np.asarray(rows)
+    whole = len(rows) == len(df) and bool(np.all(rows[1:] > rows[:-1]))  # every row, in order
+    s = df[name] if whole else df[name].iloc[rows]
     if name == "tier":
         return _by_value(_text(s), lambda v: TIER_WORDS.get(v, f"tier {v}"))
     if name == "acquisition_channel":
@@ -159,6 +161,53 @@ def phrases(df: pd.DataFrame, name: str, rows: np.ndarray, codes: bool = False):
     return _by_value(_text(s), lambda v: f"{name}: {v}")
 
 
+def _strongest(work: np.ndarray, k: int, min_effect: float) -> np.ndarray:
+    """``(k, n)``: the column of each row's r-th largest value above ``min_effect``, -1 if
+    none; ties go to the lower column, a NaN ranks first and is never named (as ``k``
+    passes of ``argmax``, blanking each pick, give it).
+
+    In blocks of rows laid out one covariate per row, so the maximum and where it
+    lies are elementwise passes over contiguous memory, not a loop per row.
+    """
+    n, m = work.shape
+    out = np.empty((k, n), np.int64)
+    lo = np.float32(min_effect)
+    for a in range(0, n, _BLOCK):
+        W = np.array(work[a:a + _BLOCK].T, dtype=np.float32, order="C")  # a copy: blanked
+        b = W.shape[1]
+        flat, at = W.reshape(-1), np.arange(b)
+        odd = None
+        for r in range(k):
+            t = W.max(axis=0)
+            if r == 0 and np.isnan(t).any():       # rows holding a NaN: argmax's order
+                odd = np.flatnonzero(np.isnan(t))
+                odd_picks = _strongest_argmax(W[:, odd].T, k, lo)
+            j = np.full(b, m - 1, np.int64)
+            for c in range(m - 2, -1, -1):          # the first column holding the maximum
+                np.copyto(j, c, where=W[c] == t)
+            out[r, a:a + b] = np.where(t > lo, j, -1)
+            if r < k - 1:
+                flat[j * b + at] = -np.inf          # a named covariate is named once per row
+        if odd is not None:
+            out[:, a + odd] = odd_picks
+    return out
+
+
+_BLOCK = 16_384  #: rows per block of :func:`_strongest` (its copy stays in the cache)
+
+
+def _strongest_argmax(work: np.ndarray, k: int, lo) -> np.ndarray:
+    """:func:`_strongest` by ``k`` passes of ``argmax`` (for the few rows holding a NaN)."""
+    work = np.array(work, dtype=np.float32)
+    every = np.arange(len(work))
+    out = np.empty((k, len(work)), np.int64)
+    for r in range(k):
+        j = work.argmax(axis=1)
+        out[r] = np.where(work[every, j] > lo, j, -1)
+        work[every, j] = -np.inf
+    return out
+
+
 def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
                  direction: int = 1, min_effect: float = MIN_EFFECT) -> np.ndarray:
     """The ``top`` covariates pushing risk up (``direction=1``) or down (``-1``), "; "-joined.
@@ -170,51 +219,46 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
     names : list of str
         Covariate of each column of ``contrib``.
     contrib : ndarray (n, len(names))
-        Log-hazard contributions; positive = more risk.
+        Log-hazard contributions; positive = more risk. Compared as float32.
 
     Returns
     -------
     ndarray of str, most important first; "" when nothing moves risk by
-    more than ``min_effect``.
+    more than ``min_effect``. Ties go to the covariate listed first.
     """
     n = len(df)
-    out = np.full(n, "", dtype=object)
+    contrib = np.asarray(contrib)
     if n == 0 or contrib.shape[1] == 0:
-        return out
-    work = direction * np.array(contrib, dtype=np.float32)  # a copy: picked ones are blanked
-    m = work.shape[1]
+        return np.full(n, "", dtype=object)
+    m = contrib.shape[1]
     k = min(top, m)
-    picked = np.empty((n, k), dtype=np.int64)
-    named = np.empty((n, k), dtype=bool)
-    every = np.arange(n)
-    for r in range(k):                          # r-th strongest push of every account
-        j = work.argmax(axis=1)
-        named[:, r] = work[every, j] > min_effect
-        picked[:, r] = j
-        work[every, j] = -np.inf                # a named covariate is named once per row
+    work = contrib.astype(np.float32, copy=False)
+    picked = _strongest(work if direction == 1 else direction * work, k, min_effect)
     # phrases once per covariate, for all the rows that name it at any rank
     vocab: dict[str, int] = {}                  # phrase -> id (0 = nothing named)
-    ids = np.zeros((n, k), dtype=np.int64)
-    at_row, at_rank = np.nonzero(named)         # rows in increasing order
-    col = picked[at_row, at_rank].astype(np.uint16)  # small integers: a radix sort
-    order = np.argsort(col, kind="stable")      # groups them by covariate, rows still sorted
-    counts = np.bincount(col, minlength=m)
+    ids = np.zeros(k * n, dtype=np.int64)       # rank-major: ids[r * n + row]
+    flat = picked.reshape(-1)
+    col = np.where(flat < 0, m, flat).astype(np.uint16 if m < 65535 else np.int64)
+    order = np.argsort(col, kind="stable")      # radix sort: by covariate, positions sorted
+    counts = np.bincount(col, minlength=m + 1)[:m]
     ends = np.cumsum(counts)
     for c in np.flatnonzero(counts):
-        sel = order[ends[c] - counts[c]:ends[c]]
-        texts, inv = phrases(df, names[c], at_row[sel], codes=True)
+        pos = order[ends[c] - counts[c]:ends[c]]
+        texts, inv = phrases(df, names[c], pos % n, codes=True)
         lut = np.array([vocab.setdefault(t, len(vocab) + 1) for t in texts])
-        ids[at_row[sel], at_rank[sel]] = lut[inv]
+        ids[pos] = lut[inv]
+    ids = ids.reshape(k, n)
     # join once per distinct combination of phrases, not once per account
     base = len(vocab) + 1
     if base ** k < 2 ** 62:
-        key = np.zeros(n, dtype=np.int64)
-        for r in range(k):
-            key = key * base + ids[:, r]
+        key = ids[0].copy()
+        for r in range(1, k):
+            key *= base
+            key += ids[r]
         inv, uniq = pd.factorize(key)           # hashing, no sort of all rows
         combos = np.stack([(uniq // base ** (k - 1 - r)) % base for r in range(k)], axis=1)
     else:  # pragma: no cover - a vocabulary of millions of phrases
-        combos, inv = np.unique(ids, axis=0, return_inverse=True)
+        combos, inv = np.unique(ids.T, axis=0, return_inverse=True)
     words = [""] + list(vocab)
     joined = ["; ".join(words[i] for i in row if i) for row in combos.tolist()]
     return np.array(joined, dtype=object)[inv.ravel()]

@@ -302,20 +302,24 @@ class RepurchaseModel(ModelBase):
 
     # -- the protocol's score ------------------------------------------------------------
     def score(self, df: pd.DataFrame, as_of=None, horizon_months=None, source: str = "data",
-              progress: bool = False) -> pd.DataFrame:
+              progress: bool = False, checked: bool = False) -> pd.DataFrame:
         """Churn scores of the latest gaps in ``df`` (:meth:`frame_from_tables` rows).
 
         ``p_churn_next_renewal``: P(no order before the lapse date); ``p_churn_horizon``:
         the same if the lapse date falls within ``horizon_months``, else 0;
         ``expected_remaining_months``: ``(1 - p) * h + p * min(months to lapse, h)``.
-        Rows of customers already lapsed (``active`` False) get NaN.
+        Rows of customers already lapsed (``active`` False) get NaN. ``checked=True``
+        (:mod:`tobmodel.protocol`): the rows' categories were checked already.
         """
         h = float(DEFAULT_HORIZON_MONTHS if horizon_months is None else horizon_months)
         L = float(self.lapse_months)
         if not 0 < h <= L:
             raise ValueError(f"horizon_months must be between 1 and lapse_months ({L:g}) for "
                              f"the repurchase model, got {horizon_months}")
-        self.check_schema(df, source)
+        if checked:  # the columns and dtypes only (no scan of every row's category)
+            self.check_schema(df.iloc[:0], source)
+        else:
+            self.check_schema(df, source)
         lapse = self.lapse_probability(df)["p_lapse_next_12m"].to_numpy()
         m = df["gap_months"].to_numpy(dtype=float)
         active = (df["active"].to_numpy(bool) if "active" in df else np.ones(len(df), bool)) \

@@ -1,4 +1,4 @@
-"""Evaluate boosted trees from plain arrays, vectorised over leads.
+"""Evaluate boosted trees from plain arrays, vectorised over rows (leads, person-months).
 
 A saved boosting model is a list of trees (node arrays: LightGBM's documented
 model dump, :func:`trees_from_lightgbm`, or scikit-learn HistGradientBoosting
