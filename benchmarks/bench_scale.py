@@ -7,6 +7,10 @@ At ``scale=1`` (the targets of issue 14):
 * features for the 10M accounts from the 1B events on DuckDB on this 2-core
   machine: account-months, ticket-months and the usage covariates of the
   active accounts, written to Parquet (target: < 10 min, < 4 GB peak);
+* person-months (the dynamic model's training rows) of the simulated accounts on
+  DuckDB (step ``person_months``, not in the default set): saas accounts with one
+  contract each, made from the simulated accounts, with the features step's
+  account-months; rows/s, CPU and peak memory;
 * scoring 10M accounts with a Cox model on Spark ``local[2]`` against the
   single-machine ``export_scores`` on the same Parquet file (rows/s each, and
   rows per CPU-second of the process tree: the per-core comparison);
