@@ -159,7 +159,8 @@ def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
     n_feat = con.sql(f"SELECT COUNT(*) FROM read_parquet('{folder / 'usage_features.parquet'}')"
                      ).fetchall()[0][0]
     print(f"features on DuckDB (memory_limit {memory_limit}): {data['n_events']:,} events -> "
-          f"{n_months:,} account-months in {t_months:.1f} s (CPU {c_months:.0f} s); + tickets -> usage features of "
+          f"{n_months:,} account-months in {t_months:.1f} s (CPU {c_months:.0f} s); "
+          f"+ tickets -> usage features of "
           f"{n_feat:,} active accounts; total {st.seconds:.1f} s "
           f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB; "
           f"CPU {st.cpu:.0f} s = {data['n_events'] / st.cpu / 1e6:.2f} M events per core-second")

@@ -26,6 +26,11 @@ steps and what they read:
     1e-12): ``logins_trend, key_feature_adoption_3m, active_seat_share_3m,
     unresolved_share_6m, bot_escalations_6m, unresolved_tickets_6m``.
 
+:func:`write_account_months` writes the account-months of Parquet files that
+keep accounts apart one range of account ids at a time (the ranges from the
+files' footers, :func:`account_batches`), so a billion events aggregate in
+bounded memory without spilling; the rows are those of :func:`account_months`.
+
 Only what was known at ``as_of`` is used: events and tickets after the end
 of the as-of day are left out, and a ticket counts as unresolved only once
 its 7 days have passed by then (a ticket solved after ``as_of`` is open).
@@ -531,5 +536,6 @@ def reference_usage_features(tables, as_of) -> pd.DataFrame:
 
 
 __all__ = ["EVENT_COLUMNS", "TICKET_COLUMNS", "USAGE_FEATURES", "account_batches",
-           "account_months", "account_months_sql", "write_account_months", "ticket_months", "ticket_months_sql", "usage_features",
+           "account_months", "account_months_sql", "write_account_months", "ticket_months",
+           "ticket_months_sql", "usage_features",
            "usage_features_sql", "reference_usage_features", "to_pandas"]
