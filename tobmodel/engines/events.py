@@ -343,8 +343,8 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
                     local.cur.execute(f"SET TimeZone = '{zone}'")
                 cut = " AND ".join([*([f"account_id > {lo}"] if lo is not None else []),
                                     *([f"account_id <= {hi}"] if hi is not None else [])])
-                src = ("(SELECT * FROM read_parquet([" + ", ".join(f"'{f}'" for f in fs)
-                       + f"]) WHERE {cut}) AS events")
+                listed = ", ".join("'" + f.replace("'", "''") + "'" for f in fs)
+                src = f"(SELECT * FROM read_parquet([{listed}]) WHERE {cut}) AS events"
                 return local.cur.sql(account_months_sql(as_of, table=src, **opts)
                                      ).to_arrow_table()
 
