@@ -411,3 +411,23 @@ def test_lead_model_file_carries_the_training_profile(tmp_path):
     summary = export_scores(tmp_path / "lead.json", sim.leads[sim.leads["status"] == "open"],
                             tmp_path / "s.csv")
     assert summary.drift and {r["feature"] for r in summary.drift} >= {"score"}
+
+
+@pytest.mark.parametrize("values", [
+    pd.Series([True, False, None, True]),
+    pd.Series([1.0, np.nan, 0.1, 1.0]),
+    pd.Series(["a", None, "b", np.nan, "a"]),
+    pd.Series(pd.Categorical(["x", "y", None, "x"])),
+    pd.Series([1, "1", None, 2.5], dtype=object),
+    pd.Series([pd.NA, "z"], dtype="string"),
+    pd.Series(pd.to_datetime(["2024-01-01", None])),
+    pd.Series([True, False, None], dtype="boolean"),
+    pd.Series([3, 1, 3], index=[7, 5, 6]),
+])
+def test_category_text_is_each_value_as_text(values):
+    """The text of the distinct values, taken per row, equals every value's own text."""
+    from tobmodel.io.profile import _category_text
+    own = [None if pd.isna(v) else str(v) for v in values.astype(object)]
+    got = _category_text(values)
+    assert got.tolist() == own
+    assert got.index.equals(values.index)

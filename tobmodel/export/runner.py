@@ -282,6 +282,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.read = sum(not_scored.values())  # left out before the stream, counted as read
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
+    job.profile.background = True  # drift counted in a thread; rows() / close() wait for it
     begun = []
     try:
         for d in dests:
@@ -305,6 +306,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
         raise
     finally:
         src.close()
+        job.profile.close()
     summary.seconds = time.perf_counter() - started
     summary.rejects_by_reason = dict(job.reasons)
     for k, v in job.not_scored.items():
@@ -322,22 +324,63 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
 
 
 class _TrainingDrift:
-    """This run's rows counted in the bins of the model's training profile (if it has one)."""
+    """This run's rows counted in the bins of the model's training profile (if it has one).
+
+    With ``background`` (set by :func:`export_scores`) each chunk is counted in a thread
+    while the next one is scored (NumPy releases the GIL), in order, one chunk in flight;
+    the counts are sums, the same either way, and :attr:`counts` waits for the chunk in
+    flight. Otherwise (the default: Spark's partitions) counted at once.
+    """
+
+    background = False
 
     def __init__(self, model, spec, horizon_months):
         from ..io.profile import ProfileCounts
         profile = model.reference_profile_  # None when the model keeps no training profile
-        self.counts = ProfileCounts(profile) if profile else None
+        self._counts = ProfileCounts(profile) if profile else None
         score = (profile or {}).get("score") or {}
         self.same_score = (score.get("column") == spec.probability and
                            score.get("horizon_months") in (None, horizon_months))
+        self._pool = self._pending = None
+
+    @property
+    def counts(self):
+        """The :class:`~tobmodel.io.profile.ProfileCounts` so far (None without a profile),
+        every chunk added counted."""
+        self._wait()
+        return self._counts
 
     def add(self, valid: pd.DataFrame, p: np.ndarray) -> None:
-        if self.counts is not None:
-            self.counts.add(valid, p[np.isfinite(p)] if self.same_score else None)
+        if self._counts is None:
+            return
+        scores = p[np.isfinite(p)] if self.same_score else None
+        self._wait()
+        if not self.background:
+            self._counts.add(valid, scores)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-drift")
+        self._pending = self._pool.submit(self._counts.add, valid, scores)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the chunk in flight and stop the thread (a run's end, or its failure:
+        nothing raised here; :meth:`rows` raises the last chunk's error, if any)."""
+        if self._pending is not None:
+            self._pending.exception()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def rows(self) -> list[dict]:
         """(feature, psi, status) of every profiled feature and the score, worst first."""
+        self.close()
+        self._wait()
         if self.counts is None or self.counts.rows == 0:
             return []
         from ..io.profile import psi_status

@@ -13,7 +13,7 @@ names (``model[:-1].get_feature_names_out()``) and composes with scikit-learn
 (``clone``, ``cross_val_score``, ``GridSearchCV``).
 
 Why LightGBM for ``kind="hgb"``: a saved lead model is evaluated by tobmodel's own
-code from plain arrays (:mod:`tobmodel.leads._trees`), so the trees must be readable
+code from plain arrays (:mod:`tobmodel.trees`), so the trees must be readable
 through a documented interface. LightGBM documents its model dump
 (``Booster.dump_model()``: every node's feature, threshold, missing-value rule,
 categories and counts); scikit-learn's HistGradientBoostingClassifier keeps its trees

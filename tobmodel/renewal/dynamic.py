@@ -616,7 +616,7 @@ class DynamicHazardModel(ModelBase):
         M = np.empty((len(df), len(names)), np.float32)
         p_next, p_h, rmst = np.empty(len(df)), np.empty(len(df)), np.empty(len(df))
         with _small_products():
-            for sl in _group_chunks(P.inv):  # rows of one group, few enough for the cache
+            for sl in _chunks(len(df)):  # row chunks that stay in the cache
                 Xb = _fill(cols, sl)
                 # months x accounts: the products and sums run along whole rows of memory
                 S = np.subtract(1.0, hazards(Xb, sl).T, order="C")
@@ -654,7 +654,7 @@ class DynamicHazardModel(ModelBase):
         cols = None if X is not None else self._design_columns(df)
         M = np.empty((len(df), len(names)), np.float32)
         with _small_products():
-            for sl in _group_chunks(inv):
+            for sl in _chunks(len(df)):
                 M[sl] = contrib(X[sl] if X is not None else _fill(cols, sl), inv[sl])
         return names, M
 
@@ -892,24 +892,9 @@ def _small_products():
     return threadpool_limits(1, user_api="blas")
 
 
-def _group_chunks(inv: np.ndarray) -> list:
-    """Row positions in chunks of at most ``CHUNK_ROWS``, each inside one group of ``inv``
-    (so a chunk's products need one group's coefficients, without a mask)."""
-    order = np.argsort(inv, kind="stable")
-    ends = np.cumsum(np.bincount(inv, minlength=1)) if len(inv) else np.zeros(1, np.int64)
-    out, a = [], 0
-    for b in ends.tolist():
-        out += [order[i:min(b, i + CHUNK_ROWS)] for i in range(a, b, CHUNK_ROWS)]
-        a = b
-    return out or [order]
-
-
-def _fill(cols: list, sl) -> np.ndarray:
-    """Rows ``sl`` (a slice or positions) of the design columns as a float64 matrix
-    (column-major: filled by column)."""
-    if not cols:
-        return np.empty((0, 0), order="F")
-    n = len(range(*sl.indices(len(cols[0])))) if isinstance(sl, slice) else len(sl)
+def _fill(cols: list, sl: slice) -> np.ndarray:
+    """Rows ``sl`` of the design columns as a float64 matrix (column-major: filled by column)."""
+    n = len(range(*sl.indices(len(cols[0])))) if cols else 0
     X = np.empty((n, len(cols)), order="F")
     for j, c in enumerate(cols):
         X[:, j] = c[sl]
