@@ -222,7 +222,8 @@ def person_month_rows(data: dict, folder: Path, mem, memory_limit: str = "3GB") 
     print(f"person-months on DuckDB (memory_limit {memory_limit}; tables made in {prep:.0f} s): "
           f"{data['n_accounts']:,} accounts, {n_months:,} account-months -> {n:,} rows in "
           f"{st.seconds:.1f} s = {n / st.seconds:,.0f} rows/s, peak {st.peak_gb:.2f} GB "
-          f"({st.peak_gb / (data['n_accounts'] / 1e6):.2f} GB per million accounts); "
+          "(up to the cap, spilling beyond it; about 128 MB per DuckDB thread is the least "
+          "it runs in); "
           f"CPU {st.cpu:.0f} s = {n / st.cpu:,.0f} rows per core-second")
 
 
