@@ -203,7 +203,8 @@ def account_batches(files, batch_events: int = 5_000_000):
 
     Each row group's ``account_id`` min and max (Parquet statistics) place it
     on the account axis; row groups whose ranges overlap or touch belong
-    together, and consecutive groups are packed up to ``batch_events`` rows.
+    together, and consecutive groups are packed into ranges of about
+    ``batch_events`` rows (a range closes at the first clean cut past it).
 
     Returns a list of ``(lo, hi, files)``: the accounts ``lo < account_id <=
     hi`` (``None``: unbounded; the ranges cover every id, whatever the
@@ -325,8 +326,12 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
     try:
         with atomic_path(path) as tmp:
             if batches is None:
-                con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
-                            "(FORMAT parquet)")
+                try:
+                    con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
+                                "(FORMAT parquet)")
+                except duckdb.Error as e:
+                    raise EngineError(f"{events}: DuckDB cannot aggregate the events "
+                                      f"({str(e).splitlines()[0]})") from None
                 return int(pq.read_metadata(tmp).num_rows)
             default = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
             n = max(1, int(threads or default))
