@@ -7,6 +7,10 @@ At ``scale=1`` (the targets of issue 14):
 * features for the 10M accounts from the 1B events on DuckDB on this 2-core
   machine: account-months, ticket-months and the usage covariates of the
   active accounts, written to Parquet (target: < 10 min, < 4 GB peak);
+* person-months (the dynamic model's training rows) of the simulated accounts on
+  DuckDB (step ``person_months``, not in the default set): saas accounts with one
+  contract each, made from the simulated accounts, with the features step's
+  account-months; rows/s, CPU and peak memory;
 * scoring 10M accounts with a Cox model on Spark ``local[2]`` against the
   single-machine ``export_scores`` on the same Parquet file (rows/s each, and
   rows per CPU-second of the process tree: the per-core comparison);
@@ -23,7 +27,8 @@ Prints its figures; it is not a test.
 
 Usage: python benchmarks/bench_scale.py [scale [steps]]
 (scale 1 = 10M accounts / 1B events, 0.1 = 1M / 100M; steps: comma-separated
-subset of simulate,features,score,sample; default all)
+subset of simulate,features,person_months,score,sample; default all but
+person_months)
 
 ``BENCH_SCALE_DATA=folder``: keep the simulated accounts, events and tickets
 in ``folder`` and reuse them on the next run (the simulate step is then
@@ -224,11 +229,72 @@ def features(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
     n_feat = con.sql(f"SELECT COUNT(*) FROM read_parquet('{folder / 'usage_features.parquet'}')"
                      ).fetchall()[0][0]
     print(f"features on DuckDB (memory_limit {memory_limit}): {data['n_events']:,} events -> "
-          f"{n_months:,} account-months in {t_months:.1f} s (CPU {c_months:.0f} s); + tickets -> usage features of "
+          f"{n_months:,} account-months in {t_months:.1f} s (CPU {c_months:.0f} s); "
+          f"+ tickets -> usage features of "
           f"{n_feat:,} active accounts; total {st.seconds:.1f} s "
           f"({data['n_events'] / st.seconds / 1e6:.1f} M events/s), peak {st.peak_gb:.2f} GB; "
           f"CPU {st.cpu:.0f} s = {data['n_events'] / st.cpu / 1e6:.2f} M events per core-second")
     con.close()
+
+
+def _person_month_tables(data: dict, folder: Path, con) -> dict:
+    """saas accounts and one contract each, from the simulated accounts (churn dated where
+    events stop); usage and support from the features step (computed here if absent)."""
+    from tobmodel.engines.events import ticket_months, write_account_months
+    from tobmodel.schema import INDUSTRIES
+    usage, support = folder / "usage.parquet", folder / "support.parquet"
+    if not usage.exists():
+        write_account_months(str(data["events"]), usage, as_of=AS_OF, con=con)
+    if not support.exists():
+        rel = ticket_months(str(data["tickets"]), as_of=AS_OF, con=con)
+        con.sql(f"COPY ({rel.sql_query()}) TO '{support}' (FORMAT parquet)")
+    industries = "[" + ", ".join(f"'{i}'" for i in INDUSTRIES) + "]"
+    con.sql(f"""COPY (
+      SELECT account_id, 'saas' AS business_type, tier,
+             {industries}[account_id % {len(INDUSTRIES)} + 1] AS industry,
+             first_contract_date,
+             CASE WHEN account_id % 3 = 0 THEN 'annual' ELSE 'monthly' END AS contract_term,
+             seats, CAST(40 + account_id % 97 AS DOUBLE) AS price_per_seat_month,
+             CAST(seats * (40 + account_id % 97) * 12 AS DOUBLE) AS arr,
+             account_id % 7 = 0 AS sales_overpromised, account_id % 2 = 0 AS onboarding_completed
+      FROM read_parquet('{data["accounts"]}')) TO '{folder / "pm_accounts.parquet"}'
+      (FORMAT parquet)""")
+    con.sql(f"""COPY (
+      SELECT account_id, first_contract_date AS start_date,
+             CASE WHEN churned_at IS NULL THEN DATE '2026-12-31'
+                  ELSE GREATEST(CAST(churned_at AS DATE), first_contract_date + 1) END
+               AS end_date,
+             CAST(seats * (40 + account_id % 97) * 12 AS DOUBLE) AS arr,
+             CASE WHEN churned_at IS NULL THEN 'open' ELSE 'churned' END AS outcome
+      FROM read_parquet('{data["accounts"]}')) TO '{folder / "pm_contracts.parquet"}'
+      (FORMAT parquet)""")
+    return {"accounts": str(folder / "pm_accounts.parquet"),
+            "contracts": str(folder / "pm_contracts.parquet"),
+            "usage": str(usage), "support": str(support)}
+
+
+def person_month_rows(data: dict, folder: Path, mem, memory_limit: str = "3GB") -> None:
+    """Person-months of the simulated accounts on DuckDB: rows/s and peak memory."""
+    from tobmodel.engines.connect import duckdb_connection
+    from tobmodel.engines.person_months import person_months
+    con = duckdb_connection(memory_limit, temp_directory=folder / "spill")
+    t0 = time.perf_counter()
+    tables = _person_month_tables(data, folder, con)
+    prep = time.perf_counter() - t0
+    n_months = con.sql(f"SELECT COUNT(*) FROM read_parquet('{tables['usage']}')"
+                       ).fetchall()[0][0]
+    out = folder / "person_months.parquet"
+    with Stage(mem, "person_months") as st:
+        rel = person_months(tables, as_of=AS_OF, con=con)
+        con.sql(f"COPY ({rel.sql_query()}) TO '{out}' (FORMAT parquet)")
+    n = con.sql(f"SELECT COUNT(*) FROM read_parquet('{out}')").fetchall()[0][0]
+    con.close()
+    print(f"person-months on DuckDB (memory_limit {memory_limit}; tables made in {prep:.0f} s): "
+          f"{data['n_accounts']:,} accounts, {n_months:,} account-months -> {n:,} rows in "
+          f"{st.seconds:.1f} s = {n / st.seconds:,.0f} rows/s, peak {st.peak_gb:.2f} GB "
+          "(up to the cap, spilling beyond it; about 128 MB per DuckDB thread is the least "
+          "it runs in); "
+          f"CPU {st.cpu:.0f} s = {n / st.cpu:,.0f} rows per core-second")
 
 
 def score(folder: Path, n: int, mem) -> None:
@@ -314,7 +380,7 @@ def main(scale: float = 1.0, steps: str = "simulate,features,score,sample") -> N
     print(f"bench_scale: scale {scale:g} ({n_accounts:,} accounts, {n_events:,} events)")
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         folder = Path(tmp)
-        if wanted & {"simulate", "features"}:
+        if wanted & {"simulate", "features", "person_months"}:
             keep = os.environ.get("BENCH_SCALE_DATA")
             where = Path(keep) if keep else folder / "events"
             data = reuse(where, n_accounts, n_events) if keep else None
@@ -325,6 +391,8 @@ def main(scale: float = 1.0, steps: str = "simulate,features,score,sample") -> N
                 if scale < 1:
                     print("  targets (< 10 min, < 4 GB) are for scale 1: time grows about "
                           "linearly with events, memory is capped by DuckDB's limit")
+            if "person_months" in wanted:
+                person_month_rows(data, folder, mem)
         if "score" in wanted:
             score(folder, n_accounts, mem)
         if "sample" in wanted:

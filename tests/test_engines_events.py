@@ -247,3 +247,12 @@ def test_written_account_months_equal_the_one_query(tmp_path, layout):
     with pytest.raises(EngineError, match="events lacks column user_id"):
         write_account_months(str(bad), out, as_of=AS_OF)
     assert out.read_bytes() == before
+
+
+def test_unreadable_events_are_one_line_and_leave_nothing(tmp_path):
+    from tobmodel.engines.events import write_account_months
+    pd.DataFrame({"timestamp": ["not a time"], "user_id": [1], "account_id": [1],
+                  "event": ["login"]}).to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(EngineError, match=r"e\.parquet: DuckDB cannot aggregate the events"):
+        write_account_months(str(tmp_path / "e.parquet"), tmp_path / "u.parquet", as_of=AS_OF)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.parquet"]

@@ -26,6 +26,11 @@ steps and what they read:
     1e-12): ``logins_trend, key_feature_adoption_3m, active_seat_share_3m,
     unresolved_share_6m, bot_escalations_6m, unresolved_tickets_6m``.
 
+:func:`write_account_months` writes the account-months of Parquet files that
+keep accounts apart one range of account ids at a time (the ranges from the
+files' footers, :func:`account_batches`), so a billion events aggregate in
+bounded memory without spilling; the rows are those of :func:`account_months`.
+
 Only what was known at ``as_of`` is used: events and tickets after the end
 of the as-of day are left out, and a ticket counts as unresolved only once
 its 7 days have passed by then (a ticket solved after ``as_of`` is open).
@@ -198,7 +203,8 @@ def account_batches(files, batch_events: int = 5_000_000):
 
     Each row group's ``account_id`` min and max (Parquet statistics) place it
     on the account axis; row groups whose ranges overlap or touch belong
-    together, and consecutive groups are packed up to ``batch_events`` rows.
+    together, and consecutive groups are packed into ranges of about
+    ``batch_events`` rows (a range closes at the first clean cut past it).
 
     Returns a list of ``(lo, hi, files)``: the accounts ``lo < account_id <=
     hi`` (``None``: unbounded; the ranges cover every id, whatever the
@@ -320,8 +326,12 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
     try:
         with atomic_path(path) as tmp:
             if batches is None:
-                con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
-                            "(FORMAT parquet)")
+                try:
+                    con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
+                                "(FORMAT parquet)")
+                except duckdb.Error as e:
+                    raise EngineError(f"{events}: DuckDB cannot aggregate the events "
+                                      f"({str(e).splitlines()[0]})") from None
                 return int(pq.read_metadata(tmp).num_rows)
             default = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
             n = max(1, int(threads or default))
@@ -338,8 +348,8 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
                     local.cur.execute(f"SET TimeZone = '{zone}'")
                 cut = " AND ".join([*([f"account_id > {lo}"] if lo is not None else []),
                                     *([f"account_id <= {hi}"] if hi is not None else [])])
-                src = ("(SELECT * FROM read_parquet([" + ", ".join(f"'{f}'" for f in fs)
-                       + f"]) WHERE {cut}) AS events")
+                listed = ", ".join("'" + f.replace("'", "''") + "'" for f in fs)
+                src = f"(SELECT * FROM read_parquet([{listed}]) WHERE {cut}) AS events"
                 return local.cur.sql(account_months_sql(as_of, table=src, **opts)
                                      ).to_arrow_table()
 
@@ -531,5 +541,6 @@ def reference_usage_features(tables, as_of) -> pd.DataFrame:
 
 
 __all__ = ["EVENT_COLUMNS", "TICKET_COLUMNS", "USAGE_FEATURES", "account_batches",
-           "account_months", "account_months_sql", "write_account_months", "ticket_months", "ticket_months_sql", "usage_features",
+           "account_months", "account_months_sql", "write_account_months", "ticket_months",
+           "ticket_months_sql", "usage_features",
            "usage_features_sql", "reference_usage_features", "to_pandas"]

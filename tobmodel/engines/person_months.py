@@ -160,17 +160,34 @@ def _churn_sql(btype: str, iso: str, as_of_day: pd.Timestamp) -> str:
 )"""
 
 
+_SUMMED = ("act", "adoption", "logins", "opened", "unresolved", "escalations")
+_BY_MONTH = "PARTITION BY account_id ORDER BY month_index"
+
+
+def _running(agg: str) -> str:
+    """``agg`` over the account's months up to and including this one."""
+    return f"{agg} OVER ({_BY_MONTH} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+
+
+def _lag(col: str, n: int) -> str:
+    return f"LAG({col}, {n}) OVER ({_BY_MONTH})"
+
+
 def _window(col: str, first: int | None, last: int = 1) -> str:
     """Sum of ``col`` over the account's months ``first`` .. ``last`` before this one
-    (``first`` None: all earlier months)."""
-    lo = "UNBOUNDED PRECEDING" if first is None else f"{first} PRECEDING"
-    return (f"COALESCE(SUM({col}) OVER (PARTITION BY account_id ORDER BY month_index "
-            f"ROWS BETWEEN {lo} AND {last} PRECEDING), 0.0)")
+    (``first`` None: all earlier months), as a difference of running sums: one running
+    sum per column, then lags, instead of a framed sum per window (at 100,000 accounts
+    about 15% less CPU and peak memory; no gain measured at 1M). The months of an
+    account are consecutive rows from 1."""
+    upto = f"COALESCE({_lag(f'c_{col}', last)}, 0.0)"
+    if first is None:
+        return upto
+    return f"({upto} - COALESCE({_lag(f'c_{col}', first + 1)}, 0.0))"
 
 
 def _count(first: int, last: int = 1) -> str:
-    return (f"CAST(COUNT(*) OVER (PARTITION BY account_id ORDER BY month_index "
-            f"ROWS BETWEEN {first} PRECEDING AND {last} PRECEDING) AS DOUBLE)")
+    """Months ``first`` .. ``last`` before this one that the account had (months 1, 2, ...)."""
+    return (f"CAST(GREATEST(LEAST(month_index - {last}, {first - last + 1}), 0) AS DOUBLE)")
 
 
 def _clip(x: str, lo: float, hi: float) -> str:
@@ -259,6 +276,10 @@ WITH acc AS (
   FROM pm
   LEFT JOIN u ON u.account_id = pm.account_id AND u.m = pm.start_m + pm.month_index - 1
   LEFT JOIN s ON s.account_id = pm.account_id AND s.m = pm.start_m + pm.month_index - 1
+), cum AS (
+  SELECT panel.*, {", ".join(f"{_running(f'SUM({c})')} AS c_{c}" for c in _SUMMED)},
+         {_running('MAX(CASE WHEN logins > 0 THEN month_index - 1 END)')} AS max_login
+  FROM panel
 ), w AS (
   SELECT account_id, month_index, start_d, start_m, churned, k_last, tenure, seats,
          contract_term,
@@ -270,13 +291,11 @@ WITH acc AS (
          {_window('act', 6, 4)} AS p3, {_count(6, 4)} AS m3,
          {_window('adoption', 3)} AS a3,
          {_window('logins', 3)} AS l3, {_window('logins', 6, 4)} AS lp,
-         COALESCE(MAX(CASE WHEN logins > 0 THEN month_index - 1 END) OVER (
-           PARTITION BY account_id ORDER BY month_index
-           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), -1) AS last_login,
+         COALESCE({_lag('max_login', 1)}, -1) AS last_login,
          {_window('opened', None)} AS op, {_window('unresolved', None)} AS un,
          {_window('unresolved', 6)} AS u6, {_window('escalations', 6)} AS e6,
          {_window('opened', 6)} AS t6
-  FROM panel
+  FROM cum
 ), shares AS (
   SELECT w.*,
          CASE WHEN n1 > 0 THEN s1 / GREATEST(n1, 1.0) / seats ELSE 0.0 END AS share1,
