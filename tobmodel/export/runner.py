@@ -152,8 +152,8 @@ class _Job:
                                                                           dtype=object)
         self.reasons.update(reason.where(fld.isna(), reason + ": " + fld).value_counts().to_dict())
         group = scores[spec.group_column]
-        self.groups.update({str(k): v for k, v in  # the labels as text, missing ones too
-                            group.value_counts(dropna=False).to_dict().items()})
+        for label, n in group.value_counts(dropna=False).items():  # the labels as text,
+            self.groups[str(label)] += int(n)  # missing ones too; labels of one text summed
         return (typed_frame(scores, spec.columns),
                 typed_frame(rejects, spec.rejects_columns))
 
