@@ -422,6 +422,8 @@ def test_lead_model_file_carries_the_training_profile(tmp_path):
     pd.Series([pd.NA, "z"], dtype="string"),
     pd.Series(pd.to_datetime(["2024-01-01", None])),
     pd.Series([True, False, None], dtype="boolean"),
+    pd.Series(np.array([False, True, True])),
+    pd.Series(pd.Categorical([2, None, 10])),
     pd.Series([3, 1, 3], index=[7, 5, 6]),
 ])
 def test_category_text_is_each_value_as_text(values):

@@ -66,7 +66,7 @@ def _numeric_values(s: pd.Series) -> np.ndarray:
 
 def _category_text(s: pd.Series) -> pd.Series:
     """Values as text (booleans as 'True'/'False'), missing values as None."""
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)  # text once per distinct value
+    codes, uniques = _codes(s)  # text once per distinct value
     words = np.append(pd.Series(uniques).astype(object).astype(str).to_numpy(dtype=object), None)
     return pd.Series(words[codes], index=s.index, dtype=object)  # code -1: missing -> None
 
