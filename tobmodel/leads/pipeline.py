@@ -37,9 +37,6 @@ True
 """
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -49,6 +46,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
     StandardScaler
 
 from ..schema import LEADS
+from ..trees import import_lightgbm
 from .features import DEFAULT_FEATURES
 
 __all__ = ["make_lead_model", "KINDS", "CALIBRATIONS", "LOG_FEATURES", "MONOTONE_INCREASING"]
@@ -158,12 +156,12 @@ def boosting_classifier(n_categories: int, increasing, random_state: int = 0,
     ``deterministic=True``: the same leads and seed give the same trees, whatever
     ``n_jobs``. One thread by default (``n_jobs=1``): a weekly job runs unattended,
     often beside others, and spinning LightGBM threads slowed a busy machine's fit
-    fivefold (now they sleep when idle: :func:`_lightgbm`). On cores of the job's
-    own, ``n_jobs=2`` or more (``-1``: all) shares the boosting, about half of a
-    one-thread fit of a million leads, between them (``benchmarks/bench_leads.py``
-    times several counts).
+    fivefold (now they sleep when idle: :func:`tobmodel.trees.import_lightgbm`). On
+    cores of the job's own, ``n_jobs=2`` or more (``-1``: all) shares the boosting,
+    about half of a one-thread fit of a million leads, between them
+    (``benchmarks/bench_leads.py`` times several counts).
     """
-    LGBMClassifier = _lightgbm().LGBMClassifier
+    LGBMClassifier = import_lightgbm().LGBMClassifier
     monotone = [0] * n_categories + [int(bool(f)) for f in increasing]
     # 'categorical_column' is LightGBM's alias of categorical_feature: given at
     # construction it survives clone(), GridSearchCV and CalibratedClassifierCV.
@@ -174,19 +172,3 @@ def boosting_classifier(n_categories: int, increasing, random_state: int = 0,
                           min_child_samples=20, random_state=random_state,
                           n_jobs=n_jobs, deterministic=True, force_row_wise=True, verbose=-1,
                           **options)
-
-
-def _lightgbm():
-    """``lightgbm``, imported with OpenMP's threads told to sleep when idle.
-
-    LightGBM's OpenMP runtime (the system's ``libgomp``, loaded with ``lightgbm``)
-    reads ``OMP_WAIT_POLICY`` once, when it loads. Its default keeps idle threads
-    spinning, which on a busy machine made two threads five times slower than one
-    (a 300,000-lead fit: 58 s against 12 s at load 8); ``PASSIVE`` makes them wait
-    in the kernel (14.8 s against 17.1 s on the same machine), at no cost to one
-    thread. Set before the first import only, and never over the user's own value.
-    """
-    if "lightgbm" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import lightgbm
-    return lightgbm

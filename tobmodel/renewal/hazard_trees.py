@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trees import TreeEnsemble, trees_from_lightgbm
+from ..trees import TreeEnsemble, import_lightgbm, trees_from_lightgbm
 
 #: LightGBM settings of the boosted hazard (``DynamicHazardModel(boosting=...)`` overrides)
 BOOSTING_DEFAULTS = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 15,
@@ -46,7 +46,7 @@ def fit_hazard_trees(X: np.ndarray, y: np.ndarray, params: dict, seed: int = 0):
     trees. Raises ``RuntimeError`` if the plain arrays do not reproduce
     LightGBM's raw scores to 1e-9 (a LightGBM release that changed its dump).
     """
-    from lightgbm import LGBMClassifier
+    LGBMClassifier = import_lightgbm().LGBMClassifier  # idle OpenMP threads sleep
     opts = {**BOOSTING_DEFAULTS, **(params or {})}
     unknown = set(opts) - set(BOOSTING_DEFAULTS)
     if unknown:
