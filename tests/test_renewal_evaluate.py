@@ -139,6 +139,23 @@ def test_bootstrap_intervals_cover_the_point_and_use_training_censoring(graded):
                                                                               "oracle_gap_hi"]
 
 
+def test_calibration_gap_to_the_oracle_is_paired_on_the_same_replicates(graded):
+    """The goal "calibration within the oracle's + 0.01" is judged on the difference: the
+    oracle's own gap is exactly 0 in every replicate, and a model's interval is the
+    spread of its difference, narrower than the two errors' own intervals combined."""
+    _, _, _, _, table = graded
+    t = table.set_index("model")
+    assert t.loc["cox", "calibration_gap"] == pytest.approx(
+        t.loc["cox", "calibration_error"] - t.loc["oracle", "calibration_error"])
+    assert t.loc["oracle", "calibration_gap"] == 0
+    assert t.loc["oracle", "calibration_gap_lo"] == t.loc["oracle", "calibration_gap_hi"] == 0
+    lo, hi = t.loc["cox", "calibration_gap_lo"], t.loc["cox", "calibration_gap_hi"]
+    assert lo < hi
+    naive = (t.loc["cox", "calibration_error_hi"] - t.loc["oracle", "calibration_error_lo"]) - (
+        t.loc["cox", "calibration_error_lo"] - t.loc["oracle", "calibration_error_hi"])
+    assert hi - lo < naive
+
+
 def test_weighted_metrics_equal_the_library_ones_at_weight_one(graded):
     from sksurv.metrics import brier_score, cumulative_dynamic_auc
     from sksurv.util import Surv
