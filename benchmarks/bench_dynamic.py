@@ -48,7 +48,8 @@ from tobmodel.renewal.person_months import current_month, person_months
 TYPES = ("saas", "tool", "platform", "hardware")
 WINDOW = 18  # months between the cutoff and the as-of date
 SHOW = ["c_index", "c_index_lo", "c_index_hi", "harrell_c", "calibration_error",
-        "calibration_error_lo", "calibration_error_hi", "ibs", "mean_predicted", "observed_churn"]
+        "calibration_error_lo", "calibration_error_hi", "calibration_gap", "calibration_gap_lo",
+        "calibration_gap_hi", "ibs", "mean_predicted", "observed_churn"]
 
 
 def grade(sim, ceiling_model, n_boot, seed, boosting=False):
@@ -155,7 +156,8 @@ def main(argv=None):
         print("\nPer type (mean over seeds; intervals: mean of the bootstrap bounds)")
         print(table.groupby(["business_type", "model"], sort=False)[show].mean().to_string())
         print("\nGoals per type (mean over seeds)")
-        m = table.groupby(["business_type", "model"])[["c_index", "calibration_error"]].mean()
+        m = table.groupby(["business_type", "model"])[
+            ["c_index", "calibration_error", "calibration_gap"]].mean()
         goals = []
         for btype in a.types.split(","):
             g = m.loc[btype]
@@ -170,6 +172,7 @@ def main(argv=None):
                 "cal_dynamic": g.loc["dynamic", "calibration_error"],
                 "cal_recal": g.loc["dynamic_recal", "calibration_error"],
                 "cal_oracle": g.loc["oracle", "calibration_error"],
+                "cal_gap_recal": g.loc["dynamic_recal", "calibration_gap"],
                 **({"boost_c": g.loc["dynamic_boost", "c_index"],
                     "cal_boost": g.loc["dynamic_boost", "calibration_error"]}
                    if "dynamic_boost" in g.index else {}),

@@ -505,3 +505,57 @@ def test_cli_fits_the_boosted_hazard_and_refuses_it_for_other_models(tmp_path, c
     from tobmodel.export.jobs import refit_options
     from tobmodel.registry import load_model
     assert refit_options(load_model(tmp_path / "m.json"))["hazard"] == "boosting"
+
+
+def _tool_with_campaigns(monkeypatch, planted):
+    """A tool business whose only competitor campaigns are ``planted``: {industry: (first
+    month, last month)} on the calendar."""
+    from tobmodel.schema import INDUSTRIES
+    from tobmodel.simulator import lifecycle
+    from tobmodel.simulator.params import FUTURE_MONTHS
+    as_of = np.datetime64("2025-12", "M")
+
+    def campaigns(rng, stage, n_months):
+        grid = lifecycle.__dict__["_real_campaigns"](rng, stage, n_months) & False
+        for industry, (first, last) in planted.items():
+            col = [n_months - 1 - FUTURE_MONTHS + int(np.datetime64(m, "M") - as_of)
+                   for m in (first, last)]
+            grid[INDUSTRIES.index(industry), col[0]:col[1] + 1] = True
+        return grid
+    monkeypatch.setitem(lifecycle.__dict__, "_real_campaigns", lifecycle.competitor_campaigns)
+    monkeypatch.setattr(lifecycle, "competitor_campaigns", campaigns)
+    sim = tobmodel.simulate("tool", n_accounts=4000, seed=5, as_of="2025-12-31")
+    monkeypatch.undo()
+    return sim
+
+
+@pytest.mark.slow
+def test_recalibration_leaves_out_an_industry_hit_by_a_shock_the_data_do_not_show(monkeypatch):
+    """A competitor campaign (churn x3 in one industry for eight months, in no column of the
+    data) in the year the map is learned on: left in, it raises every score; the industry
+    is left out of the map's fit and the map stays what a calm year gives. In a calm year
+    no industry is left out."""
+    from tobmodel.renewal import dynamic
+    calm = _tool_with_campaigns(monkeypatch, {})
+    shock = _tool_with_campaigns(monkeypatch, {"retail": ("2025-02", "2025-09")})
+    maps = {}
+    for name, sim in (("calm", calm), ("shock", shock)):
+        maps[name] = DynamicHazardModel(recalibrate_months=12).fit(sim)
+    monkeypatch.setattr(dynamic, "SHOCK_Z", np.inf)          # the map without leaving out
+    maps["shock, all industries"] = DynamicHazardModel(recalibrate_months=12).fit(shock)
+    monkeypatch.undo()
+    assert maps["calm"].calibration_left_out_ == []
+    assert maps["shock"].calibration_left_out_ == ["retail"]
+    assert maps["shock, all industries"].calibration_left_out_ == []
+    # the maps on the same projected hazards (1%-8% a month, 0-11 months ahead)
+    h = np.repeat([0.01, 0.02, 0.04, 0.08], 12)
+    ahead = np.tile(np.arange(12.0), 4)
+    level = {}
+    for name, m in maps.items():
+        p = dynamic._apply_maps(m.calibration_, h, ahead, np.zeros(len(h), bool))
+        level[name] = float(np.log(p.sum() / h.sum()))
+    assert abs(level["shock"] - level["calm"]) < 0.5 * abs(level["shock, all industries"]
+                                                            - level["calm"])
+    assert level["shock, all industries"] - level["calm"] > 0.06
+    doc = json.loads(json.dumps(maps["shock"].to_document()))
+    assert DynamicHazardModel.from_document(doc).calibration_left_out_ == ["retail"]

@@ -351,7 +351,7 @@ class DynamicHazardModel(ModelBase):
         self.features_ = feature_schema(pm, needed)
         self.model_id_ = make_model_id(self.name, self.config_(), data_fingerprint(
             pm[["account_id", "month_index", "churn"]]))
-        self.calibration_ = {}
+        self.calibration_, self.calibration_left_out_ = {}, []
         if self.recalibrate_months:
             if isinstance(data, pd.DataFrame):
                 raise ValueError("recalibrate_months needs the tables (to refit on an earlier "
@@ -379,9 +379,9 @@ class DynamicHazardModel(ModelBase):
         return coef, ll
 
     def _recalibration(self, tables, as_of):
-        """{'annual' | 'monthly': (a, b)} of logit h -> a + b logit h, from a fit
+        """{'annual' | 'monthly': (a, b, c)} of logit h -> a + b logit h + c j, from a fit
         ``recalibrate_months`` earlier graded on the months up to ``as_of`` (all known
-        at ``as_of``)."""
+        at ``as_of``). Sets ``calibration_left_out_`` (see :func:`_shock_level`)."""
         R = int(self.recalibrate_months)
         earlier = pd.Timestamp(as_of) - pd.DateOffset(months=R)
         cfg = {k: v for k, v in self.config_().items() if k != "recalibrate_months"}
@@ -399,13 +399,22 @@ class DynamicHazardModel(ModelBase):
         y = seen["churn"].to_numpy()[use]
         ahead = np.minimum(j[use], R - 1).astype(float)
         annual = _is(seen["contract_term"], "annual")[use]
-        out = {}
-        for key, rows in (("annual", annual), ("monthly", ~annual)):
-            if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
-                continue  # too few churns to learn a correction: keep the fit
-            Z = np.column_stack([np.log(h[rows] / (1 - h[rows])), ahead[rows]])
-            b0, b = fit_logistic(Z, y[rows], penalty=0.0)
-            out[key] = (float(b0), float(b[0]), float(b[1]))
+        if SHOCK_COLUMN in seen:
+            level, names = _codes(seen[SHOCK_COLUMN])
+            level = level[use]
+        else:
+            level, names = np.zeros(len(y), np.int64), []
+        keep = np.ones(len(y), bool)
+        left_out: list = []
+        while True:  # one level more per round: the worst, while it departs beyond chance
+            out = _fit_maps(h, y, ahead, annual, keep)
+            worst = _shock_level(_apply_maps(out, h, ahead, annual), y, level, len(names),
+                                 left_out)
+            if worst is None:
+                break
+            left_out.append(worst)
+            keep = ~np.isin(level, left_out)
+        self.calibration_left_out_ = [names[i] for i in left_out]
         return out
 
     def _check_fitted(self):
@@ -712,6 +721,7 @@ class DynamicHazardModel(ModelBase):
                 **({"trees": self.trees_} if self._boosted() else {}),
                 "max_event_tenure": self.max_event_tenure_,
                 "calibration": {k: list(v) for k, v in self.calibration_.items()},
+                "calibration_left_out": list(self.calibration_left_out_),
                 "inactive_run_churn": {str(k): v for k, v in self.inactive_run_churn_.items()},
                 "business_type": self.business_type_,
                 "fit_statistics": {"n_rows": self.n_rows_, "n_events": self.n_events_,
@@ -741,6 +751,7 @@ class DynamicHazardModel(ModelBase):
             m.ensemble_ = ensemble_from_spec(m.trees_, len(m.columns_))
         m.max_event_tenure_ = float(doc["max_event_tenure"])
         m.calibration_ = {k: _cal3(v) for k, v in doc["calibration"].items()}
+        m.calibration_left_out_ = [str(v) for v in doc.get("calibration_left_out", [])]
         m.inactive_run_churn_ = {int(k): float(v) for k, v in doc["inactive_run_churn"].items()}
         m.business_type_ = doc.get("business_type")
         m.features_ = list(doc["features"])
@@ -847,6 +858,54 @@ def _cal3(v) -> tuple:
     """A calibration map ``(a, b, c)``; files from before the months-ahead term hold ``(a, b)``."""
     v = [float(x) for x in v]
     return (v[0], v[1], v[2] if len(v) > 2 else 0.0)
+
+
+#: the column whose levels a calendar-time shock hits one at a time (a competitor's campaign
+#: in one industry); see :func:`_shock_level`
+SHOCK_COLUMN = "industry"
+SHOCK_Z = 3.0  #: |observed - expected| churns beyond this many standard deviations
+
+
+def _fit_maps(h, y, ahead, annual, keep) -> dict:
+    """The calibration maps ``(a, b, c)`` per decision type on the rows ``keep``; a type with
+    fewer than 10 churns (or only churns) keeps the fit (no map)."""
+    out = {}
+    for key, rows in (("annual", annual & keep), ("monthly", ~annual & keep)):
+        if y[rows].sum() < 10 or y[rows].sum() == rows.sum():
+            continue  # too few churns to learn a correction: keep the fit
+        Z = np.column_stack([np.log(h[rows] / (1 - h[rows])), ahead[rows]])
+        b0, b = fit_logistic(Z, y[rows], penalty=0.0)
+        out[key] = (float(b0), float(b[0]), float(b[1]))
+    return out
+
+
+def _apply_maps(maps: dict, h, ahead, annual) -> np.ndarray:
+    a, b, c = (np.where(annual, _cal3(maps.get("annual", (0.0, 1.0, 0.0)))[i],
+                        _cal3(maps.get("monthly", (0.0, 1.0, 0.0)))[i]) for i in range(3))
+    return 1 / (1 + np.exp(-(a + b * np.log(h / (1 - h)) + c * ahead)))
+
+
+def _shock_level(p, y, level, n_levels, left_out):
+    """The level (code) of :data:`SHOCK_COLUMN` whose churns in the graded window depart
+    most from the recalibrated hazards ``p``, if by more than :data:`SHOCK_Z` standard
+    deviations and fewer than half of the levels are left out already; else None.
+
+    A shock of calendar time the data do not show (a competitor's campaign in one
+    industry triples its churn for a few months) belongs to that window, not to the
+    projection: left in, it moves the whole map, and the scores of a calmer year
+    over-predict. Such levels are left out of the map's fit one at a time, the worst
+    first (the map is refitted in between, so a level that looked low only beside an
+    inflated map is not taken for a shock).
+    """
+    if n_levels < 2 or len(left_out) + 1 > n_levels // 2:
+        return None
+    obs = np.bincount(level, y.astype(float), n_levels)
+    exp = np.bincount(level, p, n_levels)
+    var = np.bincount(level, p * (1 - p), n_levels)
+    z = np.abs(obs - exp) / np.sqrt(np.maximum(var, 1e-12))
+    z[left_out] = 0.0
+    worst = int(np.argmax(z))
+    return worst if z[worst] > SHOCK_Z else None
 
 
 def _coef_document(coef):
