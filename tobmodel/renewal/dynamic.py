@@ -171,7 +171,10 @@ class DynamicHazardModel(ModelBase):
         (``calibration_``). It corrects the projection's drift (behaviour held at
         its last value, which drifts further the further ahead) as well as the fit.
         On a platform the months whose churn cannot be known yet at the training
-        date (the last ``INACTIVE_MONTHS``) are left out.
+        date (the last ``INACTIVE_MONTHS``) are left out. An industry whose churn in
+        that year departs from the map beyond chance (a competitor's campaign: a
+        shock of that year no column shows) is left out of the map's fit
+        (``calibration_left_out_``), so one year's shock does not move every score.
 
     Attributes
     ----------
@@ -188,6 +191,11 @@ class DynamicHazardModel(ModelBase):
         Longest tenure at which a churn was seen (beyond it scores extrapolate).
     inactive_run_churn_ : dict
         Platform: months without a login at scoring -> share already churned.
+    calibration_ : dict
+        ``"annual"`` / ``"monthly"`` -> ``(a, b, c)`` of the recalibration map (empty
+        without ``recalibrate_months``).
+    calibration_left_out_ : list of str
+        Industries left out of the map's fit as shocked in the graded year.
     n_rows_, n_events_ : int
     log_likelihood_ : float
         Of the fitted hazards on the training rows.
