@@ -514,15 +514,15 @@ def _tool_with_campaigns(monkeypatch, planted):
     from tobmodel.simulator import lifecycle
     from tobmodel.simulator.params import FUTURE_MONTHS
     as_of = np.datetime64("2025-12", "M")
+    drawn = lifecycle.competitor_campaigns
 
     def campaigns(rng, stage, n_months):
-        grid = lifecycle.__dict__["_real_campaigns"](rng, stage, n_months) & False
+        grid = drawn(rng, stage, n_months) & False   # the same draws, none kept
         for industry, (first, last) in planted.items():
             col = [n_months - 1 - FUTURE_MONTHS + int(np.datetime64(m, "M") - as_of)
                    for m in (first, last)]
             grid[INDUSTRIES.index(industry), col[0]:col[1] + 1] = True
         return grid
-    monkeypatch.setitem(lifecycle.__dict__, "_real_campaigns", lifecycle.competitor_campaigns)
     monkeypatch.setattr(lifecycle, "competitor_campaigns", campaigns)
     sim = tobmodel.simulate("tool", n_accounts=4000, seed=5, as_of="2025-12-31")
     monkeypatch.undo()
@@ -538,6 +538,13 @@ def test_recalibration_leaves_out_an_industry_hit_by_a_shock_the_data_do_not_sho
     from tobmodel.renewal import dynamic
     calm = _tool_with_campaigns(monkeypatch, {})
     shock = _tool_with_campaigns(monkeypatch, {"retail": ("2025-02", "2025-09")})
+    true = {}
+    for name, sim in (("calm", calm), ("shock", shock)):  # the planted months are the shock's
+        th = sim.truth["hazard"].merge(sim.accounts[["account_id", "industry"]])
+        when = pd.to_datetime(th["period_end"]).dt.to_period("M").astype(str)
+        true[name] = th[(th["industry"] == "retail") & when.between("2025-03", "2025-09")
+                        & ~th["after_churn"]]["hazard"].mean()
+    assert true["shock"] > 2 * true["calm"]
     maps = {}
     for name, sim in (("calm", calm), ("shock", shock)):
         maps[name] = DynamicHazardModel(recalibrate_months=12).fit(sim)
