@@ -24,12 +24,13 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
 from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
                       sqlite_url)
-from .specs import SPECS, ExportError, ExportSpec
+from .specs import SPECS, ExportError, ExportSpec, plain_text
 
 __all__ = ["open_destination", "FileDestination", "SQLDestination", "MemoryDestination",
            "write_tables", "SPECS"]
@@ -75,7 +76,7 @@ class MemoryDestination:
         pass
 
     def write(self, scores: pd.DataFrame) -> None:
-        self._scores.append(scores)
+        self._scores.append(plain_text(scores))
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._rejects.append(rejects)
@@ -181,7 +182,9 @@ class FileDestination:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
-        self._converted = self._pool.submit(_arrow_table, scores, self._schema)
+        # text Categoricals (reasons, risk tiers) stay dictionary arrays until the sorted
+        # rows are written: the sort takes their codes, not their strings
+        self._converted = self._pool.submit(_arrow_table, scores, self._schema, True)
 
     def _add_converted(self) -> None:
         pending, self._converted = self._converted, None
@@ -209,6 +212,7 @@ class FileDestination:
 
     def _spool(self, table) -> None:
         self._wait()
+        table = table.cast(self._schema)  # dictionary columns as text (DuckDB sorts them)
         # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
         self._pending = self._pool.submit(self._parquet.write_table, table)
@@ -281,7 +285,8 @@ class FileDestination:
         try:
             if self.format == "csv":
                 for t in batches:
-                    self._write_csv("scores", t.to_pandas(date_as_object=False))
+                    self._write_csv("scores", t.cast(self._schema).to_pandas(
+                        date_as_object=False))
                 return
             # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
             # taken; in order, one batch in flight
@@ -367,10 +372,22 @@ def _arrow_schema(columns: dict):
     return pa.schema([pa.field(n, types[k]) for n, k in columns.items()])
 
 
-def _arrow_table(df: pd.DataFrame, schema):
+def _arrow_table(df: pd.DataFrame, schema, dictionaries: bool = False):
+    """``df`` as an Arrow table of ``schema``; ``dictionaries``: a text Categorical as a
+    dictionary array (int32 codes) instead of text (the rest of the schema's types)."""
     import pyarrow as pa
-    arrays = [pa.Array.from_pandas(df[f.name]).cast(f.type) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    arrays = []
+    for f in schema:
+        s = df[f.name]
+        if dictionaries and isinstance(s.dtype, pd.CategoricalDtype) and pa.types.is_string(
+                f.type):
+            codes = s.cat.codes.to_numpy()
+            arrays.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int32), mask=codes < 0),
+                pa.array(s.cat.categories.to_numpy(dtype=object), pa.string())))
+        else:
+            arrays.append(pa.Array.from_pandas(s).cast(f.type))
+    return pa.Table.from_arrays(arrays, names=schema.names)
 
 
 class SQLDestination:
@@ -455,6 +472,7 @@ class SQLDestination:
     def _insert(self, table, df: pd.DataFrame, kinds: dict) -> None:
         if len(df) == 0:
             return
+        df = plain_text(df)
         with self._errors():
             if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by

@@ -46,7 +46,8 @@ from .inputs import load_scoring_model, resolve_as_of, scoring_source
 from .progress import show_progress, stage
 from .rejects import SeenIds, check_rows
 from .sources import open_source
-from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
+from .specs import (CHUNKSIZE, RISK_CUTOFFS, RISK_TIERS, ExportError, risk_levels,
+                    spec_for_model, typed_frame)
 
 
 @dataclass
@@ -115,7 +116,14 @@ def _check_columns(chunk, names, id_column, source):
 
 
 class _Job:
-    """One run: the model, where rows come from and go, and the running counts."""
+    """One run: the model, where rows come from and go, and the running counts.
+
+    ``categories``: the score frames keep text Categoricals (the reasons, the risk tiers)
+    as they are, for destinations that take them (:func:`export_scores` sets it; its
+    destinations turn them into text where they need it); otherwise text is objects.
+    """
+
+    categories = False
 
     def __init__(self, model, spec, run, summary, horizon_months, risk_cutoffs):
         self.model, self.spec, self.run, self.summary = model, spec, run, summary
@@ -154,7 +162,7 @@ class _Job:
         group = scores[spec.group_column]
         for label, n in group.value_counts(dropna=False).items():  # the labels as text,
             self.groups[str(label)] += int(n)  # missing ones too; labels of one text summed
-        return (typed_frame(scores, spec.columns),
+        return (typed_frame(scores, spec.columns, self.categories),
                 typed_frame(rejects, spec.rejects_columns))
 
     def _score(self, valid: pd.DataFrame) -> pd.DataFrame:
@@ -179,10 +187,12 @@ class _Job:
         for c in getattr(self, "keep", ()):
             out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
-        out["model_name"], out["model_id"] = m.name, m.model_id
-        out["model_version"] = run["model_version"]
+        for c, v in (("model_name", m.name), ("model_id", m.model_id),
+                     ("model_version", run["model_version"])):  # one text, a code per row
+            out[c] = pd.Categorical.from_codes(np.zeros(len(out), np.int8), [str(v)])
         if spec.group_column == "risk_tier":  # churn scores are cut into risk tiers
-            out["risk_tier"] = risk_tier(out[spec.probability], self.risk_cutoffs)
+            out["risk_tier"] = pd.Categorical.from_codes(
+                risk_levels(out[spec.probability], self.risk_cutoffs), RISK_TIERS)
         return out
 
 
@@ -282,6 +292,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.read = sum(not_scored.values())  # left out before the stream, counted as read
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
+    job.categories = True  # the destinations take text Categoricals (files: to the writer)
     job.profile.background = True  # drift counted in a thread; rows() / close() wait for it
     begun = []
     try:

@@ -405,7 +405,8 @@ class RenewalModel(ModelBase):
         -------
         DataFrame, one row per input row in the same order: ``account_id,
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
-        expected_remaining_months, beyond_followup, reasons``.
+        expected_remaining_months, beyond_followup, reasons`` (``reasons``: a
+        Categorical of the texts, ``""`` where nothing stands out or churned).
         """
         from ..io.values import check_horizon_months
         if horizon_months is None:
@@ -413,9 +414,10 @@ class RenewalModel(ModelBase):
         check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source, checked)
-        from .reasons import reason_texts
+        from .reasons import reason_categories
         names, contrib = self.contributions(df)
-        reasons = reason_texts(df, names, contrib, top=3, direction=1)
+        # a Categorical: each distinct text once (churned rows get "")
+        reasons = reason_categories(df, names, contrib, top=3, direction=1, blank=~active)
         return pd.DataFrame({
             "account_id": df[self.id_column].to_numpy(),
             "next_renewal_date": _dates(df["next_renewal_date"]),
@@ -424,7 +426,7 @@ class RenewalModel(ModelBase):
             "p_churn_horizon": c["horizon"],
             "expected_remaining_months": c["rmst"],
             "beyond_followup": c["beyond"],
-            "reasons": np.where(active, reasons, ""),
+            "reasons": reasons,
         })
 
     # -- the model document --------------------------------------------------------
