@@ -152,8 +152,11 @@ class FileDestination:
                 self._write_csv_header("scores", self.spec.columns)
             else:
                 import pyarrow.parquet as pq
-                self._writer = pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                                compression="zstd")
+                # no dictionary for the ids: every one differs, so Parquet's dictionary
+                # only fills up (hashing each id) before falling back to plain values
+                self._writer = pq.ParquetWriter(
+                    self._files["scores"][0], self._schema, compression="zstd",
+                    use_dictionary=[c for c in self._schema.names if c != self.spec.id_column])
             self._files["scores"][0].flush()
         except BaseException:
             self.abort()
