@@ -251,9 +251,11 @@ def reason_categories(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3
         if "" not in texts:
             texts = [*texts, ""]
         codes = np.where(np.asarray(blank, bool), texts.index(""), codes)
-    rank = np.argsort(np.array(texts, dtype=object))  # categories sorted: sort_values as text
-    where = np.empty(len(texts), np.int32)
-    where[rank] = np.arange(len(texts), dtype=np.int32)
+    # the texts some row has, sorted (sort_values orders the rows as text)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+    rank = used[np.argsort(np.array(texts, dtype=object)[used])]
+    where = np.zeros(len(texts), np.int32)
+    where[rank] = np.arange(len(rank), dtype=np.int32)
     return pd.Categorical.from_codes(where[codes], [texts[i] for i in rank])
 
 
