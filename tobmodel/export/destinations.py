@@ -101,7 +101,10 @@ class FileDestination:
     they take at most half the sort's cap (:data:`.order.SORT_MEMORY_LIMIT`),
     beyond it spooled to a temporary Parquet file, and written sorted by risk
     at commit (:func:`.order.sorted_tables` / :func:`.order.sorted_batches`):
-    the same bytes either way. Rejects keep the input order.
+    the same bytes either way. Rejects keep the input order. One thread of its
+    own turns each chunk into Arrow (text Categoricals as dictionary arrays) while
+    the next is scored, spools, and at the end encodes each sorted batch while the
+    next is taken; one job in flight, in order.
     """
 
     def __init__(self, path, spec: ExportSpec):
@@ -182,12 +185,16 @@ class FileDestination:
         # and the Arrow conversion of numbers release the GIL); taken in order, on the next
         # call, one chunk in flight
         self._add_converted()
+        # text Categoricals (reasons, risk tiers) stay dictionary arrays until the sorted
+        # rows are written: the sort takes their codes, not their strings
+        self._converted = self._thread().submit(_arrow_table, scores, self._schema, True)
+
+    def _thread(self):
+        """The destination's one thread: Arrow conversion, spooling, then the final encoding."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
-        # text Categoricals (reasons, risk tiers) stay dictionary arrays until the sorted
-        # rows are written: the sort takes their codes, not their strings
-        self._converted = self._pool.submit(_arrow_table, scores, self._schema, True)
+        return self._pool
 
     def _add_converted(self) -> None:
         pending, self._converted = self._converted, None
@@ -218,7 +225,7 @@ class FileDestination:
         table = table.cast(self._schema)  # dictionary columns as text (DuckDB sorts them)
         # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
-        self._pending = self._pool.submit(self._parquet.write_table, table)
+        self._pending = self._thread().submit(self._parquet.write_table, table)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -248,12 +255,12 @@ class FileDestination:
         try:
             self._add_converted()
             self._wait()
-            self._stop_pool()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
                 self._files["spool"][0].close()
             self._write_sorted()
+            self._stop_pool()
             self._prepared = True
             for which in ("rejects", "scores"):
                 f, _ = self._files[which]
@@ -291,18 +298,13 @@ class FileDestination:
                     self._write_csv("scores", t.cast(self._schema).to_pandas(
                         date_as_object=False))
                 return
-            # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
-            # taken; in order, one batch in flight
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet") as pool:
-                pending = None
-                for t in batches:
-                    t = t.cast(self._schema)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(self._writer.write_table, t)
-                if pending is not None:
-                    pending.result()
+            # each batch is encoded in the destination's thread (pyarrow releases the GIL)
+            # while the next is taken; in order, one batch in flight
+            for t in batches:
+                t = t.cast(self._schema)
+                self._wait()
+                self._pending = self._thread().submit(self._writer.write_table, t)
+            self._wait()
             writer, self._writer = self._writer, None
             writer.close()
         except refused as e:

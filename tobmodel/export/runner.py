@@ -134,17 +134,27 @@ class _Job:
         self.profile = _TrainingDrift(model, spec, horizon_months)
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
-        spec, m = self.spec, self.model
+        """``(scores, rejects)`` of ``chunk``, typed (:meth:`check`, score, :meth:`finish`)."""
+        rc, valid = self.check(chunk)
+        return self.finish(rc, valid, self._score(valid), row_offset)
+
+    def check(self, chunk: pd.DataFrame):
+        """``(row check, valid rows)``: the rows' checks, in chunk order (ids seen so far)."""
+        spec = self.spec
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        valid = _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
-        scores = self._score(valid)
+        return rc, _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
+
+    def finish(self, rc, valid: pd.DataFrame, scores: pd.DataFrame, row_offset: int):
+        """The typed ``(scores, rejects)`` of a checked chunk and its :meth:`_score`, counted
+        (``row_offset``: rows of the source before the chunk, for the rejects' numbers)."""
+        spec, m = self.spec, self.model
         p = scores[spec.probability].to_numpy(dtype=float)
         finite = np.isfinite(p)
         if not finite.all():
-            no_score = np.zeros(len(chunk), bool)
-            no_score[np.flatnonzero(ok)] = ~finite
+            no_score = np.zeros(len(rc.reason), bool)
+            no_score[np.flatnonzero(rc.ok)] = ~finite  # the rows scored
             rc.reject(no_score, "no score from model", spec.probability)
             scores = scores.loc[finite]
         self.profile.add(valid, p)
@@ -409,28 +419,76 @@ def _stream(job, src, dests, progress) -> None:
     first = True
     streamed = 0  # rows of this source: the rejects' row numbers
     total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
+    def emit(rc, valid, scoring, offset):
+        scores, rejects = job.finish(rc, valid, scoring.result(), offset)
+        for d in dests:
+            d.write(scores)
+            d.write_rejects(rejects)
+        summary.read += len(rc.reason)
+        summary.scored += len(scores)
+        summary.rejected += len(rejects)
+        bar.update(len(rc.reason))
+
+    # a chunk is scored in a thread while the next one is read and checked (NumPy releases
+    # the GIL); taken in order, one chunk in flight, so the rows and counts are the same
+    scorer = _InOrder("tobmodel-score")
     with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
               file=sys.stderr) as bar:
-        for chunk in src.chunks:
-            if first:
-                _check_columns(chunk, [*(f["name"] for f in job.features),
-                                       *getattr(job, "keep", ())], spec.id_column,
-                               src.name)
-                first = False
-            scores, rejects = job.process(chunk, streamed)
-            for d in dests:
-                d.write(scores)
-                d.write_rejects(rejects)
-            streamed += len(chunk)
-            summary.read += len(chunk)
-            summary.scored += len(scores)
-            summary.rejected += len(rejects)
-            bar.update(len(chunk))
+        try:
+            pending = None
+            for chunk in src.chunks:
+                if first:
+                    _check_columns(chunk, [*(f["name"] for f in job.features),
+                                           *getattr(job, "keep", ())], spec.id_column,
+                                   src.name)
+                    first = False
+                rc, valid = job.check(chunk)
+                scoring = scorer.submit(job._score, valid)
+                if pending is not None:
+                    emit(*pending)
+                pending = rc, valid, scoring, streamed
+                streamed += len(chunk)
+            if pending is not None:
+                emit(*pending)
+        finally:
+            scorer.close()
     skipped = sum(summary.not_scored.values()) + sum(job.not_scored.values())
     if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke: read {summary.read} != scored "
                            f"{summary.scored} + not scored {skipped} + rejected "
                            f"{summary.rejected}")
+
+
+class _InOrder:
+    """Calls run one at a time, in order, by a daemon thread of their own: a call that
+    hangs (a stalled model) holds up neither Ctrl-C nor the interpreter's exit, where a
+    ``ThreadPoolExecutor`` joins its threads. :meth:`close` lets the thread end after the
+    call in hand, without waiting for it."""
+
+    def __init__(self, name: str):
+        import queue
+        import threading
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn, *args):
+        """A ``concurrent.futures.Future`` of ``fn(*args)``, called after the earlier ones."""
+        from concurrent.futures import Future
+        future: Future = Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, fn, args = call
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as e:  # noqa: BLE001 - handed to whoever waits
+                    future.set_exception(e)
+
+    def close(self) -> None:
+        self._calls.put(None)
 
 
 def _score_in_memory(model, source, kind, **kw):
