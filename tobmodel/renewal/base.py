@@ -220,6 +220,12 @@ class RenewalModel(ModelBase):
     #: such factor (every row's cumulative hazard is computed on its own).
     _risk_key: str | None = None
 
+    #: Entries of ``_state(df)`` that tell the baselines of rows with the same tenure apart
+    #: (the stratum...), for :meth:`_conditional_groups`; None: every per-row entry but
+    #: the risk. A model whose other entries are looked up from these names them: the
+    #: same groups, fewer columns hashed.
+    _baseline_keys: tuple | None = None
+
     def _conditional(self, df, horizon_months, what, as_of=None, source="data",
                      checked=False):
         """Conditional scores named in ``what`` (``next, horizon, rmst``), original row order.
@@ -271,7 +277,9 @@ class RenewalModel(ModelBase):
         rows sharing their tenure and every other per-row entry of ``state`` (stratum...)."""
         n = len(s)
         risk = state[self._risk_key]
+        keys = self._baseline_keys
         per_row = [v for k, v in state.items() if k != self._risk_key and
+                   (keys is None or k in keys) and
                    isinstance(v, np.ndarray) and v.shape[:1] == (n,)]
         # groups in increasing tenure (per stratum): np.interp is faster on sorted times
         sort_key = s + self._sort_offset(state)
