@@ -240,3 +240,19 @@ def test_text_categoricals_are_written_as_their_text(tmp_path, churn_model, make
                                   ).fetchall())
         c.close()
     assert rows[0] == rows[1] and any(r[-1] is None for r in rows[0])
+
+
+@pytest.mark.parametrize("ids_in_order", [True, False])
+def test_risk_order_is_lexsorts_order(ids_in_order):
+    """Highest probability first, ties by id: the order of ``np.lexsort((ids, -p))``, with
+    many ties (0.0 among them), ids in order or not, large and negative ids."""
+    from tobmodel.export.order import risk_order
+    rng = np.random.default_rng(11)
+    n = 50_000
+    ids = np.sort(rng.choice(np.arange(-10**12, 10**12, 7_777_777), n, replace=False))
+    if not ids_in_order:
+        ids = rng.permutation(ids)
+    p = rng.choice(np.r_[0.0, rng.random(300)], n)
+    got = risk_order(p, ids)
+    assert np.array_equal(got, np.lexsort((ids, -p)))
+    assert (np.diff(p[got]) <= 0).all() and len(set(got)) == n
