@@ -256,3 +256,23 @@ def test_risk_order_is_lexsorts_order(ids_in_order):
     got = risk_order(p, ids)
     assert np.array_equal(got, np.lexsort((ids, -p)))
     assert (np.diff(p[got]) <= 0).all() and len(set(got)) == n
+
+
+def test_a_column_of_one_value_is_found_across_chunk_dictionaries():
+    """One value in every row: sliced, not taken; dictionary chunks of differing
+    dictionaries naming one value count as one value, anything else does not."""
+    import pyarrow as pa
+
+    from tobmodel.export.order import _constant
+
+    def dictionary(codes, values):
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values))
+    same = pa.chunked_array([dictionary([0, 0], ["a"]), dictionary([1, 1, 1], ["b", "a"])])
+    assert _constant(same)
+    assert not _constant(pa.chunked_array([dictionary([0, 0], ["a"]),
+                                           dictionary([0], ["b"])]))
+    assert not _constant(pa.chunked_array([dictionary([0, 1], ["a", "b"])]))
+    assert not _constant(pa.chunked_array([dictionary([0, None], ["a"])]))
+    assert _constant(pa.chunked_array([[3, 3], [3]])) and not _constant(
+        pa.chunked_array([[3, 3], [4]]))
+    assert not _constant(pa.chunked_array([], pa.int64()))

@@ -222,7 +222,7 @@ class FileDestination:
 
     def _spool(self, table) -> None:
         self._wait()
-        table = table.cast(self._schema)  # dictionary columns as text (DuckDB sorts them)
+        table = _as_schema(table, self._schema)  # dictionary columns as text (DuckDB sorts)
         # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
         self._pending = self._thread().submit(self._parquet.write_table, table)
@@ -295,13 +295,13 @@ class FileDestination:
         try:
             if self.format == "csv":
                 for t in batches:
-                    self._write_csv("scores", t.cast(self._schema).to_pandas(
+                    self._write_csv("scores", _as_schema(t, self._schema).to_pandas(
                         date_as_object=False))
                 return
             # each batch is encoded in the destination's thread (pyarrow releases the GIL)
             # while the next is taken; in order, one batch in flight
             for t in batches:
-                t = t.cast(self._schema)
+                t = _as_schema(t, self._schema)
                 self._wait()
                 self._pending = self._thread().submit(self._writer.write_table, t)
             self._wait()
@@ -375,6 +375,14 @@ def _arrow_schema(columns: dict):
     types = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(),
              "date": pa.date32(), "bool": pa.bool_()}
     return pa.schema([pa.field(n, types[k]) for n, k in columns.items()])
+
+
+def _as_schema(table, schema):
+    """``table`` cast to ``schema`` (dictionary columns to their values), the columns of
+    its type already as they are."""
+    import pyarrow as pa
+    return pa.Table.from_arrays([c if c.type == f.type else c.cast(f.type)
+                                 for c, f in zip(table.columns, schema)], schema=schema)
 
 
 def _arrow_table(df: pd.DataFrame, schema, dictionaries: bool = False):

@@ -131,9 +131,23 @@ def risk_order(p, ids):
 
 
 def _constant(col) -> bool:
-    """Every value of ``col`` equal and none null (then any order of its rows is itself)."""
+    """Every value of ``col`` equal and none null (then any order of its rows is itself).
+    A dictionary column: each chunk's codes all one, naming one value (its chunks'
+    dictionaries differ: comparing the values would unify them first)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
-    return len(col) > 0 and col.null_count == 0 and pc.all(pc.equal(col, col[0])).as_py()
+    if len(col) == 0 or col.null_count:
+        return False
+    if not pa.types.is_dictionary(col.type):
+        return pc.all(pc.equal(col, col[0])).as_py()
+    values = set()
+    for chunk in col.chunks:
+        if len(chunk):
+            lo, hi = pc.min_max(chunk.indices).as_py().values()
+            if lo != hi:
+                return False  # (a dictionary holding one value twice: taken, the same)
+            values.add(chunk.dictionary[lo].as_py())
+    return len(values) == 1
 
 
 def _read_within(spool, budget: int):
