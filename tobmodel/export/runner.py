@@ -413,7 +413,6 @@ class _TrainingDrift:
 
 
 def _stream(job, src, dests, progress) -> None:
-    from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
     spec, summary = job.spec, job.summary
     disable = not show_progress(progress)
     first = True
@@ -432,8 +431,12 @@ def _stream(job, src, dests, progress) -> None:
     # a chunk is scored in a thread while the next one is read and checked (NumPy releases
     # the GIL); taken in order, one chunk in flight, so the rows and counts are the same
     scorer = _InOrder("tobmodel-score")
-    with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
-              file=sys.stderr) as bar:
+    if disable:  # an unattended run: no bar (nor tqdm's import, multiprocessing's with it)
+        bar = _NoBar()
+    else:
+        from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
+        bar = tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", file=sys.stderr)
+    with bar:
         try:
             pending = None
             for chunk in src.chunks:
@@ -457,6 +460,19 @@ def _stream(job, src, dests, progress) -> None:
         raise RuntimeError(f"row accounting broke: read {summary.read} != scored "
                            f"{summary.scored} + not scored {skipped} + rejected "
                            f"{summary.rejected}")
+
+
+class _NoBar:
+    """The progress bar of a run that shows none."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        pass
 
 
 class _InOrder:
