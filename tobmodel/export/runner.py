@@ -7,7 +7,10 @@ the as-of date once (:func:`.inputs.resolve_as_of`), turn tables into what
 the model scores (:func:`.inputs.scoring_source`), then per chunk: check the
 rows (:func:`.rejects.check_rows`), score the valid ones (with the
 protocol's ``checked=True``: the model skips the per-row checks the row
-checks did), write. Only the protocol of :mod:`tobmodel.protocol` is used.
+checks did), write. A chunk is scored in a thread of its own while the next
+one is read and checked; chunks are taken in order, so the rows, counts and
+bytes are those of one chunk after another. Only the protocol of
+:mod:`tobmodel.protocol` is used.
 
 Score a frame in memory with any model that follows the protocol (here a
 tiny stand-in lead model):
