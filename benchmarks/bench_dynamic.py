@@ -26,6 +26,7 @@ person-months under 60 s; 1M accounts scored under 2 s.
 
     python benchmarks/bench_dynamic.py                      # the full goals (slow)
     python benchmarks/bench_dynamic.py --seeds 1 --ceiling-factor 1 --boosting --skip-speed
+    python benchmarks/bench_dynamic.py --types tool --ceiling-factor 1 --skip-speed --no-campaigns
     python benchmarks/bench_dynamic.py --accounts 2000 --seeds 1 --ceiling-factor 3 \\
         --fit-accounts 20000 --score-accounts 100000 --n-boot 50   # while developing
 """
@@ -124,7 +125,14 @@ def main(argv=None):
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--boosting", action="store_true",
                     help="also grade the boosted hazard (row dynamic_boost)")
+    ap.add_argument("--no-campaigns", action="store_true",
+                    help="switch the simulator's competitor campaigns off: a world without "
+                         "the calendar shocks no column shows (docs/dynamic.md, calibration)")
     a = ap.parse_args(argv)
+    if a.no_campaigns:
+        from tobmodel.simulator import lifecycle
+        drawn = lifecycle.competitor_campaigns   # the same random draws, none kept
+        lifecycle.competitor_campaigns = lambda rng, stage, n: drawn(rng, stage, n) & False
     if a.speed_only:
         return report_speed(a)
     seeds = [int(s) for s in a.seeds.split(",")]
