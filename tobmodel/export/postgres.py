@@ -327,7 +327,8 @@ class RunPartition:
         q, conn = self.quote, self.conn
         parent, target, day = q(self.history.name), q(self.target), q(self.date_name)
         key = ", ".join(q(c) for c in _key_columns(conn, parent))
-        conn.exec_driver_sql(f"ALTER TABLE {target} ADD PRIMARY KEY ({key})")
+        conn.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT "
+                             f"{q(child_name(self.target, '_pkey'))} PRIMARY KEY ({key})")
         # one run at a time attaches (a second run of the same date waits here for the
         # first's commit, then sees its date partition); readers are not blocked
         conn.exec_driver_sql(f"LOCK TABLE {parent} IN SHARE UPDATE EXCLUSIVE MODE")
@@ -336,7 +337,9 @@ class RunPartition:
                 with conn.begin_nested():
                     conn.exec_driver_sql(f"CREATE TABLE {day} (LIKE {parent}) "
                                          f"PARTITION BY LIST ({q('model_id')})")
-                    conn.exec_driver_sql(f"ALTER TABLE {day} ADD PRIMARY KEY ({key})")
+                    conn.exec_driver_sql(f"ALTER TABLE {day} ADD CONSTRAINT "
+                                         f"{q(child_name(self.date_name, '_pkey'))} "
+                                         f"PRIMARY KEY ({key})")
                     conn.exec_driver_sql(f"ALTER TABLE {parent} ATTACH PARTITION {day} "
                                          f"FOR VALUES IN ({_literal(conn, self.as_of)})")
             except SQLAlchemyError:
@@ -349,6 +352,8 @@ class RunPartition:
         if self.replaces:
             conn.exec_driver_sql(f"DROP TABLE {q(self.run_name)}")
             conn.exec_driver_sql(f"ALTER TABLE {target} RENAME TO {q(self.run_name)}")
+            conn.exec_driver_sql(f"ALTER INDEX {q(child_name(self.target, '_pkey'))} "
+                                 f"RENAME TO {q(child_name(self.run_name, '_pkey'))}")
         model_id = _literal(conn, str(self.run["model_id"]))
         conn.exec_driver_sql(f"ALTER TABLE {day} ATTACH PARTITION {q(self.run_name)} "
                              f"FOR VALUES IN ({model_id})")
