@@ -231,3 +231,58 @@ def test_a_history_something_depends_on_keeps_its_layout(pg_url, make_features,
     assert got["n"].tolist() == [150, 150, 80]
     if dependent.startswith("CREATE VIEW"):
         assert _read(pg_url, "SELECT COUNT(*) AS n FROM trend")["n"].iloc[0] == 380
+
+
+def test_a_reader_of_the_old_partition_does_not_block_a_rerun(pg_url, make_features,
+                                                              monkeypatch):
+    feats = make_features(120)
+    export_scores(_model(), feats, pg_url, as_of="2025-12-31")
+    parts = _read(pg_url, PARTITIONS)
+    monkeypatch.setattr(pgbulk, "LOCK_TIMEOUT", "200ms")
+    engine = sa.create_engine(pg_url)
+    reader = engine.connect()
+    try:
+        trans = reader.begin()  # a report's open transaction on this week's history
+        q = "SELECT COUNT(*) FROM churn_score_history WHERE as_of = '2025-12-31'"
+        assert reader.exec_driver_sql(q).scalar() == 120
+        s = export_scores(_model(), feats.iloc[:70], pg_url, as_of="2025-12-31")
+        # dropping the old partition timed out on the reader's lock: rows one by one
+        assert s.scored == 70 and reader.exec_driver_sql(q).scalar() == 70
+        trans.rollback()
+    finally:
+        reader.close()
+        engine.dispose()
+    pd.testing.assert_frame_equal(_read(pg_url, PARTITIONS), parts)  # no table left over
+    assert len(_all(pg_url)) == 70
+
+
+def test_two_models_of_one_week_written_at_once(pg_url, make_features, monkeypatch):
+    import threading
+    feats, errors = make_features(150), []
+    export_scores(_model("a", 1), feats, pg_url, as_of="2025-12-24")  # the tables exist
+    barrier = threading.Barrier(2, timeout=60)
+    real = pgbulk.RunPartition.finish
+
+    def finish(self):  # both runs written, neither attached yet: the date is new to both
+        barrier.wait()
+        real(self)
+    monkeypatch.setattr(pgbulk.RunPartition, "finish", finish)
+
+    def run(name, n, rows):
+        try:
+            export_scores(_model(name, n), feats.iloc[:rows], pg_url, as_of="2025-12-31")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=a) for a in (("a", 1, 150), ("b", 2, 90))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    parts = _read(pg_url, PARTITIONS)
+    runs = parts[parts["kind"] == "r"]
+    assert runs["parent"].tolist() == ["churn_score_history_20251224"] + [
+        "churn_score_history_20251231"] * 2
+    got = _read(pg_url, "SELECT model_name, COUNT(*) AS n FROM churn_score_history "
+                        "WHERE as_of = '2025-12-31' GROUP BY 1 ORDER BY 1")
+    assert got["n"].tolist() == [150, 90]

@@ -190,6 +190,15 @@ def _is_partition_of(conn, child: str, parent: str, depth: int) -> bool:
                 c=child, p=parent) is not None
 
 
+def _plain_partitions(conn, parent: str) -> list[str]:
+    """The partitions of ``parent`` that are plain tables: the previous layout's table,
+    attached by :func:`migrate_history` (quoted names)."""
+    return conn.exec_driver_sql(
+        "SELECT inhrelid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = "
+        "i.inhrelid WHERE i.inhparent = to_regclass(%(p)s) AND c.relkind = 'r'",
+        {"p": parent}).scalars().all()
+
+
 #: what may depend on a history table of the previous layout for it to be migrated:
 #: its row type, its TOAST table and its own primary key (anything else, e.g. a view,
 #: a foreign key, a trigger, a policy, a publication, would follow the renamed table)
@@ -311,8 +320,8 @@ class RunPartition:
         if self.replaces:  # a re-run: the new rows go beside the old until finish
             self.target = child_name(self.history.name,
                                      f"_{self.as_of:%Y%m%d}_{_run_tag(self.run['model_id'])}n")
-        else:  # the run's earlier rows, if any, are in a table of the previous layout
-            conn.exec_driver_sql(f"DELETE FROM {parent} WHERE {self._where()}")
+        for old in _plain_partitions(conn, parent):  # the previous layout's rows of the run
+            conn.exec_driver_sql(f"DELETE FROM {old} WHERE {self._where()}")
         # the CHECK holds each row to the run's as_of and model id, and spares the attach
         # its validation scan (the partition's bounds follow from it)
         conn.exec_driver_sql(f"CREATE TABLE {q(self.target)} (LIKE {parent}, "
@@ -323,40 +332,70 @@ class RunPartition:
         if self.finished:
             return
         self.finished = True
-        from sqlalchemy.exc import SQLAlchemyError
         q, conn = self.quote, self.conn
-        parent, target, day = q(self.history.name), q(self.target), q(self.date_name)
+        parent, target = q(self.history.name), q(self.target)
         key = ", ".join(q(c) for c in _key_columns(conn, parent))
-        conn.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT "
-                             f"{q(child_name(self.target, '_pkey'))} PRIMARY KEY ({key})")
         # one run at a time attaches (a second run of the same date waits here for the
         # first's commit, then sees its date partition); readers are not blocked
         conn.exec_driver_sql(f"LOCK TABLE {parent} IN SHARE UPDATE EXCLUSIVE MODE")
-        if not _is_partition_of(conn, day, parent, 1):
-            try:
-                with conn.begin_nested():
-                    conn.exec_driver_sql(f"CREATE TABLE {day} (LIKE {parent}) "
-                                         f"PARTITION BY LIST ({q('model_id')})")
-                    conn.exec_driver_sql(f"ALTER TABLE {day} ADD CONSTRAINT "
-                                         f"{q(child_name(self.date_name, '_pkey'))} "
-                                         f"PRIMARY KEY ({key})")
-                    conn.exec_driver_sql(f"ALTER TABLE {parent} ATTACH PARTITION {day} "
-                                         f"FOR VALUES IN ({_literal(conn, self.as_of)})")
-            except SQLAlchemyError:
-                # the date belongs to a partition of the previous layout (a re-run of an
-                # old week): the rows go there, through the parent, one by one
-                cols = ", ".join(q(c.name) for c in self.history.columns)
-                conn.exec_driver_sql(f"INSERT INTO {parent} ({cols}) SELECT {cols} FROM {target}")
-                conn.exec_driver_sql(f"DROP TABLE {target}")
-                return
-        if self.replaces:
-            conn.exec_driver_sql(f"DROP TABLE {q(self.run_name)}")
-            conn.exec_driver_sql(f"ALTER TABLE {target} RENAME TO {q(self.run_name)}")
-            conn.exec_driver_sql(f"ALTER INDEX {q(child_name(self.target, '_pkey'))} "
-                                 f"RENAME TO {q(child_name(self.run_name, '_pkey'))}")
+        if not self._date_partition(key):
+            # the date is in a table of the previous layout (a re-run of a week written
+            # before the migration): the rows go there through the parent, one by one
+            cols = ", ".join(q(c.name) for c in self.history.columns)
+            conn.exec_driver_sql(f"INSERT INTO {parent} ({cols}) SELECT {cols} FROM {target}")
+            conn.exec_driver_sql(f"DROP TABLE {target}")
+            return
+        conn.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT "
+                             f"{q(child_name(self.target, '_pkey'))} PRIMARY KEY ({key})")
+        if self.replaces and not self._replace_old():
+            return
         model_id = _literal(conn, str(self.run["model_id"]))
-        conn.exec_driver_sql(f"ALTER TABLE {day} ATTACH PARTITION {q(self.run_name)} "
-                             f"FOR VALUES IN ({model_id})")
+        conn.exec_driver_sql(f"ALTER TABLE {q(self.date_name)} ATTACH PARTITION "
+                             f"{q(self.run_name)} FOR VALUES IN ({model_id})")
+
+    def _date_partition(self, key: str) -> bool:
+        """Make sure the date's partition exists; False when the date belongs to a table
+        of the previous layout (or the server refuses the new partition)."""
+        from sqlalchemy.exc import SQLAlchemyError
+        q, conn = self.quote, self.conn
+        parent, day = q(self.history.name), q(self.date_name)
+        if _is_partition_of(conn, day, parent, 1):
+            return True
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE TABLE {day} (LIKE {parent}) "
+                                     f"PARTITION BY LIST ({q('model_id')})")
+                conn.exec_driver_sql(f"ALTER TABLE {day} ADD CONSTRAINT "
+                                     f"{q(child_name(self.date_name, '_pkey'))} PRIMARY KEY "
+                                     f"({key})")
+                conn.exec_driver_sql(f"ALTER TABLE {parent} ATTACH PARTITION {day} "
+                                     f"FOR VALUES IN ({_literal(conn, self.as_of)})")
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def _replace_old(self) -> bool:
+        """A re-run: drop the run's old partition and give the new table its name (True),
+        or, when a reader holds the old one for longer than :data:`LOCK_TIMEOUT`, replace
+        the old partition's rows one by one, which readers do not block (False)."""
+        from sqlalchemy.exc import SQLAlchemyError
+        q, conn = self.quote, self.conn
+        old, target = q(self.run_name), q(self.target)
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                conn.exec_driver_sql(f"DROP TABLE {old}")
+                conn.exec_driver_sql(f"ALTER TABLE {target} RENAME TO {old}")
+                conn.exec_driver_sql(f"ALTER INDEX {q(child_name(self.target, '_pkey'))} "
+                                     f"RENAME TO {q(child_name(self.run_name, '_pkey'))}")
+                conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+            return True
+        except SQLAlchemyError:
+            cols = ", ".join(q(c.name) for c in self.history.columns)
+            conn.exec_driver_sql(f"DELETE FROM {old}")
+            conn.exec_driver_sql(f"INSERT INTO {old} ({cols}) SELECT {cols} FROM {target}")
+            conn.exec_driver_sql(f"DROP TABLE {target}")
+            return False
 
 
 def replace_latest_bulk(conn, tables, spec, run) -> None:
