@@ -122,7 +122,7 @@ def child_name(base: str, suffix: str) -> str:
     >>> child_name("churn_score_history", "_20251231")
     'churn_score_history_20251231'
     >>> n = child_name("x" * 60, "_20251231"); len(n), n[-18:]
-    (63, '_c2a1e3b2_20251231')
+    (63, '_42f2d973_20251231')
     """
     if len((base + suffix).encode()) <= MAX_IDENTIFIER:
         return base + suffix
