@@ -105,15 +105,21 @@ def _stat(pid) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
-def _server_cpu(dest) -> float | None:
+_POSTMASTER = []
+
+
+def _server_cpu(dest=None) -> float | None:
     """CPU seconds of the whole throwaway server so far (it runs on this machine): its
     postmaster's live children (the backend, its parallel index-build workers, the WAL
-    writer, the checkpointer) plus the children it has reaped; None where /proc does not
-    show it."""
+    writer, the checkpointer) plus the children it has reaped (ended backends and
+    workers); None where /proc does not show it. The postmaster is found once, from
+    ``dest``'s backend."""
     import os
-    pid = dest._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     try:
-        post = int(_stat(pid)[1])
+        if not _POSTMASTER:
+            pid = dest._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            _POSTMASTER.append(int(_stat(pid)[1]))
+        post = _POSTMASTER[0]
         total = sum(int(x) for x in _stat(post)[11:15])  # its own + reaped children's
         for d in os.listdir("/proc"):
             if d.isdigit():
@@ -128,9 +134,11 @@ def _server_cpu(dest) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+_WAL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"
+
+
 def _wal(dest) -> int:
-    return int(dest._conn.exec_driver_sql(
-        "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')").scalar())
+    return int(dest._conn.exec_driver_sql(_WAL).scalar())
 
 
 PG_WAYS = {  # how -> what it measures
@@ -197,14 +205,21 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
             dest._partition.finish()  # the key built, the partition attached
         marks.append((time.perf_counter(), _server_cpu(dest), time.process_time(), _wal(dest)))
         dest.commit(run)  # refills the latest table from the history, logs the run, commits
-    end = time.perf_counter()
+        end = time.perf_counter()
+    time.sleep(0.5)  # the backend ends with the connection: reaped, its CPU is counted
+    s3 = _server_cpu()
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        w3 = int(c.exec_driver_sql(_WAL).scalar())
+    engine.dispose()
     (t0, s0, c0, w0), (t1, s1, c1, w1), (t2, s2, c2, w2) = marks
-    cpu = ({"server_cpu_copy": s1 - s0, "server_cpu_key": s2 - s1, "client_cpu": c1 - c0}
-           if None not in (s0, s1, s2) else {})
+    cpu = ({"server_cpu_copy": s1 - s0, "server_cpu_key": s2 - s1,
+            "server_cpu_finish": s3 - s2, "client_cpu": c1 - c0}
+           if None not in (s0, s1, s2, s3) else {})
     print(json.dumps({"rows": table.num_rows, "seconds": end - start,
                       "copy_seconds": t1 - t0, "key_seconds": t2 - t1,
                       "write_seconds": t2 - t0, "finish_seconds": end - t2,
-                      "wal_copy": w1 - w0, "wal_key": w2 - w1, **cpu}))
+                      "wal_copy": w1 - w0, "wal_key": w2 - w1, "wal_finish": w3 - w2, **cpu}))
 
 
 def main(n: int = 1_000_000, chunksize: int = 100_000,
@@ -271,15 +286,17 @@ def print_pg(pg: dict) -> None:
     print(f"  with the latest-table refill and commit: {whole['copy']:,.0f} rows/s vs "
           f"{whole['copy-plain']:,.0f} ({whole['copy'] / whole['copy-plain']:.2f}x)")
     print(f"  {'way':<14} {'rows/s':>9} {'COPY s':>7} {'key s':>6} {'refill s':>8} "
-          f"{'server CPU/1M: COPY':>20} {'key':>5} {'WAL MB/1M: COPY':>16} {'key':>5} "
-          f"{'client CPU/1M':>13}")
+          f"{'server CPU/1M: COPY':>20} {'key':>5} {'refill':>6} "
+          f"{'WAL MB/1M: COPY':>16} {'key':>5} {'refill':>6} {'client CPU/1M':>13}")
     for k, v in pg.items():
         m = 1e6 / v["rows"]
-        cpu = (f"{v['server_cpu_copy'] * m:>20.2f} {v['server_cpu_key'] * m:>5.2f}"
-               if "server_cpu_copy" in v else f"{'':>20} {'':>5}")
+        cpu = (f"{v['server_cpu_copy'] * m:>20.2f} {v['server_cpu_key'] * m:>5.2f} "
+               f"{v['server_cpu_finish'] * m:>6.2f}"
+               if "server_cpu_copy" in v else f"{'':>20} {'':>5} {'':>6}")
         print(f"  {k:<14} {rate[k]:>9,.0f} {v['copy_seconds']:>7.2f} {v['key_seconds']:>6.2f} "
               f"{v['finish_seconds']:>8.2f} {cpu} {v['wal_copy'] * m / 1e6:>16.0f} "
-              f"{v['wal_key'] * m / 1e6:>5.0f} {v.get('client_cpu', 0) * m:>13.2f}")
+              f"{v['wal_key'] * m / 1e6:>5.0f} {v['wal_finish'] * m / 1e6:>6.0f} "
+              f"{v.get('client_cpu', 0) * m:>13.2f}")
     print("  " + "; ".join(f"{k}: {w}" for k, w in PG_WAYS.items()))
 
 
