@@ -500,7 +500,7 @@ class SQLDestination:
         raw = self._conn.connection.driver_connection
         run = self._partition if table is self.tables["history"] else None
         statement = copy_statement(self.quote, run.target if run else table.name, cols,
-                                   binary, freeze=run is not None)
+                                   binary)
         with raw.cursor() as cur, cur.copy(statement) as cp:
             cp.write(data)
 

@@ -22,8 +22,9 @@ Each COPY block is sent in the order of its table key's id column
 
 The history table is partitioned by run (:class:`RunPartition`): ``LIST (as_of)``,
 each date's partition ``LIST (model_id)``, one plain table per run. A run's rows
-are copied into a table created in the run's transaction (``COPY ... FREEZE``, no
-index to keep up), its primary key is built once after the last block, and it is
+are copied into a table created in the run's transaction (no index to keep up; not
+``FREEZE``, which would show the rows to transactions that began before the commit),
+its primary key is built once after the last block, and it is
 attached with a ``CHECK`` constraint that spares the server a validation scan. A
 history table of the previous layout (one plain table) is migrated in the run's
 transaction when nothing else depends on it (:func:`migrate_history`), and is
@@ -106,10 +107,10 @@ def copy_payload(table, binary: bool) -> bytes:
     return buf.getvalue()
 
 
-def copy_statement(quote, table: str, cols, binary: bool, freeze: bool = False) -> str:
+def copy_statement(quote, table: str, cols, binary: bool) -> str:
     names = ", ".join(quote(c) for c in cols)
     return (f"COPY {quote(table)} ({names}) FROM STDIN "
-            f"(FORMAT {'binary' if binary else 'csv'}{', FREEZE' if freeze else ''})")
+            f"(FORMAT {'binary' if binary else 'csv'})")
 
 
 MAX_IDENTIFIER = 63  # bytes; PostgreSQL cuts longer names silently
