@@ -5,6 +5,9 @@ For churn scores (lead scores alike, with ``lead_`` names):
 ``churn_score_history``
     Every run, keyed by (as_of, model_id, account_id): each customer's trend.
     Re-running the same as_of with the same model replaces that run's rows.
+    PostgreSQL: partitioned by run, one table per run, keyed (as_of,
+    account_id, model_id) in new databases (:mod:`.postgres`,
+    ``docs/postgresql.md``).
 ``churn_scores``
     The latest run for each model name (e.g. ``cox``): what the CRM reads.
     A run replaces it only if its as_of is not older than what is there, so
