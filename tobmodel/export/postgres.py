@@ -201,7 +201,8 @@ def _plain_partitions(conn, parent: str) -> list[str]:
 
 
 #: what may depend on a history table of the previous layout for it to be migrated:
-#: its row type, its TOAST table and its own primary key (anything else, e.g. a view,
+#: its row type, its TOAST table, its own primary key and NOT NULL constraints (a
+#: catalog row from PostgreSQL 18 on) (anything else, e.g. a view,
 #: a foreign key, a trigger, a policy, a publication, would follow the renamed table)
 _FOREIGN_DEPENDENTS = """
 SELECT count(*) FROM pg_depend d
@@ -210,7 +211,7 @@ WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%(t)s)
   AND NOT (d.classid = 'pg_class'::regclass
            AND d.objid = (SELECT reltoastrelid FROM pg_class WHERE oid = d.refobjid))
   AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid IN (
-           SELECT oid FROM pg_constraint WHERE conrelid = d.refobjid AND contype = 'p'))
+           SELECT oid FROM pg_constraint WHERE conrelid = d.refobjid AND contype IN ('p', 'n')))
 """
 
 
@@ -235,7 +236,8 @@ def migrate_history(conn, table) -> bool:
                       "c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user), "
                       "(SELECT count(*) FROM pg_inherits WHERE inhrelid = c.oid), "
                       "(SELECT count(*) FROM pg_index WHERE indrelid = c.oid), "
-                      "(SELECT count(*) FROM pg_constraint WHERE conrelid = c.oid) "
+                      "(SELECT count(*) FROM pg_constraint WHERE conrelid = c.oid "
+                      "AND contype <> 'n') "  # NOT NULL is a constraint row from 18 on
                       "FROM pg_class c WHERE c.oid = to_regclass(%(t)s)", t=q)
     if (info is None or tuple(info[:5]) != ("r", False, False, True, 0)
             or info[5] != 1 or info[6] != 1 or _relkind(conn, quote(legacy)) is not None
