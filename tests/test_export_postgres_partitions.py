@@ -43,15 +43,6 @@ def _all(url, table="churn_score_history"):
     return _read(url, f"SELECT * FROM {table} ORDER BY as_of, model_id, account_id")
 
 
-@pytest.fixture
-def previous_layout(monkeypatch):
-    """Writes as the code before partitioning did: one plain history table."""
-    def use():
-        monkeypatch.setattr(pgbulk, "create_history", None)
-        monkeypatch.setattr(pgbulk.RunPartition, "open", classmethod(lambda cls, *a: None))
-    return use
-
-
 def _model(name="standin", n=1):
     m = StandInRenewalModel(model_id=f"standin-{n:012d}")
     m.name = name
@@ -162,7 +153,7 @@ def test_quoted_and_long_table_names(pg_url, make_features):
     assert pgbulk.child_name("é" * 40, "_x").encode()[:60].decode(errors="strict")
 
 
-def _old_database(pg_url, make_features, previous_layout, monkeypatch):
+def _old_database(pg_url, make_features, monkeypatch):
     """Two weeks written by the previous layout's code; then the current code."""
     with monkeypatch.context() as m:
         m.setattr(pgbulk, "create_history", None)
@@ -174,9 +165,8 @@ def _old_database(pg_url, make_features, previous_layout, monkeypatch):
     return feats
 
 
-def test_a_history_of_the_previous_layout_is_migrated(pg_url, make_features,
-                                                     previous_layout, monkeypatch):
-    feats = _old_database(pg_url, make_features, previous_layout, monkeypatch)
+def test_a_history_of_the_previous_layout_is_migrated(pg_url, make_features, monkeypatch):
+    feats = _old_database(pg_url, make_features, monkeypatch)
     old = _all(pg_url)
     export_scores(_model(), feats.iloc[:120], pg_url, as_of="2025-12-31")
     assert _relkind(pg_url, "churn_score_history") == ["p"]
@@ -202,9 +192,8 @@ def test_a_history_of_the_previous_layout_is_migrated(pg_url, make_features,
     assert h.groupby("as_of").size().tolist() == [150, 90, 120]
 
 
-def test_a_refused_run_leaves_the_previous_layout(pg_url, make_features, previous_layout,
-                                                 monkeypatch, churn_model):
-    feats = _old_database(pg_url, make_features, previous_layout, monkeypatch)
+def test_a_refused_run_leaves_the_previous_layout(pg_url, make_features, monkeypatch):
+    feats = _old_database(pg_url, make_features, monkeypatch)
     old = _all(pg_url)
     with pytest.raises(Boom):  # the migration is part of the run's transaction
         export_scores(_failing_after(StandInRenewalModel, 1), feats, pg_url,
@@ -218,10 +207,9 @@ def test_a_refused_run_leaves_the_previous_layout(pg_url, make_features, previou
     "CREATE VIEW trend AS SELECT account_id, as_of FROM churn_score_history",
     "GRANT SELECT ON churn_score_history TO PUBLIC",
     "CREATE INDEX by_account ON churn_score_history (account_id)"])
-def test_a_history_something_depends_on_keeps_its_layout(pg_url, make_features,
-                                                        previous_layout, monkeypatch,
+def test_a_history_something_depends_on_keeps_its_layout(pg_url, make_features, monkeypatch,
                                                         dependent):
-    feats = _old_database(pg_url, make_features, previous_layout, monkeypatch)
+    feats = _old_database(pg_url, make_features, monkeypatch)
     _execute(pg_url, dependent)
     export_scores(_model(), feats.iloc[:100], pg_url, as_of="2025-12-31")
     export_scores(_model(), feats.iloc[:80], pg_url, as_of="2025-12-31")  # a re-run

@@ -257,8 +257,8 @@ def migrate_history(conn, table) -> bool:
             conn.exec_driver_sql(f"CREATE TABLE {q} (LIKE {quote(legacy)} INCLUDING DEFAULTS "
                                  f"INCLUDING COMMENTS) PARTITION BY LIST ({quote('as_of')})")
             conn.exec_driver_sql(f"ALTER TABLE {q} ADD PRIMARY KEY ({cols})")
-            dates = conn.exec_driver_sql(
-                f"SELECT DISTINCT {quote('as_of')} FROM {quote(legacy)} ORDER BY 1").scalars().all()
+            dates = conn.exec_driver_sql(f"SELECT DISTINCT {quote('as_of')} FROM "
+                                         f"{quote(legacy)} ORDER BY 1").scalars().all()
             if dates:
                 values = ", ".join(_literal(conn, d) for d in dates)
                 conn.exec_driver_sql(f"ALTER TABLE {q} ATTACH PARTITION {quote(legacy)} "
