@@ -9,10 +9,11 @@ Pipeline's probabilities to rounding error, split a lead's score into
 per-feature contributions and answer "what if this one feature had another
 value", which the lead reasons need.
 
-Only documented scikit-learn and LightGBM interfaces are read: the encoders'
-``categories_``, the scaler's ``mean_``/``scale_``, the logistic model's
-``coef_``/``intercept_``, LightGBM's ``booster_.dump_model()``, and for the
-calibration the calibrated model's ``predict_proba`` together with
+Only documented scikit-learn and LightGBM interfaces are read: the one-hot
+encoder's ``categories_``, the scaler's ``mean_``/``scale_``, the logistic model's
+``coef_``/``intercept_``, LightGBM's ``booster_.dump_model()`` (the trees, and
+``pandas_categorical``: the categories by which it coded each categorical column),
+and for the calibration the calibrated model's ``predict_proba`` together with
 IsotonicRegression's ``X_thresholds_``/``y_thresholds_``. A library release that
 changed what these mean is caught when fitting (:func:`calibrate_on` checks
 the plain-number model against scikit-learn's to 1e-9), never when loading:
@@ -208,15 +209,25 @@ def engine_from_pipeline(pipeline):
             names.append(col)
             is_cat = label == "category"
             kinds.append("category" if is_cat else "number")
-            cats.append(list(step.categories_[i]) if is_cat else None)
+            cats.append(list(step.categories_[i]) if is_cat and hasattr(step, "categories_")
+                        else None)
             parts.append((label, step, i))
-    encoding = Encoding(names, kinds, cats)
     if type(est).__name__ == "LGBMClassifier":
         if list(est.feature_name_) != [str(n) for n in names]:
             raise ValueError(f"LightGBM saw columns {est.feature_name_}, expected {names}")
-        spec = trees_from_lightgbm(est.booster_.dump_model(), [len(c or []) for c in cats])
-        return encoding, TreeEnsemble(spec, [len(c or []) for c in cats]), Calibrator(None), \
-            {"estimator": "hgb", "trees": spec}
+        dump = est.booster_.dump_model()
+        # LightGBM coded each pandas categorical column by its categories, in column order
+        pandas_cats = dump.get("pandas_categorical") or []
+        at = [k for k, kind in enumerate(kinds) if kind == "category"]
+        if len(pandas_cats) != len(at):
+            raise ValueError(f"LightGBM saw {len(pandas_cats)} categorical columns, expected "
+                             f"the {len(at)} of the pipeline's category step")
+        for k, levels in zip(at, pandas_cats):
+            cats[k] = list(levels)
+        spec = trees_from_lightgbm(dump, [len(c or []) for c in cats])
+        return Encoding(names, kinds, cats), TreeEnsemble(spec, [len(c or []) for c in cats]), \
+            Calibrator(None), {"estimator": "hgb", "trees": spec}
+    encoding = Encoding(names, kinds, cats)
     if not isinstance(est, LogisticRegression):
         raise ValueError(f"unsupported lead classifier {type(est).__name__}")
     coef, at, terms = est.coef_.ravel(), 0, []
