@@ -82,6 +82,34 @@ def test_open_leads_are_left_out_of_training(leads):
 
 # --- time ------------------------------------------------------------------------------------
 
+def test_outcome_labels_read_categorical_and_text_status_alike(leads):
+    as_text = leads.assign(status=leads["status"].astype(object))
+    assert isinstance(leads["status"].dtype, pd.CategoricalDtype)
+    for a, b in zip(outcome_labels(leads), outcome_labels(as_text)):
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_index_equal(a.index, b.index)
+        else:
+            np.testing.assert_array_equal(a, b)
+    status = pd.Categorical(["lost", None, "converted", "won", "open"],
+                            categories=["converted", "lost", "open", "won", "unused"])
+    with pytest.raises(LeadDataError, match=r"other than converted/lost/open: nan, 'won' "
+                                            r"\(rows 2, 4\)"):
+        outcome_labels(pd.DataFrame({"status": status}))
+    closed, y, n_open = outcome_labels(pd.DataFrame({"status": pd.Categorical(
+        ["open", "lost", "converted"], categories=["converted", "lost", "open", "unused"])}))
+    assert closed.index.tolist() == [1, 2] and y.tolist() == [0, 1] and n_open == 1
+
+
+def test_spread_rows_are_distinct_increasing_and_cover_both_ends():
+    from tobmodel.leads.features import spread_rows
+    for n, k in [(n, k) for n in range(0, 120) for k in (1, 2, 7, 50, 500)] + \
+            [(1_099_757, 200_000), (879_806, 20_000), (200_001, 200_000)]:
+        rows = spread_rows(n, k)
+        assert len(rows) == min(n, k) and (np.diff(rows) > 0).all()
+        if n:
+            assert rows[0] == 0 and (rows[-1] == n - 1 or k == 1)
+
+
 def test_time_split_trains_on_older_leads(leads):
     train, test = time_split(leads, "2025-01-01")
     assert len(train) + len(test) == len(leads)

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ..trees import TreeEnsemble, trees_from_lightgbm
-from .features import LeadDataError, examples
+from .features import LeadDataError, examples, spread_rows
 
 
 class UnknownCategoryWarning(UserWarning):
@@ -247,12 +247,6 @@ def engine_from_pipeline(pipeline):
 CHECK_ROWS = 20_000  # leads on which the plain-number calibration is checked
 
 
-def _check_rows(n: int) -> np.ndarray:
-    """Evenly spread row positions, at most :data:`CHECK_ROWS`."""
-    return np.unique(np.linspace(0, n - 1, min(n, CHECK_ROWS)).astype(np.intp)) if n else \
-        np.arange(0)
-
-
 def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | None,
                  source: str = "leads"):
     """Calibrate a fitted, uncalibrated lead Pipeline on held-out ``leads``.
@@ -275,7 +269,7 @@ def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | No
     Xt = pipeline.named_steps["prepare"].transform(leads)
     cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, np.asarray(y))
     calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
-    rows = _check_rows(len(raw))
+    rows = spread_rows(len(raw), CHECK_ROWS)
     inp = _calibrator_input(est)
     calibrator = plain_calibrator(method, inp, raw, y, raw if inp == "raw" else expit(raw),
                                   rows, cal.predict_proba(Xt.iloc[rows])[:, 1], source)
@@ -312,7 +306,7 @@ def calibrate_by_folds(calibrated, pipeline, leads: pd.DataFrame, y, raw, folds:
         oof = cross_val_predict(clone(est), Xt, y, cv=StratifiedKFold(folds), method=response)
         if response == "predict_proba":
             oof = oof[:, 1]
-    rows = _check_rows(len(raw))
+    rows = spread_rows(len(raw), CHECK_ROWS)
     return plain_calibrator(method, inp, raw, y, oof, rows,
                             calibrated.predict_proba(leads.iloc[rows])[:, 1], source)
 
