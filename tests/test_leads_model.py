@@ -167,6 +167,37 @@ def test_factory_builds_calibrated_pipeline_of_stock_parts(kind, estimator, clos
     assert abs(p.mean() - y.mean()) < 0.02  # calibrated in the large
 
 
+def test_boosting_reads_categories_that_lightgbm_coded(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None).fit(c, y)
+    Xt = pipe[:-1].transform(c)
+    assert isinstance(Xt["industry"].dtype, pd.CategoricalDtype)  # no codes made in Python
+    encoding, *_ = engine_from_pipeline(pipe)
+    j = encoding.names.index("industry")
+    assert encoding.categories[j] == [str(v) for v in c["industry"].cat.categories]
+    # text categories become categoricals too: the same model and categories
+    as_text = c.assign(industry=c["industry"].astype(object))
+    again = engine_from_pipeline(make_lead_model("hgb", calibration=None).fit(as_text, y))
+    assert again[0].categories[j] == sorted(as_text["industry"].unique())
+    # an ordered categorical is still split as categories (LightGBM would treat it as a number)
+    ordered = c.assign(intent=c["intent"].cat.as_ordered())
+    model = make_lead_model("hgb", calibration=None).fit(ordered, y)
+    encoding, engine, calibrator, _ = engine_from_pipeline(model)
+    np.testing.assert_allclose(calibrator(engine.prepare(encoding.encode(ordered)).raw),
+                               model.predict_proba(ordered)[:, 1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(ordered), pipe.predict_proba(c), atol=1e-12)
+    # a number column of category dtype would be coded by LightGBM too: refused, not misread
+    with pytest.warns(UserWarning, match="categorical_column in param dict is overridden"):
+        odd = make_lead_model("hgb", calibration=None).fit(
+            c.assign(employees=c["employees"].astype("category")), y)
+    with pytest.raises(ValueError, match="LightGBM saw 6 categorical columns, expected the 5"):
+        engine_from_pipeline(odd)
+    # (with a monotone constraint LightGBM would abort the process): one line at fit instead
+    with pytest.raises(LeadDataError, match="column 'site_visits' is a number feature but has "
+                                            "type category; convert it"):
+        fit_lead_model(c.assign(site_visits=c["site_visits"].astype("category")))
+
+
 def test_factory_rejects_unknown_options():
     with pytest.raises(ValueError, match="kind must be one of"):
         make_lead_model("forest")

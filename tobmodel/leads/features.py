@@ -148,6 +148,11 @@ def check_feature_frame(leads: pd.DataFrame, features, source: str = "leads",
                 f"{source}: column {f!r} has type {kind}; a lead feature must be a category, "
                 "true/false or a number (turn dates into e.g. days since registration)")
         s = leads[f]
+        if kind != "category" and training and not (pd.api.types.is_numeric_dtype(s.dtype)
+                                                    or pd.api.types.is_bool_dtype(s.dtype)):
+            raise LeadDataError(  # LightGBM would read a categorical as categories
+                f"{source}: column {f!r} is a {'true/false' if kind == 'bool' else kind} "
+                f"feature but has type {s.dtype}; convert it (e.g. pd.to_numeric) before fitting")
         empty = s.isna().to_numpy()
         if kind != "category" and empty.any():
             raise LeadDataError(

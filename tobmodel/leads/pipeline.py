@@ -64,7 +64,7 @@ MONOTONE_INCREASING = ("decision_maker_engaged", "user_engaged", "requester_enga
 
 
 def as_category(X: pd.DataFrame) -> pd.DataFrame:
-    """Every column of ``X`` as a pandas categorical (categoricals stay as they are).
+    """Every column of ``X`` as an unordered pandas categorical (the same categories).
 
     The boosting's category step: LightGBM codes a categorical column by its
     categories when it fits, keeps them (``dump_model()["pandas_categorical"]``)
@@ -79,6 +79,8 @@ def as_category(X: pd.DataFrame) -> pd.DataFrame:
     for c in X.columns:
         if not isinstance(X[c].dtype, pd.CategoricalDtype):
             X[c] = X[c].astype("category")
+        elif X[c].cat.ordered:  # LightGBM would split an ordered one as a number
+            X[c] = X[c].cat.as_unordered()
     return X
 
 
