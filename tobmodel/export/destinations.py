@@ -24,12 +24,13 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
 from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
                       sqlite_url)
-from .specs import SPECS, ExportError, ExportSpec
+from .specs import SPECS, ExportError, ExportSpec, plain_text
 
 __all__ = ["open_destination", "FileDestination", "SQLDestination", "MemoryDestination",
            "write_tables", "SPECS"]
@@ -75,7 +76,7 @@ class MemoryDestination:
         pass
 
     def write(self, scores: pd.DataFrame) -> None:
-        self._scores.append(scores)
+        self._scores.append(plain_text(scores))
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._rejects.append(rejects)
@@ -100,7 +101,10 @@ class FileDestination:
     they take at most half the sort's cap (:data:`.order.SORT_MEMORY_LIMIT`),
     beyond it spooled to a temporary Parquet file, and written sorted by risk
     at commit (:func:`.order.sorted_tables` / :func:`.order.sorted_batches`):
-    the same bytes either way. Rejects keep the input order.
+    the same bytes either way. Rejects keep the input order. One thread of its
+    own turns each chunk into Arrow (text Categoricals as dictionary arrays) while
+    the next is scored, spools, and at the end encodes each sorted batch while the
+    next is taken; one job in flight, in order.
     """
 
     def __init__(self, path, spec: ExportSpec):
@@ -151,8 +155,11 @@ class FileDestination:
                 self._write_csv_header("scores", self.spec.columns)
             else:
                 import pyarrow.parquet as pq
-                self._writer = pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                                compression="zstd")
+                # no dictionary for the ids: every one differs, so Parquet's dictionary
+                # only fills up (hashing each id) before falling back to plain values
+                self._writer = pq.ParquetWriter(
+                    self._files["scores"][0], self._schema, compression="zstd",
+                    use_dictionary=[c for c in self._schema.names if c != self.spec.id_column])
             self._files["scores"][0].flush()
         except BaseException:
             self.abort()
@@ -178,10 +185,16 @@ class FileDestination:
         # and the Arrow conversion of numbers release the GIL); taken in order, on the next
         # call, one chunk in flight
         self._add_converted()
+        # text Categoricals (reasons, risk tiers) stay dictionary arrays until the sorted
+        # rows are written: the sort takes their codes, not their strings
+        self._converted = self._thread().submit(_arrow_table, scores, self._schema, True)
+
+    def _thread(self):
+        """The destination's one thread: Arrow conversion, spooling, then the final encoding."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
-        self._converted = self._pool.submit(_arrow_table, scores, self._schema)
+        return self._pool
 
     def _add_converted(self) -> None:
         pending, self._converted = self._converted, None
@@ -209,9 +222,10 @@ class FileDestination:
 
     def _spool(self, table) -> None:
         self._wait()
+        table = _as_schema(table, self._schema)  # dictionary columns as text (DuckDB sorts)
         # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
-        self._pending = self._pool.submit(self._parquet.write_table, table)
+        self._pending = self._thread().submit(self._parquet.write_table, table)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -241,12 +255,12 @@ class FileDestination:
         try:
             self._add_converted()
             self._wait()
-            self._stop_pool()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
                 self._files["spool"][0].close()
             self._write_sorted()
+            self._stop_pool()
             self._prepared = True
             for which in ("rejects", "scores"):
                 f, _ = self._files[which]
@@ -281,20 +295,16 @@ class FileDestination:
         try:
             if self.format == "csv":
                 for t in batches:
-                    self._write_csv("scores", t.to_pandas(date_as_object=False))
+                    self._write_csv("scores", _as_schema(t, self._schema).to_pandas(
+                        date_as_object=False))
                 return
-            # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
-            # taken; in order, one batch in flight
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet") as pool:
-                pending = None
-                for t in batches:
-                    t = t.cast(self._schema)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(self._writer.write_table, t)
-                if pending is not None:
-                    pending.result()
+            # each batch is encoded in the destination's thread (pyarrow releases the GIL)
+            # while the next is taken; in order, one batch in flight
+            for t in batches:
+                t = _as_schema(t, self._schema)
+                self._wait()
+                self._pending = self._thread().submit(self._writer.write_table, t)
+            self._wait()
             writer, self._writer = self._writer, None
             writer.close()
         except refused as e:
@@ -367,10 +377,30 @@ def _arrow_schema(columns: dict):
     return pa.schema([pa.field(n, types[k]) for n, k in columns.items()])
 
 
-def _arrow_table(df: pd.DataFrame, schema):
+def _as_schema(table, schema):
+    """``table`` cast to ``schema`` (dictionary columns to their values), the columns of
+    its type already as they are."""
     import pyarrow as pa
-    arrays = [pa.Array.from_pandas(df[f.name]).cast(f.type) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays([c if c.type == f.type else c.cast(f.type)
+                                 for c, f in zip(table.columns, schema)], schema=schema)
+
+
+def _arrow_table(df: pd.DataFrame, schema, dictionaries: bool = False):
+    """``df`` as an Arrow table of ``schema``; ``dictionaries``: a text Categorical as a
+    dictionary array (int32 codes) instead of text (the rest of the schema's types)."""
+    import pyarrow as pa
+    arrays = []
+    for f in schema:
+        s = df[f.name]
+        if dictionaries and isinstance(s.dtype, pd.CategoricalDtype) and pa.types.is_string(
+                f.type):
+            codes = s.cat.codes.to_numpy()
+            arrays.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int32), mask=codes < 0),
+                pa.array(s.cat.categories.to_numpy(dtype=object), pa.string())))
+        else:
+            arrays.append(pa.Array.from_pandas(s).cast(f.type))
+    return pa.Table.from_arrays(arrays, names=schema.names)
 
 
 class SQLDestination:
@@ -455,6 +485,7 @@ class SQLDestination:
     def _insert(self, table, df: pd.DataFrame, kinds: dict) -> None:
         if len(df) == 0:
             return
+        df = plain_text(df)
         with self._errors():
             if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
