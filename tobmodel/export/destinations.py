@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
+from .postgres import MAX_IDENTIFIER  # bytes: PostgreSQL cuts longer names silently
 from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
                       sqlite_url)
 from .specs import SPECS, ExportError, ExportSpec, plain_text
@@ -596,9 +597,6 @@ class SQLDestination:
             finally:
                 engine.dispose()
         self._conn = self._trans = None
-
-
-MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names silently
 
 
 def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:
