@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
+from .postgres import MAX_IDENTIFIER  # bytes: PostgreSQL cuts longer names silently
 from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
                       sqlite_url)
 from .specs import SPECS, ExportError, ExportSpec, plain_text
@@ -420,7 +421,7 @@ class SQLDestination:
         self.latest_updated = None
         self.previous_scored = None
         self._conn = self._trans = self._new_file = None
-        self._pool = self._copying = None
+        self._pool = self._copying = self._partition = None
         self._binary = {}
 
     def describe(self) -> str:
@@ -452,10 +453,16 @@ class SQLDestination:
             raise
         try:
             self._trans = self._conn.begin()
-            ensure_tables(self._conn, self.tables, redact(self.url))
+            from . import postgres as pg
+            ensure_tables(self._conn, self.tables, redact(self.url),
+                          pg.create_history if self.copy else None)
             self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
                                                      run["model_name"], run["as_of"])
-            clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
+            # PostgreSQL: the history's rows of the run go into a partition of their own
+            self._partition = (pg.RunPartition.open(self._conn, self.tables["history"], run)
+                               if self.copy else None)
+            clear_run(self._conn, self.tables, run["as_of"], run["model_id"],
+                      ("rejects",) if self._partition else ("history", "rejects"))
             self._binary = self._binary_tables() if self.copy else {}
         except SQLAlchemyError as e:
             self.abort()
@@ -523,8 +530,10 @@ class SQLDestination:
     def _copy_rows(self, table, cols: list, data: bytes, binary: bool = False) -> None:
         from .postgres import copy_statement
         raw = self._conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(copy_statement(self.quote, table.name, cols,
-                                                          binary)) as cp:
+        run = self._partition if table is self.tables["history"] else None
+        statement = copy_statement(self.quote, run.target if run else table.name, cols,
+                                   binary)
+        with raw.cursor() as cur, cur.copy(statement) as cp:
             cp.write(data)
 
     def _wait_copy(self) -> None:
@@ -555,6 +564,8 @@ class SQLDestination:
         with self._errors():
             self._wait_copy()
             self._stop_copy()
+            if self._partition is not None:  # the run's rows keyed and attached
+                self._partition.finish()
             bulk = None
             if self.dialect == "postgresql":  # the latest table refilled in bulk
                 from .postgres import replace_latest_bulk as bulk
@@ -586,9 +597,6 @@ class SQLDestination:
             finally:
                 engine.dispose()
         self._conn = self._trans = None
-
-
-MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names silently
 
 
 def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:
