@@ -410,6 +410,8 @@ class DynamicHazardModel(ModelBase):
         if SHOCK_COLUMN in seen:
             level, names = _codes(seen[SHOCK_COLUMN])
             level = level[use]
+            if (level < 0).any():  # a missing industry is a level of its own
+                level, names = np.where(level < 0, len(names), level), [*names, "missing"]
         else:
             level, names = np.zeros(len(y), np.int64), []
         keep = np.ones(len(y), bool)
@@ -888,6 +890,7 @@ def _fit_maps(h, y, ahead, annual, keep) -> dict:
 
 
 def _apply_maps(maps: dict, h, ahead, annual) -> np.ndarray:
+    """Hazards ``h`` (``ahead`` months ahead) through the maps of :func:`_fit_maps`."""
     a, b, c = (np.where(annual, _cal3(maps.get("annual", (0.0, 1.0, 0.0)))[i],
                         _cal3(maps.get("monthly", (0.0, 1.0, 0.0)))[i]) for i in range(3))
     return 1 / (1 + np.exp(-(a + b * np.log(h / (1 - h)) + c * ahead)))
