@@ -249,10 +249,13 @@ def test_written_account_months_equal_the_one_query(tmp_path, layout):
     assert out.read_bytes() == before
 
 
-def test_unreadable_events_are_one_line_and_leave_nothing(tmp_path):
+@pytest.mark.parametrize("kind", ["parquet", "csv"])  # ranges of accounts; the one query
+def test_unreadable_events_are_one_line_and_leave_nothing(tmp_path, kind):
     from tobmodel.engines.events import write_account_months
-    pd.DataFrame({"timestamp": ["not a time"], "user_id": [1], "account_id": [1],
-                  "event": ["login"]}).to_parquet(tmp_path / "e.parquet")
-    with pytest.raises(EngineError, match=r"e\.parquet: DuckDB cannot aggregate the events"):
-        write_account_months(str(tmp_path / "e.parquet"), tmp_path / "u.parquet", as_of=AS_OF)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.parquet"]
+    bad = pd.DataFrame({"timestamp": ["not a time"], "user_id": [1], "account_id": [1],
+                        "event": ["login"]})
+    src = tmp_path / f"e.{kind}"
+    bad.to_parquet(src) if kind == "parquet" else bad.to_csv(src, index=False)
+    with pytest.raises(EngineError, match=rf"e\.{kind}: DuckDB cannot aggregate the events"):
+        write_account_months(str(src), tmp_path / "u.parquet", as_of=AS_OF)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [src.name]

@@ -326,12 +326,8 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
     try:
         with atomic_path(path) as tmp:
             if batches is None:
-                try:
-                    con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
-                                "(FORMAT parquet)")
-                except duckdb.Error as e:
-                    raise EngineError(f"{events}: DuckDB cannot aggregate the events "
-                                      f"({str(e).splitlines()[0]})") from None
+                con.execute(f"COPY ({account_months_sql(as_of, **opts)}) TO '{tmp}' "
+                            "(FORMAT parquet)")
                 return int(pq.read_metadata(tmp).num_rows)
             default = int(con.sql("SELECT current_setting('threads')").fetchall()[0][0])
             n = max(1, int(threads or default))
@@ -370,9 +366,6 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
                             put(running.popleft().result())
                     while running:
                         put(running.popleft().result())
-            except duckdb.Error as e:
-                raise EngineError(f"{events}: DuckDB cannot aggregate the events "
-                                  f"({str(e).splitlines()[0]})") from None
             finally:
                 if state["writer"] is not None:
                     state["writer"].close()
@@ -380,6 +373,9 @@ def write_account_months(events, path, *, as_of, con=None, memory_limit: str = "
                     c.close()
                 con.execute(f"SET threads = {default}")
             return state["rows"]
+    except duckdb.Error as e:  # one line naming the input; the temporary file is gone
+        raise EngineError(f"{events}: DuckDB cannot aggregate the events "
+                          f"({str(e).splitlines()[0]})") from None
     finally:
         if own:
             con.close()
