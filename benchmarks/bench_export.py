@@ -15,12 +15,18 @@ Two ratios, each against a baseline measured in the same run:
   Parquet with pandas and writing it back (the I/O any score job pays);
   target: within 4x (wall time; the CPU seconds of both, all threads, are
   printed beside it: on a busy machine they vary less than the wall time);
-* PostgreSQL write rate of the score rows alone (binary COPY encoded by pgpq,
-  each block in id order: what the export uses) against the same with blocks in
-  the order they come (sorted by risk), CSV COPY (the previous format, with the
-  row-by-row latest-table refill) and SQLAlchemy's executemany insert of the
-  same rows; target: COPY at >= 200,000 rows/s. Each variant writes last week's
-  run first (untimed) into a database of its own, then this week's (timed).
+* PostgreSQL write rate of the score rows into the history table alone: binary
+  COPY (encoded by pgpq) into the run's own partition, its key built and the
+  partition attached (what the export does), against the previous layout (one
+  history table, blocks in id order: the previous stop's export), the same with
+  blocks as they come (sorted by risk), CSV COPY (with the row-by-row
+  latest-table refill) and SQLAlchemy's executemany insert of the same rows
+  (100,000 of them); target: >= 200,000 rows/s. Each variant writes last week's
+  run first (untimed) into a database of its own, vacuums and analyses every
+  database (what autovacuum does in the week between), then writes this week's
+  (timed). The rates with the latest-table refill and commit, the server's CPU
+  seconds (all its processes: the index build runs parallel workers) and its
+  WAL bytes per 1M rows are printed beside them.
 
 Usage: python benchmarks/bench_export.py [n_rows [chunksize [destinations]]]
 (destinations: comma-separated subset of parquet,sqlite,postgresql; default all)
@@ -96,24 +102,79 @@ def run_floor(source: str, output: str) -> None:
                       "cpu_seconds": time.process_time() - cpu}))
 
 
-def _backend_cpu(dest) -> float | None:
-    """CPU seconds of the destination's server process so far (the throwaway server runs
-    on this machine), or None where /proc does not show it."""
+def _stat(pid) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+_POSTMASTER = []
+
+
+def _server_cpu(dest=None) -> float | None:
+    """CPU seconds of the whole throwaway server so far (it runs on this machine): its
+    postmaster's live children (the backend, its parallel index-build workers, the WAL
+    writer, the checkpointer) plus the children it has reaped (ended backends and
+    workers); None where /proc does not show it. The postmaster is found once, from
+    ``dest``'s backend."""
     import os
-    pid = dest._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if not _POSTMASTER:
+            pid = dest._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            _POSTMASTER.append(int(_stat(pid)[1]))
+        post = _POSTMASTER[0]
+        total = sum(int(x) for x in _stat(post)[11:15])  # its own + reaped children's
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    f = _stat(d)
+                except OSError:
+                    continue
+                if int(f[1]) == post:
+                    total += int(f[11]) + int(f[12])
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+_WAL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"
+
+
+def _wal(dest) -> int:
+    return int(dest._conn.exec_driver_sql(_WAL).scalar())
+
+
+def _settle(url: str) -> None:
+    """What the week between two runs does: autovacuum has vacuumed and analysed last
+    week's rows. Done here at once, in every database of the server, so that it does not
+    run during the timed run (it did, costing the first variant's refill seconds)."""
+    import sqlalchemy as sa
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        names = c.exec_driver_sql("SELECT datname FROM pg_database WHERE datallowconn"
+                                  ).scalars().all()
+    admin.dispose()
+    for name in names:
+        engine = sa.create_engine(url.rsplit("/", 1)[0] + "/" + name,
+                                  isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.exec_driver_sql("VACUUM (ANALYZE)")
+        engine.dispose()
+
+
+PG_WAYS = {  # how -> what it measures
+    "copy": "binary COPY into the run's own partition, key built after, attached",
+    "copy-plain": "binary COPY into the previous layout's one history table, blocks in id "
+                  "order (the previous stop's export)",
+    "copy-unsorted": "the same, blocks as they come (sorted by risk)",
+    "copy-csv": "CSV COPY into the previous layout, row-by-row latest-table refill",
+    "executemany": "SQLAlchemy executemany into the previous layout",
+}
 
 
 def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     """Child process: write the score rows of a Parquet file into PostgreSQL, timing only
-    the destination (begin, write chunks, commit); ``how``: copy (binary when pgpq is
-    installed, each block sent in id order), copy-unsorted (the same, blocks as they
-    come: the previous way), copy-csv or executemany. Also the CPU seconds of this
-    process (encoding, sending) and of the server's backend (parsing, heap, index, WAL)."""
+    the destination (begin, write chunks, the history's key and attach, commit); ``how``:
+    one of :data:`PG_WAYS`. Also the CPU seconds of this process (encoding, sending), of
+    the whole server (parsing, heap, index, WAL) and the WAL bytes of each phase."""
     import pandas as pd
     import pyarrow.parquet as pq
     import sqlalchemy as sa
@@ -133,13 +194,18 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     table = pq.read_table(scores)
     frames = [typed_frame(b.to_pandas(), spec.columns)
               for b in table.to_batches(max_chunksize=chunksize)]
+    if how != "copy":  # the previous layout: one plain history table, written as before
+        pgbulk.create_history = None
+        pgbulk.RunPartition.open = classmethod(lambda cls, *a: None)
     if how == "copy-csv":  # the previous COPY format and row-by-row refill, for the ratio
         pgbulk.replace_latest_bulk = replace_latest_rows
     if how == "copy-unsorted":  # COPY blocks in the order they come (before key_order)
         pgbulk.key_order = lambda ids: None
     as_of = frames[0]["as_of"].iloc[0]
     weeks = [as_of - pd.Timedelta(days=7), as_of] if how != "executemany" else [as_of]
-    for week in weeks:  # last week's run first (untimed): the latest table then holds it
+    for i, week in enumerate(weeks):  # last week's run first (untimed): the latest
+        if i:                              # table then holds it
+            _settle(url)
         run = {"as_of": week.date(), "model_id": f"bench-{how}", "model_name": f"bench-{how}",
                "model_version": "0", "source": scores, "horizon_months": 12,
                "read": table.num_rows, "scored": table.num_rows, "rejected": 0}
@@ -151,18 +217,30 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
         dest.copy = how.startswith("copy")
         if how == "copy-csv":
             dest._binary = {}
-        server0, client0 = _backend_cpu(dest), time.process_time()
-        begun = time.perf_counter()
+        marks = [(time.perf_counter(), _server_cpu(dest), time.process_time(), _wal(dest))]
         for f in frames:
             dest.write(f)
         dest._wait_copy()  # the last chunk's COPY runs in a thread: count it in
-        written = time.perf_counter()
-        server1, client1 = _backend_cpu(dest), time.process_time()
+        marks.append((time.perf_counter(), _server_cpu(dest), time.process_time(), _wal(dest)))
+        if dest._partition is not None:
+            dest._partition.finish()  # the key built, the partition attached
+        marks.append((time.perf_counter(), _server_cpu(dest), time.process_time(), _wal(dest)))
         dest.commit(run)  # refills the latest table from the history, logs the run, commits
-    cpu = ({"server_cpu": server1 - server0, "client_cpu": client1 - client0}
-           if server0 is not None and server1 is not None else {})
-    print(json.dumps({"rows": table.num_rows, "seconds": time.perf_counter() - start,
-                      "write_seconds": written - begun, **cpu}))
+        end = time.perf_counter()
+    time.sleep(0.5)  # the backend ends with the connection: reaped, its CPU is counted
+    s3 = _server_cpu()
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        w3 = int(c.exec_driver_sql(_WAL).scalar())
+    engine.dispose()
+    (t0, s0, c0, w0), (t1, s1, c1, w1), (t2, s2, c2, w2) = marks
+    cpu = ({"server_cpu_copy": s1 - s0, "server_cpu_key": s2 - s1,
+            "server_cpu_finish": s3 - s2, "client_cpu": c1 - c0}
+           if None not in (s0, s1, s2, s3) else {})
+    print(json.dumps({"rows": table.num_rows, "seconds": end - start,
+                      "copy_seconds": t1 - t0, "key_seconds": t2 - t1,
+                      "write_seconds": t2 - t0, "finish_seconds": end - t2,
+                      "wal_copy": w1 - w0, "wal_key": w2 - w1, "wal_finish": w3 - w2, **cpu}))
 
 
 def main(n: int = 1_000_000, chunksize: int = 100_000,
@@ -192,10 +270,8 @@ def main(n: int = 1_000_000, chunksize: int = 100_000,
             with throwaway_postgres() as url:
                 results["PostgreSQL"] = child("--child", model, source, url, chunksize)
                 scores = folder / "scores.parquet"
-                pg["copy"] = child("--pg-write", scores, url, chunksize, "copy")
-                pg["copy-unsorted"] = child("--pg-write", scores, url, chunksize,
-                                            "copy-unsorted")
-                pg["copy-csv"] = child("--pg-write", scores, url, chunksize, "copy-csv")
+                for how in ("copy", "copy-plain", "copy-unsorted", "copy-csv"):
+                    pg[how] = child("--pg-write", scores, url, chunksize, how)
                 few = folder / "few.parquet"  # executemany is slow: time it on 100,000 rows
                 import pyarrow.parquet as pq
                 pq.write_table(pq.read_table(scores).slice(0, min(n, 100_000)), few)
@@ -213,26 +289,36 @@ def main(n: int = 1_000_000, chunksize: int = 100_000,
         print(f"  CPU seconds (all threads; steadier than wall time on a busy machine): "
               f"{cpu:.2f} vs {floor_cpu:.2f}: ratio {cpu / floor_cpu:.1f}x")
         if pg:
-            rate = {k: v["rows"] / v["write_seconds"] for k, v in pg.items()}
-            whole = pg["copy"]["rows"] / pg["copy"]["seconds"]
-            csv_whole = pg["copy-csv"]["rows"] / pg["copy-csv"]["seconds"]
-            print(f"PostgreSQL score rows into the history table: COPY {rate['copy']:,.0f} "
-                  f"rows/s ({pg['copy']['rows']:,} rows, target >= 200,000; "
-                  f"{rate['copy'] / 200_000:.2f}x the target) vs CSV COPY "
-                  f"{rate['copy-csv']:,.0f} rows/s ({rate['copy'] / rate['copy-csv']:.1f}x) vs "
-                  f"executemany {rate['executemany']:,.0f} rows/s "
-                  f"({rate['copy'] / rate['executemany']:.0f}x); with the latest-table refill "
-                  f"and commit {whole:,.0f} rows/s (CSV COPY and the row-by-row refill "
-                  f"{csv_whole:,.0f})")
-            u = pg["copy-unsorted"]
-            print(f"PostgreSQL COPY blocks in id order {rate['copy']:,.0f} rows/s vs as they "
-                  f"come (sorted by risk) {rate['copy-unsorted']:,.0f} rows/s: "
-                  f"{rate['copy'] / rate['copy-unsorted']:.2f}x; with the refill and commit "
-                  f"{whole:,.0f} vs {u['rows'] / u['seconds']:,.0f} rows/s")
-            for k, v in pg.items():
-                if "server_cpu" in v:
-                    print(f"  {k:<14} CPU seconds while writing {v['rows']:,} rows: server "
-                          f"backend {v['server_cpu']:.1f} s, this side {v['client_cpu']:.1f} s")
+            print_pg(pg)
+
+
+def print_pg(pg: dict) -> None:
+    """The PostgreSQL figures: rows/s into the history (COPY, then the key and attach),
+    with the latest-table refill and commit, server CPU and WAL per 1M rows."""
+    rate = {k: v["rows"] / v["write_seconds"] for k, v in pg.items()}
+    whole = {k: v["rows"] / v["seconds"] for k, v in pg.items()}
+    new, old = rate["copy"], rate["copy-plain"]
+    print(f"PostgreSQL score rows into the history table (COPY + key + attach): "
+          f"{new:,.0f} rows/s ({pg['copy']['rows']:,} rows, target >= 200,000: "
+          f"{new / 200_000:.2f}x) vs the previous layout {old:,.0f} rows/s "
+          f"({new / old:.2f}x), CSV COPY {rate['copy-csv']:,.0f} "
+          f"({new / rate['copy-csv']:.1f}x), executemany {rate['executemany']:,.0f} "
+          f"({new / rate['executemany']:.0f}x)")
+    print(f"  with the latest-table refill and commit: {whole['copy']:,.0f} rows/s vs "
+          f"{whole['copy-plain']:,.0f} ({whole['copy'] / whole['copy-plain']:.2f}x)")
+    print(f"  {'way':<14} {'rows/s':>9} {'COPY s':>7} {'key s':>6} {'refill s':>8} "
+          f"{'server CPU/1M: COPY':>20} {'key':>5} {'refill':>6} "
+          f"{'WAL MB/1M: COPY':>16} {'key':>5} {'refill':>6} {'client CPU/1M':>13}")
+    for k, v in pg.items():
+        m = 1e6 / v["rows"]
+        cpu = (f"{v['server_cpu_copy'] * m:>20.2f} {v['server_cpu_key'] * m:>5.2f} "
+               f"{v['server_cpu_finish'] * m:>6.2f}"
+               if "server_cpu_copy" in v else f"{'':>20} {'':>5} {'':>6}")
+        print(f"  {k:<14} {rate[k]:>9,.0f} {v['copy_seconds']:>7.2f} {v['key_seconds']:>6.2f} "
+              f"{v['finish_seconds']:>8.2f} {cpu} {v['wal_copy'] * m / 1e6:>16.0f} "
+              f"{v['wal_key'] * m / 1e6:>5.0f} {v['wal_finish'] * m / 1e6:>6.0f} "
+              f"{v.get('client_cpu', 0) * m:>13.2f}")
+    print("  " + "; ".join(f"{k}: {w}" for k, w in PG_WAYS.items()))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,13 @@ Printed, in one run:
 * quality of both on the later leads;
 * scoring with and without reasons (per-feature tree contributions) and the
   previous "what if" reasons, timed on ``n_whatif`` leads and scaled to all;
-* save/load, file size, peak memory (ru_maxrss).
+* save/load, file size, peak memory (ru_maxrss);
+* with ``--profile``: one more fit under cProfile, its time split into stages
+  (checks and labels, encoders, LightGBM Dataset, boosting rounds, calibration
+  on the hold-out, tree engine scores of the training leads, reference profile,
+  everything else), each in seconds and as a share of the profiled fit.
 
-Usage: python benchmarks/bench_leads.py [n_leads [threads [n_whatif [--no-baseline]]]]
+Usage: python benchmarks/bench_leads.py [n_leads [threads [n_whatif]]] [--no-baseline] [--profile]
 (defaults 1300000 simulated training leads, 1 thread (the machine is shared;
 ``fit_lead_model(n_jobs=...)``, ``tobmodel fit --threads``), 100000 what-if leads;
 ``--no-baseline`` skips the previous fit, which takes minutes). ``threads`` may
@@ -27,6 +31,8 @@ each time, checked) and the first count runs the rest. It is not a test.
 """
 from __future__ import annotations
 
+import cProfile
+import pstats
 import resource
 import sys
 import tempfile
@@ -85,6 +91,36 @@ def previous_pipeline(features):
                                                          ensemble=False))])
 
 
+# stages of a lead fit, by the function that does each (none runs inside another)
+FIT_STAGES = [
+    ("checks, labels, leakage", "tobmodel/leads/fit.py", "_prepare"),
+    ("encoders (pipeline's prepare step)", "sklearn/compose/_column_transformer.py",
+     "fit_transform"),
+    ("LightGBM Dataset construction", "lightgbm/basic.py", "construct"),
+    ("boosting rounds", "lightgbm/basic.py", "update"),
+    ("calibration on the hold-out", "tobmodel/leads/engine.py", "calibrate_on"),
+    ("tree engine: raw scores of all leads", "tobmodel/trees.py", "prepare"),
+    ("reference profile (drift)", "tobmodel/io/profile.py", "reference_profile"),
+]
+
+
+def profiled_fit(train, threads: int) -> None:
+    """Fit once more under cProfile and print the time of each of :data:`FIT_STAGES`."""
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.runcall(fit_lead_model, train, "hgb", n_jobs=threads)
+    total = time.perf_counter() - t
+    stats = pstats.Stats(prof).stats
+    print(f"fit profile ({total:.1f} s under cProfile, {threads} thread(s)):")
+    rest = total
+    for label, path, name in FIT_STAGES:
+        took = sum(v[3] for (file, _, func), v in stats.items()
+                   if func == name and file.replace("\\", "/").endswith(path))
+        rest -= took
+        print(f"  {label:<38s} {took:6.2f} s  {took / total:6.1%}")
+    print(f"  {'everything else':<38s} {rest:6.2f} s  {rest / total:6.1%}")
+
+
 class _WhatIf:
     """A tree state without contributions: reasons by the previous "what if" scores."""
 
@@ -93,7 +129,7 @@ class _WhatIf:
 
 
 def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
-         baseline: bool = True) -> None:
+         baseline: bool = True, profile: bool = False) -> None:
     counts = [int(t) for t in str(threads).split(",")]
     threads = counts[0]
     print(f"lead benchmark: {n:,} simulated training leads, {threads} thread(s); fit also "
@@ -180,9 +216,13 @@ def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
           f"(scaled from {n_whatif:,}): {t_whatif / max(t_fast, 1e-9):.0f}x faster; "
           f"target < 5 s per 1M: {t_fast * scale / 5:.2f}x the target")
     print(f"peak memory (ru_maxrss): {peak_mb():,.0f} MB")
+    if profile:
+        with threadpool_limits(threads, user_api="openmp"):
+            profiled_fit(train, threads)
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     main(int(args[0]) if args else 1_300_000, args[1] if len(args) > 1 else "1",
-         int(args[2]) if len(args) > 2 else 100_000, "--no-baseline" not in sys.argv)
+         int(args[2]) if len(args) > 2 else 100_000, "--no-baseline" not in sys.argv,
+         "--profile" in sys.argv)

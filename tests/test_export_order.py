@@ -170,3 +170,109 @@ def test_held_in_memory_or_spilled_the_file_has_the_same_bytes(tmp_path, churn_m
     assert spilled.read_bytes() == held.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [held.name, spilled.name, "held.rejects.csv", "spilled.rejects.csv"])
+
+
+def test_text_categoricals_are_written_as_their_text(tmp_path, churn_model, make_features,
+                                                     monkeypatch):
+    """A model whose text comes as a Categorical (the renewal models' reasons) writes what
+    the same text as objects writes: the same Parquet and CSV bytes held or spilled, chunked
+    or not, the same rows in SQLite and in memory (text, None where empty)."""
+    import sqlite3
+
+    from tobmodel.export import destinations, order
+
+    class AsText(type(churn_model)):
+        def score(self, df, *args, **kw):
+            s = super().score(df, *args, **kw)
+            text = s["reasons"].to_numpy(object).copy()
+            text[s["account_id"].to_numpy() % 3 == 0] = ""  # empty text: None, NULL
+            s["reasons"] = text
+            return s
+
+    class AsCategories(AsText):
+        def score(self, df, *args, **kw):
+            s = super().score(df, *args, **kw)
+            s["reasons"] = pd.Categorical(s["reasons"], categories=sorted(
+                set(s["reasons"]), reverse=True))  # categories in any order, "" among them
+            return s
+
+    spools, real_spill = [], destinations.FileDestination._spill
+
+    def spill(self):
+        spools.append(self.path)
+        return real_spill(self)
+
+    feats = make_features(3_000, seed=4).sample(frac=1, random_state=5)
+    feats.loc[feats.index[:7], "tier"] = "giant"  # rejects too
+    files = {}
+    for model in (AsText(), AsCategories()):
+        for chunksize in (250, 5_000):
+            for suffix in ("parquet", "csv"):
+                out = tmp_path / f"{type(model).__name__}{chunksize}.{suffix}"
+                export_scores(model, feats, out, as_of=AS_OF, chunksize=chunksize)
+                files[model, chunksize, suffix] = out.read_bytes()
+        for suffix in ("parquet", "csv"):  # spilled to the spool that DuckDB sorts
+            with monkeypatch.context() as mp:
+                mp.setattr(order, "in_memory_budget", lambda limit: 50_000)
+                mp.setattr(destinations.FileDestination, "_spill", spill)
+                out = tmp_path / f"{type(model).__name__}-spilled.{suffix}"
+                export_scores(model, feats, out, as_of=AS_OF, chunksize=250)
+            files[model, "spilled", suffix] = out.read_bytes()
+    assert len(spools) == 4
+    for suffix in ("parquet", "csv"):
+        got = {v for k, v in files.items() if k[2] == suffix}
+        assert len(got) == 1, suffix
+    text = pd.read_parquet(tmp_path / "AsText250.parquet")
+    assert text["reasons"].dtype == object and text["reasons"].isna().sum() > 500
+    assert text["reasons"].dropna().str.len().gt(0).all()
+
+    frames = [score_accounts(m, feats, as_of=AS_OF, chunksize=400) for m in (AsText(),
+                                                                             AsCategories())]
+    pd.testing.assert_frame_equal(*frames)
+    assert frames[1]["reasons"].dtype == object and frames[1]["reasons"].isna().any()
+    assert {type(v) for v in frames[1]["reasons"].dropna()} == {str}
+    rows = []
+    for m in (AsText(), AsCategories()):
+        db = tmp_path / f"{type(m).__name__}.sqlite"
+        export_scores(m, feats, db, as_of=AS_OF, chunksize=400)
+        with sqlite3.connect(db) as c:
+            rows.append(c.execute("SELECT * FROM churn_score_history ORDER BY account_id"
+                                  ).fetchall())
+        c.close()
+    assert rows[0] == rows[1] and any(r[-1] is None for r in rows[0])
+
+
+@pytest.mark.parametrize("ids_in_order", [True, False])
+def test_risk_order_is_lexsorts_order(ids_in_order):
+    """Highest probability first, ties by id: the order of ``np.lexsort((ids, -p))``, with
+    many ties (0.0 among them), ids in order or not, large and negative ids."""
+    from tobmodel.export.order import risk_order
+    rng = np.random.default_rng(11)
+    n = 50_000
+    ids = np.sort(rng.choice(np.arange(-10**12, 10**12, 7_777_777), n, replace=False))
+    if not ids_in_order:
+        ids = rng.permutation(ids)
+    p = rng.choice(np.r_[0.0, rng.random(300)], n)
+    got = risk_order(p, ids)
+    assert np.array_equal(got, np.lexsort((ids, -p)))
+    assert (np.diff(p[got]) <= 0).all() and len(set(got)) == n
+
+
+def test_a_column_of_one_value_is_found_across_chunk_dictionaries():
+    """One value in every row: sliced, not taken; dictionary chunks of differing
+    dictionaries naming one value count as one value, anything else does not."""
+    import pyarrow as pa
+
+    from tobmodel.export.order import _constant
+
+    def dictionary(codes, values):
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(values))
+    same = pa.chunked_array([dictionary([0, 0], ["a"]), dictionary([1, 1, 1], ["b", "a"])])
+    assert _constant(same)
+    assert not _constant(pa.chunked_array([dictionary([0, 0], ["a"]),
+                                           dictionary([0], ["b"])]))
+    assert not _constant(pa.chunked_array([dictionary([0, 1], ["a", "b"])]))
+    assert not _constant(pa.chunked_array([dictionary([0, None], ["a"])]))
+    assert _constant(pa.chunked_array([[3, 3], [3]])) and not _constant(
+        pa.chunked_array([[3, 3], [4]]))
+    assert not _constant(pa.chunked_array([], pa.int64()))

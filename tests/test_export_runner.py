@@ -148,6 +148,29 @@ def test_seen_ids_match_a_python_set():
     assert len(seen) == len(ref)
 
 
+def test_ids_in_order_take_the_short_path_with_the_same_answers():
+    """Chunks in id order (a file sorted by id) skip the hashing and most look-ups; mixed
+    with chunks out of order, overlapping or not, the answers are a Python set's."""
+    from tobmodel.export.rejects import _repeated
+    rng = np.random.default_rng(4)
+    seen, ref, start = SeenIds(), set(), 0
+    for i in range(60):
+        n = int(rng.integers(1, 300))
+        if i % 3 == 0:    # in order, beyond every id so far or from the largest one on
+            first = [start - 1 if i % 2 and start else start]
+            ids = np.cumsum(np.r_[first, rng.integers(1, 4, n - 1)])
+        elif i % 3 == 1:  # in order, overlapping earlier chunks
+            ids = np.unique(rng.integers(max(start - 500, 0), start + 100, n))
+        else:             # out of order, repeats within the chunk
+            ids = rng.integers(0, start + 100, n)
+        start = max(start, int(ids.max()) + 1)
+        assert seen.contains(ids).tolist() == [int(v) in ref for v in ids]
+        assert _repeated(ids).tolist() == pd.Series(ids).duplicated().tolist()
+        seen.add(ids)
+        ref.update(int(v) for v in ids)
+    assert len(seen) == len(ref)
+
+
 def test_rows_built_at_another_as_of_are_rejected(churn_model, make_features):
     feats = make_features(20)
     feats["as_of"] = ["2025-12-31"] * 18 + ["2025-12-24", "not a date"]

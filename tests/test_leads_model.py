@@ -82,6 +82,34 @@ def test_open_leads_are_left_out_of_training(leads):
 
 # --- time ------------------------------------------------------------------------------------
 
+def test_outcome_labels_read_categorical_and_text_status_alike(leads):
+    as_text = leads.assign(status=leads["status"].astype(object))
+    assert isinstance(leads["status"].dtype, pd.CategoricalDtype)
+    for a, b in zip(outcome_labels(leads), outcome_labels(as_text)):
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_index_equal(a.index, b.index)
+        else:
+            np.testing.assert_array_equal(a, b)
+    status = pd.Categorical(["lost", None, "converted", "won", "open"],
+                            categories=["converted", "lost", "open", "won", "unused"])
+    with pytest.raises(LeadDataError, match=r"other than converted/lost/open: nan, 'won' "
+                                            r"\(rows 2, 4\)"):
+        outcome_labels(pd.DataFrame({"status": status}))
+    closed, y, n_open = outcome_labels(pd.DataFrame({"status": pd.Categorical(
+        ["open", "lost", "converted"], categories=["converted", "lost", "open", "unused"])}))
+    assert closed.index.tolist() == [1, 2] and y.tolist() == [0, 1] and n_open == 1
+
+
+def test_spread_rows_are_distinct_increasing_and_cover_both_ends():
+    from tobmodel.leads.features import spread_rows
+    for n, k in [(n, k) for n in range(0, 120) for k in (1, 2, 7, 50, 500)] + \
+            [(1_099_757, 200_000), (879_806, 20_000), (200_001, 200_000)]:
+        rows = spread_rows(n, k)
+        assert len(rows) == min(n, k) and (np.diff(rows) > 0).all()
+        if n:
+            assert rows[0] == 0 and (rows[-1] == n - 1 or k == 1)
+
+
 def test_time_split_trains_on_older_leads(leads):
     train, test = time_split(leads, "2025-01-01")
     assert len(train) + len(test) == len(leads)
@@ -137,6 +165,37 @@ def test_factory_builds_calibrated_pipeline_of_stock_parts(kind, estimator, clos
         assert "channel_bidding" in names and "intent_high" in names and "employees" in names
     p = fitted.predict_proba(c)[:, 1]
     assert abs(p.mean() - y.mean()) < 0.02  # calibrated in the large
+
+
+def test_boosting_reads_categories_that_lightgbm_coded(closed):
+    c, y = closed
+    pipe = make_lead_model("hgb", calibration=None).fit(c, y)
+    Xt = pipe[:-1].transform(c)
+    assert isinstance(Xt["industry"].dtype, pd.CategoricalDtype)  # no codes made in Python
+    encoding, *_ = engine_from_pipeline(pipe)
+    j = encoding.names.index("industry")
+    assert encoding.categories[j] == [str(v) for v in c["industry"].cat.categories]
+    # text categories become categoricals too: the same model and categories
+    as_text = c.assign(industry=c["industry"].astype(object))
+    again = engine_from_pipeline(make_lead_model("hgb", calibration=None).fit(as_text, y))
+    assert again[0].categories[j] == sorted(as_text["industry"].unique())
+    # an ordered categorical is still split as categories (LightGBM would treat it as a number)
+    ordered = c.assign(intent=c["intent"].cat.as_ordered())
+    model = make_lead_model("hgb", calibration=None).fit(ordered, y)
+    encoding, engine, calibrator, _ = engine_from_pipeline(model)
+    np.testing.assert_allclose(calibrator(engine.prepare(encoding.encode(ordered)).raw),
+                               model.predict_proba(ordered)[:, 1], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.predict_proba(ordered), pipe.predict_proba(c), atol=1e-12)
+    # a number column of category dtype would be coded by LightGBM too: refused, not misread
+    with pytest.warns(UserWarning, match="categorical_column in param dict is overridden"):
+        odd = make_lead_model("hgb", calibration=None).fit(
+            c.assign(employees=c["employees"].astype("category")), y)
+    with pytest.raises(ValueError, match="LightGBM saw 6 categorical columns, expected the 5"):
+        engine_from_pipeline(odd)
+    # (with a monotone constraint LightGBM would abort the process): one line at fit instead
+    with pytest.raises(LeadDataError, match="column 'site_visits' is a number feature but has "
+                                            "type category; convert it"):
+        fit_lead_model(c.assign(site_visits=c["site_visits"].astype("category")))
 
 
 def test_factory_rejects_unknown_options():

@@ -126,6 +126,20 @@ def test_explain_effects_sum_sign_and_reasons_optional(model, split):
     assert (model.score(test, n_reasons=0)["reasons"] == "").all()
 
 
+def test_reference_values_are_each_value_and_its_share():
+    from tobmodel.leads.reasons import reference_values
+    Z = np.array([[2.0, 1.0, 0.5, np.nan], [0.0, 1.0, 0.25, np.nan], [2.0, 0.0, 0.5, np.nan],
+                  [np.nan, 1.0, 3.0, np.nan], [5.0, 1.0, 0.5, np.nan]])
+    refs = reference_values(Z, ["category", "bool", "category", "category"])
+    # codes and 0/1 (counted), non-integer values (sorted); missing values left out
+    assert refs[0] == {"values": [0.0, 2.0, 5.0], "weights": [0.25, 0.5, 0.25]}
+    assert refs[1] == {"values": [0.0, 1.0], "weights": [0.2, 0.8]}
+    assert refs[2] == {"values": [0.25, 0.5, 3.0], "weights": [0.2, 0.6, 0.2]}
+    assert refs[3] == {"values": [0.0], "weights": [1.0]}  # nothing known: a neutral 0
+    numbers = reference_values(np.array([[1.0], [4.0], [3.0]]), ["number"])
+    assert numbers == [{"values": [3.0], "weights": [1.0]}]
+
+
 # --- evaluation against truth ---------------------------------------------------------------
 
 def test_model_beats_channel_baseline_and_trails_the_oracle(model, split, sim):

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from tobmodel.export import export_scores
-from tobmodel.io.profile import (PSI_SHIFT, ProfileCounts, profile_psi, psi, psi_status,
-                                 reference_profile)
+from tobmodel.io.profile import (PSI_SHIFT, ProfileCounts, profile_entry, profile_psi, psi,
+                                 psi_status, reference_profile)
 from tobmodel.monitor.drift import drift_table, score_drift
 from tobmodel.monitor.movers import find_movers, read_history
 from tobmodel.monitor.report import build_report, write_report, write_report_tables
@@ -424,12 +424,16 @@ def test_lead_model_file_carries_the_training_profile(tmp_path):
     pd.Series([True, False, None], dtype="boolean"),
     pd.Series(np.array([False, True, True])),
     pd.Series(pd.Categorical([2, None, 10])),
+    pd.Series(pd.Categorical(["y", None, "y"], categories=["x", "y", "unused"])),
     pd.Series([3, 1, 3], index=[7, 5, 6]),
 ])
 def test_category_text_is_each_value_as_text(values):
-    """The text of the distinct values, taken per row, equals every value's own text."""
-    from tobmodel.io.profile import _category_text
+    """The text of each distinct value present, once, equals the values' own text."""
+    from tobmodel.io.profile import _present_text
     own = [None if pd.isna(v) else str(v) for v in values.astype(object)]
-    got = _category_text(values)
-    assert got.tolist() == own
-    assert got.index.equals(values.index)
+    got = _present_text(values)
+    assert sorted(set(got)) == sorted({t for t in own if t is not None})
+    assert len(got) == values.dropna().nunique()  # one text per distinct value present
+    # a categorical profile lists each present value's text once, sorted
+    entry = profile_entry(values, kind="categorical")
+    assert entry["categories"] == sorted({t for t in own if t is not None})

@@ -13,7 +13,7 @@ import pytest
 
 import tobmodel
 from tobmodel.renewal import build_account_features, fit_renewal_model
-from tobmodel.renewal.reasons import MIN_EFFECT, phrases, reason_texts
+from tobmodel.renewal.reasons import MIN_EFFECT, phrases, reason_categories, reason_texts
 
 COVS = ["tier", "sales_overpromised", "onboarding_completed", "logins_trend",
         "price_vs_tier_median", "unresolved_share_6m", "acquisition_channel"]
@@ -105,6 +105,26 @@ def test_reason_texts_match_a_per_row_reference(features, rows, direction):
     want = _reference_reasons(rows, names, contrib, 3, direction)
     assert got.tolist() == want.tolist()
     assert sum(t != "" for t in got) > 100 and len(set(got)) > 20
+
+
+def test_reason_categories_hold_the_texts_of_reason_texts(features, rows):
+    """The Categorical the score returns: row by row the texts of :func:`reason_texts`
+    ("" where ``blank``), each distinct text once, sorted; the score's column is it."""
+    model = fit_renewal_model(features, covariates=COVS)
+    names, contrib = model.contributions(rows)
+    blank = np.arange(len(rows)) % 5 == 0
+    for direction in (1, -1):
+        want = reason_texts(rows, names, contrib, top=3, direction=direction)
+        got = reason_categories(rows, names, contrib, top=3, direction=direction, blank=blank)
+        assert isinstance(got, pd.Categorical)
+        assert np.asarray(got, dtype=object).tolist() == np.where(blank, "", want).tolist()
+        cats = list(got.categories)
+        assert cats == sorted(set(cats)) and set(cats) == set(np.where(blank, "", want))
+    scored = model.score(rows)["reasons"]
+    assert isinstance(scored.dtype, pd.CategoricalDtype)
+    active = rows["active"].to_numpy(bool)
+    assert scored.astype(object).tolist() == np.where(
+        active, reason_texts(rows, names, contrib), "").tolist()
 
 
 def test_categorical_reasons_name_each_category_as_text():

@@ -24,12 +24,14 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .history import clear_run, ensure_tables, finish_run, previous_run_rows, score_tables
+from .postgres import MAX_IDENTIFIER  # bytes: PostgreSQL cuts longer names silently
 from .sources import (SQLITE_SUFFIXES, connect_error, is_url, make_engine, redact, split_table,
                       sqlite_url)
-from .specs import SPECS, ExportError, ExportSpec
+from .specs import SPECS, ExportError, ExportSpec, plain_text
 
 __all__ = ["open_destination", "FileDestination", "SQLDestination", "MemoryDestination",
            "write_tables", "SPECS"]
@@ -75,7 +77,7 @@ class MemoryDestination:
         pass
 
     def write(self, scores: pd.DataFrame) -> None:
-        self._scores.append(scores)
+        self._scores.append(plain_text(scores))
 
     def write_rejects(self, rejects: pd.DataFrame) -> None:
         self._rejects.append(rejects)
@@ -100,7 +102,10 @@ class FileDestination:
     they take at most half the sort's cap (:data:`.order.SORT_MEMORY_LIMIT`),
     beyond it spooled to a temporary Parquet file, and written sorted by risk
     at commit (:func:`.order.sorted_tables` / :func:`.order.sorted_batches`):
-    the same bytes either way. Rejects keep the input order.
+    the same bytes either way. Rejects keep the input order. One thread of its
+    own turns each chunk into Arrow (text Categoricals as dictionary arrays) while
+    the next is scored, spools, and at the end encodes each sorted batch while the
+    next is taken; one job in flight, in order.
     """
 
     def __init__(self, path, spec: ExportSpec):
@@ -151,8 +156,11 @@ class FileDestination:
                 self._write_csv_header("scores", self.spec.columns)
             else:
                 import pyarrow.parquet as pq
-                self._writer = pq.ParquetWriter(self._files["scores"][0], self._schema,
-                                                compression="zstd")
+                # no dictionary for the ids: every one differs, so Parquet's dictionary
+                # only fills up (hashing each id) before falling back to plain values
+                self._writer = pq.ParquetWriter(
+                    self._files["scores"][0], self._schema, compression="zstd",
+                    use_dictionary=[c for c in self._schema.names if c != self.spec.id_column])
             self._files["scores"][0].flush()
         except BaseException:
             self.abort()
@@ -178,10 +186,16 @@ class FileDestination:
         # and the Arrow conversion of numbers release the GIL); taken in order, on the next
         # call, one chunk in flight
         self._add_converted()
+        # text Categoricals (reasons, risk tiers) stay dictionary arrays until the sorted
+        # rows are written: the sort takes their codes, not their strings
+        self._converted = self._thread().submit(_arrow_table, scores, self._schema, True)
+
+    def _thread(self):
+        """The destination's one thread: Arrow conversion, spooling, then the final encoding."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet")
-        self._converted = self._pool.submit(_arrow_table, scores, self._schema)
+        return self._pool
 
     def _add_converted(self) -> None:
         pending, self._converted = self._converted, None
@@ -209,9 +223,10 @@ class FileDestination:
 
     def _spool(self, table) -> None:
         self._wait()
+        table = _as_schema(table, self._schema)  # dictionary columns as text (DuckDB sorts)
         # encoding + compression run in the thread (pyarrow releases the GIL) while the
         # next chunk is read and scored; one chunk in flight, errors raised on the next call
-        self._pending = self._pool.submit(self._parquet.write_table, table)
+        self._pending = self._thread().submit(self._parquet.write_table, table)
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -241,12 +256,12 @@ class FileDestination:
         try:
             self._add_converted()
             self._wait()
-            self._stop_pool()
             if self._parquet is not None:
                 self._parquet.close()
                 self._parquet = None
                 self._files["spool"][0].close()
             self._write_sorted()
+            self._stop_pool()
             self._prepared = True
             for which in ("rejects", "scores"):
                 f, _ = self._files[which]
@@ -281,20 +296,16 @@ class FileDestination:
         try:
             if self.format == "csv":
                 for t in batches:
-                    self._write_csv("scores", t.to_pandas(date_as_object=False))
+                    self._write_csv("scores", _as_schema(t, self._schema).to_pandas(
+                        date_as_object=False))
                 return
-            # each batch is encoded in a thread (pyarrow releases the GIL) while the next is
-            # taken; in order, one batch in flight
-            from concurrent.futures import ThreadPoolExecutor
-            with ThreadPoolExecutor(1, thread_name_prefix="tobmodel-parquet") as pool:
-                pending = None
-                for t in batches:
-                    t = t.cast(self._schema)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(self._writer.write_table, t)
-                if pending is not None:
-                    pending.result()
+            # each batch is encoded in the destination's thread (pyarrow releases the GIL)
+            # while the next is taken; in order, one batch in flight
+            for t in batches:
+                t = _as_schema(t, self._schema)
+                self._wait()
+                self._pending = self._thread().submit(self._writer.write_table, t)
+            self._wait()
             writer, self._writer = self._writer, None
             writer.close()
         except refused as e:
@@ -367,10 +378,30 @@ def _arrow_schema(columns: dict):
     return pa.schema([pa.field(n, types[k]) for n, k in columns.items()])
 
 
-def _arrow_table(df: pd.DataFrame, schema):
+def _as_schema(table, schema):
+    """``table`` cast to ``schema`` (dictionary columns to their values), the columns of
+    its type already as they are."""
     import pyarrow as pa
-    arrays = [pa.Array.from_pandas(df[f.name]).cast(f.type) for f in schema]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays([c if c.type == f.type else c.cast(f.type)
+                                 for c, f in zip(table.columns, schema)], schema=schema)
+
+
+def _arrow_table(df: pd.DataFrame, schema, dictionaries: bool = False):
+    """``df`` as an Arrow table of ``schema``; ``dictionaries``: a text Categorical as a
+    dictionary array (int32 codes) instead of text (the rest of the schema's types)."""
+    import pyarrow as pa
+    arrays = []
+    for f in schema:
+        s = df[f.name]
+        if dictionaries and isinstance(s.dtype, pd.CategoricalDtype) and pa.types.is_string(
+                f.type):
+            codes = s.cat.codes.to_numpy()
+            arrays.append(pa.DictionaryArray.from_arrays(
+                pa.array(codes.astype(np.int32), mask=codes < 0),
+                pa.array(s.cat.categories.to_numpy(dtype=object), pa.string())))
+        else:
+            arrays.append(pa.Array.from_pandas(s).cast(f.type))
+    return pa.Table.from_arrays(arrays, names=schema.names)
 
 
 class SQLDestination:
@@ -390,7 +421,7 @@ class SQLDestination:
         self.latest_updated = None
         self.previous_scored = None
         self._conn = self._trans = self._new_file = None
-        self._pool = self._copying = None
+        self._pool = self._copying = self._partition = None
         self._binary = {}
 
     def describe(self) -> str:
@@ -422,10 +453,16 @@ class SQLDestination:
             raise
         try:
             self._trans = self._conn.begin()
-            ensure_tables(self._conn, self.tables, redact(self.url))
+            from . import postgres as pg
+            ensure_tables(self._conn, self.tables, redact(self.url),
+                          pg.create_history if self.copy else None)
             self.previous_scored = previous_run_rows(self._conn, self.tables, self.spec,
                                                      run["model_name"], run["as_of"])
-            clear_run(self._conn, self.tables, run["as_of"], run["model_id"])
+            # PostgreSQL: the history's rows of the run go into a partition of their own
+            self._partition = (pg.RunPartition.open(self._conn, self.tables["history"], run)
+                               if self.copy else None)
+            clear_run(self._conn, self.tables, run["as_of"], run["model_id"],
+                      ("rejects",) if self._partition else ("history", "rejects"))
             self._binary = self._binary_tables() if self.copy else {}
         except SQLAlchemyError as e:
             self.abort()
@@ -455,6 +492,7 @@ class SQLDestination:
     def _insert(self, table, df: pd.DataFrame, kinds: dict) -> None:
         if len(df) == 0:
             return
+        df = plain_text(df)
         with self._errors():
             if self.copy:  # PostgreSQL through psycopg 3: COPY of binary rows (or CSV)
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
@@ -492,8 +530,10 @@ class SQLDestination:
     def _copy_rows(self, table, cols: list, data: bytes, binary: bool = False) -> None:
         from .postgres import copy_statement
         raw = self._conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(copy_statement(self.quote, table.name, cols,
-                                                          binary)) as cp:
+        run = self._partition if table is self.tables["history"] else None
+        statement = copy_statement(self.quote, run.target if run else table.name, cols,
+                                   binary)
+        with raw.cursor() as cur, cur.copy(statement) as cp:
             cp.write(data)
 
     def _wait_copy(self) -> None:
@@ -524,6 +564,8 @@ class SQLDestination:
         with self._errors():
             self._wait_copy()
             self._stop_copy()
+            if self._partition is not None:  # the run's rows keyed and attached
+                self._partition.finish()
             bulk = None
             if self.dialect == "postgresql":  # the latest table refilled in bulk
                 from .postgres import replace_latest_bulk as bulk
@@ -555,9 +597,6 @@ class SQLDestination:
             finally:
                 engine.dispose()
         self._conn = self._trans = None
-
-
-MAX_IDENTIFIER = 63  # PostgreSQL cuts longer names silently
 
 
 def _renamed_spec(spec: ExportSpec, table: str, url: str) -> ExportSpec:

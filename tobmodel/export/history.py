@@ -5,6 +5,9 @@ For churn scores (lead scores alike, with ``lead_`` names):
 ``churn_score_history``
     Every run, keyed by (as_of, model_id, account_id): each customer's trend.
     Re-running the same as_of with the same model replaces that run's rows.
+    PostgreSQL: partitioned by run, one table per run, keyed (as_of,
+    account_id, model_id) in new databases (:mod:`.postgres`,
+    ``docs/postgresql.md``).
 ``churn_scores``
     The latest run for each model name (e.g. ``cox``): what the CRM reads.
     A run replaces it only if its as_of is not older than what is there, so
@@ -42,8 +45,7 @@ def score_tables(spec: ExportSpec) -> dict[str, Table]:
     md = MetaData()
     ident = spec.id_column
     key = ("as_of", "model_id")
-    history = Table(spec.history_table, md, *_columns(spec.columns, (ident, *key)),
-                    PrimaryKeyConstraint("as_of", "model_id", ident))
+    history = history_table(spec, md)
     latest = Table(spec.latest_table, md, *_columns(spec.columns, (ident, "model_name")),
                    PrimaryKeyConstraint("model_name", ident))
     rejects = Table(spec.rejects_table, md, *_columns(spec.rejects_columns,
@@ -60,6 +62,14 @@ def score_tables(spec: ExportSpec) -> dict[str, Table]:
     return {"history": history, "latest": latest, "rejects": rejects, "runs": runs}
 
 
+def history_table(spec: ExportSpec, md: MetaData, key=None, **dialect_kw) -> Table:
+    """The history table: keyed by (as_of, model_id, id) unless ``key`` orders it
+    otherwise (the PostgreSQL layout, :func:`.postgres.create_history`)."""
+    ident = spec.id_column
+    return Table(spec.history_table, md, *_columns(spec.columns, (ident, "as_of", "model_id")),
+                 PrimaryKeyConstraint(*(key or ("as_of", "model_id", ident))), **dialect_kw)
+
+
 def previous_run_rows(conn, tables: dict[str, Table], spec: ExportSpec, model_name: str,
                       as_of) -> int | None:
     """Rows scored by the latest logged run of this kind and model name dated before
@@ -73,8 +83,12 @@ def previous_run_rows(conn, tables: dict[str, Table], spec: ExportSpec, model_na
     return None if n is None else int(n)
 
 
-def ensure_tables(conn, tables: dict[str, Table], where: str) -> None:
-    """Create missing tables; refuse tables whose columns differ from tobmodel's."""
+def ensure_tables(conn, tables: dict[str, Table], where: str, create_history=None) -> None:
+    """Create missing tables; refuse tables whose columns differ from tobmodel's.
+
+    ``create_history(conn, table)``: how a missing history table is created (default
+    ``table.create``; PostgreSQL: :func:`.postgres.create_history`, partitioned by run).
+    """
     insp = inspect(conn)
     for t in tables.values():
         if insp.has_table(t.name):
@@ -87,13 +101,18 @@ def ensure_tables(conn, tables: dict[str, Table], where: str) -> None:
                     f"{where}: table {t.name} exists with other columns (missing: "
                     f"{', '.join(missing) or 'none'}; unexpected: {', '.join(extra) or 'none'});"
                     " rename or drop it, or write elsewhere")
+        elif t is tables["history"] and create_history is not None:
+            create_history(conn, t)
         else:
             t.create(conn)
 
 
-def clear_run(conn, tables: dict[str, Table], as_of, model_id: str) -> None:
-    """Delete an earlier run's rows with the same as_of and model (re-runs replace)."""
-    for name in ("history", "rejects"):
+def clear_run(conn, tables: dict[str, Table], as_of, model_id: str,
+              names=("history", "rejects")) -> None:
+    """Delete an earlier run's rows with the same as_of and model (re-runs replace) from
+    the tables ``names`` (PostgreSQL's partitioned history replaces a run's partition
+    instead: :class:`.postgres.RunPartition`)."""
+    for name in names:
         t = tables[name]
         conn.execute(delete(t).where(and_(t.c.as_of == as_of, t.c.model_id == model_id)))
 

@@ -33,6 +33,8 @@ import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 SORT_MEMORY_LIMIT = "1GB"  # the sort's cap: in memory up to half of it, else DuckDB spills
 BATCH_ROWS = 100_000       # rows per batch handed back (Parquet: one row group each)
 
@@ -89,17 +91,13 @@ def sorted_tables(tables, schema, spec, *, batch_rows: int = BATCH_ROWS):
     >>> [b.to_pydict()["lead_id"] for b in sorted_tables(t, t[0].schema, SPECS["lead"])]
     [[2, 1, 3]]
     """
-    import numpy as np
     import pyarrow as pa
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     if isinstance(tables, list):
         tables.clear()
     schema = table.schema
     prob, key = sort_key(spec)
-    # (-p, id) ascending: DuckDB's ORDER BY p DESC, id ASC for the finite probabilities and
-    # non-null ids of a run (non-finite scores are rejects); NumPy's lexsort is the same
-    # total order as pc.sort_indices at half its cost
-    order = pa.array(np.lexsort((table[key].to_numpy(), -table[prob].to_numpy())))
+    order = pa.array(risk_order(table[prob].to_numpy(), table[key].to_numpy()))
     # a column of one value (the run's as_of, model, version...) is the same in any order:
     # sliced, not taken row by row; the others taken from one contiguous array (twice as
     # fast as from the chunks)
@@ -116,10 +114,40 @@ def sorted_tables(tables, schema, spec, *, batch_rows: int = BATCH_ROWS):
              for col, one in zip(columns, same)], schema=schema).combine_chunks()
 
 
+def risk_order(p, ids):
+    """Row order by ``p`` descending, then ``ids`` ascending: DuckDB's ``ORDER BY p DESC,
+    id ASC`` for the finite probabilities and unique ids of a run (non-finite scores are
+    rejects), as ``np.lexsort((ids, -p))`` gives it at half its cost or less: the rows
+    in id order (already, or by one sort of the unique ids), then a stable sort by ``-p``.
+
+    >>> risk_order(np.array([0.2, 0.9, 0.2]), np.array([3, 1, 2])).tolist()
+    [1, 2, 0]
+    """
+    ids = np.asarray(ids)
+    if len(ids) > 1 and not (ids[1:] > ids[:-1]).all():
+        by_id = np.argsort(ids)  # unique: every sort gives this order
+        return by_id[np.argsort(-np.asarray(p)[by_id], kind="stable")]
+    return np.argsort(-np.asarray(p), kind="stable")
+
+
 def _constant(col) -> bool:
-    """Every value of ``col`` equal and none null (then any order of its rows is itself)."""
+    """Every value of ``col`` equal and none null (then any order of its rows is itself).
+    A dictionary column: each chunk's codes all one, naming one value (its chunks'
+    dictionaries differ: comparing the values would unify them first)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
-    return len(col) > 0 and col.null_count == 0 and pc.all(pc.equal(col, col[0])).as_py()
+    if len(col) == 0 or col.null_count:
+        return False
+    if not pa.types.is_dictionary(col.type):
+        return pc.all(pc.equal(col, col[0])).as_py()
+    values = set()
+    for chunk in col.chunks:
+        if len(chunk):
+            lo, hi = pc.min_max(chunk.indices).as_py().values()
+            if lo != hi:
+                return False  # (a dictionary holding one value twice: taken, the same)
+            values.add(chunk.dictionary[lo].as_py())
+    return len(values) == 1
 
 
 def _read_within(spool, budget: int):

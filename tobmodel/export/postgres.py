@@ -17,15 +17,27 @@ the tables, nor the one transaction around them:
   the latest table wait for the commit (seconds) instead of reading last week's
   rows meanwhile.
 
-Each COPY block is sent in the order of its table key's last column
-(:func:`key_order`). Where the time goes, and which server settings matter:
-``docs/postgresql.md``.
+Each COPY block is sent in the order of its table key's id column
+(:func:`key_order`).
+
+The history table is partitioned by run (:class:`RunPartition`): ``LIST (as_of)``,
+each date's partition ``LIST (model_id)``, one plain table per run. A run's rows
+are copied into a table created in the run's transaction (no index to keep up; not
+``FREEZE``, which would show the rows to transactions that began before the commit),
+its primary key is built once after the last block, and it is
+attached with a ``CHECK`` constraint that spares the server a validation scan. A
+history table of the previous layout (one plain table) is migrated in the run's
+transaction when nothing else depends on it (:func:`migrate_history`), and is
+written as before otherwise. Where the time goes, and which server settings
+matter: ``docs/postgresql.md``.
 """
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import io
 
-from .history import latest_from_history, replace_latest_rows
+from .history import history_table, latest_from_history, replace_latest_rows
 
 LOCK_TIMEOUT = "5s"  # how long the bulk refill waits for readers of the latest table
 
@@ -99,6 +111,294 @@ def copy_statement(quote, table: str, cols, binary: bool) -> str:
     names = ", ".join(quote(c) for c in cols)
     return (f"COPY {quote(table)} ({names}) FROM STDIN "
             f"(FORMAT {'binary' if binary else 'csv'})")
+
+
+MAX_IDENTIFIER = 63  # bytes; PostgreSQL cuts longer names silently
+
+
+def child_name(base: str, suffix: str) -> str:
+    """``base + suffix`` as a PostgreSQL name of at most 63 bytes: a longer base is cut
+    (whole characters) and told apart from other cut bases by a hash of it.
+
+    >>> child_name("churn_score_history", "_20251231")
+    'churn_score_history_20251231'
+    >>> n = child_name("x" * 60, "_20251231"); len(n), n[-18:]
+    (63, '_42f2d973_20251231')
+    """
+    if len((base + suffix).encode()) <= MAX_IDENTIFIER:
+        return base + suffix
+    tag = "_" + hashlib.sha256(base.encode()).hexdigest()[:8]
+    room = MAX_IDENTIFIER - len((tag + suffix).encode())
+    cut = base.encode()[:room].decode(errors="ignore")
+    return cut + tag + suffix
+
+
+def _run_tag(model_id: str) -> str:
+    return hashlib.sha256(str(model_id).encode()).hexdigest()[:12]
+
+
+def create_history(conn, table) -> None:
+    """Create the history table (SQLAlchemy ``table``: its columns) partitioned by run
+    (``LIST (as_of)``), keyed by (as_of, id, model_id): in a run's partition the key's
+    first column is the same in every row, and the id second decides each comparison of
+    the index build, which took three times as long with the id last (see
+    ``docs/postgresql.md``). The same rows per key as the previous (as_of, model_id, id)."""
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, Table
+    ident = [c.name for c in table.primary_key.columns if c.name not in ("as_of", "model_id")]
+    Table(table.name, MetaData(),
+          *[Column(c.name, c.type, nullable=c.nullable) for c in table.columns],
+          PrimaryKeyConstraint("as_of", *ident, "model_id"),
+          postgresql_partition_by=f"LIST ({conn.dialect.identifier_preparer.quote('as_of')})"
+          ).create(conn)
+
+
+def _raw(conn):
+    return conn.connection.driver_connection
+
+
+def _literal(conn, value) -> str:
+    """A value as an SQL literal, quoted by the driver (DDL takes no parameters)."""
+    from psycopg import sql
+    return sql.Literal(value).as_string(_raw(conn))
+
+
+def _one(conn, statement: str, **params):
+    return conn.exec_driver_sql(statement, params).first()
+
+
+def _relkind(conn, name: str):
+    row = _one(conn, "SELECT relkind FROM pg_class WHERE oid = to_regclass(%(t)s)", t=name)
+    return None if row is None else row[0]
+
+
+def _key_columns(conn, name: str) -> list[str]:
+    """The columns of ``name``'s primary key, in the key's order."""
+    rows = conn.exec_driver_sql(
+        "SELECT a.attname FROM pg_index x, unnest(x.indkey) WITH ORDINALITY k(attnum, n), "
+        "pg_attribute a WHERE x.indrelid = to_regclass(%(t)s) AND x.indisprimary "
+        "AND a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.n",
+        {"t": name}).all()
+    return [r[0] for r in rows]
+
+
+def _is_partition_of(conn, child: str, parent: str, depth: int) -> bool:
+    """Whether ``child`` is a partition of ``parent``, ``depth`` levels down (1 or 2)."""
+    join = ("" if depth == 1 else
+            " JOIN pg_inherits j ON j.inhrelid = i.inhparent")
+    where = "i.inhparent" if depth == 1 else "j.inhparent"
+    return _one(conn, f"SELECT 1 FROM pg_inherits i{join} WHERE i.inhrelid = "
+                      f"to_regclass(%(c)s) AND {where} = to_regclass(%(p)s)",
+                c=child, p=parent) is not None
+
+
+def _plain_partitions(conn, parent: str) -> list[str]:
+    """The partitions of ``parent`` that are plain tables: the previous layout's table,
+    attached by :func:`migrate_history` (quoted names)."""
+    return conn.exec_driver_sql(
+        "SELECT inhrelid::regclass::text FROM pg_inherits i JOIN pg_class c ON c.oid = "
+        "i.inhrelid WHERE i.inhparent = to_regclass(%(p)s) AND c.relkind = 'r'",
+        {"p": parent}).scalars().all()
+
+
+#: what may depend on a history table of the previous layout for it to be migrated:
+#: its row type, its TOAST table, its own primary key and NOT NULL constraints (a
+#: catalog row from PostgreSQL 18 on) (anything else, e.g. a view,
+#: a foreign key, a trigger, a policy, a publication, would follow the renamed table)
+_FOREIGN_DEPENDENTS = """
+SELECT count(*) FROM pg_depend d
+WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = to_regclass(%(t)s)
+  AND d.classid <> 'pg_type'::regclass
+  AND NOT (d.classid = 'pg_class'::regclass
+           AND d.objid = (SELECT reltoastrelid FROM pg_class WHERE oid = d.refobjid))
+  AND NOT (d.classid = 'pg_constraint'::regclass AND d.objid IN (
+           SELECT oid FROM pg_constraint WHERE conrelid = d.refobjid AND contype IN ('p', 'n')))
+"""
+
+
+def migrate_history(conn, table) -> bool:
+    """Turn a history table of the previous layout (one plain table) into the
+    partitioned one, inside the run's transaction; returns whether it did.
+
+    The old table is renamed ``<history>_legacy`` and attached as the partition of
+    the dates it holds (its rows and index are not rewritten: the attach reads the
+    table once to check its dates); the new table takes the old one's columns and
+    key. It is left as it is (and written as before) when anything else depends on it
+    (views, foreign keys, triggers, policies, grants, inheritance, other indexes or
+    constraints), when it has no primary key or another owner, or when the server
+    refuses a step (a savepoint: nothing of the attempt remains).
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+    quote = conn.dialect.identifier_preparer.quote
+    name, legacy = table.name, child_name(table.name, "_legacy")
+    q = quote(name)
+    info = _one(conn, "SELECT c.relkind, c.relispartition, c.relhassubclass, "
+                      "c.relacl IS NULL AND NOT c.relrowsecurity AND "
+                      "c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user), "
+                      "(SELECT count(*) FROM pg_inherits WHERE inhrelid = c.oid), "
+                      "(SELECT count(*) FROM pg_index WHERE indrelid = c.oid), "
+                      "(SELECT count(*) FROM pg_constraint WHERE conrelid = c.oid "
+                      "AND contype <> 'n') "  # NOT NULL is a constraint row from 18 on
+                      "FROM pg_class c WHERE c.oid = to_regclass(%(t)s)", t=q)
+    if (info is None or tuple(info[:5]) != ("r", False, False, True, 0)
+            or info[5] != 1 or info[6] != 1 or _relkind(conn, quote(legacy)) is not None
+            or _one(conn, _FOREIGN_DEPENDENTS, t=q)[0] != 0):
+        return False
+    key = _key_columns(conn, q)
+    if not key or "as_of" not in key or "model_id" not in key:
+        return False
+    index = _one(conn, "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = "
+                       "to_regclass(%(t)s) AND indisprimary", t=q)[0]
+    cols = ", ".join(quote(c) for c in key)
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"ALTER TABLE {q} RENAME TO {quote(legacy)}")
+            conn.exec_driver_sql(f"ALTER INDEX {index} RENAME TO "
+                                 f"{quote(child_name(legacy, '_pkey'))}")
+            conn.exec_driver_sql(f"CREATE TABLE {q} (LIKE {quote(legacy)} INCLUDING DEFAULTS "
+                                 f"INCLUDING COMMENTS) PARTITION BY LIST ({quote('as_of')})")
+            conn.exec_driver_sql(f"ALTER TABLE {q} ADD PRIMARY KEY ({cols})")
+            dates = conn.exec_driver_sql(f"SELECT DISTINCT {quote('as_of')} FROM "
+                                         f"{quote(legacy)} ORDER BY 1").scalars().all()
+            if dates:
+                values = ", ".join(_literal(conn, d) for d in dates)
+                conn.exec_driver_sql(f"ALTER TABLE {q} ATTACH PARTITION {quote(legacy)} "
+                                     f"FOR VALUES IN ({values})")
+            else:
+                conn.exec_driver_sql(f"DROP TABLE {quote(legacy)}")
+    except SQLAlchemyError:
+        return False
+    return True
+
+
+class RunPartition:
+    """The history table's partition of one run (PostgreSQL through psycopg).
+
+    :meth:`open` (at the run's start, in its transaction) migrates a history
+    table of the previous layout if it can, creates the table the run's rows are
+    copied into, and deletes the run's earlier rows where they are not in a
+    partition of their own; :meth:`finish` (before the latest table is refilled
+    and the transaction committed) builds the table's primary key and attaches it.
+    A re-run's earlier partition stays readable until then, and is dropped there.
+
+    Names: the date's partition ``<history>_YYYYMMDD``, the run's
+    ``<history>_YYYYMMDD_<12 hex of the model id's SHA-256>`` (cut and hashed beyond
+    63 bytes: :func:`child_name`).
+    """
+
+    def __init__(self, conn, history, run):
+        self.conn, self.history, self.run = conn, history, run
+        self.quote = conn.dialect.identifier_preparer.quote
+        a = run["as_of"]
+        self.as_of = dt.date(a.year, a.month, a.day)  # a date, also from a Timestamp
+        day = self.as_of.strftime("%Y%m%d")
+        self.date_name = child_name(history.name, f"_{day}")
+        self.run_name = child_name(history.name, f"_{day}_{_run_tag(run['model_id'])}")
+        self.target = self.run_name
+        self.replaces = False
+        self.finished = False
+
+    @classmethod
+    def open(cls, conn, history, run) -> RunPartition | None:
+        """The run's partition, or None when the history table is one plain table
+        (the previous layout, kept: the rows go into it as before)."""
+        q = conn.dialect.identifier_preparer.quote
+        kind = _relkind(conn, q(history.name))
+        if kind == "r" and migrate_history(conn, history):
+            kind = "p"
+        if kind != "p":
+            return None
+        part = cls(conn, history, run)
+        part._begin()
+        return part
+
+    def _where(self) -> str:
+        q = self.quote
+        return (f"{q('as_of')} = {_literal(self.conn, self.as_of)} AND "
+                f"{q('model_id')} = {_literal(self.conn, str(self.run['model_id']))}")
+
+    def _begin(self) -> None:
+        q, conn = self.quote, self.conn
+        parent = q(self.history.name)
+        self.replaces = _is_partition_of(conn, q(self.run_name), parent, 2)
+        if self.replaces:  # a re-run: the new rows go beside the old until finish
+            self.target = child_name(self.history.name,
+                                     f"_{self.as_of:%Y%m%d}_{_run_tag(self.run['model_id'])}n")
+        for old in _plain_partitions(conn, parent):  # the previous layout's rows of the run
+            conn.exec_driver_sql(f"DELETE FROM {old} WHERE {self._where()}")
+        # the CHECK holds each row to the run's as_of and model id, and spares the attach
+        # its validation scan (the partition's bounds follow from it)
+        conn.exec_driver_sql(f"CREATE TABLE {q(self.target)} (LIKE {parent}, "
+                             f"CHECK ({self._where()}))")
+
+    def finish(self) -> None:
+        """Key the run's table and attach it as the run's partition (once)."""
+        if self.finished:
+            return
+        self.finished = True
+        q, conn = self.quote, self.conn
+        parent, target = q(self.history.name), q(self.target)
+        key = ", ".join(q(c) for c in _key_columns(conn, parent))
+        # one run at a time attaches (a second run of the same date waits here for the
+        # first's commit, then sees its date partition); readers are not blocked
+        conn.exec_driver_sql(f"LOCK TABLE {parent} IN SHARE UPDATE EXCLUSIVE MODE")
+        if not self._date_partition(key):
+            # the date is in a table of the previous layout (a re-run of a week written
+            # before the migration): the rows go there through the parent, one by one
+            cols = ", ".join(q(c.name) for c in self.history.columns)
+            conn.exec_driver_sql(f"INSERT INTO {parent} ({cols}) SELECT {cols} FROM {target}")
+            conn.exec_driver_sql(f"DROP TABLE {target}")
+            return
+        conn.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT "
+                             f"{q(child_name(self.target, '_pkey'))} PRIMARY KEY ({key})")
+        if self.replaces and not self._replace_old():
+            return
+        model_id = _literal(conn, str(self.run["model_id"]))
+        conn.exec_driver_sql(f"ALTER TABLE {q(self.date_name)} ATTACH PARTITION "
+                             f"{q(self.run_name)} FOR VALUES IN ({model_id})")
+
+    def _date_partition(self, key: str) -> bool:
+        """Make sure the date's partition exists; False when the date belongs to a table
+        of the previous layout (or the server refuses the new partition)."""
+        from sqlalchemy.exc import SQLAlchemyError
+        q, conn = self.quote, self.conn
+        parent, day = q(self.history.name), q(self.date_name)
+        if _is_partition_of(conn, day, parent, 1):
+            return True
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE TABLE {day} (LIKE {parent}) "
+                                     f"PARTITION BY LIST ({q('model_id')})")
+                conn.exec_driver_sql(f"ALTER TABLE {day} ADD CONSTRAINT "
+                                     f"{q(child_name(self.date_name, '_pkey'))} PRIMARY KEY "
+                                     f"({key})")
+                conn.exec_driver_sql(f"ALTER TABLE {parent} ATTACH PARTITION {day} "
+                                     f"FOR VALUES IN ({_literal(conn, self.as_of)})")
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def _replace_old(self) -> bool:
+        """A re-run: drop the run's old partition and give the new table its name (True),
+        or, when a reader holds the old one for longer than :data:`LOCK_TIMEOUT`, replace
+        the old partition's rows one by one, which readers do not block (False)."""
+        from sqlalchemy.exc import SQLAlchemyError
+        q, conn = self.quote, self.conn
+        old, target = q(self.run_name), q(self.target)
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                conn.exec_driver_sql(f"DROP TABLE {old}")
+                conn.exec_driver_sql(f"ALTER TABLE {target} RENAME TO {old}")
+                conn.exec_driver_sql(f"ALTER INDEX {q(child_name(self.target, '_pkey'))} "
+                                     f"RENAME TO {q(child_name(self.run_name, '_pkey'))}")
+                conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
+            return True
+        except SQLAlchemyError:
+            cols = ", ".join(q(c.name) for c in self.history.columns)
+            conn.exec_driver_sql(f"DELETE FROM {old}")
+            conn.exec_driver_sql(f"INSERT INTO {old} ({cols}) SELECT {cols} FROM {target}")
+            conn.exec_driver_sql(f"DROP TABLE {target}")
+            return False
 
 
 def replace_latest_bulk(conn, tables, spec, run) -> None:

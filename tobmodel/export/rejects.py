@@ -56,12 +56,15 @@ class SeenIds:
 
     def __init__(self):
         self._runs: list[np.ndarray] = []
+        self._max = None  # the largest id taken
 
     def __len__(self) -> int:
         return sum(len(r) for r in self._runs)
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
         out = np.zeros(len(ids), bool)
+        if self._max is None or (len(ids) and ids.min() > self._max):
+            return out  # all beyond every id taken (a file in id order: each chunk)
         for run in filter(len, self._runs):
             pos = np.minimum(np.searchsorted(run, ids), len(run) - 1)
             out |= run[pos] == ids
@@ -70,15 +73,31 @@ class SeenIds:
     def add(self, ids: np.ndarray) -> None:
         ids = _sorted_unique(ids.astype(np.int64))
         self._runs.append(ids[~self.contains(ids)])
+        if len(ids):
+            self._max = ids[-1] if self._max is None else max(self._max, ids[-1])
         while len(self._runs) > 1 and len(self._runs[-2]) <= 2 * len(self._runs[-1]):
             last = self._runs.pop()
             self._runs[-1] = _sorted_unique(np.concatenate([self._runs[-1], last]))
 
 
 def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    if _increasing(a):  # already (a file in id order)
+        return a
     # np.unique hashes first in numpy >= 2.3, several times slower than a sort here
     a = np.sort(a, kind="stable")
     return a[np.r_[True, a[1:] != a[:-1]]] if len(a) else a
+
+
+def _increasing(a: np.ndarray) -> bool:
+    """Every value above the one before (then none repeats)."""
+    return len(a) < 2 or bool((a[1:] > a[:-1]).all())
+
+
+def _repeated(ids: np.ndarray) -> np.ndarray:
+    """Rows whose id an earlier row of ``ids`` has (the first kept)."""
+    if _increasing(ids):
+        return np.zeros(len(ids), bool)
+    return pd.Series(ids).duplicated().to_numpy()
 
 
 @dataclass
@@ -112,13 +131,14 @@ class RowCheck:
         # kept beside ``reason``: pd.isna over an object array per check was a profile's top
         self._rejected = ~pd.isna(self.reason)
         self._skipped = np.zeros(len(self.reason), bool)
+        self._ok = ~self._rejected  # kept up to date by skip() and reject()
         if self.not_scored is None:
             self.not_scored = np.full(len(self.reason), None, object)
 
     @property
     def ok(self) -> np.ndarray:
         """Fit to score: neither rejected nor out of scope."""
-        return ~(self._rejected | self._skipped)
+        return self._ok.copy()
 
     @property
     def rejected(self) -> np.ndarray:
@@ -131,16 +151,18 @@ class RowCheck:
 
     def skip(self, out, why: str) -> None:
         """Count rows in ``out`` (not yet decided) as not scored because ``why``."""
-        new = np.asarray(out, bool) & self.ok
+        new = np.asarray(out, bool) & self._ok
         self._skipped |= new
+        self._ok &= ~new
         self.not_scored[new] = why
 
     def reject(self, bad, reason: str, field=None, value=None) -> None:
         """Record ``reason`` for rows in ``bad`` that have no reason yet."""
-        new = np.asarray(bad, bool) & self.ok
+        new = np.asarray(bad, bool) & self._ok
         if not new.any():
             return
         self._rejected |= new
+        self._ok &= ~new
         self.reason[new] = reason
         self.field[new] = field
         if value is not None:  # only the rejected rows are turned into text
@@ -179,7 +201,7 @@ def check_rows(chunk: pd.DataFrame, id_column: str, features: list[dict], seen: 
     rc.reject(parsed_id.bad, "id is not an integer", id_column, raw_id.to_numpy())
     ids = np.where(rc.ok, parsed_id.values.to_numpy(), -1)
     rc.raw_id, rc.ids, rc.id_ok = raw_id, ids, rc.ok.copy()
-    dup = pd.Series(ids).duplicated().to_numpy() | seen.contains(ids)
+    dup = _repeated(ids) | seen.contains(ids)
     rc.reject(dup, "duplicate id", id_column, ids)
     seen.add(ids[rc.ok])
     rc.frame[id_column] = ids

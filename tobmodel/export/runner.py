@@ -7,7 +7,10 @@ the as-of date once (:func:`.inputs.resolve_as_of`), turn tables into what
 the model scores (:func:`.inputs.scoring_source`), then per chunk: check the
 rows (:func:`.rejects.check_rows`), score the valid ones (with the
 protocol's ``checked=True``: the model skips the per-row checks the row
-checks did), write. Only the protocol of :mod:`tobmodel.protocol` is used.
+checks did), write. A chunk is scored in a thread of its own while the next
+one is read and checked; chunks are taken in order, so the rows, counts and
+bytes are those of one chunk after another. Only the protocol of
+:mod:`tobmodel.protocol` is used.
 
 Score a frame in memory with any model that follows the protocol (here a
 tiny stand-in lead model):
@@ -46,7 +49,8 @@ from .inputs import load_scoring_model, resolve_as_of, scoring_source
 from .progress import show_progress, stage
 from .rejects import SeenIds, check_rows
 from .sources import open_source
-from .specs import CHUNKSIZE, RISK_CUTOFFS, ExportError, risk_tier, spec_for_model, typed_frame
+from .specs import (CHUNKSIZE, RISK_CUTOFFS, RISK_TIERS, ExportError, risk_levels,
+                    spec_for_model, typed_frame)
 
 
 @dataclass
@@ -115,7 +119,14 @@ def _check_columns(chunk, names, id_column, source):
 
 
 class _Job:
-    """One run: the model, where rows come from and go, and the running counts."""
+    """One run: the model, where rows come from and go, and the running counts.
+
+    ``categories``: the score frames keep text Categoricals (the reasons, the risk tiers)
+    as they are, for destinations that take them (:func:`export_scores` sets it; its
+    destinations turn them into text where they need it); otherwise text is objects.
+    """
+
+    categories = False
 
     def __init__(self, model, spec, run, summary, horizon_months, risk_cutoffs):
         self.model, self.spec, self.run, self.summary = model, spec, run, summary
@@ -126,17 +137,27 @@ class _Job:
         self.profile = _TrainingDrift(model, spec, horizon_months)
 
     def process(self, chunk: pd.DataFrame, row_offset: int):
-        spec, m = self.spec, self.model
+        """``(scores, rejects)`` of ``chunk``, typed (:meth:`check`, score, :meth:`finish`)."""
+        rc, valid = self.check(chunk)
+        return self.finish(rc, valid, self._score(valid), row_offset)
+
+    def check(self, chunk: pd.DataFrame):
+        """``(row check, valid rows)``: the rows' checks, in chunk order (ids seen so far)."""
+        spec = self.spec
         rc = check_rows(chunk, spec.id_column, self.features, self.seen, scope=spec.kind,
                         as_of=self.run["as_of_ts"])
         ok = rc.ok
-        valid = _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
-        scores = self._score(valid)
+        return rc, _default_index(rc.frame if ok.all() else rc.frame.loc[ok])
+
+    def finish(self, rc, valid: pd.DataFrame, scores: pd.DataFrame, row_offset: int):
+        """The typed ``(scores, rejects)`` of a checked chunk and its :meth:`_score`, counted
+        (``row_offset``: rows of the source before the chunk, for the rejects' numbers)."""
+        spec, m = self.spec, self.model
         p = scores[spec.probability].to_numpy(dtype=float)
         finite = np.isfinite(p)
         if not finite.all():
-            no_score = np.zeros(len(chunk), bool)
-            no_score[np.flatnonzero(ok)] = ~finite
+            no_score = np.zeros(len(rc.reason), bool)
+            no_score[np.flatnonzero(rc.ok)] = ~finite  # the rows scored
             rc.reject(no_score, "no score from model", spec.probability)
             scores = scores.loc[finite]
         self.profile.add(valid, p)
@@ -154,7 +175,7 @@ class _Job:
         group = scores[spec.group_column]
         for label, n in group.value_counts(dropna=False).items():  # the labels as text,
             self.groups[str(label)] += int(n)  # missing ones too; labels of one text summed
-        return (typed_frame(scores, spec.columns),
+        return (typed_frame(scores, spec.columns, self.categories),
                 typed_frame(rejects, spec.rejects_columns))
 
     def _score(self, valid: pd.DataFrame) -> pd.DataFrame:
@@ -179,10 +200,12 @@ class _Job:
         for c in getattr(self, "keep", ()):
             out[c] = valid[c].astype(object).to_numpy() if c in valid else None
         out["as_of"] = run["as_of_ts"]
-        out["model_name"], out["model_id"] = m.name, m.model_id
-        out["model_version"] = run["model_version"]
+        for c, v in (("model_name", m.name), ("model_id", m.model_id),
+                     ("model_version", run["model_version"])):  # one text, a code per row
+            out[c] = pd.Categorical.from_codes(np.zeros(len(out), np.int8), [str(v)])
         if spec.group_column == "risk_tier":  # churn scores are cut into risk tiers
-            out["risk_tier"] = risk_tier(out[spec.probability], self.risk_cutoffs)
+            out["risk_tier"] = pd.Categorical.from_codes(
+                risk_levels(out[spec.probability], self.risk_cutoffs), RISK_TIERS)
         return out
 
 
@@ -282,6 +305,7 @@ def export_scores(model, source, output=None, *, table: str | None = None, as_of
     summary.read = sum(not_scored.values())  # left out before the stream, counted as read
     job = _Job(model, spec, run, summary, horizon_months, risk_cutoffs)
     job.keep = keep_columns
+    job.categories = True  # the destinations take text Categoricals (files: to the writer)
     job.profile.background = True  # drift counted in a thread; rows() / close() wait for it
     begun = []
     try:
@@ -392,34 +416,98 @@ class _TrainingDrift:
 
 
 def _stream(job, src, dests, progress) -> None:
-    from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
     spec, summary = job.spec, job.summary
     disable = not show_progress(progress)
     first = True
     streamed = 0  # rows of this source: the rejects' row numbers
     total = src.total if disable else src.count_rows()  # CSV: counted for the ETA
-    with tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", disable=disable,
-              file=sys.stderr) as bar:
-        for chunk in src.chunks:
-            if first:
-                _check_columns(chunk, [*(f["name"] for f in job.features),
-                                       *getattr(job, "keep", ())], spec.id_column,
-                               src.name)
-                first = False
-            scores, rejects = job.process(chunk, streamed)
-            for d in dests:
-                d.write(scores)
-                d.write_rejects(rejects)
-            streamed += len(chunk)
-            summary.read += len(chunk)
-            summary.scored += len(scores)
-            summary.rejected += len(rejects)
-            bar.update(len(chunk))
+    def emit(rc, valid, scoring, offset):
+        scores, rejects = job.finish(rc, valid, scoring.result(), offset)
+        for d in dests:
+            d.write(scores)
+            d.write_rejects(rejects)
+        summary.read += len(rc.reason)
+        summary.scored += len(scores)
+        summary.rejected += len(rejects)
+        bar.update(len(rc.reason))
+
+    # a chunk is scored in a thread while the next one is read and checked (NumPy releases
+    # the GIL); taken in order, one chunk in flight, so the rows and counts are the same
+    scorer = _InOrder("tobmodel-score")
+    if disable:  # an unattended run: no bar (nor tqdm's import, multiprocessing's with it)
+        bar = _NoBar()
+    else:
+        from tqdm import tqdm  # plain text bar on stderr (no notebook widget warning)
+        bar = tqdm(total=total, unit="rows", desc=f"{spec.kind} scores", file=sys.stderr)
+    with bar:
+        try:
+            pending = None
+            for chunk in src.chunks:
+                if first:
+                    _check_columns(chunk, [*(f["name"] for f in job.features),
+                                           *getattr(job, "keep", ())], spec.id_column,
+                                   src.name)
+                    first = False
+                rc, valid = job.check(chunk)
+                scoring = scorer.submit(job._score, valid)
+                if pending is not None:
+                    emit(*pending)
+                pending = rc, valid, scoring, streamed
+                streamed += len(chunk)
+            if pending is not None:
+                emit(*pending)
+        finally:
+            scorer.close()
     skipped = sum(summary.not_scored.values()) + sum(job.not_scored.values())
     if summary.read != summary.scored + skipped + summary.rejected:  # pragma: no cover
         raise RuntimeError(f"row accounting broke: read {summary.read} != scored "
                            f"{summary.scored} + not scored {skipped} + rejected "
                            f"{summary.rejected}")
+
+
+class _NoBar:
+    """The progress bar of a run that shows none."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int) -> None:
+        pass
+
+
+class _InOrder:
+    """Calls run one at a time, in order, by a daemon thread of their own: a call that
+    hangs (a stalled model) holds up neither Ctrl-C nor the interpreter's exit, where a
+    ``ThreadPoolExecutor`` joins its threads. :meth:`close` lets the thread end after the
+    call in hand, without waiting for it."""
+
+    def __init__(self, name: str):
+        import queue
+        import threading
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, fn, *args):
+        """A ``concurrent.futures.Future`` of ``fn(*args)``, called after the earlier ones."""
+        from concurrent.futures import Future
+        future: Future = Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def _run(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, fn, args = call
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as e:  # noqa: BLE001 - handed to whoever waits
+                    future.set_exception(e)
+
+    def close(self) -> None:
+        self._calls.put(None)
 
 
 def _score_in_memory(model, source, kind, **kw):

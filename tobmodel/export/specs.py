@@ -88,17 +88,26 @@ def spec_for_model(model) -> ExportSpec:
 
 def risk_tier(p_churn, cutoffs=RISK_CUTOFFS) -> np.ndarray:
     """``low`` / ``medium`` / ``high`` from churn probabilities (higher = more risk)."""
+    # three label objects shared by all rows (np.select of text made a new string per row)
+    return _TIERS[risk_levels(p_churn, cutoffs)]
+
+
+def risk_levels(p_churn, cutoffs=RISK_CUTOFFS) -> np.ndarray:
+    """The index of each row's tier in :data:`RISK_TIERS` (int8): :func:`risk_tier` as codes.
+
+    >>> pd.Categorical.from_codes(risk_levels([0.05, 0.9]), RISK_TIERS).tolist()
+    ['low', 'high']
+    """
     medium, high = cutoffs
     if not 0 <= medium <= high <= 1:
         raise ValueError(f"risk_cutoffs must satisfy 0 <= medium <= high <= 1, got {cutoffs}")
     p = np.asarray(p_churn, dtype=float)
-    # three label objects shared by all rows (np.select of text made a new string per row)
     level = (p >= medium).astype(np.int8)
     level += p >= high
-    return _TIERS[level]
+    return level
 
 
-_TIERS = np.array(["low", "medium", "high"], dtype=object)
+_TIERS = np.array(RISK_TIERS, dtype=object)
 
 
 class ExportError(ValueError):
@@ -108,11 +117,27 @@ class ExportError(ValueError):
 _PANDAS_KIND = {"int": "int64", "float": "float64", "bool": "bool"}
 
 
-def typed_frame(df, columns: dict):
-    """Select ``columns`` (name -> kind) from ``df`` in order and cast to their kinds."""
+def typed_frame(df, columns: dict, categories: bool = False):
+    """Select ``columns`` (name -> kind) from ``df`` in order and cast to their kinds.
+
+    Text is an object array, ``None`` where empty. ``categories=True`` keeps a text
+    Categorical one (each distinct text held once, empty text a missing code), for the
+    destinations that take it as it is (:class:`.destinations.FileDestination`; the others
+    turn it into text: :func:`plain_text`).
+
+    >>> df = pd.DataFrame({"r": pd.Categorical(["a", "", "a"])})
+    >>> typed_frame(df, {"r": "str"})["r"].tolist()
+    ['a', None, 'a']
+    >>> typed_frame(df, {"r": "str"}, categories=True)["r"].cat.codes.tolist()
+    [1, -1, 1]
+    """
     out = {}
     for name, kind in columns.items():
         s = df[name]
+        if kind == "str" and _text_categorical(s):
+            c = _blank_as_missing(s.array)
+            out[name] = c if categories else _object_text(c)
+            continue
         if kind == "date":
             s = s if s.dtype.kind == "M" else pd.to_datetime(s)
             if isinstance(s.dtype, np.dtype):  # naive: truncate to the day in numpy (fast)
@@ -136,3 +161,32 @@ def typed_frame(df, columns: dict):
     # copy=False: the columns as they are, not consolidated into 2-D blocks (a copy of
     # every number that the destinations split into columns again)
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)
+
+
+def _text_categorical(s) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) and (
+        s.dtype.categories.inferred_type in ("string", "empty"))  # cached by the index
+
+
+def _blank_as_missing(c: pd.Categorical) -> pd.Categorical:
+    """The empty text as a missing code (empty text is NULL everywhere)."""
+    where = np.flatnonzero(c.categories == "")
+    if not len(where):
+        return c
+    codes = c.codes
+    return pd.Categorical.from_codes(np.where(codes == where[0], -1, codes), c.categories)
+
+
+def _object_text(c: pd.Categorical) -> np.ndarray:
+    """Object array of a text Categorical, ``None`` where missing (one object per text)."""
+    labels = np.append(np.asarray(c.categories, dtype=object), None)
+    return labels[c.codes]  # code -1: the None at the end
+
+
+def plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every text Categorical as an object array (``None`` where missing)."""
+    cats = [c for c in df.columns if _text_categorical(df[c])]
+    if not cats:
+        return df
+    return pd.DataFrame({c: _object_text(df[c].array) if c in cats else df[c]
+                         for c in df.columns}, index=df.index, copy=False)

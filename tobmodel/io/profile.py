@@ -64,11 +64,13 @@ def _numeric_values(s: pd.Series) -> np.ndarray:
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _category_text(s: pd.Series) -> pd.Series:
-    """Values as text (booleans as 'True'/'False'), missing values as None."""
-    codes, uniques = _codes(s)  # text once per distinct value
-    words = np.append(pd.Series(uniques).astype(object).astype(str).to_numpy(dtype=object), None)
-    return pd.Series(words[codes], index=s.index, dtype=object)  # code -1: missing -> None
+def _present_text(s: pd.Series) -> list[str]:
+    """The text of each distinct value present in ``s`` (missing values left out), from the
+    codes: one text per distinct value instead of a column of texts (0.2 s per 1M rows)."""
+    codes, uniques = _codes(s)
+    present = np.flatnonzero(np.bincount(codes[codes >= 0].astype(np.intp),
+                                         minlength=len(uniques)))
+    return pd.Series(uniques).take(present).astype(object).astype(str).tolist()
 
 
 def profile_entry(values, bins: int = DEFAULT_BINS, kind: str | None = None) -> dict:
@@ -89,8 +91,7 @@ def profile_entry(values, bins: int = DEFAULT_BINS, kind: str | None = None) -> 
         if pd.api.types.is_datetime64_any_dtype(s):
             entry["unit"] = "days since 1970-01-01"
     elif kind == "categorical":
-        text = _category_text(s)
-        cats = sorted(text.dropna().unique().tolist())
+        cats = sorted(set(_present_text(s)))
         entry = {"type": "categorical", "categories": cats}
     else:
         raise ValueError(f"kind must be 'numeric' or 'categorical', got {kind!r}")

@@ -9,10 +9,11 @@ Pipeline's probabilities to rounding error, split a lead's score into
 per-feature contributions and answer "what if this one feature had another
 value", which the lead reasons need.
 
-Only documented scikit-learn and LightGBM interfaces are read: the encoders'
-``categories_``, the scaler's ``mean_``/``scale_``, the logistic model's
-``coef_``/``intercept_``, LightGBM's ``booster_.dump_model()``, and for the
-calibration the calibrated model's ``predict_proba`` together with
+Only documented scikit-learn and LightGBM interfaces are read: the one-hot
+encoder's ``categories_``, the scaler's ``mean_``/``scale_``, the logistic model's
+``coef_``/``intercept_``, LightGBM's ``booster_.dump_model()`` (the trees, and
+``pandas_categorical``: the categories by which it coded each categorical column),
+and for the calibration the calibrated model's ``predict_proba`` together with
 IsotonicRegression's ``X_thresholds_``/``y_thresholds_``. A library release that
 changed what these mean is caught when fitting (:func:`calibrate_on` checks
 the plain-number model against scikit-learn's to 1e-9), never when loading:
@@ -27,7 +28,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from ..trees import TreeEnsemble, trees_from_lightgbm
-from .features import LeadDataError, examples
+from .features import LeadDataError, examples, spread_rows
 
 
 class UnknownCategoryWarning(UserWarning):
@@ -208,15 +209,25 @@ def engine_from_pipeline(pipeline):
             names.append(col)
             is_cat = label == "category"
             kinds.append("category" if is_cat else "number")
-            cats.append(list(step.categories_[i]) if is_cat else None)
+            cats.append(list(step.categories_[i]) if is_cat and hasattr(step, "categories_")
+                        else None)
             parts.append((label, step, i))
-    encoding = Encoding(names, kinds, cats)
     if type(est).__name__ == "LGBMClassifier":
         if list(est.feature_name_) != [str(n) for n in names]:
             raise ValueError(f"LightGBM saw columns {est.feature_name_}, expected {names}")
-        spec = trees_from_lightgbm(est.booster_.dump_model(), [len(c or []) for c in cats])
-        return encoding, TreeEnsemble(spec, [len(c or []) for c in cats]), Calibrator(None), \
-            {"estimator": "hgb", "trees": spec}
+        dump = est.booster_.dump_model()
+        # LightGBM coded each pandas categorical column by its categories, in column order
+        pandas_cats = dump.get("pandas_categorical") or []
+        at = [k for k, kind in enumerate(kinds) if kind == "category"]
+        if len(pandas_cats) != len(at):
+            raise ValueError(f"LightGBM saw {len(pandas_cats)} categorical columns, expected "
+                             f"the {len(at)} of the pipeline's category step")
+        for k, levels in zip(at, pandas_cats):
+            cats[k] = list(levels)
+        spec = trees_from_lightgbm(dump, [len(c or []) for c in cats])
+        return Encoding(names, kinds, cats), TreeEnsemble(spec, [len(c or []) for c in cats]), \
+            Calibrator(None), {"estimator": "hgb", "trees": spec}
+    encoding = Encoding(names, kinds, cats)
     if not isinstance(est, LogisticRegression):
         raise ValueError(f"unsupported lead classifier {type(est).__name__}")
     coef, at, terms = est.coef_.ravel(), 0, []
@@ -233,13 +244,7 @@ def engine_from_pipeline(pipeline):
     return encoding, lr, Calibrator(None), {"estimator": "logistic", "logistic": lr.to_dict()}
 
 
-CHECK_ROWS = 20_000  # leads on which the plain-number calibration is checked
-
-
-def _check_rows(n: int) -> np.ndarray:
-    """Evenly spread row positions, at most :data:`CHECK_ROWS`."""
-    return np.unique(np.linspace(0, n - 1, min(n, CHECK_ROWS)).astype(np.intp)) if n else \
-        np.arange(0)
+CHECK_ROWS = 5_000  # leads on which the plain-number calibration is checked
 
 
 def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | None,
@@ -262,9 +267,11 @@ def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | No
         return pipeline, Calibrator(None)
     est = _classifier_of(pipeline)
     Xt = pipeline.named_steps["prepare"].transform(leads)
-    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(Xt, np.asarray(y))
+    # a frozen classifier is not refitted: the folds only split its predictions of the
+    # hold-out, the same for any number of folds; two pass the leads to LightGBM in 2 parts
+    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method, cv=2).fit(Xt, np.asarray(y))
     calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
-    rows = _check_rows(len(raw))
+    rows = spread_rows(len(raw), CHECK_ROWS)
     inp = _calibrator_input(est)
     calibrator = plain_calibrator(method, inp, raw, y, raw if inp == "raw" else expit(raw),
                                   rows, cal.predict_proba(Xt.iloc[rows])[:, 1], source)
@@ -301,7 +308,7 @@ def calibrate_by_folds(calibrated, pipeline, leads: pd.DataFrame, y, raw, folds:
         oof = cross_val_predict(clone(est), Xt, y, cv=StratifiedKFold(folds), method=response)
         if response == "predict_proba":
             oof = oof[:, 1]
-    rows = _check_rows(len(raw))
+    rows = spread_rows(len(raw), CHECK_ROWS)
     return plain_calibrator(method, inp, raw, y, oof, rows,
                             calibrated.predict_proba(leads.iloc[rows])[:, 1], source)
 

@@ -23,7 +23,7 @@ import pandas as pd
 from ..schema import LEADS, lead_columns_known_at_scoring
 
 __all__ = ["DEFAULT_FEATURES", "LeakageError", "LeadDataError", "outcome_labels",
-           "check_no_leakage", "feature_kinds", "check_feature_frame", "examples"]
+           "check_no_leakage", "feature_kinds", "check_feature_frame", "examples", "spread_rows"]
 
 # Known at scoring, minus dates (a calendar date does not generalise to new
 # leads) and business_type (constant within one business; added automatically
@@ -49,6 +49,18 @@ def examples(rows, k: int = 3) -> str:
     rows = list(rows)
     more = f", ... ({len(rows)} in all)" if len(rows) > k else ""
     return ", ".join(map(str, rows[:k])) + more
+
+
+def spread_rows(n: int, k: int) -> np.ndarray:
+    """At most ``k`` evenly spread positions of ``n`` rows, increasing, first and last kept.
+
+    With at most ``n`` points the step is at least one row, so no position repeats
+    (no ``np.unique``, which hashes: 0.25 s for 200,000 positions).
+
+    >>> spread_rows(10, 4).tolist(), spread_rows(3, 5).tolist(), len(spread_rows(0, 5))
+    ([0, 3, 6, 9], [0, 1, 2], 0)
+    """
+    return np.linspace(0, n - 1, min(n, k)).astype(np.intp) if n > 0 else np.arange(0)
 
 
 def outcome_labels(leads: pd.DataFrame, source: str = "leads"):
@@ -81,16 +93,21 @@ def outcome_labels(leads: pd.DataFrame, source: str = "leads"):
     if "status" not in leads.columns:
         raise LeadDataError(f"{source}: no column 'status' (converted / lost / open): cannot "
                             "tell which leads converted")
-    status = leads["status"].astype("object")
-    known = status.isin(["converted", "lost", "open"])
+    # each distinct status judged once (a categorical's own codes), then looked up per lead
+    codes, uniques = pd.factorize(leads["status"], use_na_sentinel=True)
+    uniques = pd.Index(np.asarray(uniques, dtype=object))
+    def per_lead(flags):  # code -1 (missing) is last
+        return np.append(np.asarray(flags, bool), False)[codes]
+    known = per_lead(uniques.isin(["converted", "lost", "open"]))
     if not known.all():
-        rows = np.flatnonzero(~known.to_numpy())
+        rows = np.flatnonzero(~known)
+        bad = leads["status"].iloc[rows].astype("object").unique()
         raise LeadDataError(
             f"{source}: column 'status' has values other than converted/lost/open: "
-            f"{examples(repr(v) for v in status[~known].unique())} (rows {examples(rows + 1)})")
-    is_open = (status == "open").to_numpy()
+            f"{examples(repr(v) for v in bad)} (rows {examples(rows + 1)})")
+    is_open = per_lead(uniques == "open")
     closed = leads.loc[~is_open]
-    y = (status[~is_open] == "converted").to_numpy().astype(np.int64)
+    y = per_lead(uniques == "converted")[~is_open].astype(np.int64)
     return closed, y, int(is_open.sum())
 
 
@@ -131,6 +148,11 @@ def check_feature_frame(leads: pd.DataFrame, features, source: str = "leads",
                 f"{source}: column {f!r} has type {kind}; a lead feature must be a category, "
                 "true/false or a number (turn dates into e.g. days since registration)")
         s = leads[f]
+        if kind != "category" and training and not (pd.api.types.is_numeric_dtype(s.dtype)
+                                                    or pd.api.types.is_bool_dtype(s.dtype)):
+            raise LeadDataError(  # LightGBM would read a categorical as categories
+                f"{source}: column {f!r} is a {'true/false' if kind == 'bool' else kind} "
+                f"feature but has type {s.dtype}; convert it (e.g. pd.to_numeric) before fitting")
         empty = s.isna().to_numpy()
         if kind != "category" and empty.any():
             raise LeadDataError(

@@ -21,7 +21,7 @@ from ..persist import data_fingerprint, feature_schema, library_versions, make_m
 from .engine import calibrate_by_folds, calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
-    outcome_labels
+    outcome_labels, spread_rows
 from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
 from .scoring import chunks, score_grid
@@ -75,7 +75,7 @@ def _prepare(leads, features, source, check_leakage):
             f"{source}: only {n_conv} converted and {n_lost} lost closed leads; need at least "
             f"{MIN_CONVERSIONS} of each: use a longer period or pool business types")
     if check_leakage:  # by data, on at most LEAKAGE_ROWS evenly spread leads
-        rows = np.unique(np.linspace(0, len(y) - 1, min(len(y), LEAKAGE_ROWS)).astype(np.intp))
+        rows = spread_rows(len(y), LEAKAGE_ROWS)
         check_no_leakage(closed.iloc[rows], features, y[rows], source)
     if min(n_conv, n_lost) < FEW_CONVERSIONS:
         warnings.warn(f"{source}: only {min(n_conv, n_lost)} {'converted' if n_conv < n_lost else 'lost'}"

@@ -2,8 +2,10 @@
 
 ``make_lead_model`` returns an unfitted Pipeline::
 
-    prepare   ColumnTransformer: categories -> one-hot (logistic) or codes (hgb),
-              numbers -> log1p for head counts + standard scaling (logistic) or as is
+    prepare   ColumnTransformer: categories -> one-hot (logistic) or pandas
+              categoricals (hgb: LightGBM reads their codes and keeps their
+              categories), numbers -> log1p for head counts + standard scaling
+              (logistic) or as is
     classify  LogisticRegression or LightGBM's LGBMClassifier (histogram gradient
               boosting; engagement, budget and activity may only raise the
               probability), wrapped in CalibratedClassifierCV unless calibration=None
@@ -38,18 +40,19 @@ True
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, \
-    StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from ..schema import LEADS
 from ..trees import import_lightgbm
 from .features import DEFAULT_FEATURES
 
-__all__ = ["make_lead_model", "KINDS", "CALIBRATIONS", "LOG_FEATURES", "MONOTONE_INCREASING"]
+__all__ = ["make_lead_model", "as_category", "KINDS", "CALIBRATIONS", "LOG_FEATURES",
+           "MONOTONE_INCREASING"]
 
 KINDS = ("hgb", "logistic")
 CALIBRATIONS = ("sigmoid", "isotonic", None)
@@ -58,6 +61,27 @@ LOG_FEATURES = ("employees",)  # heavy-tailed counts: the logistic model sees lo
 # activity never lower a lead's chance (keeps reasons from saying "- budget confirmed").
 MONOTONE_INCREASING = ("decision_maker_engaged", "user_engaged", "requester_engaged",
                        "budget_confirmed", "site_visits", "trial_active_days")
+
+
+def as_category(X: pd.DataFrame) -> pd.DataFrame:
+    """Every column of ``X`` as an unordered pandas categorical (the same categories).
+
+    The boosting's category step: LightGBM codes a categorical column by its
+    categories when it fits, keeps them (``dump_model()["pandas_categorical"]``)
+    and re-aligns later frames to them by value, so a value it never saw is
+    missing. Taking the codes is vectorised, where scikit-learn's OrdinalEncoder
+    looked every value up in Python (1.3 s CPU of a 1.1M-lead fit).
+
+    >>> as_category(pd.DataFrame({"intent": ["low", "high", "low"]}))["intent"].cat.codes.tolist()
+    [1, 0, 1]
+    """
+    X = pd.DataFrame(X).copy(deep=False)
+    for c in X.columns:
+        if not isinstance(X[c].dtype, pd.CategoricalDtype):
+            X[c] = X[c].astype("category")
+        elif X[c].cat.ordered:  # LightGBM would split an ordered one as a number
+            X[c] = X[c].cat.as_unordered()
+    return X
 
 
 def _split_kinds(features, categorical):
@@ -132,8 +156,8 @@ def make_lead_model(kind: str = "hgb", calibration: str | None = "sigmoid",
                  ("number", StandardScaler(), plain)]
         clf = LogisticRegression(C=1.0, max_iter=2000)
     else:
-        parts = [("category", OrdinalEncoder(handle_unknown="use_encoded_value",
-                                             unknown_value=np.nan), cats),
+        parts = [("category", FunctionTransformer(as_category, feature_names_out="one-to-one"),
+                  cats),
                  ("number", "passthrough", nums)]
         clf = boosting_classifier(len(cats), [f in set(monotone_increasing) for f in nums],
                                   random_state, n_jobs)

@@ -90,7 +90,11 @@ def reference_values(Z: np.ndarray, kinds) -> list[dict]:
         if kind == "number" or len(z) == 0:
             refs.append({"values": [float(np.median(z)) if len(z) else 0.0], "weights": [1.0]})
             continue
-        vals, counts = np.unique(z, return_counts=True)
+        if z.min() >= 0 and z.max() < 65_536 and np.array_equal(z, np.floor(z)):
+            counts = np.bincount(z.astype(np.intp))  # codes and 0/1: counted, not sorted
+            vals, counts = np.flatnonzero(counts).astype(np.float64), counts[counts > 0]
+        else:
+            vals, counts = np.unique(z, return_counts=True)
         refs.append({"values": vals.tolist(), "weights": (counts / counts.sum()).tolist()})
     return refs
 

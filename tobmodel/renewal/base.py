@@ -220,6 +220,12 @@ class RenewalModel(ModelBase):
     #: such factor (every row's cumulative hazard is computed on its own).
     _risk_key: str | None = None
 
+    #: Entries of ``_state(df)`` that tell the baselines of rows with the same tenure apart
+    #: (the stratum...), for :meth:`_conditional_groups`; None: every per-row entry but
+    #: the risk. A model whose other entries are looked up from these names them: the
+    #: same groups, fewer columns hashed.
+    _baseline_keys: tuple | None = None
+
     def _conditional(self, df, horizon_months, what, as_of=None, source="data",
                      checked=False):
         """Conditional scores named in ``what`` (``next, horizon, rmst``), original row order.
@@ -271,7 +277,9 @@ class RenewalModel(ModelBase):
         rows sharing their tenure and every other per-row entry of ``state`` (stratum...)."""
         n = len(s)
         risk = state[self._risk_key]
+        keys = self._baseline_keys
         per_row = [v for k, v in state.items() if k != self._risk_key and
+                   (keys is None or k in keys) and
                    isinstance(v, np.ndarray) and v.shape[:1] == (n,)]
         # groups in increasing tenure (per stratum): np.interp is faster on sorted times
         sort_key = s + self._sort_offset(state)
@@ -365,7 +373,9 @@ class RenewalModel(ModelBase):
                                               self.allow_unknown_categories):
             names.append(name)
             cols.append((sign * term).astype(np.float32))
-        return names, (np.column_stack(cols) if cols else np.zeros((len(df), 0), np.float32))
+        # one covariate per row of memory, seen transposed (column_stack's copy into rows
+        # was the slow part, and the reasons read a covariate at a time)
+        return names, (np.stack(cols).T if cols else np.zeros((len(df), 0), np.float32))
 
     def explain(self, df: pd.DataFrame, top: int = 3) -> pd.DataFrame:
         """The covariates pushing each account's risk up and down, in words."""
@@ -405,7 +415,8 @@ class RenewalModel(ModelBase):
         -------
         DataFrame, one row per input row in the same order: ``account_id,
         next_renewal_date, p_churn_next_renewal, horizon_months, p_churn_horizon,
-        expected_remaining_months, beyond_followup, reasons``.
+        expected_remaining_months, beyond_followup, reasons`` (``reasons``: a
+        Categorical of the texts, ``""`` where nothing stands out or churned).
         """
         from ..io.values import check_horizon_months
         if horizon_months is None:
@@ -413,9 +424,10 @@ class RenewalModel(ModelBase):
         check_horizon_months(horizon_months)
         active, c = self._conditional(df, horizon_months, ("next", "horizon", "rmst"), as_of,
                                       source, checked)
-        from .reasons import reason_texts
+        from .reasons import reason_categories
         names, contrib = self.contributions(df)
-        reasons = reason_texts(df, names, contrib, top=3, direction=1)
+        # a Categorical: each distinct text once (churned rows get "")
+        reasons = reason_categories(df, names, contrib, top=3, direction=1, blank=~active)
         return pd.DataFrame({
             "account_id": df[self.id_column].to_numpy(),
             "next_renewal_date": _dates(df["next_renewal_date"]),
@@ -424,7 +436,7 @@ class RenewalModel(ModelBase):
             "p_churn_horizon": c["horizon"],
             "expected_remaining_months": c["rmst"],
             "beyond_followup": c["beyond"],
-            "reasons": np.where(active, reasons, ""),
+            "reasons": reasons,
         })
 
     # -- the model document --------------------------------------------------------

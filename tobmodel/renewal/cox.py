@@ -334,6 +334,7 @@ class CoxRenewalModel(RenewalModel):
         return state.get("offset", 0.0)
 
     _risk_key = "risk"  # H(t | x) = H0_k(t) * risk, the product taken last in _cumhaz
+    _baseline_keys = ("stratum",)  # a row's "last" and "offset" are its stratum's
 
     def _cumhaz(self, t, state):
         """``H0_k(t) * exp(lp)``: lifelines' linear interpolation of its baseline (flat

@@ -8,7 +8,8 @@ down. Phrases describe the account's own value ("usage fell 40% in 3 months",
 "3 unresolved tickets in 6 months", "price 25% above tier median").
 
 Vectorised: every phrase is formatted once per distinct (rounded) value, never
-once per account.
+once per account, and every joined text once per distinct combination
+(:func:`reason_categories` keeps them so: a Categorical, no string per account).
 
 Examples
 --------
@@ -226,10 +227,45 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
     ndarray of str, most important first; "" when nothing moves risk by
     more than ``min_effect``. Ties go to the covariate listed first.
     """
+    texts, codes = _reason_codes(df, names, contrib, top, direction, min_effect)
+    return np.array(texts, dtype=object)[codes]
+
+
+def reason_categories(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
+                      direction: int = 1, min_effect: float = MIN_EFFECT,
+                      blank=None) -> pd.Categorical:
+    """:func:`reason_texts` as a Categorical: each distinct text held once, in sorted
+    order, and a code per row (no Python string per row).
+
+    ``blank``: optional boolean mask of rows given ``""`` instead (e.g. churned
+    accounts). The texts are exactly those of :func:`reason_texts`.
+
+    >>> df = pd.DataFrame({"sales_overpromised": [True, False, True]})
+    >>> c = reason_categories(df, ["sales_overpromised"], np.array([[0.8], [0.0], [0.8]]),
+    ...                       blank=np.array([False, False, True]))
+    >>> c.tolist(), list(c.categories)
+    (['sales over-promised', '', ''], ['', 'sales over-promised'])
+    """
+    texts, codes = _reason_codes(df, names, contrib, top, direction, min_effect)
+    if blank is not None and np.any(blank):
+        if "" not in texts:
+            texts = [*texts, ""]
+        codes = np.where(np.asarray(blank, bool), texts.index(""), codes)
+    # the texts some row has, sorted (sort_values orders the rows as text)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+    rank = used[np.argsort(np.array(texts, dtype=object)[used])]
+    where = np.zeros(len(texts), np.int32)
+    where[rank] = np.arange(len(rank), dtype=np.int32)
+    return pd.Categorical.from_codes(where[codes], [texts[i] for i in rank])
+
+
+def _reason_codes(df, names, contrib, top, direction, min_effect) -> tuple[list, np.ndarray]:
+    """``(texts, codes)``: the distinct reason texts (each once) and, per row, the index
+    of its text (:func:`reason_texts`)."""
     n = len(df)
     contrib = np.asarray(contrib)
     if n == 0 or contrib.shape[1] == 0:
-        return np.full(n, "", dtype=object)
+        return [""], np.zeros(n, np.int64)
     m = contrib.shape[1]
     k = min(top, m)
     work = contrib.astype(np.float32, copy=False)
@@ -261,4 +297,7 @@ def reason_texts(df: pd.DataFrame, names, contrib: np.ndarray, top: int = 3,
         combos, inv = np.unique(ids.T, axis=0, return_inverse=True)
     words = [""] + list(vocab)
     joined = ["; ".join(words[i] for i in row if i) for row in combos.tolist()]
-    return np.array(joined, dtype=object)[inv.ravel()]
+    # distinct combinations join to distinct texts unless a phrase holds "; ": made unique
+    first: dict[str, int] = {}
+    lut = np.array([first.setdefault(t, len(first)) for t in joined], dtype=np.int64)
+    return list(first), lut[inv.ravel()]
