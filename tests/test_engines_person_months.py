@@ -81,12 +81,13 @@ def test_the_dynamic_model_scores_the_sql_rows_as_the_pandas_ones():
 def test_a_value_planted_after_as_of_changes_nothing(sim):
     t = {k: v.copy() for k, v in sim.tables.items()}
     cut = pd.Timestamp(EARLY)
-    later = t["usage"]["month"] > cut
+    running = cut.to_period("M").to_timestamp()  # the as_of month, not complete yet
+    later = t["usage"]["month"] >= running
     t["usage"].loc[later, "logins"] = 10**6
     t["usage"].loc[later, "active_seats"] = 0
     t["usage"].loc[later, "key_feature_adoption"] = 1.0
-    t["support"].loc[t["support"]["month"] > cut, ["tickets_opened", "tickets_unresolved",
-                                                   "bot_escalations"]] = 999
+    t["support"].loc[t["support"]["month"] >= running, ["tickets_opened", "tickets_unresolved",
+                                                        "bot_escalations"]] = 999
     c = t["contracts"]
     future = c["start_date"] > cut
     c.loc[future, "arr"] = c.loc[future, "arr"] * 50
@@ -141,6 +142,10 @@ def test_spark_runs_the_same_text_with_identical_rows(spark):
         duck = to_pandas(person_months(tables, as_of=EARLY))
         on_spark = to_pandas(person_months(tables, as_of=EARLY, engine="spark", con=spark))
         assert_same_rows(on_spark, duck)
+        # the scoring rows too (the month complete since the running month began)
+        assert_same_rows(to_pandas(current_month(tables, as_of=EARLY, engine="spark",
+                                                 con=spark)),
+                         to_pandas(current_month(tables, as_of=EARLY)), at_least=50)
         assert inactive_run_churn(tables, as_of=EARLY, engine="spark", con=spark) == \
             pytest.approx(inactive_run_churn(tables, as_of=EARLY), rel=1e-12)
 

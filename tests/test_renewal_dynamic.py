@@ -83,6 +83,36 @@ def test_data_after_as_of_changes_neither_training_rows_nor_scores(saas, fitted)
     pd.testing.assert_frame_equal(fitted.score(base_now), fitted.score(now))
 
 
+def test_scoring_rows_use_every_month_complete_at_as_of_and_no_running_one(saas):
+    """A month that ended after the running month began reaches the scoring row (it is
+    known now) but not the training row of that month; a month still running does not."""
+    tables = _copy(saas)
+    as_of = pd.Timestamp("2024-06-30")
+    june = pd.Timestamp("2024-06-01")
+    base = current_month(tables, as_of=as_of)
+    assert (base["month_start"] >= june).all()   # at a month's end every running month began in it
+    u = tables["usage"]
+    pick = base.loc[base["active_seat_share_1m"] > 0.5, "account_id"].iloc[:20].to_numpy()
+    hit = u["account_id"].isin(pick) & (u["month"] == june)
+    assert hit.sum() == len(pick)
+    mid = current_month(tables, as_of="2024-06-20")   # June still running
+    train = person_months(tables, as_of="2024-08-31")
+    u.loc[hit, ["active_seats", "logins"]] = 0
+    now = current_month(tables, as_of=as_of).set_index("account_id").loc[pick]
+    assert (now["active_seat_share_1m"] == 0).all() and (now["inactive_months"] == 1).all()
+    assert (now["active_seat_share_3m"] < base.set_index("account_id").loc[
+        pick, "active_seat_share_3m"]).all()
+    pd.testing.assert_frame_equal(mid, current_month(tables, as_of="2024-06-20"))
+    # the training rows of those running months were built from what their start knew
+    cols = ["account_id", "month_index", *BEHAVIOUR]
+    keys = base.set_index("account_id").loc[pick, "month_index"]
+    mine = train.set_index(["account_id", "month_index"]).index.isin(
+        list(zip(pick, keys.to_numpy())))
+    assert mine.sum() == len(pick)
+    pd.testing.assert_frame_equal(train.loc[mine, cols], person_months(
+        tables, as_of="2024-08-31").loc[mine, cols])
+
+
 def test_projection_holds_behaviour_and_advances_the_clocks(saas, fitted):
     now = current_month(saas).head(50).reset_index(drop=True)
     H = fitted.project_hazards(now, 14)

@@ -70,6 +70,13 @@ COLUMNS = ("account_id", "month_index", "month_start", "at_risk", "tenure_at_mon
            "sales_overpromised", "onboarding_completed", "tier", "contract_term", "industry",
            "churn")
 
+#: the covariates of the scoring rows that cover every month complete at ``as_of``
+NOW_COLUMNS = ("no_history", "active_seat_share_1m", "active_seat_share_3m", "seat_share_trend",
+               "active_seat_share_12m", "key_feature_adoption_12m", "key_feature_adoption_3m",
+               "logins_trend", "inactive_months", "unresolved_share_to_date",
+               "unresolved_tickets_6m", "bot_escalations_6m", "tickets_per_seat_6m",
+               "peer_churn_3m")
+
 
 def _mi(x: str) -> str:
     """Month index (year * 12 + month - 1) of a date expression."""
@@ -251,8 +258,9 @@ WITH acc AS (
          COALESCE(p.log_price - t.med, 0.0) AS price_vs_tier_median,
          {_add_months('p.start_d', 'n.k - 1')} AS month_start
   FROM priced p JOIN month_numbers n
-    ON n.months = {'CASE WHEN p.churned THEN p.k_last ELSE p.k_last + 1 END' if current
-                   else 'p.k_last'}
+    ON n.months = {'CASE WHEN p.churned THEN p.k_last ELSE p.k_last + 1 + CASE WHEN '
+                   f'p.start_m + p.k_last <= {_last_complete_month(day)} THEN 1 ELSE 0 END END'
+                   if current else 'p.k_last'}
   JOIN tiers t ON t.tier_key = COALESCE(p.tier, '')
 ), u AS (
   SELECT CAST(account_id AS BIGINT) AS account_id, {_mi('month')} AS m,
@@ -426,17 +434,34 @@ LEFT JOIN peers p ON p.industry = x.industry AND p.m = x.start_m + x.month_index
 """
 
 
+def _last_complete_month(day: pd.Timestamp) -> int:
+    """Month index of the last calendar month complete at the end of ``day``."""
+    return _month_index(day) - (0 if day == day + pd.offsets.MonthEnd(0) else 1)
+
+
 def _current_select(iso: str) -> str:
     """The running month of every active account, with the scoring columns (steps kept
-    flat: Spark's parser runs out of memory on deeply nested date arithmetic)."""
+    flat: Spark's parser runs out of memory on deeply nested date arithmetic).
+
+    Its behaviour covariates (:data:`NOW_COLUMNS`) cover every calendar month complete
+    at ``as_of``: when the running month's own calendar month is complete, they are
+    those of the next month's row (whose windows end with that month), built for it."""
     one = (pd.Timestamp(iso) + pd.DateOffset(months=1)).date()  # clamped to the month's end
     step = "CASE WHEN contract_term = 'annual' THEN 12 ELSE 1 END"
-    cols = [c for c in COLUMNS if c != "churn"]
-    cols[2:2] = [f"TIMESTAMP '{iso}' AS as_of", "tenure AS tenure_months"]
-    return f""", running_month AS (
-  SELECT final.*, DATE '{one}' AS one_d,
+    row = [c for c in COLUMNS if c != "churn"]
+    merged = ", ".join(
+        f"CASE WHEN nx.account_id IS NULL THEN f.{c} ELSE nx.{c} END AS {c}" if c in NOW_COLUMNS
+        else f"f.{c}" for c in (*row, "churned", "k_last", "tenure", "start_d"))
+    cols = [*row[:2], f"TIMESTAMP '{iso}' AS as_of", "tenure AS tenure_months", *row[2:]]
+    return f""", now_rows AS (
+  SELECT {merged}
+  FROM final f LEFT JOIN final nx
+    ON nx.account_id = f.account_id AND nx.month_index = f.k_last + 2
+  WHERE NOT f.churned AND f.month_index = f.k_last + 1
+), running_month AS (
+  SELECT now_rows.*, DATE '{one}' AS one_d,
          CAST((FLOOR(tenure / {step}) + 1) * {step} AS BIGINT) AS next_k
-  FROM final WHERE NOT churned AND month_index = k_last + 1
+  FROM now_rows
 ), to_next AS (
   SELECT running_month.*, {_whole_months('start_d', 'one_d')} AS one_whole,
          {_add_months('start_d', 'next_k')} AS next_d
@@ -491,7 +516,8 @@ def current_month(tables, *, as_of, business_type: str | None = None, engine: st
 
     The same rows as :func:`tobmodel.renewal.current_month` (tested to 1e-12):
     :data:`COLUMNS` without ``churn``, plus ``as_of, tenure_months, active,
-    next_renewal_date, months_to_next_renewal``, ready for
+    next_renewal_date, months_to_next_renewal``; the behaviour covariates
+    (:data:`NOW_COLUMNS`) cover every calendar month complete at ``as_of``, ready for
     :func:`tobmodel.engines.spark_scoring.score_on_spark` or
     :func:`tobmodel.export.export_scores` with a dynamic model. Parameters as
     in :func:`person_months`.
@@ -615,6 +641,6 @@ def inactive_run_churn(tables, *, as_of, business_type: str | None = None,
     return out
 
 
-__all__ = ["ACCOUNT_COLUMNS", "BUSINESS_TYPES", "COLUMNS", "current_month",
+__all__ = ["ACCOUNT_COLUMNS", "BUSINESS_TYPES", "COLUMNS", "NOW_COLUMNS", "current_month",
            "inactive_run_churn", "inactive_run_churn_sql", "month_numbers", "person_months",
            "person_months_sql", "to_pandas"]
