@@ -9,8 +9,10 @@ bootstrap intervals). Rows:
   on the observed event;
 * ``ceiling``: the dynamic model fitted on ``--ceiling-factor`` times as many
   accounts of the same business (another seed), scoring the same test accounts:
-  what the data can tell with (nearly) unlimited history. The gap oracle ->
-  ceiling is "not in the data", ceiling -> dynamic "the model's loss";
+  what these covariates can tell with (nearly) unlimited history. The gap
+  ceiling -> dynamic is "the model's loss" to estimation, oracle -> ceiling
+  "not in these covariates" (``bench_dynamic_headroom.py`` splits it further:
+  hidden health now, and where it goes next);
 * ``dynamic``, ``dynamic_recal`` (recalibrated on a past cutoff), ``cox``
   (static account features), ``baseline`` (segment Kaplan-Meier);
 * with ``--boosting``: ``dynamic_boost``, the same person-months with the

@@ -34,7 +34,7 @@
 #    stating the assumption about the future (behaviour held at its last value);
 # 4. grade a model honestly: Harrell's and Uno's C, calibration against
 #    Kaplan-Meier, bootstrap intervals, and the gap to the oracle split into
-#    "not in the data" (observable ceiling) and "the model's loss";
+#    "the model's loss" (observable ceiling) and "not in these covariates";
 # 5. read churn **by cause** (product fit, competitor, price, disengagement).
 
 # %%
@@ -122,10 +122,15 @@ scores.sort_values("p_churn_horizon", ascending=False).head(5)[
 # %% [markdown]
 # ## 4. Graded honestly, against the oracle and the observable ceiling
 #
-# The oracle knows each customer's latent health; no data shows it. The
-# observable ceiling is the same model fitted on five times as much history
-# of the same business: whatever separates it from the oracle is not in the
-# data; whatever separates our model from it is the model's loss.
+# The oracle knows each customer's latent health and where it is heading; no
+# data shows that. The observable ceiling is the same model fitted on five
+# times as much history of the same business: whatever separates our model
+# from it is the model's loss to estimation. Whatever separates the ceiling
+# from the oracle is not in these covariates. `docs/dynamic.md` splits it by
+# feeding the simulator's hidden health into the same model: today's health
+# adds little once the last complete month is scored; most of the rest is
+# where health goes next (declines under way, which a forecast of the trend
+# could catch, and declines not begun, which no data shows).
 
 # %%
 split = EV.time_split(sim, cutoff)

@@ -16,6 +16,8 @@ is changed:
 * the per-cell ``execution`` timing metadata some front ends add is removed;
 * random cell ids (jupytext draws new ones on every conversion) become
   ``cell-<position>``;
+* a warning's kernel file (``/tmp/ipykernel_12650/672124300.py:10:``, new on every
+  run) becomes ``cell line 10:``;
 * a figure's ``text/plain`` repr (``<Figure size 600x320 with 1 Axes>``) is
   dropped where an image is shown;
 * PNG figures are re-encoded with a 128-colour palette (Pillow, which
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -36,6 +39,7 @@ import nbformat
 from PIL import Image
 
 PALETTE_COLOURS = 128
+KERNEL_FILE = re.compile(r"\S*ipykernel_\d+[/\\]\d+\.py:(\d+): ")
 
 
 def _small_png(b64: str) -> str:
@@ -55,6 +59,9 @@ def _tidy_output(out, count) -> bool:
     data = out.get("data", {})
     if any(k.startswith("image/") for k in data) and "text/plain" in data:
         del data["text/plain"]
+        changed = True
+    if out.get("output_type") == "stream" and KERNEL_FILE.search(out.get("text", "")):
+        out["text"] = KERNEL_FILE.sub(r"cell line \1: ", out["text"])
         changed = True
     if "image/png" in data:
         small = _small_png(data["image/png"])
