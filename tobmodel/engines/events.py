@@ -423,11 +423,15 @@ def _month_index(day: pd.Timestamp) -> int:
     return day.year * 12 + day.month - 1
 
 
+def _last_complete_month(day: pd.Timestamp) -> int:
+    """Month index of the last calendar month complete at the end of ``day``."""
+    return _month_index(day) - (0 if day == day + pd.offsets.MonthEnd(0) else 1)
+
+
 def usage_features_sql(as_of) -> str:
     """The SQL of :func:`usage_features` (reads ``usage``, ``support``, ``accounts``)."""
     day, iso, _ = _as_of(as_of)
-    month_end = day + pd.offsets.MonthEnd(0)
-    last = _month_index(day) - (1 if day < month_end else 0)  # last complete month
+    last = _last_complete_month(day)
     m = "(year(month) * 12 + month(month) - 1)"
     return f"""
 WITH a AS (

@@ -53,7 +53,7 @@ import pandas as pd
 
 from ..schema import INACTIVE_MONTHS, LAPSE_MONTHS
 from .connect import EngineError, run_sql, to_pandas  # noqa: F401  (to_pandas: public)
-from .events import _as_of, _month_index, _open, _require
+from .events import _as_of, _last_complete_month, _month_index, _open, _require
 
 BUSINESS_TYPES = ("saas", "tool", "platform", "hardware")
 ACCOUNT_COLUMNS = ("account_id", "first_contract_date", "seats", "contract_term", "tier",
@@ -132,8 +132,7 @@ def _churn_sql(btype: str, iso: str, as_of_day: pd.Timestamp) -> str:
   GROUP BY account_id
 )"""
     # platform: complete months only (the as_of month counts once it has ended)
-    month_end = as_of_day + pd.offsets.MonthEnd(0)
-    e = _month_index(as_of_day) - (0 if as_of_day == month_end else 1)
+    e = _last_complete_month(as_of_day)
     k = INACTIVE_MONTHS
     return f"""login_months AS (
   SELECT u.account_id, u.m FROM (
@@ -432,11 +431,6 @@ LEFT JOIN peers p ON p.industry = x.industry AND p.m = x.start_m + x.month_index
 {_current_select(iso) if current else
  f"SELECT {', '.join(COLUMNS)} FROM final WHERE month_index <= k_last"}
 """
-
-
-def _last_complete_month(day: pd.Timestamp) -> int:
-    """Month index of the last calendar month complete at the end of ``day``."""
-    return _month_index(day) - (0 if day == day + pd.offsets.MonthEnd(0) else 1)
 
 
 def _current_select(iso: str) -> str:

@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from ..survival import INACTIVE_MONTHS, survival_view
-from .features import (BOOLEAN, _next_renewal, _relative_price, add_calendar_months,
-                       calendar_months)
+from .features import (BOOLEAN, _last_complete_month, _next_renewal, _relative_price,
+                       add_calendar_months, calendar_months)
 
 ID = "account_id"
 #: behaviour covariates, measured over calendar months completed before each month began
@@ -113,7 +113,7 @@ def outcome_known(data, pm: pd.DataFrame) -> np.ndarray:
     ids = sv[ID].to_numpy()[open_]
     start = sv["start_date"].to_numpy().astype("datetime64[ns]")[open_]
     # complete calendar months, as survival_view counts
-    end_m = np.datetime64(_last_complete_month(as_of), "M")
+    end_m = np.datetime64(int(_last_complete_month(as_of)), "M")
     u = tables["usage"]
     month = u["month"].to_numpy().astype("datetime64[M]")
     seen = (u["logins"].to_numpy() > 0) & (month <= end_m)
@@ -211,14 +211,6 @@ def current_month(data, as_of=None, business_type: str | None = None) -> pd.Data
     out["next_renewal_date"], out["months_to_next_renewal"] = nxt, to_next
     out.attrs.update(as_of=str(as_of.date()), business_type=btype)
     return out
-
-
-def _last_complete_month(as_of) -> int:
-    """Month number (``datetime64[M]`` as int) of the last calendar month complete at the
-    end of the day ``as_of``."""
-    m = np.datetime64(as_of, "M")
-    last_day = (m + 1).astype("datetime64[D]") - np.timedelta64(1, "D")
-    return int((m if np.datetime64(as_of, "D") >= last_day else m - 1).astype(np.int64))
 
 
 def _within(lengths):
