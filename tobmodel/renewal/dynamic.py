@@ -557,10 +557,7 @@ class DynamicHazardModel(ModelBase):
 
     def _calibration_ab(self, annual: np.ndarray):
         """Per entry of ``annual``: the calibration map ``(a, b, c)`` (identity if none)."""
-        cal = getattr(self, "calibration_", None) or {}
-        m = _cal3(cal.get("monthly", (0.0, 1.0, 0.0)))
-        y = _cal3(cal.get("annual", (0.0, 1.0, 0.0)))
-        return tuple(np.where(annual, y[i], m[i]) for i in range(3))
+        return _map_coefs(getattr(self, "calibration_", None) or {}, annual)
 
     def _months_ahead(self, n_months: int) -> np.ndarray:
         """Months ahead as the calibration map reads them (held beyond the months graded)."""
@@ -889,10 +886,17 @@ def _fit_maps(h, y, ahead, annual, keep) -> dict:
     return out
 
 
+def _map_coefs(maps: dict, annual: np.ndarray):
+    """Per entry of ``annual``: ``(a, b, c)`` of the maps of :func:`_fit_maps` (identity for
+    a decision type without one)."""
+    m = _cal3(maps.get("monthly", (0.0, 1.0, 0.0)))
+    y = _cal3(maps.get("annual", (0.0, 1.0, 0.0)))
+    return tuple(np.where(annual, y[i], m[i]) for i in range(3))
+
+
 def _apply_maps(maps: dict, h, ahead, annual) -> np.ndarray:
     """Hazards ``h`` (``ahead`` months ahead) through the maps of :func:`_fit_maps`."""
-    a, b, c = (np.where(annual, _cal3(maps.get("annual", (0.0, 1.0, 0.0)))[i],
-                        _cal3(maps.get("monthly", (0.0, 1.0, 0.0)))[i]) for i in range(3))
+    a, b, c = _map_coefs(maps, annual)
     return 1 / (1 + np.exp(-(a + b * np.log(h / (1 - h)) + c * ahead)))
 
 
