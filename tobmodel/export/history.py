@@ -45,7 +45,8 @@ def score_tables(spec: ExportSpec) -> dict[str, Table]:
     md = MetaData()
     ident = spec.id_column
     key = ("as_of", "model_id")
-    history = history_table(spec, md)
+    history = Table(spec.history_table, md, *_columns(spec.columns, (ident, *key)),
+                    PrimaryKeyConstraint("as_of", "model_id", ident))
     latest = Table(spec.latest_table, md, *_columns(spec.columns, (ident, "model_name")),
                    PrimaryKeyConstraint("model_name", ident))
     rejects = Table(spec.rejects_table, md, *_columns(spec.rejects_columns,
@@ -60,14 +61,6 @@ def score_tables(spec: ExportSpec) -> dict[str, Table]:
                  Column("finished_at", DateTime), Column("horizon_months", Integer),
                  PrimaryKeyConstraint("kind", "as_of", "model_id"))
     return {"history": history, "latest": latest, "rejects": rejects, "runs": runs}
-
-
-def history_table(spec: ExportSpec, md: MetaData, key=None, **dialect_kw) -> Table:
-    """The history table: keyed by (as_of, model_id, id) unless ``key`` orders it
-    otherwise (the PostgreSQL layout, :func:`.postgres.create_history`)."""
-    ident = spec.id_column
-    return Table(spec.history_table, md, *_columns(spec.columns, (ident, "as_of", "model_id")),
-                 PrimaryKeyConstraint(*(key or ("as_of", "model_id", ident))), **dialect_kw)
 
 
 def previous_run_rows(conn, tables: dict[str, Table], spec: ExportSpec, model_name: str,

@@ -37,7 +37,7 @@ import datetime as dt
 import hashlib
 import io
 
-from .history import history_table, latest_from_history, replace_latest_rows
+from .history import latest_from_history, replace_latest_rows
 
 LOCK_TIMEOUT = "5s"  # how long the bulk refill waits for readers of the latest table
 
@@ -292,7 +292,8 @@ class RunPartition:
         self.as_of = dt.date(a.year, a.month, a.day)  # a date, also from a Timestamp
         day = self.as_of.strftime("%Y%m%d")
         self.date_name = child_name(history.name, f"_{day}")
-        self.run_name = child_name(history.name, f"_{day}_{_run_tag(run['model_id'])}")
+        self._run_suffix = f"_{day}_{_run_tag(run['model_id'])}"
+        self.run_name = child_name(history.name, self._run_suffix)
         self.target = self.run_name
         self.replaces = False
         self.finished = False
@@ -321,8 +322,7 @@ class RunPartition:
         parent = q(self.history.name)
         self.replaces = _is_partition_of(conn, q(self.run_name), parent, 2)
         if self.replaces:  # a re-run: the new rows go beside the old until finish
-            self.target = child_name(self.history.name,
-                                     f"_{self.as_of:%Y%m%d}_{_run_tag(self.run['model_id'])}n")
+            self.target = child_name(self.history.name, self._run_suffix + "n")
         for old in _plain_partitions(conn, parent):  # the previous layout's rows of the run
             conn.exec_driver_sql(f"DELETE FROM {old} WHERE {self._where()}")
         # the CHECK holds each row to the run's as_of and model id, and spares the attach
@@ -344,9 +344,7 @@ class RunPartition:
         if not self._date_partition(key):
             # the date is in a table of the previous layout (a re-run of a week written
             # before the migration): the rows go there through the parent, one by one
-            cols = ", ".join(q(c.name) for c in self.history.columns)
-            conn.exec_driver_sql(f"INSERT INTO {parent} ({cols}) SELECT {cols} FROM {target}")
-            conn.exec_driver_sql(f"DROP TABLE {target}")
+            self._move_rows(parent)
             return
         conn.exec_driver_sql(f"ALTER TABLE {target} ADD CONSTRAINT "
                              f"{q(child_name(self.target, '_pkey'))} PRIMARY KEY ({key})")
@@ -394,11 +392,18 @@ class RunPartition:
                 conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
             return True
         except SQLAlchemyError:
-            cols = ", ".join(q(c.name) for c in self.history.columns)
             conn.exec_driver_sql(f"DELETE FROM {old}")
-            conn.exec_driver_sql(f"INSERT INTO {old} ({cols}) SELECT {cols} FROM {target}")
-            conn.exec_driver_sql(f"DROP TABLE {target}")
+            self._move_rows(old)
             return False
+
+    def _move_rows(self, into: str) -> None:
+        """The run's rows inserted into the table ``into`` (quoted), row by row, and the
+        run's own table dropped."""
+        q = self.quote
+        cols = ", ".join(q(c.name) for c in self.history.columns)
+        self.conn.exec_driver_sql(f"INSERT INTO {into} ({cols}) SELECT {cols} FROM "
+                                  f"{q(self.target)}")
+        self.conn.exec_driver_sql(f"DROP TABLE {q(self.target)}")
 
 
 def replace_latest_bulk(conn, tables, spec, run) -> None:
