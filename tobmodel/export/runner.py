@@ -383,8 +383,7 @@ class _TrainingDrift:
             self._counts.add(valid, scores)
             return
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="tobmodel-drift")
+            self._pool = _InOrder("tobmodel-drift")
         self._pending = self._pool.submit(self._counts.add, valid, scores)
 
     def _wait(self) -> None:
@@ -398,7 +397,7 @@ class _TrainingDrift:
         if self._pending is not None:
             self._pending.exception()
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.close()
             self._pool = None
 
     def rows(self) -> list[dict]:
