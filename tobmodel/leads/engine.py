@@ -247,35 +247,125 @@ def engine_from_pipeline(pipeline):
 CHECK_ROWS = 5_000  # leads on which the plain-number calibration is checked
 
 
+def calibration_of_scores(f, y, method: str, response: str):
+    """scikit-learn's ``CalibratedClassifierCV(method)`` fitted on scores ``f`` of leads ``y``.
+
+    ``response`` names what ``f`` is: ``"decision_function"`` (log-odds) or
+    ``"predict_proba"`` (the probability of class 1). The calibration is that of a
+    frozen classifier whose scores are its input (column 0 of ``X``): the map
+    scikit-learn fits on a classifier giving those scores, without asking the
+    classifier for them again. Predict with ``.predict_proba(scores[:, None])``.
+    """
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.utils.metaestimators import available_if
+
+    class Scores(ClassifierMixin, BaseEstimator):
+        def __init__(self, response="decision_function"):
+            self.response = response
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            cut = 0.0 if self.response == "decision_function" else 0.5
+            return self.classes_[(np.asarray(X, dtype=np.float64)[:, 0] > cut).astype(np.intp)]
+
+        @available_if(lambda self: self.response == "decision_function")
+        def decision_function(self, X):
+            return np.asarray(X, dtype=np.float64)[:, 0]
+
+        @available_if(lambda self: self.response == "predict_proba")
+        def predict_proba(self, X):
+            p = np.asarray(X, dtype=np.float64)[:, 0]
+            return np.column_stack([1 - p, p])
+
+    X = np.asarray(f, dtype=np.float64)[:, None]
+    # a frozen classifier is not refitted: the folds only split its scores, whatever their number
+    return CalibratedClassifierCV(FrozenEstimator(Scores(response).fit(X, y)), method=method,
+                                  cv=2).fit(X, y)
+
+
 def calibrate_on(pipeline, engine, leads: pd.DataFrame, y, raw, method: str | None,
                  source: str = "leads"):
     """Calibrate a fitted, uncalibrated lead Pipeline on held-out ``leads``.
 
     ``raw`` are the engine's log-odds of ``leads``.
 
-    Returns ``(calibrated Pipeline, Calibrator)``. The Pipeline's classifier
-    becomes ``CalibratedClassifierCV(FrozenEstimator(classifier), method)`` fitted
-    on the held-out leads (scikit-learn's own calibration; the classifier is not
-    refitted). The Calibrator holds the same map as plain numbers, read through
-    public interfaces (see :func:`plain_calibrator`).
+    Returns ``(calibrated, Calibrator)``. The Calibrator is scikit-learn's own
+    calibration map (``CalibratedClassifierCV``, ``method``), fitted on the
+    engine's scores of the held-out leads and kept as plain numbers (see
+    :func:`plain_calibrator`). It is checked against the classifier itself: on
+    :data:`CHECK_ROWS` evenly spread held-out leads, the map applied to the
+    classifier's own scores must give the Calibrator's probabilities to 1e-9
+    (the trees and the map read right). ``calibrated`` is a
+    :class:`HeldOutCalibration`: the Pipeline with the classifier becoming
+    ``CalibratedClassifierCV(FrozenEstimator(classifier), method)`` fitted on the
+    held-out leads, built when first asked for (the classifier predicting every
+    held-out lead again costs LightGBM 10 us a lead; the engine has those scores).
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-    from sklearn.pipeline import Pipeline
-
     if method is None:
         return pipeline, Calibrator(None)
     est = _classifier_of(pipeline)
-    Xt = pipeline.named_steps["prepare"].transform(leads)
-    # a frozen classifier is not refitted: the folds only split its predictions of the
-    # hold-out, the same for any number of folds; two pass the leads to LightGBM in 2 parts
-    cal = CalibratedClassifierCV(FrozenEstimator(est), method=method, cv=2).fit(Xt, np.asarray(y))
-    calibrated = Pipeline([("prepare", pipeline.named_steps["prepare"]), ("classify", cal)])
-    rows = spread_rows(len(raw), CHECK_ROWS)
     inp = _calibrator_input(est)
-    calibrator = plain_calibrator(method, inp, raw, y, raw if inp == "raw" else expit(raw),
-                                  rows, cal.predict_proba(Xt.iloc[rows])[:, 1], source)
-    return calibrated, calibrator
+    y = np.asarray(y)
+    f = raw if inp == "raw" else expit(raw)
+    response = "decision_function" if inp == "raw" else "predict_proba"
+    cal = calibration_of_scores(f, y, method, response)
+    rows = spread_rows(len(raw), CHECK_ROWS)
+    own = _response(est, pipeline.named_steps["prepare"].transform(leads.iloc[rows]), response)
+    calibrator = plain_calibrator(method, inp, raw, y, f, rows,
+                                  cal.predict_proba(own[:, None])[:, 1], source)
+    return HeldOutCalibration(pipeline, leads, y, method, calibrator(raw[rows]), rows,
+                              source), calibrator
+
+
+def _response(est, X, response: str) -> np.ndarray:
+    """The classifier's scores of ``X`` that scikit-learn's calibration reads."""
+    out = getattr(est, response)(X)
+    return out[:, 1] if response == "predict_proba" else out
+
+
+class HeldOutCalibration:
+    """scikit-learn's calibration of the frozen classifier on the held-out leads, on demand.
+
+    :meth:`pipeline` fits ``CalibratedClassifierCV(FrozenEstimator(classifier),
+    method, cv=2)`` on the held-out leads (only the columns the Pipeline reads are
+    kept) and checks its probabilities on the evenly spread leads ``rows`` against
+    the plain-number model's ``p_rows`` (1e-9). A frozen classifier is not refitted:
+    the 2 folds only split its predictions of the hold-out.
+    """
+
+    def __init__(self, pipeline, leads: pd.DataFrame, y, method: str, p_rows, rows,
+                 source: str = "leads"):
+        prepare = pipeline.named_steps["prepare"]
+        used = {c for name, _, cols in prepare.transformers_ if name != "remainder"
+                for c in cols}
+        keep = [k for k, c in enumerate(leads.columns) if c in used]
+        self.base = pipeline
+        self.leads = leads if len(keep) == leads.shape[1] else leads.iloc[:, keep]
+        self.y, self.method, self.p_rows, self.rows = np.asarray(y), method, p_rows, rows
+        self.source = source
+
+    def pipeline(self):
+        """The calibrated Pipeline (steps ``prepare`` and ``classify``)."""
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.frozen import FrozenEstimator
+        from sklearn.pipeline import Pipeline
+
+        prepare = self.base.named_steps["prepare"]
+        cal = CalibratedClassifierCV(FrozenEstimator(_classifier_of(self.base)),
+                                     method=self.method, cv=2)
+        cal.fit(prepare.transform(self.leads), self.y)
+        calibrated = Pipeline([("prepare", prepare), ("classify", cal)])
+        gap = float(np.max(np.abs(calibrated.predict_proba(self.leads.iloc[self.rows])[:, 1]
+                                  - self.p_rows), initial=0.0))
+        if not gap <= 1e-9:
+            raise LeadDataError(f"{self.source}: scikit-learn's {self.method} calibration of the "
+                                f"classifier differs from the model's by up to {gap:.2g} > 1e-9")
+        return calibrated
 
 
 def _calibrator_input(est) -> str:

@@ -104,7 +104,8 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
     train = np.arange(len(y)) if hold is None else np.flatnonzero(~hold)
     pipeline = make_lead_model(kind, None, random_state, features, categorical=categorical,
                                n_jobs=n_jobs)
-    pipeline.fit(closed.iloc[train], y[train])
+    columns = closed.columns.get_indexer(features)  # the feature columns only are copied
+    pipeline.fit(closed.iloc[train, columns], y[train])
     encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
     encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
@@ -113,7 +114,8 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
     for part in chunks(len(Z), False, engine.chunk_rows):
         raw[part] = engine.prepare(Z[part]).raw
     if hold is not None:
-        pipeline, calibrator = calibrate_on(pipeline, engine, closed.iloc[hold], y[hold],
+        pipeline, calibrator = calibrate_on(pipeline, engine,
+                                            closed.iloc[np.flatnonzero(hold), columns], y[hold],
                                             raw[hold], calibration, source)
     elif calibration is not None:
         calibrated = make_lead_model(kind, calibration, random_state, features,
