@@ -1,4 +1,4 @@
-"""The leakage check's ROC AUC (one sort) against scikit-learn's, ties included."""
+"""The leakage check's ROC AUC (counted or one sort) against scikit-learn's, ties included."""
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score

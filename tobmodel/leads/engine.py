@@ -55,7 +55,7 @@ class Encoding:
 
     def encode(self, leads: pd.DataFrame, source: str = "leads", warn: bool = True):
         """``Z`` (n x features, float64); unseen categories -> NaN with one warning."""
-        Z = np.empty((len(leads), len(self.names)))
+        Z = np.empty((len(leads), len(self.names)), order="F")  # read a feature at a time
         unseen = {}
         for j, (name, kind, cats) in enumerate(zip(self.names, self.kinds, self.categories)):
             s = leads[name]

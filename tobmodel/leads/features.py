@@ -173,22 +173,38 @@ def check_feature_frame(leads: pd.DataFrame, features, source: str = "leads",
 
 def roc_auc(y: np.ndarray, x: np.ndarray) -> float:
     """ROC AUC of scores ``x`` for 0/1 labels ``y``, ties counted half (what
-    ``sklearn.metrics.roc_auc_score`` computes), by one sort: per distinct score, its
-    converted leads times the lost leads scored below it plus half those tied with it.
+    ``sklearn.metrics.roc_auc_score`` computes), by one sort (whole-number scores:
+    counted): per distinct score, its converted leads times the lost leads scored
+    below it plus half those tied with it.
 
     >>> roc_auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
     0.75
     """
     y = np.asarray(y, dtype=np.int64)
     x = np.asarray(x, dtype=np.float64)
+    pos, neg = _outcomes_by_value(y, x)
+    n_pos, n_neg = int(pos.sum()), int(neg.sum())
+    below = np.cumsum(neg) - neg
+    return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+
+
+def _outcomes_by_value(y: np.ndarray, x: np.ndarray):
+    """Converted and lost leads per distinct value of ``x``, in increasing order of ``x``.
+
+    Whole numbers within a range of 65,536 (codes, flags, counts) are counted
+    (``bincount``); other values are sorted.
+    """
+    if len(x) and (np.ptp(x) < 65_536) and np.array_equal(x, np.floor(x)):
+        k = (x - x.min()).astype(np.intp)
+        n = np.bincount(k)
+        pos = np.bincount(k, weights=y, minlength=len(n)).astype(np.int64)
+        present = n > 0
+        return pos[present], n[present] - pos[present]
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
     starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
     pos = np.add.reduceat(ys, starts) if len(xs) else np.zeros(0, np.int64)
-    neg = np.diff(np.r_[starts, len(xs)]) - pos
-    n_pos, n_neg = int(pos.sum()), int(neg.sum())
-    below = np.cumsum(neg) - neg
-    return float((pos * (below + 0.5 * neg)).sum() / (n_pos * n_neg))
+    return pos, np.diff(np.r_[starts, len(xs)]) - pos
 
 
 def _single_feature_auc(s: pd.Series, y: np.ndarray) -> float:
@@ -204,7 +220,8 @@ def _single_feature_auc(s: pd.Series, y: np.ndarray) -> float:
         if codes.max(initial=0) + 1 > max(2, len(codes) // 10):
             return 0.5  # near-unique labels: an in-sample rate would separate anything
         rate = np.bincount(codes, weights=y) / np.bincount(codes)
-        x = rate[codes]  # in-sample conversion rate of the row's category
+        # the rank of the row's category by its in-sample conversion rate (equal rates tie)
+        x = np.unique(rate, return_inverse=True)[1].astype(np.float64)[codes]
     elif s.dtype.kind == "M":
         x = s.to_numpy().astype("datetime64[D]").astype("float64")
         x[s.isna().to_numpy()] = np.nan

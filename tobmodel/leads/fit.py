@@ -44,10 +44,15 @@ def leads_as_of(leads: pd.DataFrame) -> str | None:
     it records no date."""
     if leads.attrs.get("as_of"):
         return str(pd.Timestamp(leads.attrs["as_of"]).date())
-    dates = [pd.to_datetime(leads[c], errors="coerce").max()
+    dates = [_dates(leads[c], errors="coerce").max()
              for c in ("created_date", "outcome_date") if c in leads.columns]
     dates = [d for d in dates if pd.notna(d)]
     return str(max(dates).date()) if dates else None
+
+
+def _dates(s: pd.Series, errors: str = "raise") -> pd.Series:
+    """``pd.to_datetime(s)``, skipped for a column that holds dates already (0.1 s per 1M)."""
+    return s if pd.api.types.is_datetime64_any_dtype(s.dtype) else pd.to_datetime(s, errors=errors)
 
 
 class SmallDataWarning(UserWarning):
@@ -126,13 +131,14 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
                                         CALIBRATION_FOLDS, source)
         pipeline = calibrated
     p = calibrator(raw)
-    dates = pd.to_datetime(closed["created_date"]) if "created_date" in closed.columns else None
+    dates = _dates(closed["created_date"]) if "created_date" in closed.columns else None
     training = {"n_train": int(len(y)), "n_converted": int(y.sum()),
                 "n_open_excluded": n_open, "conversion_rate": float(y.mean()),
                 "first_created": None if dates is None else str(dates.min().date()),
                 "last_created": None if dates is None else str(dates.max().date()),
                 "n_calibration": 0 if hold is None else int(hold.sum()),
-                "fingerprint": data_fingerprint(closed[features].assign(_converted=y))}
+                "fingerprint": data_fingerprint(pd.DataFrame(  # the columns, not copies
+                    {**{f: closed[f] for f in features}, "_converted": y}, copy=False))}
     return dict(
         encoding=encoding, engine=engine, calibrator=calibrator, classifier=spec,
         features=feature_schema(closed, encoding.names), kinds=model_kinds,
@@ -165,7 +171,7 @@ def _calibration_holdout(closed, y, calibration):
     start = int(np.floor(n * (1 - CALIBRATION_SHARE)))
     hold = np.zeros(n, bool)
     if "created_date" in closed.columns:
-        days = pd.to_datetime(closed["created_date"]).to_numpy().astype("datetime64[D]")
+        days = _dates(closed["created_date"]).to_numpy().astype("datetime64[D]")
         order = np.argsort(days, kind="stable")
         hold = days >= days[order[start]]
         if hold.all():  # every lead on one day: split by row order instead
