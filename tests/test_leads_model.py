@@ -308,6 +308,31 @@ def test_large_data_calibrates_on_the_newest_leads_only(kind, calibration, leads
     np.testing.assert_array_equal(model.engine_.prepare(Z).raw, other.engine_.prepare(Z).raw)
 
 
+def test_drift_profile_of_evenly_spread_leads_gives_the_same_answers(leads, monkeypatch):
+    from tobmodel.io.profile import reference_profile
+    from tobmodel.leads import fit as fit_module
+    from tobmodel.monitor.drift import drift_table
+    monkeypatch.setattr(fit_module, "PROFILE_ROWS", 1500)  # fewer than these leads
+    model = fit_lead_model(leads, kind="logistic")
+    c, y, _ = outcome_labels(leads)
+    assert model.reference_profile_["n_rows"] == 1500 < len(c)
+    full = reference_profile(c, model.features_, scores=model.predict_proba(c),
+                             score_column="p_convert")
+    week = c.sample(3000, replace=True, random_state=1)
+    planted = week.assign(site_visits=week["site_visits"] + 3,  # more visits, fewer small firms
+                          company_size=week["company_size"].where(week["company_size"] != "SMB",
+                                                                  "mid"))
+    for frame in (week, planted):
+        tables = [drift_table(profile, frame, model.predict_proba(frame)).set_index("feature")
+                  for profile in (full, model.reference_profile_)]
+        a, b = tables[0], tables[1].loc[tables[0].index]
+        assert list(a["status"]) == list(b["status"])
+        np.testing.assert_allclose(a["psi"], b["psi"], rtol=0.02, atol=0.01)
+        if frame is week:
+            assert set(a["status"]) == {"stable"}
+    assert a.loc[["site_visits", "company_size"], "status"].eq("shift").all()
+
+
 def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):
     from tobmodel.leads import fit as fit_module
     monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # the hold-out path
