@@ -13,6 +13,13 @@ Printed, in one run:
   the closed leads, one fit) against the previous approach, measured here on the
   same leads: HistGradientBoostingClassifier in CalibratedClassifierCV
   (``cv=3, ensemble=False``: three fold fits plus one on all leads);
+* with ``--against REV``: the same fit by tobmodel at git revision ``REV``
+  (``git archive`` into a temporary directory, fitted in a child process on the
+  same leads, just before this code's fit with the same threads): its time, model
+  id and quality beside this code's;
+* the scikit-learn Pipeline of the fitted model on first use (``model.pipeline_``:
+  the calibration of the frozen LightGBM on the hold-out, which the fit leaves
+  until asked for);
 * quality of both on the later leads;
 * scoring with and without reasons (per-feature tree contributions) and the
   previous "what if" reasons, timed on ``n_whatif`` leads and scaled to all;
@@ -23,6 +30,7 @@ Printed, in one run:
   everything else), each in seconds and as a share of the profiled fit.
 
 Usage: python benchmarks/bench_leads.py [n_leads [threads [n_whatif]]] [--no-baseline] [--profile]
+[--against REV]
 (defaults 1300000 simulated training leads, 1 thread (the machine is shared;
 ``fit_lead_model(n_jobs=...)``, ``tobmodel fit --threads``), 100000 what-if leads;
 ``--no-baseline`` skips the previous fit, which takes minutes). ``threads`` may
@@ -32,8 +40,12 @@ each time, checked) and the first count runs the rest. It is not a test.
 from __future__ import annotations
 
 import cProfile
+import json
+import os
+import pickle
 import pstats
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -121,6 +133,44 @@ def profiled_fit(train, threads: int) -> None:
     print(f"  {'everything else':<38s} {rest:6.2f} s  {rest / total:6.1%}")
 
 
+# fits in a child process with another tobmodel on PYTHONPATH; prints one JSON line
+_CHILD_FIT = """
+import json, pickle, sys, time
+from threadpoolctl import threadpool_limits
+from tobmodel.leads import fit_lead_model
+with open(sys.argv[1], "rb") as f:
+    train, test = pickle.load(f)
+threads = int(sys.argv[2])
+with threadpool_limits(threads, user_api="openmp"):
+    t, c = time.perf_counter(), time.process_time()
+    model = fit_lead_model(train, "hgb", n_jobs=threads)
+    took, cpu = time.perf_counter() - t, time.process_time() - c
+    p = model.predict_proba(test)
+print(json.dumps({"seconds": took, "cpu": cpu, "model_id": model.model_id, "p": p.tolist()}))
+"""
+
+
+def fit_at_revision(rev: str, train, test, threads: int) -> dict:
+    """``fit_lead_model`` of tobmodel at git revision ``rev`` on the same leads, in a child process.
+
+    Returns its wall and CPU seconds, model id and the probabilities of ``test``.
+    """
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(root), "archive", rev, "tobmodel"],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        data = Path(tmp) / "leads.pkl"  # this run's own leads, read back by the child
+        with open(data, "wb") as f:
+            pickle.dump((train, test), f, protocol=5)
+        env = {**os.environ, "PYTHONPATH": tmp}
+        out = subprocess.run([sys.executable, "-c", _CHILD_FIT, str(data), str(threads)],
+                             env=env, capture_output=True, text=True, check=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    got["p"] = np.asarray(got["p"])
+    return got
+
+
 class _WhatIf:
     """A tree state without contributions: reasons by the previous "what if" scores."""
 
@@ -129,7 +179,7 @@ class _WhatIf:
 
 
 def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
-         baseline: bool = True, profile: bool = False) -> None:
+         baseline: bool = True, profile: bool = False, against: str | None = None) -> None:
     counts = [int(t) for t in str(threads).split(",")]
     threads = counts[0]
     print(f"lead benchmark: {n:,} simulated training leads, {threads} thread(s); fit also "
@@ -151,14 +201,25 @@ def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
         with threadpool_limits(k, user_api="openmp"):
             other, t_fits[k] = timed(f"fit: LightGBM + sigmoid on newest 20%, {k} thread(s)",
                                      lambda: fit_lead_model(train, "hgb", n_jobs=k))
+    if against:
+        prev, _ = timed(f"fit by tobmodel {against} (child process), {threads} thread(s)",
+                        lambda: fit_at_revision(against, train, test, threads))
+        print(f"  {against}: fit {prev['seconds']:.1f} s ({prev['cpu']:.1f} s CPU), "
+              f"model id {prev['model_id']}")
     with threadpool_limits(threads, user_api="openmp"):
+        c_fit = time.process_time()
         model, t_fit = timed(f"fit: LightGBM + sigmoid on newest 20%, {threads} thread(s)",
                              lambda: fit_lead_model(train, "hgb", n_jobs=threads))
+        cpu_fit = time.process_time() - c_fit
         print(f"  {model!r}")
         for k in counts[1:]:
             assert other.model_id == model.model_id and other.classifier_ == model.classifier_
         t_fits = {threads: t_fit, **t_fits}
         p_new = model.predict_proba(test)
+        pipe, t_pipe = timed("  scikit-learn Pipeline on first use (pipeline_)",
+                             lambda: model.pipeline_)
+        gap = np.abs(pipe.predict_proba(test)[:, 1] - p_new).max()
+        print(f"  its probabilities of the later leads within {gap:.1e} of the model's")
         if baseline:
             closed, y, _ = outcome_labels(train)
             old, t_old = timed("fit, previous: HGB + 3-fold CalibratedClassifierCV",
@@ -184,6 +245,8 @@ def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
     print(f"  model file {size / 1e6:.1f} MB; loaded model id {again.model_id} "
           f"(same as fitted: {again.model_id == model.model_id})")
     rows = [("new: LightGBM, newest-20% sigmoid", p_new)]
+    if against:
+        rows.append((f"tobmodel {against}", prev["p"]))
     if baseline:
         rows.append(("previous: HGB, 3-fold CV sigmoid", p_old))
     print(f"quality on {len(test):,} later closed leads (conversion rate {y_test.mean():.4f}):")
@@ -205,7 +268,14 @@ def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
               f"target < 20 s ({len(train):,} leads): the fit takes {t_fit / 20:.1f}x the "
               f"target; the previous fit {t_old / 20:.1f}x")
     else:
-        print(f"  fit {t_fit:.1f} s: {t_fit / 20:.2f}x the target of 20 s")
+        print(f"  fit {t_fit:.1f} s ({cpu_fit:.1f} s CPU): {t_fit / 20:.2f}x the target of 20 s")
+    if against:
+        same = prev["model_id"] == model.model_id
+        print(f"  fit {t_fit:.1f} s vs {prev['seconds']:.1f} s by {against} (CPU {cpu_fit:.1f} s vs "
+              f"{prev['cpu']:.1f} s): {prev['seconds'] / t_fit:.2f}x the speed, "
+              f"{prev['cpu'] / cpu_fit:.2f}x in CPU; same model id: {same}; probabilities "
+              f"within {np.abs(prev['p'] - p_new).max():.1e}")
+    print(f"  scikit-learn Pipeline on first use {t_pipe:.1f} s (outside the fit)")
     for k, t in t_fits.items():
         if k != threads:
             print(f"  fit with {k} thread(s) {t:.1f} s ({t / 20:.2f}x the target; "
@@ -222,7 +292,11 @@ def main(n: int = 1_300_000, threads="1", n_whatif: int = 100_000,
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    argv = sys.argv[1:]
+    against = argv[argv.index("--against") + 1] if "--against" in argv else None
+    if against:
+        del argv[argv.index("--against"):argv.index("--against") + 2]
+    args = [a for a in argv if not a.startswith("--")]
     main(int(args[0]) if args else 1_300_000, args[1] if len(args) > 1 else "1",
          int(args[2]) if len(args) > 2 else 100_000, "--no-baseline" not in sys.argv,
-         "--profile" in sys.argv)
+         "--profile" in sys.argv, against)
