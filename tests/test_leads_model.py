@@ -5,6 +5,7 @@ same probabilities as scikit-learn's own Pipeline.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -331,6 +332,48 @@ def test_drift_profile_of_evenly_spread_leads_gives_the_same_answers(leads, monk
         if frame is week:
             assert set(a["status"]) == {"stable"}
     assert a.loc[["site_visits", "company_size"], "status"].eq("shift").all()
+
+
+@pytest.mark.parametrize("method", ["sigmoid", "isotonic"])
+@pytest.mark.parametrize("kind", ["decision_function", "predict_proba"])
+def test_calibration_of_scores_is_scikit_learns_calibration_of_the_classifier(method, kind):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.naive_bayes import GaussianNB
+    from tobmodel.leads.engine import calibration_of_scores
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(6000, 3))
+    y = (rng.random(6000) < 1 / (1 + np.exp(-X @ [1.0, -0.5, 0.2]))).astype(int)
+    est = (LogisticRegression() if kind == "decision_function" else GaussianNB()).fit(X[:3000], y[:3000])
+    assert hasattr(est, "decision_function") == (kind == "decision_function")
+    theirs = CalibratedClassifierCV(FrozenEstimator(est), method=method).fit(X[3000:], y[3000:])
+    scores = lambda A: est.decision_function(A) if kind == "decision_function" \
+        else est.predict_proba(A)[:, 1]  # noqa: E731
+    ours = calibration_of_scores(scores(X[3000:]), y[3000:], method, kind)
+    new = rng.normal(size=(500, 3))
+    np.testing.assert_allclose(ours.predict_proba(scores(new)[:, None])[:, 1],
+                               theirs.predict_proba(new)[:, 1], rtol=0, atol=1e-12)
+
+
+def test_hold_out_calibration_leaves_lightgbm_the_check_rows_only(leads, monkeypatch):
+    from tobmodel.leads import engine as engine_module
+    from tobmodel.leads import fit as fit_module
+    monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # the hold-out path
+    monkeypatch.setattr(engine_module, "CHECK_ROWS", 50)
+    predicted = []
+    real = LGBMClassifier.decision_function
+
+    @functools.wraps(real)  # scikit-learn calls the method by its name
+    def counting(self, X, *args, **kwargs):
+        predicted.append(len(X))
+        return real(self, X, *args, **kwargs)
+    monkeypatch.setattr(LGBMClassifier, "decision_function", counting)
+    model = fit_lead_model(leads)
+    assert predicted == [50] < [model.training_["n_calibration"]]  # 50 spread leads, checked
+    p = model.predict_proba(leads)
+    pipe = model.pipeline_  # scikit-learn's calibration of the frozen LightGBM, fitted now
+    assert sum(predicted) == 50 + model.training_["n_calibration"] + 50
+    assert model.pipeline_ is pipe  # kept
+    np.testing.assert_allclose(pipe.predict_proba(leads)[:, 1], p, rtol=0, atol=1e-9)
 
 
 def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):

@@ -16,8 +16,8 @@ encoder's ``categories_``, the scaler's ``mean_``/``scale_``, the logistic model
 and for the calibration the calibrated model's ``predict_proba`` together with
 IsotonicRegression's ``X_thresholds_``/``y_thresholds_``. A library release that
 changed what these mean is caught when fitting (:func:`calibrate_on` checks
-the plain-number model against scikit-learn's to 1e-9), never when loading:
-loading needs neither library.
+the plain-number model against scikit-learn's calibration of the classifier's
+own scores to 1e-9), never when loading: loading needs neither library.
 """
 from __future__ import annotations
 

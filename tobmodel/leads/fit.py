@@ -64,8 +64,10 @@ def _prepare(leads, features, source, check_leakage):
     """Closed leads, labels, open count, feature list and kinds; refuse unusable data."""
     if not isinstance(leads, pd.DataFrame):
         raise TypeError(f"{source}: expected a pandas DataFrame of leads, got {type(leads).__name__}")
-    closed, y, n_open = outcome_labels(leads, source)
     features = list(DEFAULT_FEATURES if features is None else features)
+    # the closed leads' columns a fit reads (copying the others cost 0.07 s per 1.1M leads)
+    closed, y, n_open = outcome_labels(leads, source,
+                                       {*features, "business_type", "created_date"})
     if "business_type" in closed.columns and "business_type" not in features \
             and closed["business_type"].nunique() > 1:
         features.append("business_type")  # leads of several business types: tell them apart
