@@ -263,7 +263,10 @@ def test_platform_fit_leaves_out_months_whose_churn_is_not_known_yet(saas):
     assert (~known).sum() < 0.01 * len(pm) and (pm.loc[~known, "churn"] == 0).all()
     model = DynamicHazardModel().fit(sim, as_of=cut)
     assert model.n_rows_ == int((pm["at_risk"].to_numpy(bool) & known).sum())
-    assert DynamicHazardModel().fit(pm).n_rows_ == int(pm["at_risk"].sum())  # rows only
+    # the rows carry it as a column: a fit on them leaves out the same months
+    assert DynamicHazardModel().fit(pm).n_rows_ == model.n_rows_
+    bare = pm.drop(columns="outcome_known")      # rows without it: every month at risk
+    assert DynamicHazardModel().fit(bare).n_rows_ == int(pm["at_risk"].sum())
     assert outcome_known(saas, person_months(saas)).all()  # contracts: known when dated
 
 

@@ -297,9 +297,9 @@ class DynamicHazardModel(ModelBase):
         if "churn" not in pm:
             raise ValueError("fit needs person-month rows with a 'churn' column "
                              "(tobmodel.renewal.person_months) or the tables themselves")
-        use = pm["at_risk"].to_numpy(bool)
-        if not isinstance(data, pd.DataFrame):  # platform: rows whose churn is not known yet
-            use &= outcome_known(data, pm)
+        use = pm["at_risk"].to_numpy(bool, copy=True)  # a view would change the caller's rows
+        if "outcome_known" in pm or not isinstance(data, pd.DataFrame):
+            use &= outcome_known(data, pm)  # platform: rows whose churn is not known yet
         pm = pm.loc[use]
         if pm["churn"].sum() == 0:
             raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
