@@ -429,6 +429,28 @@ def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
     pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
 
 
+def test_hardware_recalibration_maps_the_combined_lapse_hazards_it_was_fitted_on():
+    """The map is fitted on projected lapse hazards (churn and order hazards combined), so
+    it is applied to them, not to the churn hazard before the orders combine with it."""
+    from tobmodel.renewal.dynamic import _apply_maps
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=6)
+    plain = DynamicHazardModel().fit(sim)
+    now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
+    maps = {"monthly": (0.5, 0.7, 0.04)}
+    cal = DynamicHazardModel.from_document(plain.to_document())
+    cal.calibration_, cal.recalibrate_months = maps, 12
+    q = plain.project_hazards(now, 15)
+    want = np.where(q > 0, _apply_maps(maps, np.where(q > 0, q, 0.5),
+                                       np.minimum(np.arange(15), 11)[None, :],
+                                       np.zeros((len(now), 1), bool)), 0.0)
+    got = cal.project_hazards(now, 15)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    assert (got[q > 0] != q[q > 0]).all()
+    S = np.cumprod(1 - got, axis=1)
+    np.testing.assert_allclose(1 - cal.score(now, horizon_months=15)["p_churn_horizon"],
+                               S[:, -1], rtol=1e-10, atol=1e-12)
+
+
 # -- the boosted hazard ----------------------------------------------------------------
 SMALL_BOOST = {"n_estimators": 40, "learning_rate": 0.1, "min_child_samples": 50}
 
