@@ -569,16 +569,19 @@ class DynamicHazardModel(ModelBase):
         return _map_coefs(getattr(self, "calibration_", None) or {}, annual)
 
     def _months_ahead(self, n_months: int) -> np.ndarray:
+        """Months ahead 0..n_months-1 as the calibration map reads them."""
+        return self._ahead(np.arange(n_months))
+
+    def _ahead(self, months_ahead) -> np.ndarray:
         """Months ahead as the calibration map reads them (held beyond the months graded)."""
-        return np.minimum(np.arange(n_months), max(int(self.recalibrate_months) - 1, 0))
+        return np.minimum(months_ahead, max(int(self.recalibrate_months) - 1, 0))
 
     def _calibrated(self, df, eta, months_ahead=0):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return eta
         a, b, c = self._calibration_ab(_is(df["contract_term"], "annual"))
-        return a + b * eta + c * np.minimum(months_ahead,
-                                            max(int(self.recalibrate_months) - 1, 0))
+        return a + b * eta + c * self._ahead(months_ahead)
 
     def _already_churned(self, current) -> np.ndarray:
         """Per row: the share of accounts this many months inactive that had churned."""
