@@ -137,15 +137,21 @@ def test_a_reader_holding_the_latest_table_does_not_block_the_run(pg_url, make_f
     assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 60
 
 
+@pytest.mark.parametrize("way", ["in place", "swap"])
 def test_a_failure_after_the_truncate_keeps_last_weeks_latest_rows(pg_url, make_features,
-                                                                   monkeypatch):
+                                                                   monkeypatch, way):
     feats = make_features(150)
     export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
     before = _tables(pg_url)
 
     def boom(*args):
         raise RuntimeError("killed mid-refill")
-    monkeypatch.setattr(pgbulk, "latest_from_history", boom)
+    if way == "in place":  # after the TRUNCATE and the key dropped
+        monkeypatch.setattr(pgbulk, "_swap_latest", lambda *a: False)
+        monkeypatch.setattr(pgbulk, "latest_from_history", boom)
+    else:  # after the old table dropped and the new one renamed
+        swap = pgbulk._swap_latest
+        monkeypatch.setattr(pgbulk, "_swap_latest", lambda *a: swap(*a) and boom())
     with pytest.raises(RuntimeError, match="mid-refill"):
         export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-31")
     for t, frame in _tables(pg_url).items():
@@ -172,3 +178,99 @@ def test_key_order():
     assert pgbulk.key_order(np.array([5, 5, 9])) is None
     assert pgbulk.key_order(np.array([2, 1, 1, 0])).tolist() == [3, 1, 2, 0]
     assert pgbulk.key_order(np.array(["b", "a"], dtype=object)) is None  # sent as they come
+
+
+def _oid(url, table="churn_scores"):
+    return int(_read(url, f"SELECT '{table}'::regclass::oid AS o FROM (SELECT 1) s")["o"].iloc[0])
+
+
+COLUMNS = ("SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull FROM "
+           "pg_attribute WHERE attrelid = 'churn_scores'::regclass AND attnum > 0 AND NOT "
+           "attisdropped ORDER BY attnum")
+ACL = "SELECT relacl::text AS acl FROM pg_class WHERE oid = 'churn_scores'::regclass"
+
+
+def test_the_latest_table_is_swapped_with_its_columns_key_and_grants(pg_url, make_features):
+    feats = make_features(300)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    role = f"crm_{np.random.default_rng().integers(1e9)}"
+    _execute(pg_url, f"CREATE ROLE {role}")
+    _execute(pg_url, f"GRANT SELECT ON churn_scores TO {role}")
+    _execute(pg_url, f"GRANT UPDATE ON churn_scores TO {role} WITH GRANT OPTION")
+    _execute(pg_url, "GRANT SELECT, INSERT ON churn_scores TO PUBLIC")
+    before = {"oid": _oid(pg_url), "key": _primary_key(pg_url, "churn_scores"),
+              "columns": _read(pg_url, COLUMNS), "acl": _read(pg_url, ACL)}
+    export_scores(StandInRenewalModel(), feats.iloc[:250], pg_url, as_of="2025-12-31")
+    assert _oid(pg_url) != before["oid"]  # a new table took the name
+    pd.testing.assert_frame_equal(_primary_key(pg_url, "churn_scores"), before["key"])
+    pd.testing.assert_frame_equal(_read(pg_url, COLUMNS), before["columns"])
+    pd.testing.assert_frame_equal(_read(pg_url, ACL), before["acl"])
+    assert role in before["acl"]["acl"].iloc[0]
+    latest = _read(pg_url, "SELECT * FROM churn_scores ORDER BY account_id")
+    history = _read(pg_url, "SELECT * FROM churn_score_history WHERE as_of = '2025-12-31' "
+                            "ORDER BY account_id")
+    pd.testing.assert_frame_equal(latest, history)
+    out_of_order = _read(pg_url, "SELECT count(*) AS n FROM (SELECT account_id - lag(account_id)"
+                                 " OVER (ORDER BY ctid) AS d FROM churn_scores) s WHERE d < 0")
+    assert out_of_order["n"].iloc[0] == 0  # written in key order: the key's sort is one pass
+
+
+@pytest.mark.parametrize("extra", [
+    "COMMENT ON TABLE churn_scores IS 'read by the CRM'",
+    "ALTER TABLE churn_scores ALTER COLUMN reasons SET DEFAULT 'none'",
+    "CREATE INDEX ON churn_scores (p_churn_horizon)",
+    "CREATE VIEW risky AS SELECT * FROM churn_scores WHERE risk_tier = 'high'",
+    "ALTER TABLE churn_scores SET (fillfactor = 90)",
+])
+def test_a_latest_table_with_more_than_tobmodel_gave_it_is_refilled_in_place(
+        pg_url, make_features, extra):
+    feats = make_features(120)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    _execute(pg_url, extra)
+    oid = _oid(pg_url)
+    export_scores(StandInRenewalModel(), feats.iloc[:100], pg_url, as_of="2025-12-31")
+    assert _oid(pg_url) == oid  # the same table, what was added to it kept
+    got = _read(pg_url, "SELECT as_of, COUNT(*) AS n FROM churn_scores GROUP BY 1")
+    assert got["n"].tolist() == [100] and str(got["as_of"].iloc[0]) == "2025-12-31"
+
+
+def test_a_reader_waiting_during_the_swap_reads_the_new_table(pg_url, make_features,
+                                                             monkeypatch):
+    import threading
+    feats = make_features(80)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    got, swapped = {}, []
+
+    def read():
+        try:
+            with engine.connect() as c:
+                got["row"] = tuple(c.exec_driver_sql(
+                    "SELECT COUNT(*), MAX(as_of)::text FROM churn_scores").first())
+        except Exception as e:  # noqa: BLE001 - the assertion below shows it
+            got["error"] = repr(e)
+
+    swap = pgbulk._swap_latest
+    reader = threading.Thread(target=read)
+
+    def swap_then_read(*args):
+        swapped.append(swap(*args))
+        reader.start()  # the old table is dropped in the run's transaction: it waits
+        with engine.connect() as c:
+            for _ in range(200):
+                if c.exec_driver_sql("SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                                     "wait_event_type = 'Lock' AND query LIKE "
+                                     "'%%FROM churn_scores%%'").scalar():
+                    break
+                threading.Event().wait(0.05)
+            else:
+                raise AssertionError("the reader did not wait for the run")
+        return swapped[-1]
+    monkeypatch.setattr(pgbulk, "_swap_latest", swap_then_read)
+    try:
+        export_scores(StandInRenewalModel(), feats.iloc[:60], pg_url, as_of="2025-12-31")
+        reader.join(30)
+    finally:
+        engine.dispose()
+    assert swapped == [True]
+    assert got == {"row": (60, "2025-12-31")}  # the new table, found by its name
