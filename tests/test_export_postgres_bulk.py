@@ -181,38 +181,53 @@ def test_key_order():
 
 
 def _oid(url, table="churn_scores"):
-    return int(_read(url, f"SELECT '{table}'::regclass::oid AS o FROM (SELECT 1) s")["o"].iloc[0])
+    return int(_read(url, f"SELECT to_regclass('{table}')::oid AS o")["o"].iloc[0])
 
 
-COLUMNS = ("SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull FROM "
-           "pg_attribute WHERE attrelid = 'churn_scores'::regclass AND attnum > 0 AND NOT "
-           "attisdropped ORDER BY attnum")
-ACL = "SELECT relacl::text AS acl FROM pg_class WHERE oid = 'churn_scores'::regclass"
+def _columns(url, table="churn_scores"):
+    return _read(url, "SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull "
+                      f"FROM pg_attribute WHERE attrelid = to_regclass('{table}') AND attnum > 0"
+                      " AND NOT attisdropped ORDER BY attnum")
 
 
-def test_the_latest_table_is_swapped_with_its_columns_key_and_grants(pg_url, make_features):
+def _acl(url, table="churn_scores"):
+    return _read(url, "SELECT relacl::text AS acl FROM pg_class WHERE oid = "
+                      f"to_regclass('{table}')")
+
+
+@pytest.mark.parametrize("name", [None, 'Weekly "scores"', "é" * 27])
+def test_the_latest_table_is_swapped_with_its_columns_key_and_grants(pg_url, make_features,
+                                                                     name):
     feats = make_features(300)
-    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    url = pg_url if name is None else f"{pg_url}#{name}"
+    q = "churn_scores" if name is None else '"' + name.replace('"', '""') + '"'
+    h = "churn_score_history" if name is None else '"' + name.replace('"', '""') + '_history"'
+    export_scores(StandInRenewalModel(), feats, url, as_of="2025-12-24")
     role = f"crm_{np.random.default_rng().integers(1e9)}"
     _execute(pg_url, f"CREATE ROLE {role}")
-    _execute(pg_url, f"GRANT SELECT ON churn_scores TO {role}")
-    _execute(pg_url, f"GRANT UPDATE ON churn_scores TO {role} WITH GRANT OPTION")
-    _execute(pg_url, "GRANT SELECT, INSERT ON churn_scores TO PUBLIC")
-    before = {"oid": _oid(pg_url), "key": _primary_key(pg_url, "churn_scores"),
-              "columns": _read(pg_url, COLUMNS), "acl": _read(pg_url, ACL)}
-    export_scores(StandInRenewalModel(), feats.iloc[:250], pg_url, as_of="2025-12-31")
-    assert _oid(pg_url) != before["oid"]  # a new table took the name
-    pd.testing.assert_frame_equal(_primary_key(pg_url, "churn_scores"), before["key"])
-    pd.testing.assert_frame_equal(_read(pg_url, COLUMNS), before["columns"])
-    pd.testing.assert_frame_equal(_read(pg_url, ACL), before["acl"])
+    _execute(pg_url, f"GRANT SELECT ON {q} TO {role}")
+    _execute(pg_url, f"GRANT UPDATE ON {q} TO {role} WITH GRANT OPTION")
+    _execute(pg_url, f"GRANT SELECT, INSERT ON {q} TO PUBLIC")
+    key = _read(pg_url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                        f"WHERE conrelid = to_regclass('{q}') AND contype = 'p'")
+    before = {"oid": _oid(pg_url, q), "key": key, "columns": _columns(pg_url, q),
+              "acl": _acl(pg_url, q)}
+    export_scores(StandInRenewalModel(), feats.iloc[:250], url, as_of="2025-12-31")
+    assert _oid(pg_url, q) != before["oid"]  # a new table took the name
+    pd.testing.assert_frame_equal(
+        _read(pg_url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                      f"WHERE conrelid = to_regclass('{q}') AND contype = 'p'"), before["key"])
+    pd.testing.assert_frame_equal(_columns(pg_url, q), before["columns"])
+    pd.testing.assert_frame_equal(_acl(pg_url, q), before["acl"])
     assert role in before["acl"]["acl"].iloc[0]
-    latest = _read(pg_url, "SELECT * FROM churn_scores ORDER BY account_id")
-    history = _read(pg_url, "SELECT * FROM churn_score_history WHERE as_of = '2025-12-31' "
-                            "ORDER BY account_id")
+    latest = _read(pg_url, f"SELECT * FROM {q} ORDER BY account_id")
+    history = _read(pg_url, f"SELECT * FROM {h} WHERE as_of = '2025-12-31' ORDER BY account_id")
     pd.testing.assert_frame_equal(latest, history)
     out_of_order = _read(pg_url, "SELECT count(*) AS n FROM (SELECT account_id - lag(account_id)"
-                                 " OVER (ORDER BY ctid) AS d FROM churn_scores) s WHERE d < 0")
+                                 f" OVER (ORDER BY ctid) AS d FROM {q}) s WHERE d < 0")
     assert out_of_order["n"].iloc[0] == 0  # written in key order: the key's sort is one pass
+    names = _read(pg_url, "SELECT relname FROM pg_class WHERE relname LIKE '%%refill%%'")
+    assert names.empty  # no table or index left under a passing name
 
 
 @pytest.mark.parametrize("extra", [

@@ -415,12 +415,12 @@ class RunPartition:
 
 #: what else a latest table may have for :func:`replace_latest_bulk` to build its
 #: successor and swap it in by name: beyond :func:`_bare_table`, nothing that a new
-#: table would not carry over (its storage options, tablespace, comments, security
+#: table would not carry over (its storage options, access method, tablespace, comments, security
 #: labels, column defaults, collations, statistics targets, column grants, NOT NULL on
 #: columns outside the key); its grants are copied (and checked)
 _SWAP_BLOCKERS = """
 SELECT c.relpersistence <> 'p' OR c.reloptions IS NOT NULL OR c.reltablespace <> 0
-       OR c.relreplident <> 'd'
+       OR c.relreplident <> 'd' OR c.relam <> (SELECT oid FROM pg_am WHERE amname = 'heap')
        OR EXISTS (SELECT 1 FROM pg_description WHERE objoid = c.oid
                   AND classoid = 'pg_class'::regclass)
        OR EXISTS (SELECT 1 FROM pg_seclabel WHERE objoid = c.oid
@@ -475,7 +475,8 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
     as_of = dt.date(a.year, a.month, a.day)  # a date, also from a Timestamp
     where = (f"{quote('as_of')} = {_literal(conn, as_of)} AND {quote('model_id')} = "
              f"{_literal(conn, str(run['model_id']))}")
-    conn.exec_driver_sql(f"CREATE TABLE {new} AS SELECT {select} FROM {quote(history.name)} "
+    conn.exec_driver_sql(f"CREATE TABLE {new} USING heap AS SELECT {select} FROM "
+                         f"{quote(history.name)} "
                          f"WHERE {where} ORDER BY {quote(spec.id_column)}")
     conn.exec_driver_sql(f"ALTER TABLE {new} ADD CONSTRAINT {new_key} {key[1]}")
     for grantee, privilege, grantable in acl:
