@@ -7,15 +7,19 @@ the tables, nor the one transaction around them:
   (no text to format on this side nor to parse on the server's), when the
   table's columns have exactly the types tobmodel creates; otherwise (a column
   altered by hand, or ``pgpq`` not installed) by ``COPY ... (FORMAT csv)``;
-* the latest-scores table is refilled in bulk (:func:`replace_latest_bulk`):
-  emptied (``TRUNCATE`` when it holds only this model name's rows), its primary
-  key dropped, the run's rows inserted from the history table, the key built
-  once, all inside a savepoint. Anything that refuses this (a foreign key
+* the latest-scores table is refilled in bulk (:func:`replace_latest_bulk`),
+  inside a savepoint. When it holds only this model name's rows and a new table
+  would lose nothing of it (:func:`_swap_latest`), its successor is built by
+  ``CREATE TABLE .. AS`` in id order from the history, keyed (a sort that finds
+  its input in order), given the old table's grants, and swapped in by name:
+  readers read last week's table meanwhile, and wait only from its ``DROP`` to
+  the commit. Otherwise the table is refilled in place: the model name's rows
+  deleted (``TRUNCATE`` when they are the only ones), the primary key dropped,
+  the run's rows inserted from the history table, the key built once; readers
+  wait for the commit (seconds). Anything that refuses both (a foreign key
   pointing at the table, a reader holding it for longer than
   :data:`LOCK_TIMEOUT`, missing privileges) rolls the savepoint back and the
-  rows are replaced one by one as in any database. In the bulk path readers of
-  the latest table wait for the commit (seconds) instead of reading last week's
-  rows meanwhile.
+  rows are replaced one by one as in any database.
 
 Each COPY block is sent in the order of its table key's id column
 (:func:`key_order`).
@@ -445,9 +449,9 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
 
     ``CREATE TABLE .. AS`` writes the run's rows in id order, from the history's key,
     page after page (``INSERT`` puts a row into an earlier page's gap, so the table is
-    never wholly in order), and the new key's sort then finds its input sorted: 2.3 s of
-    server CPU per 1M rows against 3.6 s for ``TRUNCATE`` + ``INSERT`` + the key
-    (``docs/postgresql.md``). Readers go on reading the old table meanwhile; the
+    never wholly in order), and the new key's sort then finds its input sorted: 2.3-3.3 s
+    of server CPU per 1M rows against 3.5-4.1 s for ``TRUNCATE`` + ``INSERT`` + the key
+    in the same runs (``docs/postgresql.md``). Readers go on reading the old table meanwhile; the
     ``DROP`` at the end waits for them (:data:`LOCK_TIMEOUT`), and a reader that then
     waits for the table finds the new one by its name after the commit. The new
     table's grants are the old one's (compared), its name, columns, column types
