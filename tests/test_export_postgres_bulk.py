@@ -307,3 +307,20 @@ def test_a_transaction_begun_before_the_swap_reads_the_new_table_empty(pg_url, m
     finally:
         engine.dispose()
     assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 30
+
+
+def test_the_new_latest_table_stays_in_the_old_ones_schema(pg_url, make_features):
+    feats = make_features(40)
+    _execute(pg_url, 'CREATE SCHEMA "CRM data"')
+    database = pg_url.rsplit("/", 1)[1]
+    _execute(pg_url, f"ALTER DATABASE {database} SET search_path = \"CRM data\", public")
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    _execute(pg_url, "CREATE SCHEMA scratch")  # first on the path now, where new tables go
+    _execute(pg_url, f"ALTER DATABASE {database} SET search_path = scratch, \"CRM data\"")
+    oid = _oid(pg_url, '"CRM data".churn_scores')
+    export_scores(StandInRenewalModel(), feats.iloc[:30], pg_url, as_of="2025-12-31")
+    where = _read(pg_url, "SELECT relnamespace::regnamespace::text AS s, relname FROM pg_class "
+                          "WHERE relname LIKE 'churn_scores%%' ORDER BY 2")
+    assert where.to_dict("records") == [{"s": '"CRM data"', "relname": "churn_scores"},
+                                        {"s": '"CRM data"', "relname": "churn_scores_pkey"}]
+    assert _oid(pg_url, '"CRM data".churn_scores') != oid  # swapped, in its own schema

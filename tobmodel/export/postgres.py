@@ -472,7 +472,10 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
         "SELECT CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END, "
         "x.privilege_type, x.is_grantable FROM pg_class c, aclexplode(c.relacl) x "
         "WHERE c.oid = to_regclass(%(t)s) AND x.grantee <> c.relowner", {"t": name}).all()
-    new = quote(child_name(latest.name, "_refill"))
+    schema = quote(_one(conn, "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON "
+                              "n.oid = c.relnamespace WHERE c.oid = to_regclass(%(t)s)",
+                        t=name)[0])
+    new = f"{schema}.{quote(child_name(latest.name, '_refill'))}"  # beside the old one
     new_key = quote(child_name(latest.name, "_refill_pkey"))
     select = ", ".join(f"{quote(c)}::{t} AS {quote(c)}" for c, t in cols)
     a = run["as_of"]
@@ -490,7 +493,7 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
         raise _NotSwapped  # an owner's own privileges revoked, say: kept as it is
     conn.exec_driver_sql(f"DROP TABLE {name}")
     conn.exec_driver_sql(f"ALTER TABLE {new} RENAME TO {name}")
-    conn.exec_driver_sql(f"ALTER INDEX {new_key} RENAME TO {quote(key[0])}")
+    conn.exec_driver_sql(f"ALTER INDEX {schema}.{new_key} RENAME TO {quote(key[0])}")
     return True
 
 
