@@ -417,11 +417,12 @@ class RunPartition:
         self.conn.exec_driver_sql(f"DROP TABLE {q(self.target)}")
 
 
-#: what else a latest table may have for :func:`replace_latest_bulk` to build its
-#: successor and swap it in by name: beyond :func:`_bare_table`, nothing that a new
-#: table would not carry over (its storage options, access method, tablespace, comments, security
-#: labels, column defaults, collations, statistics targets, column grants, NOT NULL on
-#: columns outside the key); its grants are copied (and checked)
+#: what keeps :func:`replace_latest_bulk` from building the latest table's successor
+#: and swapping it in by name, beyond :func:`_bare_table`: anything a new table would
+#: not carry over (storage options, access method, tablespace, comments, security
+#: labels, column defaults, collations, statistics targets, column grants, NOT NULL
+#: outside the key, grants by another role than the owner); the owner's grants are
+#: copied (and compared)
 _SWAP_BLOCKERS = """
 SELECT c.relpersistence <> 'p' OR c.reloptions IS NOT NULL OR c.reltablespace <> 0
        OR c.relreplident <> 'd' OR c.relam <> (SELECT oid FROM pg_am WHERE amname = 'heap')
@@ -449,13 +450,13 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
 
     ``CREATE TABLE .. AS`` writes the run's rows in id order, from the history's key,
     page after page (``INSERT`` puts a row into an earlier page's gap, so the table is
-    never wholly in order), and the new key's sort then finds its input sorted: 2.3-3.3 s
-    of server CPU per 1M rows against 3.5-4.1 s for ``TRUNCATE`` + ``INSERT`` + the key
-    in the same runs (``docs/postgresql.md``). Readers go on reading the old table meanwhile; the
-    ``DROP`` at the end waits for them (:data:`LOCK_TIMEOUT`), and a reader that then
-    waits for the table finds the new one by its name after the commit. The new
-    table's grants are the old one's (compared), its name, columns, column types
-    and key too.
+    never wholly in order), and the new key's sort then finds its input sorted:
+    2.3-3.3 s of server CPU per 1M rows against 3.5-4.1 s for ``TRUNCATE`` +
+    ``INSERT`` + the key in the same runs (``docs/postgresql.md``). Readers go on
+    reading the old table meanwhile; the ``DROP`` at the end waits for them
+    (:data:`LOCK_TIMEOUT`), and a reader that then waits for the table finds the new
+    one by its name after the commit. The new table is in the old one's schema, with
+    its name, columns, column types, key and grants (compared).
     """
     latest, history = tables["latest"], tables["history"]
     quote = conn.dialect.identifier_preparer.quote
@@ -523,10 +524,9 @@ def replace_latest_bulk(conn, tables, spec, run) -> None:
             others = conn.exec_driver_sql(  # two steps in the key, not a scan of the table
                 f"SELECT 1 FROM {name} WHERE {model} < %(m)s OR {model} > %(m)s LIMIT 1",
                 {"m": run["model_name"]}).first()
-            if others is None and key is not None and _try_swap(conn, tables, spec, run, key):
-                pass
-            else:
-                _refill_in_place(conn, tables, spec, run, key, others is None)
+            alone = others is None  # only this model name's rows
+            if not (alone and key is not None and _try_swap(conn, tables, spec, run, key)):
+                _refill_in_place(conn, tables, spec, run, key, alone)
             conn.exec_driver_sql("SET LOCAL lock_timeout = DEFAULT")
     except SQLAlchemyError:
         replace_latest_rows(conn, tables, spec, run)
