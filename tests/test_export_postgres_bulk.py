@@ -236,6 +236,9 @@ def test_the_latest_table_is_swapped_with_its_columns_key_and_grants(pg_url, mak
     "CREATE INDEX ON churn_scores (p_churn_horizon)",
     "CREATE VIEW risky AS SELECT * FROM churn_scores WHERE risk_tier = 'high'",
     "ALTER TABLE churn_scores SET (fillfactor = 90)",
+    "CREATE PUBLICATION crm FOR TABLE churn_scores",
+    "CREATE PUBLICATION everything FOR ALL TABLES",  # names no table: would miss the DROP
+    "CREATE PUBLICATION crm FOR TABLES IN SCHEMA public",
 ])
 def test_a_latest_table_with_more_than_tobmodel_gave_it_is_refilled_in_place(
         pg_url, make_features, extra):

@@ -421,8 +421,8 @@ class RunPartition:
 #: and swapping it in by name, beyond :func:`_bare_table`: anything a new table would
 #: not carry over (storage options, access method, tablespace, comments, security
 #: labels, column defaults, collations, statistics targets, column grants, NOT NULL
-#: outside the key, grants by another role than the owner); the owner's grants are
-#: copied (and compared)
+#: outside the key, grants by another role than the owner, a publication of all
+#: tables); the owner's grants are copied (and compared)
 _SWAP_BLOCKERS = """
 SELECT c.relpersistence <> 'p' OR c.reloptions IS NOT NULL OR c.reltablespace <> 0
        OR c.relreplident <> 'd' OR c.relam <> (SELECT oid FROM pg_am WHERE amname = 'heap')
@@ -436,8 +436,15 @@ SELECT c.relpersistence <> 'p' OR c.reloptions IS NOT NULL OR c.reltablespace <>
                   OR a.attcollation NOT IN (0, 100) OR coalesce(a.attstattarget, -1) <> -1
                   OR (a.attnotnull AND a.attname <> ALL(%(key)s))))
        OR EXISTS (SELECT 1 FROM aclexplode(c.relacl) x WHERE x.grantor <> c.relowner)
+       OR EXISTS (SELECT 1 FROM pg_publication WHERE puballtables)
+       {schema_publications}
 FROM pg_class c WHERE c.oid = to_regclass(%(t)s)
 """
+#: a publication of the table's schema (PostgreSQL 15 on): like one of all tables, it
+#: names no table, and would send the new table's rows to subscribers without the
+#: old table's removal (which logical replication does not send), where TRUNCATE is sent
+_SCHEMA_PUBLICATIONS = ("OR EXISTS (SELECT 1 FROM pg_publication_namespace "
+                        "WHERE pnnspid = c.relnamespace)")
 
 _ACL = ("SELECT array(SELECT x::text FROM unnest(relacl) x ORDER BY 1) FROM pg_class "
         "WHERE oid = to_regclass(%(t)s)")
@@ -462,8 +469,10 @@ def _swap_latest(conn, tables, spec, run, key) -> bool:
     quote = conn.dialect.identifier_preparer.quote
     name = quote(latest.name)
     key_cols = _key_columns(conn, name)
-    if (not _bare_table(conn, name, grants=True)
-            or _one(conn, _SWAP_BLOCKERS, t=name, key=key_cols)[0]):
+    blockers = _SWAP_BLOCKERS.format(schema_publications=_SCHEMA_PUBLICATIONS if (
+        conn.dialect.server_version_info or (0,)) >= (15,) else "")
+    if not _bare_table(conn, name, grants=True) or _one(conn, blockers, t=name,
+                                                        key=key_cols)[0]:
         return False
     cols = conn.exec_driver_sql(
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid "
