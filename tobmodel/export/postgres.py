@@ -441,8 +441,8 @@ SELECT c.relpersistence <> 'p' OR c.reloptions IS NOT NULL OR c.reltablespace <>
 FROM pg_class c WHERE c.oid = to_regclass(%(t)s)
 """
 #: a publication of the table's schema (PostgreSQL 15 on): like one of all tables, it
-#: names no table, and would send the new table's rows to subscribers without the
-#: old table's removal (which logical replication does not send), where TRUNCATE is sent
+#: names no table; logical replication sends no DROP nor CREATE, so subscribers would
+#: get rows of a table they do not have and keep the old ones (a TRUNCATE is sent)
 _SCHEMA_PUBLICATIONS = ("OR EXISTS (SELECT 1 FROM pg_publication_namespace "
                         "WHERE pnnspid = c.relnamespace)")
 
