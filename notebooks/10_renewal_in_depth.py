@@ -458,6 +458,8 @@ print(f"highest-risk bin: predicted {top_bin['mean_predicted']:.0%}, observed "
 # off in level there. For a call list the ranking is what matters; for a
 # revenue forecast the level matters too: use the observed rate per score
 # bin, or recalibrate the scores on a past cutoff before summing them.
+# Notebook 13 (section 5) does that for the dynamic model, and shows how to
+# tell whether the map helps before you switch it on.
 
 # %% [markdown]
 # ## 7. Scores against the oracle

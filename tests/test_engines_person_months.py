@@ -78,6 +78,27 @@ def test_the_dynamic_model_scores_the_sql_rows_as_the_pandas_ones():
         np.testing.assert_allclose(got[c], want[c], rtol=1e-10, atol=1e-12, err_msg=c)
 
 
+def test_a_platform_fit_on_the_sql_rows_equals_the_fit_on_the_tables():
+    """The SQL rows carry ``outcome_known`` and training_rows() the attrs: a fit on them
+    leaves out the same not-yet-known months and keeps the inactive-run shares."""
+    from tobmodel.engines.person_months import training_rows
+    from tobmodel.renewal.dynamic import DynamicHazardModel
+    sim = tobmodel.simulate("platform", n_accounts=1500, seed=4)
+    cut = "2024-06-30"
+    rows = training_rows(sim.tables, as_of=cut)
+    assert (~rows["outcome_known"]).sum() >= 10
+    n_at_risk = int(rows["at_risk"].sum())
+    want = DynamicHazardModel().fit(sim, as_of=cut)
+    got = DynamicHazardModel().fit(rows)
+    assert got.n_rows_ == want.n_rows_ < n_at_risk == int(rows["at_risk"].sum())  # unchanged
+    assert got.inactive_run_churn_ == pytest.approx(want.inactive_run_churn_, rel=1e-12)
+    for key, c in want.coef_.items():
+        np.testing.assert_allclose(got.coef_[key]["coef"], c["coef"], rtol=1e-6, atol=1e-8)
+    now = pandas_current_month(sim, as_of=cut)
+    np.testing.assert_allclose(got.score(now)["p_churn_horizon"],
+                               want.score(now)["p_churn_horizon"], rtol=1e-6, atol=1e-9)
+
+
 def test_a_value_planted_after_as_of_changes_nothing(sim):
     t = {k: v.copy() for k, v in sim.tables.items()}
     cut = pd.Timestamp(EARLY)

@@ -137,15 +137,21 @@ def test_a_reader_holding_the_latest_table_does_not_block_the_run(pg_url, make_f
     assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 60
 
 
+@pytest.mark.parametrize("way", ["in place", "swap"])
 def test_a_failure_after_the_truncate_keeps_last_weeks_latest_rows(pg_url, make_features,
-                                                                   monkeypatch):
+                                                                   monkeypatch, way):
     feats = make_features(150)
     export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
     before = _tables(pg_url)
 
     def boom(*args):
         raise RuntimeError("killed mid-refill")
-    monkeypatch.setattr(pgbulk, "latest_from_history", boom)
+    if way == "in place":  # after the TRUNCATE and the key dropped
+        monkeypatch.setattr(pgbulk, "_swap_latest", lambda *a: False)
+        monkeypatch.setattr(pgbulk, "latest_from_history", boom)
+    else:  # after the old table dropped and the new one renamed
+        swap = pgbulk._swap_latest
+        monkeypatch.setattr(pgbulk, "_swap_latest", lambda *a: swap(*a) and boom())
     with pytest.raises(RuntimeError, match="mid-refill"):
         export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-31")
     for t, frame in _tables(pg_url).items():
@@ -172,3 +178,152 @@ def test_key_order():
     assert pgbulk.key_order(np.array([5, 5, 9])) is None
     assert pgbulk.key_order(np.array([2, 1, 1, 0])).tolist() == [3, 1, 2, 0]
     assert pgbulk.key_order(np.array(["b", "a"], dtype=object)) is None  # sent as they come
+
+
+def _oid(url, table="churn_scores"):
+    return int(_read(url, f"SELECT to_regclass('{table}')::oid AS o")["o"].iloc[0])
+
+
+def _columns(url, table="churn_scores"):
+    return _read(url, "SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull "
+                      f"FROM pg_attribute WHERE attrelid = to_regclass('{table}') AND attnum > 0"
+                      " AND NOT attisdropped ORDER BY attnum")
+
+
+def _acl(url, table="churn_scores"):
+    return _read(url, "SELECT relacl::text AS acl FROM pg_class WHERE oid = "
+                      f"to_regclass('{table}')")
+
+
+@pytest.mark.parametrize("name", [None, 'Weekly "scores"', "é" * 27])
+def test_the_latest_table_is_swapped_with_its_columns_key_and_grants(pg_url, make_features,
+                                                                     name):
+    feats = make_features(300)
+    url = pg_url if name is None else f"{pg_url}#{name}"
+    q = "churn_scores" if name is None else '"' + name.replace('"', '""') + '"'
+    h = "churn_score_history" if name is None else '"' + name.replace('"', '""') + '_history"'
+    export_scores(StandInRenewalModel(), feats, url, as_of="2025-12-24")
+    role = f"crm_{np.random.default_rng().integers(1e9)}"
+    _execute(pg_url, f"CREATE ROLE {role}")
+    _execute(pg_url, f"GRANT SELECT ON {q} TO {role}")
+    _execute(pg_url, f"GRANT UPDATE ON {q} TO {role} WITH GRANT OPTION")
+    _execute(pg_url, f"GRANT SELECT, INSERT ON {q} TO PUBLIC")
+    key = _read(pg_url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                        f"WHERE conrelid = to_regclass('{q}') AND contype = 'p'")
+    before = {"oid": _oid(pg_url, q), "key": key, "columns": _columns(pg_url, q),
+              "acl": _acl(pg_url, q)}
+    export_scores(StandInRenewalModel(), feats.iloc[:250], url, as_of="2025-12-31")
+    assert _oid(pg_url, q) != before["oid"]  # a new table took the name
+    pd.testing.assert_frame_equal(
+        _read(pg_url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint "
+                      f"WHERE conrelid = to_regclass('{q}') AND contype = 'p'"), before["key"])
+    pd.testing.assert_frame_equal(_columns(pg_url, q), before["columns"])
+    pd.testing.assert_frame_equal(_acl(pg_url, q), before["acl"])
+    assert role in before["acl"]["acl"].iloc[0]
+    latest = _read(pg_url, f"SELECT * FROM {q} ORDER BY account_id")
+    history = _read(pg_url, f"SELECT * FROM {h} WHERE as_of = '2025-12-31' ORDER BY account_id")
+    pd.testing.assert_frame_equal(latest, history)
+    out_of_order = _read(pg_url, "SELECT count(*) AS n FROM (SELECT account_id - lag(account_id)"
+                                 f" OVER (ORDER BY ctid) AS d FROM {q}) s WHERE d < 0")
+    assert out_of_order["n"].iloc[0] == 0  # written in key order: the key's sort is one pass
+    names = _read(pg_url, "SELECT relname FROM pg_class WHERE relname LIKE '%%refill%%'")
+    assert names.empty  # no table or index left under a passing name
+
+
+@pytest.mark.parametrize("extra", [
+    "COMMENT ON TABLE churn_scores IS 'read by the CRM'",
+    "ALTER TABLE churn_scores ALTER COLUMN reasons SET DEFAULT 'none'",
+    "CREATE INDEX ON churn_scores (p_churn_horizon)",
+    "CREATE VIEW risky AS SELECT * FROM churn_scores WHERE risk_tier = 'high'",
+    "ALTER TABLE churn_scores SET (fillfactor = 90)",
+    "CREATE PUBLICATION crm FOR TABLE churn_scores",
+    "CREATE PUBLICATION everything FOR ALL TABLES",  # names no table: would miss the DROP
+    "CREATE PUBLICATION crm FOR TABLES IN SCHEMA public",
+])
+def test_a_latest_table_with_more_than_tobmodel_gave_it_is_refilled_in_place(
+        pg_url, make_features, extra):
+    feats = make_features(120)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    _execute(pg_url, extra)
+    oid = _oid(pg_url)
+    export_scores(StandInRenewalModel(), feats.iloc[:100], pg_url, as_of="2025-12-31")
+    assert _oid(pg_url) == oid  # the same table, what was added to it kept
+    got = _read(pg_url, "SELECT as_of, COUNT(*) AS n FROM churn_scores GROUP BY 1")
+    assert got["n"].tolist() == [100] and str(got["as_of"].iloc[0]) == "2025-12-31"
+
+
+def test_a_reader_waiting_during_the_swap_reads_the_new_table(pg_url, make_features,
+                                                             monkeypatch):
+    import threading
+    feats = make_features(80)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    got, swapped = {}, []
+
+    def read():
+        try:
+            with engine.connect() as c:
+                got["row"] = tuple(c.exec_driver_sql(
+                    "SELECT COUNT(*), MAX(as_of)::text FROM churn_scores").first())
+        except Exception as e:  # noqa: BLE001 - the assertion below shows it
+            got["error"] = repr(e)
+
+    swap = pgbulk._swap_latest
+    reader = threading.Thread(target=read)
+
+    def swap_then_read(*args):
+        swapped.append(swap(*args))
+        reader.start()  # the old table is dropped in the run's transaction: it waits
+        with engine.connect() as c:
+            for _ in range(200):
+                if c.exec_driver_sql("SELECT COUNT(*) FROM pg_stat_activity WHERE "
+                                     "wait_event_type = 'Lock' AND query LIKE "
+                                     "'%%FROM churn_scores%%'").scalar():
+                    break
+                threading.Event().wait(0.05)
+            else:
+                raise AssertionError("the reader did not wait for the run")
+        return swapped[-1]
+    monkeypatch.setattr(pgbulk, "_swap_latest", swap_then_read)
+    try:
+        export_scores(StandInRenewalModel(), feats.iloc[:60], pg_url, as_of="2025-12-31")
+        reader.join(30)
+    finally:
+        engine.dispose()
+    assert swapped == [True]
+    assert got == {"row": (60, "2025-12-31")}  # the new table, found by its name
+
+
+def test_a_transaction_begun_before_the_swap_reads_the_new_table_empty(pg_url, make_features):
+    feats = make_features(50)
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    engine = sa.create_engine(pg_url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.connect() as c:
+            assert c.exec_driver_sql("SELECT COUNT(*) FROM score_runs").scalar() == 1
+            oid = _oid(pg_url)
+            export_scores(StandInRenewalModel(), feats.iloc[:30], pg_url, as_of="2025-12-31")
+            assert _oid(pg_url) != oid  # swapped
+            # as after a TRUNCATE (not MVCC-safe, docs/postgresql.md): the table is found
+            # by its name, without an error, and its new rows are not in the snapshot
+            assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar() == 0
+    finally:
+        engine.dispose()
+    assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 30
+
+
+def test_the_new_latest_table_stays_in_the_old_ones_schema(pg_url, make_features):
+    feats = make_features(40)
+    _execute(pg_url, 'CREATE SCHEMA "CRM data"')
+    database = pg_url.rsplit("/", 1)[1]
+    _execute(pg_url, f"ALTER DATABASE {database} SET search_path = \"CRM data\", public")
+    export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
+    _execute(pg_url, "CREATE SCHEMA scratch")  # first on the path now, where new tables go
+    _execute(pg_url, f"ALTER DATABASE {database} SET search_path = scratch, \"CRM data\"")
+    oid = _oid(pg_url, '"CRM data".churn_scores')
+    export_scores(StandInRenewalModel(), feats.iloc[:30], pg_url, as_of="2025-12-31")
+    where = _read(pg_url, "SELECT relnamespace::regnamespace::text AS s, relname FROM pg_class "
+                          "WHERE relname LIKE 'churn_scores%%' ORDER BY 2")
+    assert where.to_dict("records") == [{"s": '"CRM data"', "relname": "churn_scores"},
+                                        {"s": '"CRM data"', "relname": "churn_scores_pkey"}]
+    assert _oid(pg_url, '"CRM data".churn_scores') != oid  # swapped, in its own schema

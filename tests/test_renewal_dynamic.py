@@ -263,7 +263,10 @@ def test_platform_fit_leaves_out_months_whose_churn_is_not_known_yet(saas):
     assert (~known).sum() < 0.01 * len(pm) and (pm.loc[~known, "churn"] == 0).all()
     model = DynamicHazardModel().fit(sim, as_of=cut)
     assert model.n_rows_ == int((pm["at_risk"].to_numpy(bool) & known).sum())
-    assert DynamicHazardModel().fit(pm).n_rows_ == int(pm["at_risk"].sum())  # rows only
+    # the rows carry it as a column: a fit on them leaves out the same months
+    assert DynamicHazardModel().fit(pm).n_rows_ == model.n_rows_
+    bare = pm.drop(columns="outcome_known")      # rows without it: every month at risk
+    assert DynamicHazardModel().fit(bare).n_rows_ == int(pm["at_risk"].sum())
     assert outcome_known(saas, person_months(saas)).all()  # contracts: known when dated
 
 
@@ -424,6 +427,28 @@ def test_hardware_projection_advances_the_order_clock_with_an_order_hazard():
     assert (np.diff(p) > 0).all()
     loaded = DynamicHazardModel.from_document(json.loads(json.dumps(m.to_document())))
     pd.testing.assert_frame_equal(loaded.score(now), m.score(now))
+
+
+def test_hardware_recalibration_maps_the_combined_lapse_hazards_it_was_fitted_on():
+    """The map is fitted on projected lapse hazards (churn and order hazards combined), so
+    it is applied to them, not to the churn hazard before the orders combine with it."""
+    from tobmodel.renewal.dynamic import _apply_maps
+    sim = tobmodel.simulate("hardware", n_accounts=1500, seed=6)
+    plain = DynamicHazardModel().fit(sim)
+    now = current_month(sim).sample(200, random_state=0).reset_index(drop=True)
+    maps = {"monthly": (0.5, 0.7, 0.04)}
+    cal = DynamicHazardModel.from_document(plain.to_document())
+    cal.calibration_, cal.recalibrate_months = maps, 12
+    q = plain.project_hazards(now, 15)
+    want = np.where(q > 0, _apply_maps(maps, np.where(q > 0, q, 0.5),
+                                       np.minimum(np.arange(15), 11)[None, :],
+                                       np.zeros((len(now), 1), bool)), 0.0)
+    got = cal.project_hazards(now, 15)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    assert (got[q > 0] != q[q > 0]).all()
+    S = np.cumprod(1 - got, axis=1)
+    np.testing.assert_allclose(1 - cal.score(now, horizon_months=15)["p_churn_horizon"],
+                               S[:, -1], rtol=1e-10, atol=1e-12)
 
 
 # -- the boosted hazard ----------------------------------------------------------------

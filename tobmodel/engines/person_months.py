@@ -68,7 +68,7 @@ COLUMNS = ("account_id", "month_index", "month_start", "at_risk", "tenure_at_mon
            "bot_escalations_6m", "tickets_per_seat_6m", "peer_churn_3m", "log_arr_change",
            "months_since_last_order", "log_seats", "price_vs_tier_median",
            "sales_overpromised", "onboarding_completed", "tier", "contract_term", "industry",
-           "churn")
+           "churn", "outcome_known")
 
 #: the covariates of the scoring rows that cover every month complete at ``as_of``
 NOW_COLUMNS = ("no_history", "active_seat_share_1m", "active_seat_share_3m", "seat_share_trend",
@@ -379,7 +379,7 @@ WITH acc AS (
               ELSE {_whole_months('cur.cur_d', f'mv.{ms}')} END AS since_whole
   FROM moves mv
   LEFT JOIN cur ON cur.account_id = mv.account_id AND cur.month_index = mv.month_index
-), final AS (
+){_quiet_sql(business_type, day)}, final AS (
 SELECT x.account_id,
        CAST(x.month_index AS BIGINT) AS month_index,
        CAST(x.{ms} AS TIMESTAMP) AS month_start,
@@ -424,13 +424,41 @@ SELECT x.account_id,
        x.tier, x.contract_term, x.industry,
        CAST(CASE WHEN x.churned AND x.month_index = x.k_last THEN 1 ELSE 0 END AS TINYINT)
          AS churn,
+       {_known_sql(business_type, day)} AS outcome_known,
        x.churned, x.k_last, x.tenure, x.start_d
 FROM since x
 LEFT JOIN peers p ON p.industry = x.industry AND p.m = x.start_m + x.month_index - 2 - {lag}
+{'LEFT JOIN quiet q ON q.account_id = x.account_id' if business_type == 'platform' else ''}
 )
 {_current_select(iso) if current else
  f"SELECT {', '.join(COLUMNS)} FROM final WHERE month_index <= k_last"}
 """
+
+
+def _quiet_sql(btype: str, as_of_day: pd.Timestamp) -> str:
+    """Platform: CTE ``quiet`` (account_id, m0): the calendar month after the account's
+    last login month complete at ``as_of`` (its first month if none), where a run
+    without a login that may still become a churn began (see :func:`_known_sql`)."""
+    if btype != "platform":
+        return ""
+    return f""", quiet AS (
+  SELECT a.account_id, COALESCE(MAX(l.m) + 1, a.start_m) AS m0
+  FROM acc a LEFT JOIN login_months l ON l.account_id = a.account_id
+  GROUP BY a.account_id, a.start_m
+)"""
+
+
+def _known_sql(btype: str, as_of_day: pd.Timestamp) -> str:
+    """The row's ``outcome_known``
+    (:func:`tobmodel.renewal.person_months.outcome_known`): on a platform, False for
+    the months of an account not churned from the month holding the first day of its
+    current run without a login (the run may still become a churn dated there)."""
+    if btype != "platform":
+        return "TRUE"
+    run_start = ("make_date(CAST(FLOOR(q.m0 / 12) AS INT), "
+                 "CAST(q.m0 - 12 * FLOOR(q.m0 / 12) + 1 AS INT), 1)")
+    return (f"(x.churned OR q.m0 > {_last_complete_month(as_of_day)} "
+            f"OR {_add_months('x.start_d', 'x.month_index')} < {run_start})")
 
 
 def _current_select(iso: str) -> str:
@@ -442,7 +470,7 @@ def _current_select(iso: str) -> str:
     those of the next month's row (whose windows end with that month), built for it."""
     one = (pd.Timestamp(iso) + pd.DateOffset(months=1)).date()  # clamped to the month's end
     step = "CASE WHEN contract_term = 'annual' THEN 12 ELSE 1 END"
-    row = [c for c in COLUMNS if c != "churn"]
+    row = [c for c in COLUMNS if c not in ("churn", "outcome_known")]
     merged = ", ".join(
         f"CASE WHEN nx.account_id IS NULL THEN f.{c} ELSE nx.{c} END AS {c}" if c in NOW_COLUMNS
         else f"f.{c}" for c in (*row, "churned", "k_last", "tenure", "start_d"))
@@ -570,6 +598,41 @@ def _run(tables, as_of, business_type, engine, con, memory_limit, current):
                    {**src, "month_numbers": month_numbers(n)}, engine=engine, con=con)
 
 
+def training_rows(tables, *, as_of, business_type: str | None = None, engine: str = "duckdb",
+                  con=None, memory_limit: str = "2GB") -> pd.DataFrame:
+    """:func:`person_months` as a pandas frame with what
+    :meth:`DynamicHazardModel.fit <tobmodel.renewal.dynamic.DynamicHazardModel.fit>`
+    reads beside the rows: ``attrs`` ``as_of``, ``business_type`` and (platform)
+    ``inactive_run_churn``, as :func:`tobmodel.renewal.person_months` gives them. The
+    column ``outcome_known`` leaves out a platform's months whose churn is not known yet.
+    Parameters as in :func:`person_months`.
+
+    Examples
+    --------
+    >>> import tobmodel
+    >>> from tobmodel.renewal.dynamic import DynamicHazardModel
+    >>> sim = tobmodel.simulate("platform", n_accounts=300, seed=2)
+    >>> rows = training_rows(sim.tables, as_of="2025-12-31")
+    >>> rows.attrs["business_type"], sorted(rows.attrs["inactive_run_churn"])
+    ('platform', [1, 2])
+    >>> m = DynamicHazardModel().fit(rows)
+    >>> m.n_rows_ == DynamicHazardModel().fit(sim, as_of="2025-12-31").n_rows_
+    True
+    """
+    src, con, cols = _inputs(tables, as_of, engine, con, memory_limit,
+                             ("accounts", "contracts", "usage", "support"))
+    btype = _business_type(engine, con, cols, business_type)
+    rows = to_pandas(person_months(tables, as_of=as_of, business_type=btype, engine=engine,
+                                   con=con, memory_limit=memory_limit))
+    rows = rows.sort_values(["account_id", "month_index"], kind="stable", ignore_index=True)
+    day, _, _ = _as_of(as_of)
+    rows.attrs.update(as_of=str(day.date()), business_type=btype,
+                      inactive_run_churn=inactive_run_churn(
+                          tables, as_of=as_of, business_type=btype, engine=engine, con=con,
+                          memory_limit=memory_limit))
+    return rows
+
+
 def inactive_run_churn_sql(as_of) -> str:
     """The SQL of :func:`inactive_run_churn` (reads ``accounts`` and ``usage``): per run
     length ``j``, the runs counted and those that went on to ``INACTIVE_MONTHS``."""
@@ -613,11 +676,8 @@ def inactive_run_churn(tables, *, as_of, business_type: str | None = None,
     The same figures as :func:`tobmodel.renewal.person_months.inactive_run_churn`
     (tested): ``{j: share}`` for ``j = 1 .. INACTIVE_MONTHS - 1``, over the
     runs whose outcome was known by ``as_of``; empty for other business types.
-    The dynamic model reads it from the training rows' ``attrs``::
-
-        pm = to_pandas(person_months(tables, as_of=as_of))
-        pm.attrs.update(as_of=str(as_of), business_type="platform",
-                        inactive_run_churn=inactive_run_churn(tables, as_of=as_of))
+    The dynamic model reads it from the training rows' ``attrs``, which
+    :func:`training_rows` sets.
 
     Parameters as in :func:`person_months` (reads ``accounts`` and ``usage``).
     """
@@ -637,4 +697,4 @@ def inactive_run_churn(tables, *, as_of, business_type: str | None = None,
 
 __all__ = ["ACCOUNT_COLUMNS", "BUSINESS_TYPES", "COLUMNS", "NOW_COLUMNS", "current_month",
            "inactive_run_churn", "inactive_run_churn_sql", "month_numbers", "person_months",
-           "person_months_sql", "to_pandas"]
+           "person_months_sql", "to_pandas", "training_rows"]

@@ -11,7 +11,8 @@ For churn scores (lead scores alike, with ``lead_`` names):
 ``churn_scores``
     The latest run for each model name (e.g. ``cox``): what the CRM reads.
     A run replaces it only if its as_of is not older than what is there, so
-    back-filling an old week never hides newer scores.
+    back-filling an old week never hides newer scores. PostgreSQL: rebuilt
+    and swapped in by name when that loses nothing (:mod:`.postgres`).
 ``churn_score_rejects``
     Rows not scored, with the reason, keyed by (as_of, model_id).
 ``score_runs``

@@ -297,9 +297,9 @@ class DynamicHazardModel(ModelBase):
         if "churn" not in pm:
             raise ValueError("fit needs person-month rows with a 'churn' column "
                              "(tobmodel.renewal.person_months) or the tables themselves")
-        use = pm["at_risk"].to_numpy(bool)
-        if not isinstance(data, pd.DataFrame):  # platform: rows whose churn is not known yet
-            use &= outcome_known(data, pm)
+        use = pm["at_risk"].to_numpy(bool, copy=True)  # a view would change the caller's rows
+        if "outcome_known" in pm or not isinstance(data, pd.DataFrame):
+            use &= outcome_known(data, pm)  # platform: rows whose churn is not known yet
         pm = pm.loc[use]
         if pm["churn"].sum() == 0:
             raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
@@ -487,6 +487,10 @@ class DynamicHazardModel(ModelBase):
         if not getattr(self, "order_coef_", None):
             return P.hazards
         O = self._projector(current, n_months, event="order")
+        # the recalibration map was fitted on these combined hazards: applied to them
+        maps = getattr(self, "calibration_", None) or {}
+        annual = _is(current["contract_term"], "annual")[:, None]
+        ahead = self._months_ahead(n_months)[None, :]
 
         def hazards(X, sl):
             h, o = P.hazards(X, sl), O.hazards(X, sl)
@@ -494,7 +498,12 @@ class DynamicHazardModel(ModelBase):
                            axis=1)
             p = A * h                                   # P(lapse in month j)
             S_prev = 1 - np.column_stack([np.zeros(len(h)), np.cumsum(p, axis=1)[:, :-1]])
-            return np.where(S_prev > 0, p / np.where(S_prev > 0, S_prev, 1.0), 1.0)
+            q = np.where(S_prev > 0, p / np.where(S_prev > 0, S_prev, 1.0), 1.0)
+            if not maps:
+                return q
+            inside = (q > 0) & (q < 1)
+            return np.where(inside, _apply_maps(maps, np.where(inside, q, 0.5), ahead,
+                                                annual[sl]), q)
         return hazards
 
     def _projector(self, current: pd.DataFrame, n_months: int,
@@ -519,7 +528,7 @@ class DynamicHazardModel(ModelBase):
         bc = W[clock].T.copy()                                   # groups x clocks
         W[clock] = 0.0
         annual_g = np.array([k.split("|")[0] == "annual" for k in keys], bool)
-        a, b, c = (self._calibration_ab(annual_g) if event == "churn"
+        a, b, c = (self._calibration_ab(annual_g) if event == "churn" and not self.order_clock_
                    else (np.zeros(len(keys)), np.ones(len(keys)), np.zeros(len(keys))))
         # distinct (group, over-promised, month[, months since order]) combinations
         k0 = current["month_index"].to_numpy(float)
@@ -560,16 +569,19 @@ class DynamicHazardModel(ModelBase):
         return _map_coefs(getattr(self, "calibration_", None) or {}, annual)
 
     def _months_ahead(self, n_months: int) -> np.ndarray:
+        """Months ahead 0..n_months-1 as the calibration map reads them."""
+        return self._ahead(np.arange(n_months))
+
+    def _ahead(self, months_ahead) -> np.ndarray:
         """Months ahead as the calibration map reads them (held beyond the months graded)."""
-        return np.minimum(np.arange(n_months), max(int(self.recalibrate_months) - 1, 0))
+        return np.minimum(months_ahead, max(int(self.recalibrate_months) - 1, 0))
 
     def _calibrated(self, df, eta, months_ahead=0):
         cal = getattr(self, "calibration_", None)
         if not cal:
             return eta
         a, b, c = self._calibration_ab(_is(df["contract_term"], "annual"))
-        return a + b * eta + c * np.minimum(months_ahead,
-                                            max(int(self.recalibrate_months) - 1, 0))
+        return a + b * eta + c * self._ahead(months_ahead)
 
     def _already_churned(self, current) -> np.ndarray:
         """Per row: the share of accounts this many months inactive that had churned."""
@@ -996,7 +1008,10 @@ class _TreeProjector(_Groups):
         self.since = (current["months_since_last_order"].to_numpy(float)
                       if model.order_clock_ else None)
         self.clock = [model.columns_.index(c) for c in model.clock_columns_]
-        cal = model._calibration_ab(np.array([False, True]))   # (monthly, annual) maps
+        # (monthly, annual) maps; hardware: applied after the order hazard combines
+        cal = model._calibration_ab(np.array([False, True]))
+        if model.order_clock_:
+            cal = (np.zeros(2), np.ones(2), np.zeros(2))
         self.a, self.b, self.c = cal
         self.ahead = model._months_ahead(n_months).astype(float)
 

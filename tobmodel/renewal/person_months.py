@@ -93,7 +93,8 @@ def inactive_run_churn(data, as_of=None, business_type: str | None = None) -> di
 
 def outcome_known(data, pm: pd.DataFrame) -> np.ndarray:
     """Per row of ``pm`` (:func:`person_months` of ``data``): is its outcome known at the
-    rows' as-of date?
+    rows' as-of date? (:func:`person_months` gives it as the column ``outcome_known``;
+    this reads that column when ``pm`` has it.)
 
     On a platform a churn is dated at the first day of a run of ``INACTIVE_MONTHS``
     calendar months without a login and known only when the run is complete. An account
@@ -103,12 +104,19 @@ def outcome_known(data, pm: pd.DataFrame) -> np.ndarray:
     here (the account is censored where its state stops being known); every other
     row, and every row of other business types, is True.
     """
-    known = np.ones(len(pm), bool)
+    if "outcome_known" in pm:
+        return pm["outcome_known"].to_numpy(bool)
     if pm.attrs.get("business_type") != "platform" or not len(pm):
-        return known
-    tables = _tables(data)
+        return np.ones(len(pm), bool)
     as_of = pd.Timestamp(pm.attrs["as_of"])
-    sv = survival_view(tables, as_of=as_of, business_type="platform")
+    tables = _tables(data)
+    return _outcome_known(tables, survival_view(tables, as_of=as_of, business_type="platform"),
+                          as_of, pm)
+
+
+def _outcome_known(tables, sv, as_of, pm) -> np.ndarray:
+    """:func:`outcome_known` of platform rows ``pm`` given the survival view ``sv``."""
+    known = np.ones(len(pm), bool)
     open_ = ~sv["churned"].to_numpy(bool)
     ids = sv[ID].to_numpy()[open_]
     start = sv["start_date"].to_numpy().astype("datetime64[ns]")[open_]
@@ -164,7 +172,9 @@ def person_months(data, as_of=None, business_type: str | None = None) -> pd.Data
     Returns
     -------
     DataFrame with ``account_id, month_index`` (k = 1, 2, ...), ``month_start``,
-    ``churn`` (1 in the month the churn is dated in), ``at_risk`` (False for the
+    ``churn`` (1 in the month the churn is dated in), ``outcome_known`` (False for
+    the months whose outcome is not known yet at ``as_of``: a platform's current
+    run without a login, :func:`outcome_known`), ``at_risk`` (False for the
     months of annual contracts between anniversaries), the clocks
     :data:`CLOCKS`, the behaviour covariates :data:`BEHAVIOUR` and the static
     account covariates. ``attrs``: ``as_of``, ``business_type``,
@@ -179,6 +189,8 @@ def person_months(data, as_of=None, business_type: str | None = None) -> pd.Data
     event = churned[r] & (k == k_last[r])
     out = _rows(tables, acc, sv, start, r, k, as_of, btype)
     out["churn"] = event.astype(np.int8)
+    out["outcome_known"] = (_outcome_known(tables, sv, as_of, out) if btype == "platform"
+                            else np.ones(len(out), bool))
     out.attrs.update(as_of=str(as_of.date()), business_type=btype,
                      inactive_run_churn=inactive_run_churn(tables, as_of, btype))
     return out
