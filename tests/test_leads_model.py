@@ -376,6 +376,26 @@ def test_hold_out_calibration_leaves_lightgbm_the_check_rows_only(leads, monkeyp
     np.testing.assert_allclose(pipe.predict_proba(leads)[:, 1], p, rtol=0, atol=1e-9)
 
 
+def test_hold_out_fit_reads_lightgbms_training_scores_with_the_same_grid(leads, monkeypatch):
+    from tobmodel.io.profile import reference_profile
+    from tobmodel.leads import fit as fit_module
+    from tobmodel.leads.scoring import score_grid
+    monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # the hold-out path
+    model = fit_lead_model(leads)
+    c, y, _ = outcome_labels(leads)
+    p = model.predict_proba(c)  # every closed lead scored by the trees
+    np.testing.assert_allclose(model.grid_, score_grid(p), rtol=0, atol=1e-12)
+    full = reference_profile(c, model.features_, scores=p, score_column="p_convert")
+    np.testing.assert_allclose(model.reference_profile_["score"]["edges"], full["score"]["edges"],
+                               rtol=0, atol=1e-12)
+    # scores that are not the trees' are refused, in one line
+    keep = fit_module._TrainingScores._keep
+    monkeypatch.setattr(fit_module._TrainingScores, "_keep",
+                        lambda self, preds, data: keep(self, np.clip(preds * 1.01, 0, 1), data))
+    with pytest.raises(LeadDataError, match="training leads differ from its trees"):
+        fit_lead_model(leads)
+
+
 def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):
     from tobmodel.leads import fit as fit_module
     monkeypatch.setattr(fit_module, "HOLDOUT_MIN_LEADS", 100)  # the hold-out path

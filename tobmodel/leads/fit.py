@@ -14,17 +14,18 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.special import logit
 from sklearn.base import clone
 
 from ..io.profile import reference_profile
 from ..persist import data_fingerprint, feature_schema, library_versions, make_model_id
-from .engine import calibrate_by_folds, calibrate_on, engine_from_pipeline
+from .engine import CHECK_ROWS, calibrate_by_folds, calibrate_on, engine_from_pipeline
 from .evaluate import lead_metrics
 from .features import DEFAULT_FEATURES, LeadDataError, check_feature_frame, check_no_leakage, \
     outcome_labels, spread_rows
 from .pipeline import MONOTONE_INCREASING, make_lead_model
 from .reasons import reference_values
-from .scoring import chunks, score_grid
+from .scoring import chunks, grid_ranks, score_grid
 from .timesplit import TimeOrderedSplit
 
 __all__ = ["fit_state", "cross_validate_by_time", "leads_as_of", "SmallDataWarning",
@@ -113,14 +114,19 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
     pipeline = make_lead_model(kind, None, random_state, features, categorical=categorical,
                                n_jobs=n_jobs)
     columns = closed.columns.get_indexer(features)  # the feature columns only are copied
-    pipeline.fit(closed.iloc[train, columns], y[train])
+    # with a hold-out, LightGBM's own scores of the leads it trains on (not scored again)
+    kept = _TrainingScores() if kind == "hgb" and hold is not None else None
+    pipeline.fit(closed.iloc[train, columns], y[train],
+                 **({"classify__callbacks": [kept]} if kept else {}))
     encoding, engine, calibrator, spec = engine_from_pipeline(pipeline)
     model_kinds = [kinds[n] for n in encoding.names]
     encoding.kinds = ["category" if k == "category" else "number" for k in model_kinds]
     Z = encoding.encode(closed, source=source, warn=False)
-    raw = np.empty(len(Z))
-    for part in chunks(len(Z), False, engine.chunk_rows):
-        raw[part] = engine.prepare(Z[part]).raw
+    raw = np.full(len(Z), np.nan)
+    scored = np.arange(len(Z)) if kept is None else np.flatnonzero(hold)
+    raw[scored] = _raw_scores(engine, Z[scored])
+    if kept is not None:
+        raw[train] = kept.log_odds(engine, Z[train], source)
     if hold is not None:
         pipeline, calibrator = calibrate_on(pipeline, engine,
                                             closed.iloc[np.flatnonzero(hold), columns], y[hold],
@@ -134,6 +140,11 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
                                         CALIBRATION_FOLDS, source)
         pipeline = calibrated
     p = calibrator(raw)
+    if kept is None:
+        grid = score_grid(p)
+    else:  # the leads at the grid's ranks, scored by the trees as every later lead is
+        at = np.argsort(p, kind="stable")[grid_ranks(len(p))]
+        grid = np.sort(calibrator(_raw_scores(engine, Z[at])))
     dates = _dates(closed["created_date"]) if "created_date" in closed.columns else None
     # drift shares from evenly spread leads: PSI within 0.001 of all 1.1M leads' (0.35 s less)
     profiled = spread_rows(len(y), PROFILE_ROWS)
@@ -148,7 +159,7 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
     return dict(
         encoding=encoding, engine=engine, calibrator=calibrator, classifier=spec,
         features=schema, kinds=model_kinds,
-        references=reference_values(Z, model_kinds), grid=score_grid(p),
+        references=reference_values(Z, model_kinds), grid=grid,
         config=config, training=training,
         model_id=make_model_id(f"lead_{kind}", config, training["fingerprint"]),
         versions=library_versions("scikit-learn", *(["lightgbm"] if kind == "hgb" else [])),
@@ -156,6 +167,55 @@ def fit_state(leads: pd.DataFrame, kind: str = "hgb", calibration: str | None = 
         # the training leads and their p_convert, for the weekly job's drift checks
         reference_profile=reference_profile(closed.iloc[profiled, columns], schema,
                                             scores=p[profiled], score_column="p_convert"))
+
+
+def _raw_scores(engine, Z: np.ndarray) -> np.ndarray:
+    """The engine's raw scores (log-odds) of the encoded leads ``Z``."""
+    raw = np.empty(len(Z))
+    for part in chunks(len(Z), False, engine.chunk_rows):
+        raw[part] = engine.prepare(Z[part]).raw
+    return raw
+
+
+class _TrainingScores:
+    """A LightGBM callback that keeps its probabilities of the training leads after the last round.
+
+    LightGBM updates its scores of the leads it trains on every round; after the
+    last, ``Booster.eval_train`` hands them to an evaluation function (documented:
+    the probability of class 1 for the binary objective). :meth:`log_odds` turns
+    them into raw scores and checks them against the trees read from the model
+    dump on :data:`~tobmodel.leads.engine.CHECK_ROWS` evenly spread leads (1e-9):
+    the same scores, to rounding, that scoring every training lead again with the
+    trees (1.7 s per 1.1M leads) would give.
+    """
+
+    order, before_iteration = 100, False  # what LightGBM reads of a callback
+
+    def __init__(self):
+        self.p = None
+
+    def __call__(self, env):
+        if env.iteration + 1 == env.end_iteration:
+            env.model.eval_train(self._keep)
+
+    def _keep(self, preds, data):
+        self.p = np.array(preds, dtype=np.float64)
+        return "kept", 0.0, False
+
+    def log_odds(self, engine, Z: np.ndarray, source: str = "leads") -> np.ndarray:
+        if self.p is None or self.p.shape != (len(Z),):
+            raise LeadDataError(f"{source}: LightGBM gave no scores of its {len(Z):,} "
+                                "training leads after its last round")
+        with np.errstate(divide="ignore"):
+            raw = logit(self.p)
+        rows = spread_rows(len(Z), CHECK_ROWS)
+        ok = np.abs(self.p[rows] - 0.5) < 0.5 - 1e-9  # logit is imprecise next to 0 and 1
+        gap = float(np.max(np.abs(raw[rows][ok] - _raw_scores(engine, Z[rows[ok]])),
+                           initial=0.0))
+        if not gap <= 1e-9:
+            raise LeadDataError(f"{source}: LightGBM's scores of its training leads differ "
+                                f"from its trees' by up to {gap:.2g} > 1e-9 (log-odds)")
+        return raw
 
 
 def _calibration_holdout(closed, y, calibration):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["GRADE_CUTOFFS", "GRADES", "grade_from_score", "score_from_probability",
-           "score_grid", "scored_frame"]
+           "score_grid", "grid_ranks", "scored_frame"]
 
 GRADE_CUTOFFS = {"A": 90, "B": 70, "C": 40, "D": 0}  # lowest score of each grade
 GRADES = tuple(GRADE_CUTOFFS)
@@ -44,6 +44,20 @@ def score_grid(p_train: np.ndarray, size: int = GRID_SIZE) -> np.ndarray:
     """Quantiles of the training leads' probabilities: the yardstick for scores."""
     q = (np.arange(size) + 0.5) / size
     return np.quantile(np.asarray(p_train, float), q, method="inverted_cdf")
+
+
+def grid_ranks(n: int, size: int = GRID_SIZE) -> np.ndarray:
+    """Ranks (0 = lowest) of the ``n`` training leads whose probabilities are the grid.
+
+    The grid's quantiles are leads' own probabilities:
+    ``score_grid(p) == np.sort(p)[grid_ranks(len(p))]``.
+
+    >>> p = np.array([0.3, 0.1, 0.2, 0.2])
+    >>> bool((np.sort(p)[grid_ranks(len(p), 3)] == score_grid(p, 3)).all())
+    True
+    """
+    q = (np.arange(size) + 0.5) / size
+    return np.quantile(np.arange(n), q, method="inverted_cdf").astype(np.intp)
 
 
 def score_from_probability(p: np.ndarray, grid: np.ndarray) -> np.ndarray:
