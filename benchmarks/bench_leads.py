@@ -148,7 +148,9 @@ with threadpool_limits(threads, user_api="openmp"):
     model = fit_lead_model(train, "hgb", n_jobs=threads)
     took, cpu = time.perf_counter() - t, time.process_time() - c
     p = model.predict_proba(test)
-print(json.dumps({"seconds": took, "cpu": cpu, "model_id": model.model_id, "p": p.tolist()}))
+import tobmodel
+print(json.dumps({"seconds": took, "cpu": cpu, "model_id": model.model_id, "p": p.tolist(),
+                  "tobmodel": tobmodel.__file__}))
 """
 
 
@@ -166,9 +168,14 @@ def fit_at_revision(rev: str, train, test, threads: int) -> dict:
         with open(data, "wb") as f:
             pickle.dump((train, test), f, protocol=5)
         env = {**os.environ, "PYTHONPATH": tmp}
+        # run in the archive: "python -c" puts the working directory first on sys.path
         out = subprocess.run([sys.executable, "-c", _CHILD_FIT, str(data), str(threads)],
-                             env=env, capture_output=True, text=True, check=True).stdout
-    got = json.loads(out.strip().splitlines()[-1])
+                             env=env, cwd=tmp, capture_output=True, text=True,
+                             check=True).stdout
+        got = json.loads(out.strip().splitlines()[-1])
+        if not got["tobmodel"].startswith(str(Path(tmp).resolve())) and \
+                not got["tobmodel"].startswith(tmp):
+            raise RuntimeError(f"the child fitted with {got['tobmodel']}, not tobmodel {rev}")
     got["p"] = np.asarray(got["p"])
     return got
 
