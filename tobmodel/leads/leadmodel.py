@@ -146,7 +146,9 @@ class LeadModel(ModelBase):
         every held-out lead again: about 2.5 s for 220,000), checks it against
         the model's probabilities and keeps it; scoring never needs it.
         """
-        pipeline = self.__dict__.get("_pipeline")
+        if "_pipeline" not in self.__dict__:
+            raise AttributeError("this LeadModel is not fitted: it has no pipeline_")
+        pipeline = self.__dict__["_pipeline"]
         if isinstance(pipeline, HeldOutCalibration):
             pipeline = self.__dict__["_pipeline"] = pipeline.pipeline()
         return pipeline
