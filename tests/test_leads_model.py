@@ -404,6 +404,8 @@ def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):
     assert two.pipeline_.named_steps["classify"].estimator.estimator.n_jobs == 2
     assert one.model_id == two.model_id and one.classifier_ == two.classifier_
     np.testing.assert_array_equal(one.predict_proba(leads), two.predict_proba(leads))
+    np.testing.assert_array_equal(one.grid_, two.grid_)  # LightGBM's training scores too
+    assert one.reference_profile_ == two.reference_profile_
 
 
 def test_lightgbm_threads_are_told_to_sleep_when_idle():
