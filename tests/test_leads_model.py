@@ -394,6 +394,12 @@ def test_hold_out_fit_reads_lightgbms_training_scores_with_the_same_grid(leads, 
                         lambda self, preds, data: keep(self, np.clip(preds * 1.01, 0, 1), data))
     with pytest.raises(LeadDataError, match="training leads differ from its trees"):
         fit_lead_model(leads)
+    # no scores handed over (a LightGBM whose callbacks run otherwise): the trees score them
+    monkeypatch.setattr(fit_module._TrainingScores, "__call__", lambda self, env: None)
+    again = fit_lead_model(leads)
+    np.testing.assert_allclose(again.grid_, model.grid_, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(again.reference_profile_["score"]["edges"],
+                               model.reference_profile_["score"]["edges"], rtol=0, atol=1e-12)
 
 
 def test_threads_change_nothing_in_the_fitted_model(leads, monkeypatch):

@@ -203,9 +203,11 @@ class _TrainingScores:
         return "kept", 0.0, False
 
     def log_odds(self, engine, Z: np.ndarray, source: str = "leads") -> np.ndarray:
+        """Raw scores of the training leads ``Z``: LightGBM's, checked; the trees' own
+        when LightGBM handed none (a version whose callbacks run otherwise): slower,
+        the same numbers."""
         if self.p is None or self.p.shape != (len(Z),):
-            raise LeadDataError(f"{source}: LightGBM gave no scores of its {len(Z):,} "
-                                "training leads after its last round")
+            return _raw_scores(engine, Z)
         with np.errstate(divide="ignore"):
             raw = logit(self.p)
         rows = spread_rows(len(Z), CHECK_ROWS)
