@@ -44,7 +44,6 @@ from __future__ import annotations
 import cProfile
 import json
 import os
-import pickle
 import pstats
 import resource
 import subprocess
@@ -137,12 +136,12 @@ def profiled_fit(train, threads: int) -> None:
 
 # fits in a child process with another tobmodel on PYTHONPATH; prints one JSON line
 _CHILD_FIT = """
-import json, pickle, sys, time
+import json, sys, time
+import pandas as pd
 from threadpoolctl import threadpool_limits
 from tobmodel.leads import fit_lead_model
-with open(sys.argv[1], "rb") as f:
-    train, test = pickle.load(f)
-threads = int(sys.argv[2])
+train, test = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+threads = int(sys.argv[3])
 with threadpool_limits(threads, user_api="openmp"):
     t, c = time.perf_counter(), time.process_time()
     model = fit_lead_model(train, "hgb", n_jobs=threads)
@@ -164,12 +163,13 @@ def fit_at_revision(rev: str, train, test, threads: int) -> dict:
         archive = subprocess.run(["git", "-C", str(root), "archive", rev, "tobmodel"],
                                  capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        data = Path(tmp) / "leads.pkl"  # this run's own leads, read back by the child
-        with open(data, "wb") as f:
-            pickle.dump((train, test), f, protocol=5)
+        # this run's own leads, read back by the child (Parquet keeps dtypes and attrs)
+        data = [Path(tmp) / "train.parquet", Path(tmp) / "test.parquet"]
+        train.to_parquet(data[0])
+        test.to_parquet(data[1])
         env = {**os.environ, "PYTHONPATH": tmp}
         # run in the archive: "python -c" puts the working directory first on sys.path
-        out = subprocess.run([sys.executable, "-c", _CHILD_FIT, str(data), str(threads)],
+        out = subprocess.run([sys.executable, "-c", _CHILD_FIT, *map(str, data), str(threads)],
                              env=env, cwd=tmp, capture_output=True, text=True,
                              check=True).stdout
         got = json.loads(out.strip().splitlines()[-1])
