@@ -12,6 +12,7 @@ install step cannot hide.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,19 @@ def pg_url(postgres_url):
     with admin.connect() as c:
         c.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
     admin.dispose()
+
+
+@contextmanager
+def snapshot_reader(url: str):
+    """``(connection, runs)``: a REPEATABLE READ reader whose snapshot is taken on entry by
+    counting the run log (``runs``), as a reader that began before a weekly run."""
+    import sqlalchemy as sa
+    engine = sa.create_engine(url, isolation_level="REPEATABLE READ")
+    try:
+        with engine.connect() as c:
+            yield c, c.exec_driver_sql("SELECT COUNT(*) FROM score_runs").scalar()
+    finally:
+        engine.dispose()
 
 
 class _StandIn(ModelBase):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conftest import StandInRenewalModel
+from conftest import StandInRenewalModel, snapshot_reader
 from test_export_destinations import _read
 from tobmodel.export import export_scores
 from tobmodel.export import postgres as pgbulk
@@ -297,18 +297,14 @@ def test_a_reader_waiting_during_the_swap_reads_the_new_table(pg_url, make_featu
 def test_a_transaction_begun_before_the_swap_reads_the_new_table_empty(pg_url, make_features):
     feats = make_features(50)
     export_scores(StandInRenewalModel(), feats, pg_url, as_of="2025-12-24")
-    engine = sa.create_engine(pg_url, isolation_level="REPEATABLE READ")
-    try:
-        with engine.connect() as c:
-            assert c.exec_driver_sql("SELECT COUNT(*) FROM score_runs").scalar() == 1
-            oid = _oid(pg_url)
-            export_scores(StandInRenewalModel(), feats.iloc[:30], pg_url, as_of="2025-12-31")
-            assert _oid(pg_url) != oid  # swapped
-            # as after a TRUNCATE (not MVCC-safe, docs/postgresql.md): the table is found
-            # by its name, without an error, and its new rows are not in the snapshot
-            assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar() == 0
-    finally:
-        engine.dispose()
+    with snapshot_reader(pg_url) as (c, runs):
+        assert runs == 1
+        oid = _oid(pg_url)
+        export_scores(StandInRenewalModel(), feats.iloc[:30], pg_url, as_of="2025-12-31")
+        assert _oid(pg_url) != oid  # swapped
+        # as after a TRUNCATE (not MVCC-safe, docs/postgresql.md): the table is found
+        # by its name, without an error, and its new rows are not in the snapshot
+        assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_scores").scalar() == 0
     assert _read(pg_url, "SELECT COUNT(*) AS n FROM churn_scores")["n"].iloc[0] == 30
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from conftest import StandInRenewalModel
+from conftest import StandInRenewalModel, snapshot_reader
 from test_export_destinations import Boom, _failing_after, _kill_writer_mid_run, _read
 from tobmodel.export import export_scores
 from tobmodel.export import postgres as pgbulk
@@ -283,16 +283,12 @@ def test_a_transaction_begun_before_the_commit_does_not_see_the_new_run(pg_url,
                                                                        make_features):
     feats = make_features(50)
     export_scores(_model(), feats, pg_url, as_of="2025-12-24")
-    engine = sa.create_engine(pg_url, isolation_level="REPEATABLE READ")
-    try:
-        with engine.connect() as c:
-            assert c.exec_driver_sql("SELECT COUNT(*) FROM score_runs").scalar() == 1
-            export_scores(_model(), feats.iloc[:30], pg_url, as_of="2025-12-31")
-            # its snapshot predates the run: no new week in the history (COPY FREEZE's
-            # rows would be visible to it), consistent with the run log it sees
-            assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history WHERE "
-                                     "as_of = '2025-12-31'").scalar() == 0
-            assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history").scalar() == 50
-    finally:
-        engine.dispose()
+    with snapshot_reader(pg_url) as (c, runs):
+        assert runs == 1
+        export_scores(_model(), feats.iloc[:30], pg_url, as_of="2025-12-31")
+        # its snapshot predates the run: no new week in the history (COPY FREEZE's
+        # rows would be visible to it), consistent with the run log it sees
+        assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history WHERE "
+                                 "as_of = '2025-12-31'").scalar() == 0
+        assert c.exec_driver_sql("SELECT COUNT(*) FROM churn_score_history").scalar() == 50
     assert len(_all(pg_url)) == 80
