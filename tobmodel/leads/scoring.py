@@ -42,8 +42,12 @@ CHUNK_ROWS = 16_384
 
 def score_grid(p_train: np.ndarray, size: int = GRID_SIZE) -> np.ndarray:
     """Quantiles of the training leads' probabilities: the yardstick for scores."""
-    q = (np.arange(size) + 0.5) / size
-    return np.quantile(np.asarray(p_train, float), q, method="inverted_cdf")
+    return np.quantile(np.asarray(p_train, float), _grid_levels(size), method="inverted_cdf")
+
+
+def _grid_levels(size: int) -> np.ndarray:
+    """The grid's quantile levels: the middles of ``size`` equal slices."""
+    return (np.arange(size) + 0.5) / size
 
 
 def grid_ranks(n: int, size: int = GRID_SIZE) -> np.ndarray:
@@ -56,8 +60,7 @@ def grid_ranks(n: int, size: int = GRID_SIZE) -> np.ndarray:
     >>> bool((np.sort(p)[grid_ranks(len(p), 3)] == score_grid(p, 3)).all())
     True
     """
-    q = (np.arange(size) + 0.5) / size
-    return np.quantile(np.arange(n), q, method="inverted_cdf").astype(np.intp)
+    return np.quantile(np.arange(n), _grid_levels(size), method="inverted_cdf").astype(np.intp)
 
 
 def score_from_probability(p: np.ndarray, grid: np.ndarray) -> np.ndarray:
