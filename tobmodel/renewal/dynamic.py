@@ -528,8 +528,8 @@ class DynamicHazardModel(ModelBase):
         bc = W[clock].T.copy()                                   # groups x clocks
         W[clock] = 0.0
         annual_g = np.array([k.split("|")[0] == "annual" for k in keys], bool)
-        a, b, c = (self._calibration_ab(annual_g) if event == "churn" and not self.order_clock_
-                   else (np.zeros(len(keys)), np.ones(len(keys)), np.zeros(len(keys))))
+        a, b, c = (self._churn_map(annual_g) if event == "churn"
+                   else _map_coefs({}, annual_g))   # the order hazard: no map
         # distinct (group, over-promised, month[, months since order]) combinations
         k0 = current["month_index"].to_numpy(float)
         over = current["sales_overpromised"].to_numpy(float)
@@ -567,6 +567,11 @@ class DynamicHazardModel(ModelBase):
     def _calibration_ab(self, annual: np.ndarray):
         """Per entry of ``annual``: the calibration map ``(a, b, c)`` (identity if none)."""
         return _map_coefs(getattr(self, "calibration_", None) or {}, annual)
+
+    def _churn_map(self, annual: np.ndarray):
+        """The map the projectors apply to the churn hazard itself: the calibration map, or
+        the identity for hardware, whose map applies once the orders combine (``_hazards``)."""
+        return _map_coefs({}, annual) if self.order_clock_ else self._calibration_ab(annual)
 
     def _months_ahead(self, n_months: int) -> np.ndarray:
         """Months ahead 0..n_months-1 as the calibration map reads them."""
@@ -1008,11 +1013,7 @@ class _TreeProjector(_Groups):
         self.since = (current["months_since_last_order"].to_numpy(float)
                       if model.order_clock_ else None)
         self.clock = [model.columns_.index(c) for c in model.clock_columns_]
-        # (monthly, annual) maps; hardware: applied after the order hazard combines
-        cal = model._calibration_ab(np.array([False, True]))
-        if model.order_clock_:
-            cal = (np.zeros(2), np.ones(2), np.zeros(2))
-        self.a, self.b, self.c = cal
+        self.a, self.b, self.c = model._churn_map(np.array([False, True]))  # (monthly, annual)
         self.ahead = model._months_ahead(n_months).astype(float)
 
     def hazards(self, X, sl) -> np.ndarray:
