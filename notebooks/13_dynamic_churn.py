@@ -163,20 +163,17 @@ table[["model", "c_index", "c_index_lo", "c_index_hi", "harrell_c", "calibration
 
 # %%
 recal = DynamicHazardModel(recalibrate_months=12).fit(sim, as_of=cutoff)
-tables = {}
-for name, model in (("dynamic", dyn), ("recalibrated", recal)):
-    tables[name] = EV.calibration_table(split.test, model.churn_curves(now)[12.0],
-                                        horizon_months=12, n_bins=10,
-                                        horizon_time=split.horizon_time(12))
+curves = {"dynamic": dyn.churn_curves(now), "recalibrated": recal.churn_curves(now)}
+tables = {name: EV.calibration_table(split.test, c[12.0], horizon_months=12, n_bins=10,
+                                     horizon_time=split.horizon_time(12))
+          for name, c in curves.items()}
 ax = plot_calibration(tables)
 ax.set_title("12-month churn by decile of the prediction")
 maps = pd.DataFrame(recal.calibration_, index=["a", "b", "c"]).T.round(2)
 maps
 
 # %%
-graded = EV.evaluate_against_truth(sim, cutoff, {
-    "dynamic": dyn.churn_curves(now), "recalibrated": recal.churn_curves(now)},
-    split=split).set_index("model")
+graded = EV.evaluate_against_truth(sim, cutoff, curves, split=split).set_index("model")
 for name, cal in tables.items():
     top = cal.iloc[-1]
     inside = top["lower"] <= top["mean_predicted"] <= top["upper"]
@@ -193,7 +190,7 @@ print(f"customers per decile: {int(tables['dynamic']['n_accounts'].iloc[-1])}")
 
 # %% tags=["checks"] jupyter={"source_hidden": true}
 assert set(recal.calibration_) <= {"annual", "monthly"} and recal.calibration_
-assert not np.allclose(recal.churn_curves(now)[12.0], dyn.churn_curves(now)[12.0])
+assert not np.allclose(curves["recalibrated"][12.0], curves["dynamic"][12.0])
 assert all(len(t) == 10 and t["observed"].between(0, 1).all() for t in tables.values())
 
 # %% [markdown]
