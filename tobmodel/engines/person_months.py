@@ -529,7 +529,7 @@ def person_months(tables, *, as_of, business_type: str | None = None, engine: st
     account and month at risk (unordered; sort by ``account_id,
     month_index`` when it matters).
     """
-    return _run(tables, as_of, business_type, engine, con, memory_limit, current=False)
+    return _run(tables, as_of, business_type, engine, con, memory_limit, current=False)[0]
 
 
 def current_month(tables, *, as_of, business_type: str | None = None, engine: str = "duckdb",
@@ -544,7 +544,7 @@ def current_month(tables, *, as_of, business_type: str | None = None, engine: st
     :func:`tobmodel.export.export_scores` with a dynamic model. Parameters as
     in :func:`person_months`.
     """
-    return _run(tables, as_of, business_type, engine, con, memory_limit, current=True)
+    return _run(tables, as_of, business_type, engine, con, memory_limit, current=True)[0]
 
 
 def _inputs(tables, as_of, engine, con, memory_limit, needed):
@@ -583,6 +583,7 @@ def _business_type(engine, con, cols, business_type) -> str:
 
 
 def _run(tables, as_of, business_type, engine, con, memory_limit, current):
+    """(the rows' relation, the business type they were built for, the connection)."""
     src, con, cols = _inputs(tables, as_of, engine, con, memory_limit,
                              ("accounts", "contracts", "usage", "support"))
     day, iso, _ = _as_of(as_of)
@@ -594,8 +595,9 @@ def _run(tables, as_of, business_type, engine, con, memory_limit, current):
     business_type = _business_type(engine, con, cols, business_type)
     start = pd.Timestamp(first["first"].iloc[0])
     n = _month_index(day) - _month_index(start) + 2
-    return run_sql(person_months_sql(as_of, business_type, current),
-                   {**src, "month_numbers": month_numbers(n)}, engine=engine, con=con)
+    return (run_sql(person_months_sql(as_of, business_type, current),
+                    {**src, "month_numbers": month_numbers(n)}, engine=engine, con=con),
+            business_type, con)
 
 
 def training_rows(tables, *, as_of, business_type: str | None = None, engine: str = "duckdb",
@@ -619,12 +621,10 @@ def training_rows(tables, *, as_of, business_type: str | None = None, engine: st
     >>> m.n_rows_ == DynamicHazardModel().fit(sim, as_of="2025-12-31").n_rows_
     True
     """
-    src, con, cols = _inputs(tables, as_of, engine, con, memory_limit,
-                             ("accounts", "contracts", "usage", "support"))
-    btype = _business_type(engine, con, cols, business_type)
-    rows = to_pandas(person_months(tables, as_of=as_of, business_type=btype, engine=engine,
-                                   con=con, memory_limit=memory_limit))
-    rows = rows.sort_values(["account_id", "month_index"], kind="stable", ignore_index=True)
+    rel, btype, con = _run(tables, as_of, business_type, engine, con, memory_limit,
+                           current=False)
+    rows = to_pandas(rel).sort_values(["account_id", "month_index"], kind="stable",
+                                      ignore_index=True)
     day, _, _ = _as_of(as_of)
     rows.attrs.update(as_of=str(day.date()), business_type=btype,
                       inactive_run_churn=inactive_run_churn(
