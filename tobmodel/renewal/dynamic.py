@@ -54,7 +54,7 @@ import pandas as pd
 from ..protocol import DEFAULT_HORIZON_MONTHS, ModelBase
 from ..survival import INACTIVE_MONTHS
 from .person_months import (BEHAVIOUR, CLOCKS, ID, STATIC_CATEGORICAL, STATIC_NUMERIC,
-                            current_month, outcome_known, person_months)
+                            current_month, person_months)
 
 #: derived design columns: name -> (source covariate for reasons, depends on the clocks)
 DERIVED = {
@@ -298,8 +298,8 @@ class DynamicHazardModel(ModelBase):
             raise ValueError("fit needs person-month rows with a 'churn' column "
                              "(tobmodel.renewal.person_months) or the tables themselves")
         use = pm["at_risk"].to_numpy(bool, copy=True)  # a view would change the caller's rows
-        if "outcome_known" in pm or not isinstance(data, pd.DataFrame):
-            use &= outcome_known(data, pm)  # platform: rows whose churn is not known yet
+        if "outcome_known" in pm:  # platform: rows whose churn is not known yet
+            use &= pm["outcome_known"].to_numpy(bool)
         pm = pm.loc[use]
         if pm["churn"].sum() == 0:
             raise ValueError("no churn in the person-month rows: the hazard cannot be fitted")
