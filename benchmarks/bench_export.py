@@ -29,7 +29,8 @@ Two ratios, each against a baseline measured in the same run:
   refilled in place (``TRUNCATE``, ``INSERT``, key) instead of rebuilt and swapped
   in, the server's CPU
   seconds (all its processes: the index build runs parallel workers) and its
-  WAL bytes per 1M rows are printed beside them.
+  WAL bytes per 1M rows are printed beside them, with the checkpoints the server ran
+  during the timed week (the untimed week ends with one, as the week between would).
 
 Usage: python benchmarks/bench_export.py [n_rows [chunksize [destinations]]]
 (destinations: comma-separated subset of parquet,sqlite,postgresql; default all)
@@ -139,6 +140,7 @@ def _server_cpu(dest=None) -> float | None:
 
 
 _WAL = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"
+_CHECKPOINTS = "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
 
 
 def _wal(dest) -> int:
@@ -147,8 +149,10 @@ def _wal(dest) -> int:
 
 def _settle(url: str) -> None:
     """What the week between two runs does: autovacuum has vacuumed and analysed last
-    week's rows. Done here at once, in every database of the server, so that it does not
-    run during the timed run (it did, costing the first variant's refill seconds)."""
+    week's rows, and checkpoints have written them out. Done here at once, in every
+    database of the server, so that neither runs during the timed run (a vacuum did,
+    costing the first variant's refill seconds; a checkpoint that last week's WAL
+    brought on did too)."""
     import sqlalchemy as sa
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
@@ -161,6 +165,9 @@ def _settle(url: str) -> None:
         with engine.connect() as c:
             c.exec_driver_sql("VACUUM (ANALYZE)")
         engine.dispose()
+    with admin.connect() as c:
+        c.exec_driver_sql("CHECKPOINT")
+    admin.dispose()
 
 
 PG_WAYS = {  # how -> what it measures
@@ -170,7 +177,7 @@ PG_WAYS = {  # how -> what it measures
                    "and sorted (the previous stop's export; the export reads the run's "
                    "partition as it lies when its ids went in ascending)",
     "copy-in-place": "the same, the latest table refilled in place (TRUNCATE, INSERT, key: "
-                     "the previous stop's export)",
+                     "the export before the swap)",
     "copy-plain": "binary COPY into the previous layout's one history table, blocks in id "
                   "order (the export two stops ago)",
     "copy-unsorted": "the same, blocks as they come (sorted by risk)",
@@ -213,7 +220,7 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
         pgbulk.create_history = None
         pgbulk.RunPartition.open = classmethod(lambda cls, *a: None)
     if how == "copy-csv":  # the previous COPY format and row-by-row refill, for the ratio
-        pgbulk.replace_latest_bulk = replace_latest_rows
+        pgbulk.replace_latest_bulk = lambda *a, **_: replace_latest_rows(*a)
     if how == "copy-unsorted":  # COPY blocks in the order they come (before key_order)
         pgbulk.key_order = lambda ids: None
     as_of = frames[0]["as_of"].iloc[0]
@@ -221,7 +228,9 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     for i, week in enumerate(weeks):  # last week's run first (untimed): the latest
         if i:                              # table then holds it
             _settle(url)
-        run = {"as_of": week.date(), "model_id": f"bench-{how}", "model_name": f"bench-{how}",
+        # the same model id and name in every way's database (each has its own): the ids
+        # were the ways' names once, which sent up to 18 MB per 1M rows more in some ways
+        run = {"as_of": week.date(), "model_id": "cox-0123456789ab", "model_name": "cox",
                "model_version": "0", "source": scores, "horizon_months": 12,
                "read": table.num_rows, "scored": table.num_rows, "rejected": 0}
         for f in frames:
@@ -233,6 +242,7 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
         if how == "copy-csv":
             dest._binary = {}
         marks = [(time.perf_counter(), _server_cpu(dest), time.process_time(), _wal(dest))]
+        checkpoints = dest._conn.exec_driver_sql(_CHECKPOINTS).scalar()
         for f in frames:
             dest.write(f)
         dest._wait_copy()  # the last chunk's COPY runs in a thread: count it in
@@ -247,6 +257,7 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     engine = sa.create_engine(url)
     with engine.connect() as c:
         w3 = int(c.exec_driver_sql(_WAL).scalar())
+        checkpoints = c.exec_driver_sql(_CHECKPOINTS).scalar() - checkpoints
     engine.dispose()
     (t0, s0, c0, w0), (t1, s1, c1, w1), (t2, s2, c2, w2) = marks
     cpu = ({"server_cpu_copy": s1 - s0, "server_cpu_key": s2 - s1,
@@ -255,7 +266,8 @@ def run_pg_write(scores: str, url: str, chunksize: int, how: str) -> None:
     print(json.dumps({"rows": table.num_rows, "seconds": end - start,
                       "copy_seconds": t1 - t0, "key_seconds": t2 - t1,
                       "write_seconds": t2 - t0, "finish_seconds": end - t2,
-                      "wal_copy": w1 - w0, "wal_key": w2 - w1, "wal_finish": w3 - w2, **cpu}))
+                      "wal_copy": w1 - w0, "wal_key": w2 - w1, "wal_finish": w3 - w2,
+                      "checkpoints": checkpoints, **cpu}))
 
 
 def main(n: int = 1_000_000, chunksize: int = 100_000,
@@ -328,7 +340,8 @@ def print_pg(pg: dict) -> None:
           f"{whole['copy-plain']:,.0f} ({whole['copy'] / whole['copy-plain']:.2f}x)")
     print(f"  {'way':<14} {'rows/s':>9} {'COPY s':>7} {'key s':>6} {'refill s':>8} "
           f"{'server CPU/1M: COPY':>20} {'key':>5} {'refill':>6} "
-          f"{'WAL MB/1M: COPY':>16} {'key':>5} {'refill':>6} {'client CPU/1M':>13}")
+          f"{'WAL MB/1M: COPY':>16} {'key':>5} {'refill':>6} {'client CPU/1M':>13} "
+          f"{'checkpoints':>11}")
     for k, v in pg.items():
         m = 1e6 / v["rows"]
         cpu = (f"{v['server_cpu_copy'] * m:>20.2f} {v['server_cpu_key'] * m:>5.2f} "
@@ -337,7 +350,7 @@ def print_pg(pg: dict) -> None:
         print(f"  {k:<14} {rate[k]:>9,.0f} {v['copy_seconds']:>7.2f} {v['key_seconds']:>6.2f} "
               f"{v['finish_seconds']:>8.2f} {cpu} {v['wal_copy'] * m / 1e6:>16.0f} "
               f"{v['wal_key'] * m / 1e6:>5.0f} {v['wal_finish'] * m / 1e6:>6.0f} "
-              f"{v.get('client_cpu', 0) * m:>13.2f}")
+              f"{v.get('client_cpu', 0) * m:>13.2f} {v['checkpoints']:>11}")
     print("  " + "; ".join(f"{k}: {w}" for k, w in PG_WAYS.items()))
 
 

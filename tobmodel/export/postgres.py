@@ -10,7 +10,8 @@ the tables, nor the one transaction around them:
 * the latest-scores table is refilled in bulk (:func:`replace_latest_bulk`),
   inside a savepoint. When it holds only this model name's rows and a new table
   would lose nothing of it (:func:`_swap_latest`), its successor is built by
-  ``CREATE TABLE .. AS`` in id order from the history, keyed (a sort that finds
+  ``CREATE TABLE .. AS`` in id order (from the run's partition as it lies when its
+  ids went in ascending, else through the history's key), keyed (a sort that finds
   its input in order), given the old table's grants, and swapped in by name:
   readers read last week's table meanwhile, and wait only from its ``DROP`` to
   the commit. Otherwise the table is refilled in place: the model name's rows
@@ -458,11 +459,11 @@ def _swap_latest(conn, tables, spec, run, key, in_id_order=None) -> bool:
     holds only this model name's rows and nothing would be lost with it (False: left
     as it is). ``key``: its primary key's name and definition. ``in_id_order``: the
     run's partition (its name), when its rows lie in id order: read as they lie, by a
-    sequential scan (0.3-0.5 s less server CPU per 1M rows than through its key).
+    sequential scan (0.1-0.3 s less server CPU per 1M rows than through its key).
 
-    ``CREATE TABLE .. AS`` writes the run's rows in id order, from the history's key,
-    page after page (``INSERT`` puts a row into an earlier page's gap, so the table is
-    never wholly in order), and the new key's sort then finds its input sorted:
+    ``CREATE TABLE .. AS`` writes the run's rows in id order page after page
+    (``INSERT`` puts a row into an earlier page's gap, so the table is never wholly
+    in order), and the new key's sort then finds its input sorted:
     2.3-3.3 s of server CPU per 1M rows against 3.5-4.1 s for ``TRUNCATE`` +
     ``INSERT`` + the key in the same runs (``docs/postgresql.md``). Readers go on
     reading the old table meanwhile; the ``DROP`` at the end waits for them
