@@ -423,7 +423,6 @@ class SQLDestination:
         self._conn = self._trans = self._new_file = None
         self._pool = self._copying = self._partition = None
         self._binary = {}
-        self._last_id, self._in_id_order = None, True
 
     def describe(self) -> str:
         return f"{redact(self.url)} ({self.spec.history_table}, {self.spec.latest_table})"
@@ -499,8 +498,8 @@ class SQLDestination:
                 binary = self._binary.get(table.name, False)  # that Arrow holds, sent by
                 data = _copy_data(df, kinds, binary,  # a thread while the next chunk is
                                   self._copy_key(table))
-                if table is self.tables["history"]:
-                    self._follow_id_order(df[self.spec.id_column].to_numpy())
+                if self._partition is not None and table is self.tables["history"]:
+                    self._partition.follow_ids(df[self.spec.id_column].to_numpy())
                 self._wait_copy()                     # scored (one COPY in flight at a time)
                 if self._pool is None:
                     from concurrent.futures import ThreadPoolExecutor
@@ -509,20 +508,6 @@ class SQLDestination:
                                                   data, binary)
             else:
                 self._insert_rows(table, df)
-
-    def _follow_id_order(self, ids) -> None:
-        """Whether the run's rows have gone in ascending id order so far: each block is
-        sent sorted (:func:`.postgres.key_order`), so the whole run is when each block's
-        ids are above the previous blocks'. Its partition's pages then hold the rows in id
-        order, and the latest table's successor is read from them as they lie."""
-        if ids.dtype.kind not in "iu":
-            self._in_id_order = False
-            return
-        low, high = ids.min(), ids.max()
-        if self._last_id is not None:
-            self._in_id_order &= bool(low > self._last_id)
-            high = max(high, self._last_id)
-        self._last_id = high
 
     @staticmethod
     def _copy_key(table):
@@ -588,9 +573,8 @@ class SQLDestination:
                 from functools import partial
 
                 from .postgres import replace_latest_bulk
-                ordered = self._partition.in_copy_order if self._partition else None
-                bulk = partial(replace_latest_bulk,
-                               in_id_order=ordered if self._in_id_order else None)
+                bulk = partial(replace_latest_bulk, in_id_order=(
+                    self._partition.in_id_order if self._partition else None))
             self.latest_updated = finish_run(self._conn, self.tables, self.spec, run, bulk)
             self._trans.commit()
         if self.dialect == "sqlite":  # readers do not block the writer, nor it them

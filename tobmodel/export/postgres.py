@@ -309,7 +309,8 @@ class RunPartition:
         self.target = self.run_name
         self.replaces = False
         self.finished = False
-        self.in_copy_order = None  # after finish: the run's table, as its rows were copied
+        self._last_id, self._ids_ascending = None, True
+        self.in_id_order = None  # after finish: the run's table, if its rows lie in id order
 
     @classmethod
     def open(cls, conn, history, run) -> RunPartition | None:
@@ -324,6 +325,21 @@ class RunPartition:
         part = cls(conn, history, run)
         part._begin()
         return part
+
+    def follow_ids(self, ids) -> None:
+        """Note the ids of the next COPY block. Each block is sent sorted
+        (:func:`key_order`), so the run's rows went in ascending id order when each
+        block's ids are above the previous blocks'; the table, created in the
+        transaction, has its pages filled one after the other, so they then hold the
+        rows in id order (:attr:`in_id_order`)."""
+        if ids.dtype.kind not in "iu":
+            self._ids_ascending = False
+            return
+        low, high = ids.min(), ids.max()
+        if self._last_id is not None:
+            self._ids_ascending &= bool(low > self._last_id)
+            high = max(high, self._last_id)
+        self._last_id = high
 
     def _where(self) -> str:
         q = self.quote
@@ -366,8 +382,8 @@ class RunPartition:
         model_id = _literal(conn, str(self.run["model_id"]))
         conn.exec_driver_sql(f"ALTER TABLE {q(self.date_name)} ATTACH PARTITION "
                              f"{q(self.run_name)} FOR VALUES IN ({model_id})")
-        # created in the transaction, its pages were filled one after the other
-        self.in_copy_order = self.run_name
+        if self._ids_ascending:
+            self.in_id_order = self.run_name
 
     def _date_partition(self, key: str) -> bool:
         """Make sure the date's partition exists; False when the date belongs to a table
